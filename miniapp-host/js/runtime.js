@@ -1,0 +1,224 @@
+// Booth runtime: defines `my`, `wxfaceapp` and `ft` for mini-program pages.
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// One transport (Tauri invoke + one Channel per page for events) under three dialects. Every
+// call gets exactly one answer through the dialect's callbacks; Booth's own failures are
+// answered the same way, never thrown into the page.
+/* eslint-disable no-var */
+function __boothRuntime(cfg) {
+  'use strict';
+  if (window.__BOOTH__) return;
+  var internals = window.__TAURI_INTERNALS__;
+  if (!internals || typeof internals.invoke !== 'function') return;
+
+  var listeners = Object.create(null); // "dialect:name" -> array of callbacks
+  var session = null;
+
+  // --- transport -------------------------------------------------------------------------
+  function channel(onmessage) {
+    var next = 0;
+    var pending = Object.create(null);
+    var id = internals.transformCallback(function (raw) {
+      if (!raw || 'end' in raw) return;
+      if (raw.index === next) {
+        onmessage(raw.message);
+        next++;
+        while (next in pending) {
+          var m = pending[next];
+          delete pending[next];
+          onmessage(m);
+          next++;
+        }
+      } else {
+        pending[raw.index] = raw.message;
+      }
+    });
+    var wire = '__CHANNEL__:' + id;
+    var ch = { toJSON: function () { return wire; } };
+    ch.__TAURI_TO_IPC_KEY__ = function () { return wire; };
+    return ch;
+  }
+
+  function attach() {
+    if (!session) {
+      session = internals.invoke('booth_attach', { events: channel(onEvent), url: String(location.href) })
+        .then(function (r) { return r.session; });
+    }
+    return session;
+  }
+
+  function onEvent(msg) {
+    var list = listeners[msg.dialect + ':' + msg.name];
+    if (!list) return;
+    list.slice().forEach(function (cb) { safe(cb, msg.body); });
+  }
+
+  // Runs a page callback; its exceptions surface as the page's own uncaught errors.
+  function safe(cb, arg) {
+    if (typeof cb !== 'function') return;
+    try { cb(arg); } catch (e) { setTimeout(function () { throw e; }); }
+  }
+
+  function failure(dialect, name, code, message, params) {
+    if (dialect === 'my' && name === 'ampeHHCommunication') {
+      var p = params && typeof params === 'object' ? params : {};
+      return { ok: true, body: { action: p.action === undefined ? '' : p.action, event: p.event === undefined ? 'open' : p.event,
+        taskId: p.taskId === undefined ? '' : p.taskId, success: false, message: message, errorCode: code, data: {} } };
+    }
+    if (dialect === 'my') return { ok: false, body: { success: false, message: message, errorCode: code } };
+    if (dialect === 'wxfaceapp') return { ok: false, body: { replyCode: '-1', reply: message, errorCode: code } };
+    return { ok: false, body: { errMsg: name + ':fail ' + message, errorCode: code } };
+  }
+
+  // Sends one call; always resolves to {ok, body}.
+  function send(dialect, name, params) {
+    var raw;
+    try {
+      raw = JSON.stringify(params === undefined ? {} : params);
+      if (raw === undefined) raw = 'null';
+    } catch (e) {
+      return Promise.resolve(failure(dialect, name, 'INVALID_PARAMS', '参数错误: 无法序列化 (' + e.message + ')', params));
+    }
+    return attach()
+      .then(function (s) { return internals.invoke('booth_call', { session: s, dialect: dialect, name: name, params: raw }); })
+      .catch(function (e) { return failure(dialect, name, 'INTERNAL', '内部错误: ' + String(e), params); });
+  }
+
+  function listen(dialect, name, cb) {
+    if (typeof cb !== 'function') {
+      console.warn('[booth] ' + dialect + ' listener for "' + name + '" must be a function');
+      return;
+    }
+    var key = dialect + ':' + name;
+    var list = listeners[key] || (listeners[key] = []);
+    list.push(cb);
+    if (list.length === 1) {
+      attach()
+        .then(function (s) { return internals.invoke('booth_subscribe', { session: s, dialect: dialect, name: name, on: true }); })
+        .catch(function (e) {
+          var msg = e && e.message ? e.message : String(e);
+          console.warn('[booth] ' + dialect + ' "' + name + '" will not be delivered: ' + msg + (e && e.errorCode ? ' (' + e.errorCode + ')' : ''));
+        });
+    }
+  }
+
+  function unlisten(dialect, name, cb) {
+    var key = dialect + ':' + name;
+    var list = listeners[key];
+    if (!list) return;
+    listeners[key] = cb === undefined ? [] : list.filter(function (f) { return f !== cb; });
+    if (listeners[key].length === 0) {
+      delete listeners[key];
+      attach()
+        .then(function (s) { return internals.invoke('booth_subscribe', { session: s, dialect: dialect, name: name, on: false }); })
+        .catch(function () {});
+    }
+  }
+
+  function has(d) { return cfg.dialects.indexOf(d) >= 0; }
+  function define(obj, name, value) {
+    Object.defineProperty(obj, name, { value: value, enumerable: true, configurable: false, writable: false });
+  }
+
+  // --- my (seeds 000, 003) ---------------------------------------------------------------
+  if (has('my')) {
+    var my = {};
+    define(my, 'call', function (name, params, cb) {
+      if (typeof params === 'function' && cb === undefined) { cb = params; params = {}; }
+      var p = typeof name === 'string'
+        ? send('my', name, params)
+        : Promise.resolve(failure('my', 'ampeHHCommunication', 'INVALID_PARAMS', '参数错误: my.call 的第一个参数应为字符串', params));
+      return p.then(function (r) { safe(cb, r.body); return r.body; });
+    });
+    define(my, 'on', function (name, cb) { listen('my', String(name), cb); });
+    define(my, 'off', function (name, cb) { unlisten('my', String(name), cb); });
+    define(my, 'getSystemInfo', function (opts) {
+      opts = opts || {};
+      return send('my', 'getSystemInfo', {}).then(function (r) {
+        var res = r.body;
+        if (r.ok) {
+          var dpr = window.devicePixelRatio || 1;
+          res.pixelRatio = dpr;
+          res.screenWidth = Math.round(screen.width * dpr);
+          res.screenHeight = Math.round(screen.height * dpr);
+          res.screen = { width: screen.width, height: screen.height };
+          res.windowWidth = window.innerWidth;
+          res.windowHeight = window.innerHeight;
+          res.language = navigator.language;
+          res.statusBarHeight = 0;
+          res.titleBarHeight = 0;
+          res.fontSizeSetting = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+          safe(opts.success, res);
+        } else {
+          safe(opts.fail, res);
+        }
+        safe(opts.complete, res);
+        return res;
+      });
+    });
+    define(window, 'my', my);
+  }
+
+  // --- wxfaceapp (seed 001) --------------------------------------------------------------
+  if (has('wxfaceapp')) {
+    var wx = {};
+    cfg.wxfaceapp.calls.forEach(function (name) {
+      define(wx, name, function (opts) {
+        opts = opts && typeof opts === 'object' ? opts : {};
+        var params = {};
+        Object.keys(opts).forEach(function (k) {
+          if (k !== 'success' && k !== 'fail' && k !== 'complete') params[k] = opts[k];
+        });
+        return send('wxfaceapp', name, params).then(function (r) {
+          safe(r.ok ? opts.success : opts.fail, r.body);
+          safe(opts.complete, r.body);
+          return r.body;
+        });
+      });
+    });
+    cfg.wxfaceapp.events.forEach(function (name) {
+      define(wx, name, function (cb) { listen('wxfaceapp', name, cb); });
+    });
+    define(window, 'wxfaceapp', wx);
+  }
+
+  // --- ft (seed 002) ---------------------------------------------------------------------
+  if (has('ft')) {
+    var ft = {};
+    function holder(path) {
+      var o = ft;
+      for (var i = 0; i < path.length - 1; i++) {
+        if (!o[path[i]]) define(o, path[i], {});
+        o = o[path[i]];
+      }
+      return o;
+    }
+    cfg.ft.calls.forEach(function (name) {
+      var path = name.split('.');
+      var promiseOnly = path[0] === 'webrtc';
+      var fn = function (opts) {
+        opts = opts && typeof opts === 'object' ? opts : {};
+        var params = {};
+        Object.keys(opts).forEach(function (k) {
+          if (k !== 'success' && k !== 'fail' && k !== 'complete') params[k] = opts[k];
+        });
+        var withCallbacks = !promiseOnly && (opts.success || opts.fail || opts.complete);
+        var p = send('ft', name, params);
+        if (withCallbacks) {
+          p.then(function (r) { safe(r.ok ? opts.success : opts.fail, r.body); safe(opts.complete, r.body); });
+          return undefined;
+        }
+        return p.then(function (r) { if (r.ok) return r.body; throw r.body; });
+      };
+      define(holder(path), path[path.length - 1], fn);
+    });
+    // Seed 002's own example calls getUserMedia as mediaDevices.mediaDevices().
+    if (ft.webrtc && ft.webrtc.mediaDevices && ft.webrtc.mediaDevices.getUserMedia) {
+      define(ft.webrtc.mediaDevices, 'mediaDevices', ft.webrtc.mediaDevices.getUserMedia);
+    }
+    define(window, 'ft', ft);
+  }
+
+  define(window, '__BOOTH__', { version: cfg.version, package: cfg.package, dialects: cfg.dialects.slice() });
+  attach().catch(function (e) { console.error('[booth] bridge unavailable: ' + String(e)); });
+}

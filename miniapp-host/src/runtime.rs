@@ -1,0 +1,59 @@
+//! The injected runtime: `js/runtime.js` plus its configuration, as one initialization script.
+
+use booth_bridge::api::{names, Dialect, Kind};
+use serde::Serialize;
+
+/// The runtime's source, shipped inside the binary.
+pub const RUNTIME_JS: &str = include_str!("../js/runtime.js");
+
+#[derive(Debug, Clone, Serialize)]
+struct RuntimeConfig<'a> {
+    dialects: Vec<Dialect>,
+    package: &'a str,
+    version: &'a str,
+    wxfaceapp: Names,
+    ft: Names,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Names {
+    calls: Vec<&'static str>,
+    events: Vec<&'static str>,
+}
+
+fn names_of(d: Dialect) -> Names {
+    Names { calls: names(d, Kind::Call), events: names(d, Kind::Event) }
+}
+
+/// The initialization script for a page of `package_id`, defining only `dialects`.
+pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) -> String {
+    let mut dialects = dialects.to_vec();
+    dialects.sort();
+    dialects.dedup();
+    let config = RuntimeConfig {
+        dialects,
+        package: package_id,
+        version: booth_version,
+        wxfaceapp: names_of(Dialect::Wxfaceapp),
+        ft: names_of(Dialect::Ft),
+    };
+    // serde_json escapes everything that could end the script early except `</`, which does
+    // not matter in an initialization script (it is never parsed as HTML).
+    let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".into());
+    format!("{RUNTIME_JS}\n;__boothRuntime({json});\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_carries_only_the_listed_dialects_and_every_name() {
+        let s = init_script(&[Dialect::My, Dialect::Ft], "demo", "0.1.0");
+        assert!(s.contains(r#""dialects":["my","ft"]"#), "{}", &s[s.len() - 400..]);
+        for name in names(Dialect::Wxfaceapp, Kind::Call).into_iter().chain(names(Dialect::Wxfaceapp, Kind::Event)) {
+            assert!(s.contains(&format!("\"{name}\"")), "{name}");
+        }
+        assert!(s.contains("\"webrtc.mediaDevices.getUserMedia\""));
+    }
+}

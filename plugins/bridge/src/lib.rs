@@ -1,0 +1,439 @@
+//! Booth's bridge core: everything between a mini-program's call and a device plugin.
+//!
+//! It owns the contract table ([`api`]), the per-dialect envelopes ([`envelope`]), sessions
+//! (one page of one package), the permission check against the manifest, per-call timeouts,
+//! the in-flight limit, `taskId` echo, cancellation and event subscriptions. Capability plugins
+//! register handlers and event renderers here; the Tauri app only forwards IPC to [`Bridge`].
+//!
+//! Not for: talking to devices (that is `plugins/<capability>`), or anything that needs Tauri.
+
+pub mod api;
+pub mod envelope;
+pub mod error;
+pub mod params;
+pub mod session;
+
+pub use api::{ApiSpec, Dialect, Family, Kind};
+pub use envelope::{Done, Reply, Request};
+pub use error::{ApiError, ErrorCode};
+pub use params::Params;
+pub use session::{EventMessage, EventSink, Screen, SessionHandle, SessionId, SessionInfo};
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use session::Session;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// Documented limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest accepted `params` JSON, in bytes (4 MiB: room for a receipt image or a
+    /// secondary-screen picture in base64).
+    pub max_params_bytes: usize,
+    /// Calls one page may have in flight at once; more are answered `BUSY`.
+    pub max_in_flight: usize,
+    /// Default time a handler may take before the page gets `TIMEOUT`.
+    pub default_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_params_bytes: 4 * 1024 * 1024, max_in_flight: 256, default_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Everything a handler gets besides its parameters.
+#[derive(Clone)]
+pub struct CallCtx {
+    pub session: SessionHandle,
+    pub bus: EventBus,
+    /// `event` of an ampeHHCommunication request ("open"/"close"); empty for other dialects.
+    pub event: String,
+    pub task_id: String,
+    /// Cancelled when the session ends.
+    pub cancel: CancellationToken,
+}
+
+/// A capability's implementation of one API.
+pub trait Handler: Send + Sync + 'static {
+    fn call(&self, ctx: CallCtx, params: Params) -> BoxFuture<'static, Result<Done, ApiError>>;
+}
+
+struct FnHandler<F>(F);
+
+impl<F, Fut> Handler for FnHandler<F>
+where
+    F: Fn(CallCtx, Params) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Done, ApiError>> + Send + 'static,
+{
+    fn call(&self, ctx: CallCtx, params: Params) -> BoxFuture<'static, Result<Done, ApiError>> {
+        Box::pin((self.0)(ctx, params))
+    }
+}
+
+/// Wraps an async closure as a [`Handler`].
+pub fn handler<F, Fut>(f: F) -> Arc<dyn Handler>
+where
+    F: Fn(CallCtx, Params) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Done, ApiError>> + Send + 'static,
+{
+    Arc::new(FnHandler(f))
+}
+
+/// Turns a device event's payload into what one dialect's listeners receive (`None` skips it).
+pub type Render = Arc<dyn Fn(&Value) -> Option<Value> + Send + Sync>;
+
+struct Registration {
+    handler: Arc<dyn Handler>,
+    timeout: Duration,
+}
+
+struct EventRegistration {
+    topic: &'static str,
+    render: Render,
+}
+
+/// A device event, as plugins publish it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceEvent {
+    /// e.g. `scanner.code`.
+    pub topic: &'static str,
+    pub payload: Value,
+}
+
+struct Inner {
+    limits: Limits,
+    handlers: RwLock<HashMap<(Dialect, &'static str), Registration>>,
+    events: RwLock<HashMap<(Dialect, &'static str), EventRegistration>>,
+    sessions: RwLock<HashMap<SessionId, Arc<Session>>>,
+    next_id: AtomicU64,
+    tx: broadcast::Sender<DeviceEvent>,
+    observers: Mutex<Vec<Arc<dyn Observer>>>,
+}
+
+/// Sees every call and event (logging now; the flight recorder later).
+pub trait Observer: Send + Sync + 'static {
+    fn call(&self, _session: &SessionInfo, _dialect: Dialect, _request: &str, _reply: &Reply, _latency: Duration) {}
+    fn event(&self, _event: &DeviceEvent) {}
+}
+
+/// Plugins publish device events here; one-shot calls (e.g. `getQRCode`) wait on it.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<DeviceEvent>,
+    inner: Weak<Inner>,
+}
+
+impl EventBus {
+    /// Delivers to every subscribed page (shaped per dialect) and to every waiting call.
+    pub fn publish(&self, topic: &'static str, payload: Value) {
+        let event = DeviceEvent { topic, payload };
+        if let Some(inner) = self.inner.upgrade() {
+            for o in inner.observers.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                o.event(&event);
+            }
+            dispatch(&inner, &event);
+        }
+        // No receiver is not an error: nobody is waiting for a one-shot result.
+        let _ = self.tx.send(event);
+    }
+
+    /// Receives every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
+        self.tx.subscribe()
+    }
+}
+
+fn dispatch(inner: &Arc<Inner>, event: &DeviceEvent) {
+    let sessions: Vec<Arc<Session>> = inner.sessions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let events = inner.events.read().unwrap_or_else(|p| p.into_inner());
+    let mut gone = Vec::new();
+    for s in sessions {
+        let subs: Vec<(Dialect, &'static str)> =
+            s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        for (dialect, name) in subs {
+            let Some(reg) = events.get(&(dialect, name)) else { continue };
+            if reg.topic != event.topic {
+                continue;
+            }
+            let Some(payload) = (reg.render)(&event.payload) else { continue };
+            let message = EventMessage { dialect, name: name.to_string(), body: envelope::event_body(dialect, payload) };
+            if !s.sink.deliver(message) {
+                gone.push(s.id);
+                break;
+            }
+        }
+    }
+    drop(events);
+    for id in gone {
+        tracing::info!(session = id, "page is gone; ending its session");
+        end(inner, id);
+    }
+}
+
+fn end(inner: &Inner, id: SessionId) -> bool {
+    let removed = inner.sessions.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    match removed {
+        Some(s) => {
+            s.cancel.cancel();
+            tracing::debug!(session = id, package = %s.info.package_id, "session ended");
+            true
+        }
+        None => false,
+    }
+}
+
+/// The router. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct Bridge {
+    inner: Arc<Inner>,
+}
+
+impl Default for Bridge {
+    fn default() -> Self {
+        Bridge::new(Limits::default())
+    }
+}
+
+impl Bridge {
+    pub fn new(limits: Limits) -> Self {
+        let (tx, _) = broadcast::channel(256);
+        Bridge {
+            inner: Arc::new(Inner {
+                limits,
+                handlers: RwLock::default(),
+                events: RwLock::default(),
+                sessions: RwLock::default(),
+                next_id: AtomicU64::new(1),
+                tx,
+                observers: Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub fn bus(&self) -> EventBus {
+        EventBus { tx: self.inner.tx.clone(), inner: Arc::downgrade(&self.inner) }
+    }
+
+    pub fn add_observer(&self, observer: Arc<dyn Observer>) {
+        self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).push(observer);
+    }
+
+    /// Implements a call of the contract. Panics on a name that is not in [`api::APIS`]: that is
+    /// a programming error in a plugin, caught by its tests.
+    pub fn register(&self, dialect: Dialect, name: &str, timeout: Option<Duration>, handler: Arc<dyn Handler>) {
+        let spec = api::lookup(dialect, name, Kind::Call).unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
+        let timeout = timeout.unwrap_or(self.inner.limits.default_timeout);
+        self.inner.handlers.write().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name), Registration { handler, timeout });
+    }
+
+    /// Implements an event of the contract: device events on `topic` reach its listeners through `render`.
+    pub fn register_event(&self, dialect: Dialect, name: &str, topic: &'static str, render: Render) {
+        let spec = api::lookup(dialect, name, Kind::Event).unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
+        self.inner.events.write().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name), EventRegistration { topic, render });
+    }
+
+    /// Whether an API has an implementation (for `booth doctor` and the coverage test).
+    pub fn implements(&self, spec: &ApiSpec) -> bool {
+        match spec.kind {
+            Kind::Call => self.inner.handlers.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name)),
+            Kind::Event => self.inner.events.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name)),
+        }
+    }
+
+    /// Starts a session for a page. A previous session with the same key (the same webview,
+    /// before it navigated or reloaded) ends: its tasks are cancelled and subscriptions dropped.
+    pub fn open_session(&self, info: SessionInfo, sink: Arc<dyn EventSink>) -> SessionId {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let old: Vec<SessionId> = self
+            .inner
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|s| s.info.key == info.key)
+            .map(|s| s.id)
+            .collect();
+        for o in old {
+            end(&self.inner, o);
+        }
+        tracing::info!(session = id, key = %info.key, package = %info.package_id, url = %info.url, "session opened");
+        let session = Arc::new(Session {
+            id,
+            info,
+            sink,
+            subscriptions: Mutex::default(),
+            cancel: CancellationToken::new(),
+            groups: Mutex::default(),
+            in_flight: Arc::new(Semaphore::new(self.inner.limits.max_in_flight)),
+        });
+        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session);
+        id
+    }
+
+    /// Ends a session; returns whether it existed.
+    pub fn end_session(&self, id: SessionId) -> bool {
+        end(&self.inner, id)
+    }
+
+    /// Ends every session whose key matches (e.g. a window closed).
+    pub fn end_sessions_for(&self, key: &str) {
+        let ids: Vec<SessionId> = self
+            .inner
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|s| s.info.key == key)
+            .map(|s| s.id)
+            .collect();
+        for id in ids {
+            end(&self.inner, id);
+        }
+    }
+
+    /// The key (webview label) a session belongs to, if it is still open.
+    pub fn session_key(&self, id: SessionId) -> Option<String> {
+        self.session(id).map(|s| s.info.key.clone())
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn session(&self, id: SessionId) -> Option<Arc<Session>> {
+        self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    /// Starts delivering an event to a page.
+    pub fn subscribe(&self, id: SessionId, dialect: Dialect, name: &str) -> Result<(), ApiError> {
+        let session = self.session(id).ok_or_else(|| ApiError::bare(ErrorCode::SessionEnded))?;
+        let spec = api::lookup(dialect, name, Kind::Event)
+            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{name}")))?;
+        check_dialect(&session.info, dialect)?;
+        if !session.info.allows(spec.family) {
+            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
+        }
+        if !self.implements(spec) {
+            return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)")));
+        }
+        session.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name));
+        Ok(())
+    }
+
+    /// Stops delivering an event to a page (the last listener went away).
+    pub fn unsubscribe(&self, id: SessionId, dialect: Dialect, name: &str) {
+        if let Some(session) = self.session(id) {
+            session.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).retain(|(d, n)| !(*d == dialect && *n == name));
+        }
+    }
+
+    /// Answers one call. `raw_params` is the JSON the page sent: for `my.call('ampeHHCommunication')`
+    /// the whole `{action, event, taskId, params}` object, for every other API its parameter object.
+    /// Never panics and always answers: errors become the dialect's failure reply.
+    pub async fn call(&self, id: SessionId, dialect: Dialect, name: &str, raw_params: &str) -> Reply {
+        let started = Instant::now();
+        let ampe = dialect == Dialect::My && name == envelope::AMPE;
+        let Some(session) = self.session(id) else {
+            return envelope::error_reply(dialect, name, ApiError::bare(ErrorCode::SessionEnded));
+        };
+        let reply = self.route(&session, dialect, name, ampe, raw_params).await;
+        let latency = started.elapsed();
+        if !reply.ok || reply.body.get("success") == Some(&Value::Bool(false)) {
+            tracing::info!(session = id, %dialect, name, ?latency, reply = %truncate(&reply.body), "call failed");
+        } else {
+            tracing::debug!(session = id, %dialect, name, ?latency, "call ok");
+        }
+        let observers = self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for o in observers {
+            o.call(&session.info, dialect, raw_params, &reply, latency);
+        }
+        reply
+    }
+
+    async fn route(&self, session: &Arc<Session>, dialect: Dialect, name: &str, ampe: bool, raw: &str) -> Reply {
+        let limit = self.inner.limits.max_params_bytes;
+        if raw.len() > limit {
+            let err = ErrorCode::PayloadTooLarge.err(format!("{} 字节, 上限 {limit} 字节", raw.len()));
+            return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
+        }
+        let (request, echo) = match envelope::parse(dialect, name, raw) {
+            Ok(ok) => ok,
+            Err((err, echo)) => return envelope::reply(dialect, name, ampe, &echo, Err(err)),
+        };
+        let result = self.run(session, dialect, &request, ampe).await;
+        envelope::reply(dialect, &request.name, ampe, &echo, result)
+    }
+
+    async fn run(&self, session: &Arc<Session>, dialect: Dialect, request: &Request, ampe: bool) -> Result<Done, ApiError> {
+        let name = request.name.as_str();
+        let spec = api::lookup(dialect, name, Kind::Call)
+            // `my` names are ampeHHCommunication actions or top-level my.call names, never both.
+            .filter(|s| dialect != Dialect::My || api::MY_TOP_LEVEL_CALLS.contains(&s.name) != ampe)
+            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {name}")))?;
+        check_dialect(&session.info, dialect)?;
+        if !session.info.allows(spec.family) {
+            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
+        }
+        let (handler, timeout) = {
+            let handlers = self.inner.handlers.read().unwrap_or_else(|p| p.into_inner());
+            match handlers.get(&(dialect, spec.name)) {
+                Some(r) => (r.handler.clone(), r.timeout),
+                None => return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)"))),
+            }
+        };
+        let _permit = session
+            .in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ErrorCode::Busy.err(format!("同时进行的调用超过 {} 个", self.inner.limits.max_in_flight)))?;
+        let ctx = CallCtx {
+            session: SessionHandle { inner: session.clone() },
+            bus: self.bus(),
+            event: request.event.clone(),
+            task_id: request.task_id.clone(),
+            cancel: session.cancel.clone(),
+        };
+        let fut = handler.call(ctx, request.params.clone());
+        tokio::select! {
+            r = tokio::time::timeout(timeout, fut) => r.unwrap_or_else(|_| Err(ApiError::bare(ErrorCode::Timeout))),
+            _ = session.cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
+        }
+    }
+}
+
+fn check_dialect(info: &SessionInfo, dialect: Dialect) -> Result<(), ApiError> {
+    if info.dialects.contains(&dialect) {
+        Ok(())
+    } else {
+        Err(ErrorCode::PermissionDenied.err(format!("清单未声明 {dialect} 接口")))
+    }
+}
+
+fn truncate(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 300 {
+        let mut end = 300;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    } else {
+        s
+    }
+}
+
+/// Every dialect and every grantable family: what a development session without a manifest gets.
+pub fn all_permissions() -> (HashSet<Dialect>, HashSet<Family>) {
+    (Dialect::ALL.into_iter().collect(), Family::GRANTABLE.into_iter().collect())
+}

@@ -1,0 +1,181 @@
+//! The Tauri application: the package scheme, the two windows and the event loop.
+
+use crate::commands::{self, SECONDARY};
+use crate::control::{self, ControlState};
+use crate::devices::Devices;
+use booth_miniapp_host::package::origin_key;
+use booth_miniapp_host::{runtime, Package};
+use std::net::TcpListener;
+use std::sync::Arc;
+use tauri::http::{header, Response, StatusCode};
+use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use url::Url;
+
+/// The scheme that serves package files, giving pages a stable origin.
+pub const SCHEME: &str = "booth";
+
+/// Where the package's files appear to pages: `booth://localhost/` (WebKitGTK, WKWebView) or
+/// `http://booth.localhost/` (WebView2 maps custom schemes to that form).
+pub fn package_base() -> Url {
+    let base = if cfg!(windows) { "http://booth.localhost/" } else { "booth://localhost/" };
+    Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
+}
+
+/// Booth's own pages (`ui/`).
+pub fn ui_base() -> Url {
+    let base = if cfg!(windows) { "http://tauri.localhost/" } else { "tauri://localhost/" };
+    Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
+}
+
+pub struct AppState {
+    pub devices: Arc<Devices>,
+    pub package: Arc<Package>,
+}
+
+pub struct RunOptions {
+    pub package: Package,
+    pub devices: Devices,
+    /// Already bound, so that a taken port fails before any window opens.
+    pub control: Option<TcpListener>,
+}
+
+fn entry_url(package: &Package, entry: &str) -> Result<WebviewUrl, String> {
+    if let booth_miniapp_host::Source::Remote(url) = &package.source {
+        return Ok(WebviewUrl::External(url.clone()));
+    }
+    package_base().join(entry).map(WebviewUrl::CustomProtocol).map_err(|e| format!("entry `{entry}`: {e}"))
+}
+
+/// Runs until the main window closes; returns the process exit code.
+pub fn run(opts: RunOptions) -> i32 {
+    let package = Arc::new(opts.package);
+    let devices = Arc::new(opts.devices);
+    let state = Arc::new(AppState { devices: devices.clone(), package: package.clone() });
+    let control = opts.control;
+
+    let serve_pkg = package.clone();
+    let builder = tauri::Builder::default()
+        .register_asynchronous_uri_scheme_protocol(SCHEME, move |_ctx, request, responder| {
+            let path = request.uri().path().to_string();
+            let response = match serve_pkg.read(&path) {
+                Some(asset) => Response::builder()
+                    .header(header::CONTENT_TYPE, asset.mime)
+                    .header(header::CACHE_CONTROL, "no-cache")
+                    .body(asset.bytes.to_vec()),
+                None => {
+                    tracing::warn!(path, "not in the package");
+                    Response::builder()
+                        .status(StatusCode::NOT_FOUND)
+                        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                        .body(format!("{path}: not in the package").into_bytes())
+                }
+            };
+            match response {
+                Ok(r) => responder.respond(r),
+                Err(e) => tracing::error!(error = %e, "cannot build a response"),
+            }
+        })
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![commands::booth_attach, commands::booth_call, commands::booth_subscribe])
+        .setup(move |app| {
+            allow_package_origins(app, &package)?;
+            open_windows(app, &package)?;
+            if let Some(listener) = control {
+                let state = Arc::new(ControlState { devices: devices.clone(), package: package.clone() });
+                tauri::async_runtime::spawn(control::serve(listener, state));
+            }
+            Ok(())
+        });
+
+    let app = match builder.build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("booth: error: cannot start the window system: {e}");
+            return 1;
+        }
+    };
+    app.run_return(|_handle, event| {
+        if let RunEvent::ExitRequested { code, .. } = event {
+            tracing::info!(?code, "exiting");
+        }
+    })
+}
+
+/// Pages of the package (its scheme, its `origins`, or its remote origin) may reach the bridge
+/// commands; nothing else may.
+fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<()> {
+    let mut builder = tauri::ipc::CapabilityBuilder::new("booth-package-origins")
+        .windows([crate::commands::MAIN, SECONDARY])
+        .permission("allow-booth-attach")
+        .permission("allow-booth-call")
+        .permission("allow-booth-subscribe");
+    let base = package_base();
+    builder = builder.remote(format!("{}*", base.as_str()));
+    for origin in package.extra_origins() {
+        builder = builder.remote(format!("{origin}/*"));
+    }
+    app.add_capability(builder)
+}
+
+fn open_windows(app: &tauri::App, package: &Arc<Package>) -> Result<(), Box<dyn std::error::Error>> {
+    let m = &package.manifest;
+    let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
+    let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
+
+    let guard = |label: &'static str| {
+        let package = package.clone();
+        let app_origins = app_origins.clone();
+        move |url: &Url| {
+            let ok = package.allows_navigation(url, &app_origins);
+            if !ok {
+                tracing::warn!(window = label, url = %url, "navigation blocked: origin not allowed by the package");
+            }
+            ok
+        }
+    };
+
+    let main = WebviewWindowBuilder::new(app, crate::commands::MAIN, entry_url(package, &m.entry)?)
+        .title(format!("{} — Booth", m.name))
+        .inner_size(1280.0, 800.0)
+        .initialization_script(&script)
+        .on_navigation(guard(crate::commands::MAIN))
+        .build()?;
+
+    let secondary_url = match &m.secondary {
+        Some(s) => entry_url(package, &s.entry)?,
+        None => WebviewUrl::App("secondary.html".into()),
+    };
+    let secondary = WebviewWindowBuilder::new(app, SECONDARY, secondary_url)
+        .title(format!("{} — Booth (secondary)", m.name))
+        .visible(false)
+        .initialization_script(&script)
+        .on_navigation(guard(SECONDARY))
+        .build()?;
+    place_on_second_monitor(app, &secondary);
+
+    // Closing the main window ends Booth, hidden secondary window or not.
+    let handle = app.handle().clone();
+    let state = app.state::<Arc<AppState>>().inner().clone();
+    main.on_window_event(move |event| {
+        if let WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed = event {
+            state.devices.bridge.end_sessions_for(crate::commands::MAIN);
+            handle.exit(0);
+        }
+    });
+    Ok(())
+}
+
+/// Puts the secondary window on a monitor other than the primary one, when there is one.
+fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
+    let (Ok(monitors), Ok(primary)) = (app.available_monitors(), app.primary_monitor()) else { return };
+    let primary_pos = primary.as_ref().map(|p| *p.position());
+    let Some(other) = monitors.iter().find(|m| Some(*m.position()) != primary_pos) else {
+        tracing::debug!(monitors = monitors.len(), "one monitor: the secondary window stays on it");
+        return;
+    };
+    if let Err(e) = window.set_position(*other.position()).and_then(|_| window.set_size(*other.size())) {
+        tracing::warn!(error = %e, "cannot place the secondary window");
+    } else {
+        tracing::info!(monitor = ?other.name(), "secondary window placed on the second monitor");
+    }
+}

@@ -1,0 +1,146 @@
+//! `booth.toml`: the terminal's settings. Unknown keys are refused so typos surface at start.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub terminal: Terminal,
+    pub package: PackageSection,
+    pub scanner: ScannerSection,
+    pub control: ControlSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Terminal {
+    /// Serial number reported as `sn` / `osSerialNumber` / `arome_deviceId`; default: the machine id.
+    pub sn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PackageSection {
+    /// Permissions granted to a remote (URL) package, which has no manifest; default: all.
+    pub remote_permissions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScannerSection {
+    /// `serial`, `sim` or `none`.
+    pub backend: String,
+    /// Serial port path (`/dev/ttyACM0`, `COM3`).
+    pub port: Option<String>,
+    pub baud: u32,
+    /// How long `getQRCode` waits by default, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for ScannerSection {
+    fn default() -> Self {
+        ScannerSection { backend: "none".into(), port: None, baud: 9600, timeout_ms: 15_000 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlSection {
+    /// Port of the loopback control endpoint when `--control-port` is not given.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// A `tracing` filter, e.g. `info` or `booth_bridge=debug,info`; `BOOTH_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection { level: "info".into() }
+    }
+}
+
+/// The default location: `<config dir>/booth/booth.toml` (`~/.config/booth/booth.toml`,
+/// `%APPDATA%\booth\booth.toml`).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("booth").join("booth.toml"))
+}
+
+impl Config {
+    /// Loads `path` (which must exist), or the default file if there is one, or the defaults.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => match default_path().filter(|p| p.exists()) {
+                Some(p) => p,
+                None => return Ok((Config::default(), None)),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+        let config = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((config, Some(path)))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            // toml's message spans several lines with a source excerpt; keep the first and the last.
+            let msg = e.message().trim().to_string();
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {msg}")
+                }
+                None => msg,
+            }
+        })?;
+        match config.scanner.backend.as_str() {
+            "none" | "sim" => {}
+            "serial" if config.scanner.port.as_deref().is_some_and(|p| !p.is_empty()) => {}
+            "serial" => return Err("scanner.port: required when scanner.backend = \"serial\"".into()),
+            other => return Err(format!("scanner.backend: `{other}` is not one of serial, sim, none")),
+        }
+        if config.scanner.baud == 0 {
+            return Err("scanner.baud: must be positive".into());
+        }
+        if let Some(perms) = &config.package.remote_permissions {
+            for p in perms {
+                p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_a_full_file() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse(
+            "[terminal]\nsn = \"T-001\"\n[scanner]\nbackend = \"serial\"\nport = \"/dev/ttyACM0\"\nbaud = 115200\n[control]\nport = 17800\n",
+        )
+        .unwrap();
+        assert_eq!(c.terminal.sn.as_deref(), Some("T-001"));
+        assert_eq!(c.scanner.baud, 115200);
+        assert_eq!(c.scanner.timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let e = Config::parse("[scanner]\nbackend = \"serial\"\n").unwrap_err();
+        assert!(e.contains("scanner.port"), "{e}");
+        let e = Config::parse("[scanner]\nbackend = \"usb\"\n").unwrap_err();
+        assert!(e.contains("`usb`"), "{e}");
+        let e = Config::parse("\n[scanner]\nbaud = \"fast\"\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        let e = Config::parse("[scaner]\n").unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

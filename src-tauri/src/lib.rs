@@ -1,0 +1,15 @@
+//! The `booth` binary: command line, configuration, windows, the custom scheme that serves
+//! packages, the IPC commands that forward to the bridge, and the loopback control endpoint.
+//!
+//! Not for: business logic. Calls go to `booth-bridge` and the capability plugins unchanged;
+//! this crate only adapts Tauri to them.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod control;
+pub mod devices;
+
+/// Booth's version, as pages see it (`appVersion`, `version`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1 @@
+//! Helpers for driving booth through tauri-driver.
