@@ -321,11 +321,11 @@ impl Bridge {
         let spec = api::lookup(dialect, name, Kind::Event)
             .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{name}")))?;
         check_dialect(&session.info, dialect)?;
-        if !session.info.allows(spec.family) {
-            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
-        }
         if !self.implements(spec) {
             return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)")));
+        }
+        if !session.info.allows(spec.family) {
+            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
         }
         session.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name));
         Ok(())
@@ -382,9 +382,8 @@ impl Bridge {
             .filter(|s| dialect != Dialect::My || api::MY_TOP_LEVEL_CALLS.contains(&s.name) != ampe)
             .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {name}")))?;
         check_dialect(&session.info, dialect)?;
-        if !session.info.allows(spec.family) {
-            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
-        }
+        // What the terminal cannot do is UNSUPPORTED whatever the manifest says; permission is
+        // checked for what it can do.
         let (handler, timeout) = {
             let handlers = self.inner.handlers.read().unwrap_or_else(|p| p.into_inner());
             match handlers.get(&(dialect, spec.name)) {
@@ -392,6 +391,9 @@ impl Bridge {
                 None => return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)"))),
             }
         };
+        if !session.info.allows(spec.family) {
+            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
+        }
         let _permit = session
             .in_flight
             .clone()

@@ -1,1 +1,171 @@
-//! Helpers for driving booth through tauri-driver.
+//! Helpers for driving `booth` through tauri-driver (WebDriver) in end-to-end tests.
+//!
+//! The test command (`scripts/test-all`) starts Xvfb and tauri-driver and sets `BOOTH_BIN`;
+//! each test launches its own `booth run <fixture> --sim --control-port <free port>` through
+//! `tauri:options`, and injects hardware events through the control endpoint.
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The booth binary under test: `BOOTH_BIN`, else the workspace's debug build.
+pub fn booth_bin() -> PathBuf {
+    match std::env::var_os("BOOTH_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("target"));
+            target.join("debug").join("booth")
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One running booth driven through WebDriver.
+pub struct Booth {
+    pub client: Client,
+    pub control_port: u16,
+}
+
+impl Booth {
+    /// Launches `booth run <package> --sim --control-port <port> <extra…>` and waits until the
+    /// page's runtime is up.
+    pub async fn launch(package: &str, extra: &[&str]) -> Booth {
+        let control_port = free_port();
+        let mut args = vec![
+            "run".to_string(),
+            package.to_string(),
+            "--sim".into(),
+            "--control-port".into(),
+            control_port.to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let caps = json!({
+            "tauri:options": { "application": booth_bin().display().to_string(), "args": args },
+        });
+        let caps = caps.as_object().cloned().expect("object");
+        let url =
+            std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
+        let client = ClientBuilder::rustls()
+            .expect("tls")
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot reach tauri-driver at {url} ({e}); run through scripts/test-all")
+            });
+        let booth = Booth {
+            client,
+            control_port,
+        };
+        booth
+            .wait_for(
+                "return !!window.__BOOTH__ && document.readyState === 'complete'",
+                Duration::from_secs(15),
+            )
+            .await;
+        booth
+    }
+
+    /// Polls a JS expression (a `return …` body) until it is truthy.
+    pub async fn wait_for(&self, js: &str, within: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            match self.client.execute(js, vec![]).await {
+                Ok(v) if !v.is_null() && v != Value::Bool(false) => return v,
+                Ok(_) | Err(_) if start.elapsed() < within => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Ok(v) => panic!("`{js}` still {v} after {within:?}"),
+                Err(e) => panic!("`{js}` failed: {e}"),
+            }
+        }
+    }
+
+    /// Runs async JS: the body gets `done` (call it with the result) and `arg`.
+    pub async fn run_async(&self, body: &str, arg: Value) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1]; const arg = arguments[0]; {body}"
+        );
+        self.client
+            .execute_async(&script, vec![arg])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
+    }
+
+    /// `my.call('ampeHHCommunication', params, cb)` → the reply.
+    pub async fn ampe(&self, params: Value) -> Value {
+        self.run_async("my.call('ampeHHCommunication', arg, done);", params)
+            .await
+    }
+
+    /// An HTTP request to the control endpoint: (status, JSON body).
+    pub fn control(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        http(self.control_port, method, path, body)
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// Launches booth, runs `test` against it, and always closes the WebDriver session (which ends
+/// booth) — also when the test panics, so that the next test gets a free driver.
+pub async fn with_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
+    use futures::FutureExt;
+    let booth = Booth::launch(package, extra).await;
+    let outcome = std::panic::AssertUnwindSafe(test(&booth))
+        .catch_unwind()
+        .await;
+    booth.close().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A minimal HTTP/1.1 client for the loopback control endpoint.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("control endpoint reachable");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("request sent");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("response read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}

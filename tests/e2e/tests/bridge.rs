@@ -1,0 +1,235 @@
+//! End to end: a fixture package in a real booth window, called from the page through WebDriver.
+//! Needs Xvfb and tauri-driver: run through `scripts/test-all` (these tests are ignored otherwise).
+
+use booth_e2e::{fixture, with_booth};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn device_info_system_info_and_wx_os_info() {
+    with_booth(&fixture("basic"), &[], async |b| {
+
+        let r = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "任务-4 \"x\""})).await;
+        assert_eq!(r["action"], "getDeviceInfo");
+        assert_eq!(r["event"], "open");
+        assert_eq!(r["taskId"], "任务-4 \"x\"");
+        assert_eq!(r["success"], true);
+        assert_eq!(r["message"], "成功");
+        let data = &r["data"];
+        for key in ["sn", "deviceModel", "appVersion", "androidVersion", "osVersion", "deviceIP", "devicedDisplay"] {
+            assert!(data[key].is_string(), "{key} missing in {r}");
+        }
+        assert_eq!(data["appVersion"], env!("CARGO_PKG_VERSION"));
+        let sn = data["sn"].as_str().unwrap_or_default().to_string();
+        assert!(!sn.is_empty(), "sn empty: {r}");
+
+        let sys = b.run_async("my.getSystemInfo({success: done, fail: function (e) { done({failed: e}); }});", Value::Null).await;
+        assert_eq!(sys["arome_deviceId"], sn.as_str(), "{sys}");
+        assert_eq!(sys["platform"], "Linux");
+        assert!(sys["windowWidth"].as_f64().unwrap_or(0.0) > 0.0, "{sys}");
+        assert!(sys["pixelRatio"].as_f64().unwrap_or(0.0) > 0.0, "{sys}");
+
+        let wx = b.run_async("wxfaceapp.checkWxFacePayOsInfo({success: done, fail: function (e) { done({failed: e}); }});", Value::Null).await;
+        assert_eq!(wx["osStatus"], "valid", "{wx}");
+        assert_eq!(wx["osSerialNumber"], sn.as_str());
+        assert_eq!(wx["screenInfo"], "front-screen");
+        assert_eq!(wx["appVersion"], env!("CARGO_PKG_VERSION"));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn unsupported_and_bad_calls_get_error_replies() {
+    with_booth(&fixture("basic"), &[], async |b| {
+
+        let r = b.ampe(json!({"action": "speech", "event": "open", "taskId": "8", "params": {"text": "你好"}})).await;
+        assert_eq!(r["success"], false, "{r}");
+        assert_eq!(r["errorCode"], "UNSUPPORTED");
+        assert_eq!(r["taskId"], "8");
+        assert!(r["message"].as_str().unwrap_or("").contains("speech"), "{r}");
+
+        let r = b.ampe(json!({"action": "teleport", "taskId": "x"})).await;
+        assert_eq!(r["errorCode"], "UNSUPPORTED", "{r}");
+        assert!(r["message"].as_str().unwrap_or("").contains("teleport"), "{r}");
+
+        let r = b.run_async("my.call('ampeHHCommunication', 'not an object', done);", Value::Null).await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "{r}");
+        let r = b.ampe(json!({"action": "", "taskId": "e"})).await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "{r}");
+        assert_eq!(r["taskId"], "e");
+        let r = b.run_async("const o = {action: 'getDeviceInfo'}; o.self = o; my.call('ampeHHCommunication', o, done);", Value::Null).await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "cyclic params: {r}");
+
+        let wx = b.run_async("wxfaceapp.facePay({requireFaceCode: true, success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
+        assert_eq!(wx["replyCode"], "-6", "{wx}");
+        assert_eq!(wx["errorCode"], "UNSUPPORTED");
+
+        let ft = b.run_async("ft.finCardOcr({type: 'IDCard'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
+        assert_eq!(ft["errorCode"], "UNSUPPORTED", "{ft}");
+        assert!(ft["errMsg"].as_str().unwrap_or("").starts_with("finCardOcr:fail"), "{ft}");
+        let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
+        assert_eq!(rtc["errorCode"], "UNSUPPORTED", "{rtc}");
+
+        let biz = b.run_async("my.call('startBizService', {name: 'open-certify', param: '{}'}, done);", Value::Null).await;
+        assert_eq!(biz["resultStatus"], "4000", "{biz}");
+
+        // Every name of the seeds exists on the injected objects.
+        let missing = b
+            .client
+            .execute(
+                "const wx = ['checkWxFacePayOsInfo','writeToSerialPort','launchMp','exitMp','postMsg','onRemoteMessage','registKeyBoard','onKeyBoardEvent','facePay','onFacePayPassEvent','onFacePayFailedEvent','onQueryPaymentSucEvent','onQueryPaymentFailedEvent','listenCodePayment','onCodePayEvent','quickPay','ableToQuickPay','isLoginOnFaceApp','faceLogin','logoutOnFaceApp','onSpecialCtrlEvent'];
+                 const ftn = ['finCardOcr','finFaceAuth','finLivenessCheck','finOpenOtherApp','finOpenWitnessVideo'];
+                 return wx.filter(n => typeof wxfaceapp[n] !== 'function')
+                   .concat(ftn.filter(n => typeof ft[n] !== 'function'))
+                   .concat(typeof ft.webrtc.createRTCPeerConnection === 'function' ? [] : ['webrtc.createRTCPeerConnection'])
+                   .concat(['call','on','off','getSystemInfo'].filter(n => typeof my[n] !== 'function'));",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(missing, json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn permissions_and_dialects_follow_the_manifest() {
+    with_booth(&fixture("noperm"), &[], async |b| {
+        let r = b
+            .ampe(json!({"action": "getQRCode", "event": "open", "taskId": "p"}))
+            .await;
+        assert_eq!(r["success"], false, "{r}");
+        assert_eq!(r["errorCode"], "PERMISSION_DENIED", "{r}");
+        assert!(
+            r["message"].as_str().unwrap_or("").contains("scanner"),
+            "{r}"
+        );
+        // Device info needs no permission.
+        let r = b
+            .ampe(json!({"action": "getDeviceInfo", "taskId": "d"}))
+            .await;
+        assert_eq!(r["success"], true, "{r}");
+        let kinds = b
+            .client
+            .execute("return [typeof my, typeof wxfaceapp, typeof ft];", vec![])
+            .await
+            .expect("script");
+        assert_eq!(kinds, json!(["object", "undefined", "undefined"]));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn scanner_listener_one_shot_and_timeout() {
+    with_booth(&fixture("basic"), &[], async |b| {
+        // The fixture subscribes to initQRListener on load; give the subscription a moment.
+        b.wait_for("return window.ready", Duration::from_secs(5)).await;
+        let (status, health) = b.control("GET", "/health", "");
+        assert_eq!(status, 200);
+        assert_eq!(health["package"]["id"], "test.basic");
+        assert!(health["sessions"].as_u64().unwrap_or(0) >= 1, "{health}");
+
+        for code in ["code-1", "码-2"] {
+            let (status, body) = b.control("POST", "/sim/scanner", &json!({"code": code}).to_string());
+            assert_eq!(status, 200, "{body}");
+        }
+        let seen = b.wait_for("return window.seen.qr.length >= 2 && window.seen.qr", Duration::from_secs(5)).await;
+        assert_eq!(seen, json!([{"data": {"qrCode": "code-1"}}, {"data": {"qrCode": "码-2"}}]));
+
+        // One-shot: start the call, then scan.
+        b.client
+            .execute(
+                "window.one = null; my.call('ampeHHCommunication', {action: 'getQRCode', event: 'open', taskId: 'q1', params: {timeout: 10000}}, function (r) { window.one = r; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start getQRCode");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (status, _) = b.control("POST", "/sim/scanner", r#"{"code":"one-shot"}"#);
+        assert_eq!(status, 200);
+        let one = b.wait_for("return window.one", Duration::from_secs(5)).await;
+        assert_eq!(one["success"], true, "{one}");
+        assert_eq!(one["taskId"], "q1");
+        assert_eq!(one["data"], json!({"qrCode": "one-shot"}));
+
+        // Timeout: nothing scanned.
+        let t = b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "q2", "params": {"timeout": 1000}})).await;
+        assert_eq!(t["success"], false, "{t}");
+        assert_eq!(t["message"], "超时");
+        assert_eq!(t["errorCode"], "TIMEOUT");
+
+        // Cancel: a close call answers the pending one.
+        b.client
+            .execute(
+                "window.cancelled = null; my.call('ampeHHCommunication', {action: 'getQRCode', taskId: 'q3', params: {timeout: 10000}}, function (r) { window.cancelled = r; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start getQRCode");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let close = b.ampe(json!({"action": "getQRCode", "event": "close", "taskId": "q4"})).await;
+        assert_eq!(close["success"], true, "{close}");
+        let cancelled = b.wait_for("return window.cancelled", Duration::from_secs(5)).await;
+        assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
+        assert_eq!(cancelled["taskId"], "q3");
+
+        // The one-shot code reached the listener too; my.off stops delivery.
+        let before = b.client.execute("return window.seen.qr.length;", vec![]).await.expect("count");
+        assert_eq!(before, json!(3));
+        b.client.execute("my.off('initQRListener'); return true;", vec![]).await.expect("off");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.control("POST", "/sim/scanner", r#"{"code":"after-off"}"#);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = b.client.execute("return window.seen.qr.length;", vec![]).await.expect("count");
+        assert_eq!(after, json!(3));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn navigation_guard_and_secondary_window() {
+    with_booth(&fixture("basic"), &[], async |b| {
+        let start = b.client.current_url().await.expect("url");
+        assert_eq!(start.as_str(), "booth://localhost/index.html");
+
+        // A blocked origin: the page stays where it was.
+        b.client
+            .execute(
+                "location.href = 'https://blocked.example.com/'; return true;",
+                vec![],
+            )
+            .await
+            .expect("navigate");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let now = b.client.current_url().await.expect("url");
+        assert_eq!(now.as_str(), "booth://localhost/index.html");
+        let title = b
+            .client
+            .execute(
+                "return document.getElementById('title').textContent;",
+                vec![],
+            )
+            .await
+            .expect("title");
+        assert_eq!(title, "E2E basic");
+
+        // The secondary window exists from start-up.
+        let handles = b.client.windows().await.expect("windows");
+        assert_eq!(handles.len(), 2, "{handles:?}");
+        let main = b.client.window().await.expect("current");
+        let other = handles
+            .into_iter()
+            .find(|h| *h != main)
+            .expect("secondary handle");
+        b.client.switch_to_window(other).await.expect("switch");
+        let url = b.client.current_url().await.expect("url");
+        assert!(url.as_str().ends_with("/secondary.html"), "{url}");
+        b.client.switch_to_window(main).await.expect("switch back");
+    })
+    .await;
+}
