@@ -49,7 +49,7 @@ impl Manifest {
         let manifest: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if path == "." || path.is_empty() {
+            if path == "." || path == "?" || path.is_empty() {
                 inner.to_string()
             } else {
                 format!("{path}: {inner}")

@@ -59,7 +59,7 @@ pub struct Echo {
 
 impl Default for Echo {
     fn default() -> Self {
-        Echo { action: Value::from(""), event: Value::from(""), task_id: Value::from("") }
+        Echo { action: Value::from(""), event: Value::from("open"), task_id: Value::from("") }
     }
 }
 

@@ -151,26 +151,40 @@ impl EventBus {
 }
 
 fn dispatch(inner: &Arc<Inner>, event: &DeviceEvent) {
-    let sessions: Vec<Arc<Session>> = inner.sessions.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-    let events = inner.events.read().unwrap_or_else(|p| p.into_inner());
-    let mut gone = Vec::new();
-    for s in sessions {
-        let subs: Vec<(Dialect, &'static str)> =
-            s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
-        for (dialect, name) in subs {
-            let Some(reg) = events.get(&(dialect, name)) else { continue };
-            if reg.topic != event.topic {
-                continue;
-            }
-            let Some(payload) = (reg.render)(&event.payload) else { continue };
-            let message = EventMessage { dialect, name: name.to_string(), body: envelope::event_body(dialect, payload) };
-            if !s.sink.deliver(message) {
-                gone.push(s.id);
-                break;
+    // Work out the deliveries under the locks, then render and deliver without holding any, so
+    // that plugin code (render) and sinks may call back into the bridge.
+    let targets: Vec<(Arc<Session>, Dialect, &'static str, Render)> = {
+        let sessions = inner.sessions.read().unwrap_or_else(|p| p.into_inner());
+        let events = inner.events.read().unwrap_or_else(|p| p.into_inner());
+        let mut targets = Vec::new();
+        for s in sessions.values() {
+            for &(dialect, name) in s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                if let Some(reg) = events.get(&(dialect, name)).filter(|r| r.topic == event.topic) {
+                    targets.push((s.clone(), dialect, name, reg.render.clone()));
+                }
             }
         }
+        targets
+    };
+    let mut gone = Vec::new();
+    for (s, dialect, name, render) in targets {
+        if gone.contains(&s.id) {
+            continue;
+        }
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&event.payload)));
+        let payload = match rendered {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(_) => {
+                tracing::error!(topic = event.topic, %dialect, name, "event renderer panicked");
+                continue;
+            }
+        };
+        let message = EventMessage { dialect, name: name.to_string(), body: envelope::event_body(dialect, payload) };
+        if !s.sink.deliver(message) {
+            gone.push(s.id);
+        }
     }
-    drop(events);
     for id in gone {
         tracing::info!(session = id, "page is gone; ending its session");
         end(inner, id);
@@ -255,18 +269,6 @@ impl Bridge {
     /// before it navigated or reloaded) ends: its tasks are cancelled and subscriptions dropped.
     pub fn open_session(&self, info: SessionInfo, sink: Arc<dyn EventSink>) -> SessionId {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let old: Vec<SessionId> = self
-            .inner
-            .sessions
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .filter(|s| s.info.key == info.key)
-            .map(|s| s.id)
-            .collect();
-        for o in old {
-            end(&self.inner, o);
-        }
         tracing::info!(session = id, key = %info.key, package = %info.package_id, url = %info.url, "session opened");
         let session = Arc::new(Session {
             id,
@@ -277,7 +279,16 @@ impl Bridge {
             groups: Mutex::default(),
             in_flight: Arc::new(Semaphore::new(self.inner.limits.max_in_flight)),
         });
-        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).insert(id, session);
+        // Replace under one write lock, so two pages attaching at once cannot both survive.
+        let mut sessions = self.inner.sessions.write().unwrap_or_else(|p| p.into_inner());
+        let old: Vec<SessionId> = sessions.values().filter(|s| s.info.key == session.info.key).map(|s| s.id).collect();
+        for o in old {
+            if let Some(s) = sessions.remove(&o) {
+                s.cancel.cancel();
+                tracing::debug!(session = o, "session replaced");
+            }
+        }
+        sessions.insert(id, session);
         id
     }
 
@@ -406,7 +417,20 @@ impl Bridge {
             task_id: request.task_id.clone(),
             cancel: session.cancel.clone(),
         };
-        let fut = handler.call(ctx, request.params.clone());
+        // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL).
+        let params = request.params.clone();
+        let fut = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async move { handler.call(ctx, params).await }));
+        let fut = async move {
+            fut.await.unwrap_or_else(|panic| {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(%dialect, name, %detail, "handler panicked");
+                Err(ErrorCode::Internal.err(format!("{name} 的处理程序崩溃 ({detail})")))
+            })
+        };
         tokio::select! {
             r = tokio::time::timeout(timeout, fut) => r.unwrap_or_else(|_| Err(ApiError::bare(ErrorCode::Timeout))),
             _ = session.cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),

@@ -69,16 +69,29 @@ impl Probe {
         }
         let mut os_version_id = field("VERSION_ID");
         if os_version_id.is_empty() {
-            os_version_id = kernel;
+            os_version_id = kernel.clone();
         }
         let mut serial = read("etc/machine-id");
         if serial.is_empty() {
             serial = read("var/lib/dbus/machine-id");
         }
+        // Boards without DMI (ARM terminals) name themselves in the device tree; machines with
+        // neither (some VMs) report the architecture, and the kernel as their firmware.
+        let mut product = read("sys/class/dmi/id/product_name");
+        if product.is_empty() {
+            product = read("proc/device-tree/model").trim_end_matches('\0').to_string();
+        }
+        if product.is_empty() {
+            product = format!("PC {}", std::env::consts::ARCH);
+        }
+        let mut firmware = read("sys/class/dmi/id/bios_version");
+        if firmware.is_empty() {
+            firmware = kernel.clone();
+        }
         Machine {
             vendor: read("sys/class/dmi/id/sys_vendor"),
-            product: read("sys/class/dmi/id/product_name"),
-            firmware: read("sys/class/dmi/id/bios_version"),
+            product,
+            firmware,
             os_name,
             os_version_id,
             platform: if cfg!(target_os = "macos") { "macOS" } else { "Linux" }.to_string(),
@@ -152,6 +165,18 @@ mod tests {
         assert_eq!(m.os_version_id, "12");
         assert_eq!(m.serial, "0123456789abcdef0123456789abcdef");
         assert_eq!(m.platform, "Linux");
+    }
+
+    #[test]
+    fn machines_without_dmi_still_report_something() {
+        let dir = std::env::temp_dir().join(format!("booth-probe-nodmi-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("proc/sys/kernel")).unwrap();
+        std::fs::write(dir.join("proc/sys/kernel/osrelease"), "6.1.0-18-amd64\n").unwrap();
+        let m = Probe::at(&dir).machine();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(m.model(), format!("PC {}", std::env::consts::ARCH));
+        assert_eq!(m.firmware, "6.1.0-18-amd64");
+        assert_eq!(m.os_name, "Linux 6.1.0-18-amd64");
     }
 
     #[test]

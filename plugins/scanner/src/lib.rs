@@ -152,6 +152,8 @@ impl Scanner {
                     ctx.session.cancel_group("getQRCode");
                     return Ok(Done::from(json!({})).message("关闭成功"));
                 }
+                // Join the cancel group first, so a close call racing this one still reaches it.
+                let cancel = ctx.session.group_token("getQRCode");
                 let timeout = params
                     .int_in("timeout", TIMEOUT_RANGE_MS)?
                     .map(|ms| Duration::from_millis(ms as u64))
@@ -162,7 +164,6 @@ impl Scanner {
                 if !status.available {
                     return Err(ApiError::unavailable(status.detail));
                 }
-                let cancel = ctx.session.group_token("getQRCode");
                 let wait = async {
                     loop {
                         match rx.recv().await {

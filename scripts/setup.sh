@@ -1,0 +1,43 @@
+# Shared by scripts/demo and scripts/test-all: installs what Booth needs on Debian 12.
+# Sourced, not run. Every step is skipped when already done, so reruns are quick.
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Debian packages: build (WebKitGTK, OpenSSL, librsvg) and, for tests, the stand-ins.
+booth_apt() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> apt-get install ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev)
+BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils)
+
+# Rust via rustup when cargo is missing (a fresh Debian 12 has none).
+booth_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+      export PATH="$HOME/.cargo/bin:$PATH"
+    else
+      echo "==> installing Rust (rustup)"
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+      export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+  fi
+}
+
+# A cargo-installed tool, if not on PATH already.
+booth_cargo_tool() {
+  local bin=$1; shift
+  if ! command -v "$bin" >/dev/null 2>&1; then
+    echo "==> cargo install $*"
+    cargo install --locked "$@"
+  fi
+}

@@ -1,0 +1,100 @@
+//! The command line refuses broken packages and settings with one clear line and a non-zero exit,
+//! before any window opens (these run without a display).
+
+use std::path::Path;
+use std::process::Command;
+
+fn booth(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_booth"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("booth-cli-test-no-config"))
+        .output()
+        .expect("booth runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write fixture");
+}
+
+/// Asserts a refusal: exit 2, exactly one stderr line, naming `file` and saying `problem`.
+fn assert_refused(args: &[&str], file: &str, problem: &str) {
+    let (code, _, err) = booth(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?} printed several lines:\n{err}");
+    assert!(lines[0].starts_with("booth: error: "), "{err}");
+    assert!(lines[0].contains(file), "{err} should name {file}");
+    assert!(lines[0].contains(problem), "{err} should say {problem}");
+}
+
+const OK: &str = r#"{"id":"cli.test","name":"CLI","version":"1","entry":"index.html"}"#;
+
+#[test]
+fn version_and_help() {
+    let (code, out, _) = booth(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), format!("booth {}", env!("CARGO_PKG_VERSION")));
+    let (code, out, _) = booth(&["run", "--help"]);
+    assert_eq!(code, 0);
+    for needle in ["--sim", "--control-port", "--config", "Examples:", "booth run examples/demo --sim"] {
+        assert!(out.contains(needle), "help lacks {needle}:\n{out}");
+    }
+}
+
+#[test]
+fn broken_folders_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path().to_str().expect("utf-8 path");
+    write(d.path(), "index.html", "<p>hi");
+    assert_refused(&["run", p], p, "no miniapp.json");
+
+    write(d.path(), "miniapp.json", "{ \"id\": ");
+    assert_refused(&["run", p], "miniapp.json", "EOF while parsing");
+
+    write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":"scanner"}"#);
+    assert_refused(&["run", p], "miniapp.json", "permissions: invalid type: string");
+
+    write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":["scaner"]}"#);
+    assert_refused(&["run", p], "miniapp.json", "permissions[0]: unknown permission `scaner`");
+
+    write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"start.html"}"#);
+    assert_refused(&["run", p], "miniapp.json", "entry: `start.html` does not exist");
+
+    assert_refused(&["run", "/nonexistent/booth-pkg"], "/nonexistent/booth-pkg", "cannot open package");
+}
+
+#[test]
+fn a_zip_that_is_not_a_zip_is_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let z = d.path().join("shop.zip");
+    std::fs::write(&z, "this is not a zip").expect("write");
+    let z = z.to_str().expect("utf-8 path");
+    assert_refused(&["run", z], "shop.zip", "not a zip archive");
+}
+
+#[test]
+fn broken_settings_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), "miniapp.json", OK);
+    write(d.path(), "index.html", "<p>hi");
+    write(d.path(), "booth.toml", "[scanner]\nbackend = \"serial\"\n");
+    let pkg = d.path().to_str().expect("utf-8 path");
+    let cfg = d.path().join("booth.toml");
+    let cfg = cfg.to_str().expect("utf-8 path");
+    assert_refused(&["run", pkg, "--config", cfg], "booth.toml", "scanner.port: required");
+    assert_refused(&["run", pkg, "--config", "/nonexistent/booth.toml"], "/nonexistent/booth.toml", "cannot read");
+}
+
+#[test]
+fn a_taken_control_port_is_refused_before_any_window() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), "miniapp.json", OK);
+    write(d.path(), "index.html", "<p>hi");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let pkg = d.path().to_str().expect("utf-8 path");
+    assert_refused(&["run", pkg, "--control-port", &port], &format!("127.0.0.1:{port}"), "cannot listen");
+}
