@@ -162,3 +162,31 @@ mod tests {
         assert!(parse_origin("nonsense").is_err());
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use booth_bridge::Family;
+    use serde_json::Value;
+
+    /// The JSON Schema in the repository lists exactly the permissions Booth accepts.
+    #[test]
+    fn schema_permissions_match_the_families() {
+        let schema: Value = serde_json::from_str(include_str!("../miniapp.schema.json")).expect("schema is JSON");
+        let listed: Vec<&str> = schema["properties"]["permissions"]["items"]["enum"]
+            .as_array()
+            .expect("enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut want: Vec<&str> = Family::GRANTABLE.iter().map(|f| f.as_str()).collect();
+        want.extend(["device", "session"]);
+        let (mut a, mut b) = (listed.clone(), want.clone());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        let fields: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
+        for f in ["id", "name", "version", "entry", "dialects", "permissions", "origins", "secondary"] {
+            assert!(fields.iter().any(|k| k.as_str() == f), "{f}");
+        }
+    }
+}

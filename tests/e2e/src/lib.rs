@@ -150,6 +150,22 @@ pub async fn with_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&B
     }
 }
 
+/// Serves a folder over HTTP on 127.0.0.1:`port` (python3's http.server) for remote-package tests.
+pub fn serve_dir(dir: &str, port: u16) -> std::process::Child {
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory", dir])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "http.server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 /// A minimal HTTP/1.1 client for the loopback control endpoint.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("control endpoint reachable");

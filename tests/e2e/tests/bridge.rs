@@ -233,3 +233,22 @@ async fn navigation_guard_and_secondary_window() {
     })
     .await;
 }
+
+/// A remote package (an http URL) becomes an allowed origin and its pages reach the bridge.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn remote_url_package_reaches_the_bridge() {
+    let port = booth_e2e::free_port();
+    let mut server = booth_e2e::serve_dir(&fixture("basic"), port);
+    let url = format!("http://127.0.0.1:{port}/index.html");
+    with_booth(&url, &[], async |b| {
+        let r = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "remote"})).await;
+        assert_eq!(r["success"], true, "{r}");
+        assert_eq!(r["taskId"], "remote");
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["package"]["id"], "127.0.0.1", "{health}");
+    })
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+}
