@@ -3,7 +3,7 @@ fn main() {
     // what lets mini-program pages (served from `booth://` or an allow-listed remote origin)
     // reach exactly these commands and nothing else.
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
-        tauri_build::AppManifest::new().commands(&["booth_attach", "booth_call", "booth_subscribe", "booth_log"]),
+        tauri_build::AppManifest::new().commands(&["booth_attach", "booth_call", "booth_subscribe"]),
     ))
     .expect("failed to run tauri-build");
 }

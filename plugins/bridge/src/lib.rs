@@ -44,7 +44,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_params_bytes: 4 * 1024 * 1024, max_in_flight: 256, default_timeout: Duration::from_secs(10) }
+        Limits { max_params_bytes: 4 * 1024 * 1024, max_in_flight: 1024, default_timeout: Duration::from_secs(10) }
     }
 }
 

@@ -55,17 +55,14 @@ pub struct Booth {
 }
 
 impl Booth {
-    /// Launches `booth run <package> --sim --control-port <port> <extra…>` and waits until the
+    /// Launches `booth run <package> --control-port <port> [--sim] <extra…>` and waits until the
     /// page's runtime is up.
-    pub async fn launch(package: &str, extra: &[&str]) -> Booth {
+    pub async fn launch(package: &str, sim: bool, extra: &[&str]) -> Booth {
         let control_port = free_port();
-        let mut args = vec![
-            "run".to_string(),
-            package.to_string(),
-            "--sim".into(),
-            "--control-port".into(),
-            control_port.to_string(),
-        ];
+        let mut args = vec!["run".to_string(), package.to_string(), "--control-port".into(), control_port.to_string()];
+        if sim {
+            args.push("--sim".into());
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let caps = json!({
             "tauri:options": { "application": booth_bin().display().to_string(), "args": args },
@@ -136,11 +133,20 @@ impl Booth {
     }
 }
 
-/// Launches booth, runs `test` against it, and always closes the WebDriver session (which ends
-/// booth) — also when the test panics, so that the next test gets a free driver.
+/// Launches booth with every device simulated, runs `test` against it, and always closes the
+/// WebDriver session (which ends booth) — also when the test panics, so that the next test gets
+/// a free driver.
 pub async fn with_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
+    run_with(Booth::launch(package, true, extra).await, test).await
+}
+
+/// Like [`with_booth`], with the device backends of the configuration (pass `--config FILE`).
+pub async fn with_real_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
+    run_with(Booth::launch(package, false, extra).await, test).await
+}
+
+async fn run_with(booth: Booth, test: impl AsyncFnOnce(&Booth)) {
     use futures::FutureExt;
-    let booth = Booth::launch(package, extra).await;
     let outcome = std::panic::AssertUnwindSafe(test(&booth))
         .catch_unwind()
         .await;
