@@ -63,7 +63,7 @@ fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    init_logging(&config.log.level);
+    let _log_guard = init_logging(&config.log);
     if let Some(p) = &config_path {
         tracing::info!(path = %p.display(), "configuration loaded");
     }
@@ -95,15 +95,40 @@ fn run(args: RunArgs) -> i32 {
     crate::app::run(crate::app::RunOptions { package, devices, control })
 }
 
-fn init_logging(level: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("BOOTH_LOG")
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs to stderr and, unless turned off, to daily files (kept `keep_days`). The returned guard
+/// flushes the file writer when Booth exits.
+fn init_logging(log: &crate::config::LogSection) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_env("BOOTH_LOG")
+        .or_else(|_| EnvFilter::try_new(&log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr);
+    let mut problem = None;
+    let (file, guard) = match log.dir() {
+        Some(dir) => match tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("booth")
+            .filename_suffix("log")
+            .max_log_files(log.keep_days.max(1))
+            .build(&dir)
+        {
+            Ok(appender) => {
+                let (writer, guard) = tracing_appender::non_blocking(appender);
+                (Some(fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
+            }
+            Err(e) => {
+                problem = Some(format!("log files off: cannot write to {} ({e})", dir.display()));
+                (None, None)
+            }
+        },
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry().with(filter).with(stderr).with(file).try_init();
+    if let Some(p) = problem {
+        tracing::warn!("{p}");
+    }
+    guard
 }

@@ -57,11 +57,26 @@ pub struct ControlSection {
 pub struct LogSection {
     /// A `tracing` filter, e.g. `info` or `booth_bridge=debug,info`; `BOOTH_LOG` overrides it.
     pub level: String,
+    /// Folder of the daily log files; default `<local data dir>/booth/logs`. Empty: no files.
+    pub dir: Option<PathBuf>,
+    /// How many daily files to keep.
+    pub keep_days: usize,
 }
 
 impl Default for LogSection {
     fn default() -> Self {
-        LogSection { level: "info".into() }
+        LogSection { level: "info".into(), dir: None, keep_days: 14 }
+    }
+}
+
+impl LogSection {
+    /// Where log files go, or `None` when file logging is off.
+    pub fn dir(&self) -> Option<PathBuf> {
+        match &self.dir {
+            Some(d) if d.as_os_str().is_empty() => None,
+            Some(d) => Some(d.clone()),
+            None => dirs::data_local_dir().map(|d| d.join("booth").join("logs")),
+        }
     }
 }
 
