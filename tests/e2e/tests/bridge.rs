@@ -252,3 +252,24 @@ async fn remote_url_package_reaches_the_bridge() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Closing the main window (as a user does, through the window manager) ends booth, although the
+/// hidden secondary window still exists.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn closing_the_main_window_ends_booth() {
+    with_booth(&fixture("basic"), &[], async |b| {
+        let (status, _) = b.control("GET", "/health", "");
+        assert_eq!(status, 200);
+        // WebDriver's "close window" only closes the web view; a person's close goes through the
+        // window manager (openbox here), which is what must end booth.
+        let closed = std::process::Command::new("wmctrl").args(["-F", "-c", "E2E basic — Booth"]).status().expect("wmctrl");
+        assert!(closed.success(), "wmctrl found no main window (is a window manager running?)");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", b.control_port)).is_ok() {
+            assert!(start.elapsed() < Duration::from_secs(10), "booth still running 10 s after its main window closed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
