@@ -101,7 +101,11 @@ fn check_relative(field: &str, path: &str) -> Result<(), String> {
     if path.is_empty() {
         return Err(format!("{field}: must not be empty"));
     }
-    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') || path.split(['/', '\\']).any(|s| s == "..") {
+    if path.starts_with('/')
+        || path.starts_with('\\')
+        || path.contains(':')
+        || path.split(['/', '\\']).any(|s| s == "..")
+    {
         return Err(format!("{field}: `{path}` must be a relative path inside the package"));
     }
     Ok(())
@@ -113,7 +117,8 @@ pub fn parse_origin(s: &str) -> Result<url::Origin, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("`{s}` must be an http or https origin"));
     }
-    if url.host_str().is_none() || !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+    if url.host_str().is_none() || !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some()
+    {
         return Err(format!("`{s}` must be an origin like https://example.com (no path)"));
     }
     Ok(url.origin())
@@ -123,7 +128,8 @@ pub fn parse_origin(s: &str) -> Result<url::Origin, String> {
 mod tests {
     use super::*;
 
-    const OK: &str = r#"{"id":"demo.app","name":"Demo","version":"1.0.0","entry":"index.html","permissions":["scanner"]}"#;
+    const OK: &str =
+        r#"{"id":"demo.app","name":"Demo","version":"1.0.0","entry":"index.html","permissions":["scanner"]}"#;
 
     #[test]
     fn defaults_to_all_dialects() {
@@ -137,15 +143,27 @@ mod tests {
     fn errors_name_the_field() {
         let cases = [
             (r#"{"id":"a","name":"n","version":"1","entry":5}"#, "entry: invalid type: integer `5`"),
-            (r#"{"id":"a","name":"n","version":"1","entry":"i.html","permissions":["scanner","teleport"]}"#, "permissions[1]: unknown permission `teleport`"),
-            (r#"{"id":"a","name":"n","version":"1","entry":"i.html","dialects":["my","wx"]}"#, "dialects[1]: unknown variant `wx`"),
+            (
+                r#"{"id":"a","name":"n","version":"1","entry":"i.html","permissions":["scanner","teleport"]}"#,
+                "permissions[1]: unknown permission `teleport`",
+            ),
+            (
+                r#"{"id":"a","name":"n","version":"1","entry":"i.html","dialects":["my","wx"]}"#,
+                "dialects[1]: unknown variant `wx`",
+            ),
             (r#"{"id":"a","name":"n","version":"1","entry":"i.html","colour":"red"}"#, "unknown field `colour`"),
-            (r#"{"id":"a","name":"n","version":"1","entry":"../x.html"}"#, "entry: `../x.html` must be a relative path"),
+            (
+                r#"{"id":"a","name":"n","version":"1","entry":"../x.html"}"#,
+                "entry: `../x.html` must be a relative path",
+            ),
             (r#"{"id":"a b","name":"n","version":"1","entry":"i.html"}"#, "id: `a b`"),
             (r#"{"id":"a","name":"n","version":"1","entry":"i.html","origins":["https://x.com/path"]}"#, "origins[0]:"),
             (r#"{"id":"a","name":"n","version":"1","entry":"i.html","dialects":[]}"#, "dialects: must name"),
             (r#"{"id":"a","name":"n","version":"1"}"#, "missing field `entry`"),
-            (r#"{"id":"a","name":"n","version":"1","entry":"i.html","secondary":{"entry":7}}"#, "secondary.entry: invalid type"),
+            (
+                r#"{"id":"a","name":"n","version":"1","entry":"i.html","secondary":{"entry":7}}"#,
+                "secondary.entry: invalid type",
+            ),
         ];
         for (json, want) in cases {
             let err = Manifest::parse(json).unwrap_err();

@@ -29,7 +29,10 @@ fn err(path: impl Into<PathBuf>, problem: impl Into<String>) -> PackageError {
 pub enum Source {
     Dir(PathBuf),
     /// Unpacked into memory at load: paths inside the zip, relative to the folder holding the manifest.
-    Zip { path: PathBuf, files: Arc<HashMap<String, Arc<Vec<u8>>>> },
+    Zip {
+        path: PathBuf,
+        files: Arc<HashMap<String, Arc<Vec<u8>>>>,
+    },
     /// Pages served by a web server; Booth serves nothing itself.
     Remote(Url),
 }
@@ -78,7 +81,10 @@ impl Package {
             return Err(err(&root, format!("no {MANIFEST} and no index.html")));
         }
         let id = root.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "dev".into());
-        let id: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' }).collect();
+        let id: String = id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .collect();
         let manifest = Manifest {
             schema: None,
             id: if id.is_empty() { "dev".into() } else { id },
@@ -167,7 +173,8 @@ impl Package {
     fn remote(spec: &str) -> Result<Package, PackageError> {
         let url = Url::parse(spec).map_err(|e| err(spec, format!("not a valid URL ({e})")))?;
         let host = url.host_str().ok_or_else(|| err(spec, "URL has no host"))?.to_string();
-        let id: String = host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+        let id: String =
+            host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
         let manifest = Manifest {
             schema: None,
             id,

@@ -76,7 +76,11 @@ pub fn run(opts: RunOptions) -> i32 {
             }
         })
         .manage(state)
-        .invoke_handler(tauri::generate_handler![commands::booth_attach, commands::booth_call, commands::booth_subscribe])
+        .invoke_handler(tauri::generate_handler![
+            commands::booth_attach,
+            commands::booth_call,
+            commands::booth_subscribe
+        ])
         .setup(move |app| {
             allow_package_origins(app, &package)?;
             open_windows(app, &package)?;

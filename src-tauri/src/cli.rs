@@ -74,10 +74,16 @@ fn run(args: RunArgs) -> i32 {
     if package.is_remote() {
         match &config.package.remote_permissions {
             Some(list) => package.restrict_permissions(list.iter().filter_map(|p| p.parse().ok()).collect()),
-            None => tracing::warn!("remote package: every permission granted (set [package] remote_permissions to restrict)"),
+            None => tracing::warn!(
+                "remote package: every permission granted (set [package] remote_permissions to restrict)"
+            ),
         }
     }
-    let control_port = args.control_port.or(if args.sim { Some(config.control.port.unwrap_or(crate::control::DEFAULT_PORT)) } else { config.control.port });
+    let control_port = args.control_port.or(if args.sim {
+        Some(config.control.port.unwrap_or(crate::control::DEFAULT_PORT))
+    } else {
+        config.control.port
+    });
     let control = match control_port {
         Some(port) => match crate::control::bind(port) {
             Ok(l) => {

@@ -62,7 +62,11 @@ pub async fn booth_call(
 ) -> Result<Reply, Value> {
     let dialect: Dialect = dialect.parse().map_err(|e: String| refuse("INVALID_PARAMS", e))?;
     if !owns(&state, &webview, session) {
-        return Ok(booth_bridge::envelope::error_reply(dialect, &name, booth_bridge::ApiError::bare(booth_bridge::ErrorCode::SessionEnded)));
+        return Ok(booth_bridge::envelope::error_reply(
+            dialect,
+            &name,
+            booth_bridge::ApiError::bare(booth_bridge::ErrorCode::SessionEnded),
+        ));
     }
     Ok(state.devices.bridge.call(session, dialect, &name, &params).await)
 }

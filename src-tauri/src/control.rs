@@ -98,7 +98,11 @@ mod tests {
 
     fn state(sim: bool) -> (Arc<ControlState>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("miniapp.json"), r#"{"id":"t","name":"T","version":"1.2.3","entry":"index.html"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("miniapp.json"),
+            r#"{"id":"t","name":"T","version":"1.2.3","entry":"index.html"}"#,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("index.html"), "x").unwrap();
         let package = Arc::new(Package::load(dir.path().to_str().unwrap()).unwrap());
         let devices = Arc::new(Devices::start(&Config::default(), sim));

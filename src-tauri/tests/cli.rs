@@ -12,7 +12,11 @@ fn booth(args: &[&str]) -> (i32, String, String) {
         .env("XDG_CONFIG_HOME", std::env::temp_dir().join("booth-cli-test-no-config"))
         .output()
         .expect("booth runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -54,10 +58,18 @@ fn broken_folders_are_refused() {
     write(d.path(), "miniapp.json", "{ \"id\": ");
     assert_refused(&["run", p], "miniapp.json", "EOF while parsing");
 
-    write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":"scanner"}"#);
+    write(
+        d.path(),
+        "miniapp.json",
+        r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":"scanner"}"#,
+    );
     assert_refused(&["run", p], "miniapp.json", "permissions: invalid type: string");
 
-    write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":["scaner"]}"#);
+    write(
+        d.path(),
+        "miniapp.json",
+        r#"{"id":"a","name":"n","version":"1","entry":"index.html","permissions":["scaner"]}"#,
+    );
     assert_refused(&["run", p], "miniapp.json", "permissions[0]: unknown permission `scaner`");
 
     write(d.path(), "miniapp.json", r#"{"id":"a","name":"n","version":"1","entry":"start.html"}"#);

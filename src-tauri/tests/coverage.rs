@@ -77,7 +77,12 @@ async fn unimplemented_apis_answer_unsupported() {
                 let reply = bridge.call(id, spec.dialect, &name, &raw).await;
                 assert_eq!(reply.body["errorCode"], "UNSUPPORTED", "{}.{}: {}", spec.dialect, spec.name, reply.body);
                 let text = reply.body.to_string();
-                assert!(text.contains(spec.name), "{}.{}: the reply should name the API: {text}", spec.dialect, spec.name);
+                assert!(
+                    text.contains(spec.name),
+                    "{}.{}: the reply should name the API: {text}",
+                    spec.dialect,
+                    spec.name
+                );
             }
             Kind::Event => {
                 let err = bridge.subscribe(id, spec.dialect, spec.name).expect_err(spec.name);

@@ -95,7 +95,10 @@ pub fn parse(dialect: Dialect, name: &str, raw: &str) -> Result<(Request, Echo),
 
 fn parse_ampe(value: Value) -> Result<(Request, Echo), (ApiError, Echo)> {
     let Value::Object(mut obj) = value else {
-        return Err((ApiError::invalid(format!("参数应为对象 {{action, event, taskId, params}}, 收到 {}", kind(&value))), Echo::default()));
+        return Err((
+            ApiError::invalid(format!("参数应为对象 {{action, event, taskId, params}}, 收到 {}", kind(&value))),
+            Echo::default(),
+        ));
     };
     let echo = Echo {
         action: obj.get("action").cloned().unwrap_or_else(|| Value::from("")),

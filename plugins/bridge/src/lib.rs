@@ -246,22 +246,36 @@ impl Bridge {
     /// Implements a call of the contract. Panics on a name that is not in [`api::APIS`]: that is
     /// a programming error in a plugin, caught by its tests.
     pub fn register(&self, dialect: Dialect, name: &str, timeout: Option<Duration>, handler: Arc<dyn Handler>) {
-        let spec = api::lookup(dialect, name, Kind::Call).unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
+        let spec = api::lookup(dialect, name, Kind::Call)
+            .unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
         let timeout = timeout.unwrap_or(self.inner.limits.default_timeout);
-        self.inner.handlers.write().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name), Registration { handler, timeout });
+        self.inner
+            .handlers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((dialect, spec.name), Registration { handler, timeout });
     }
 
     /// Implements an event of the contract: device events on `topic` reach its listeners through `render`.
     pub fn register_event(&self, dialect: Dialect, name: &str, topic: &'static str, render: Render) {
-        let spec = api::lookup(dialect, name, Kind::Event).unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
-        self.inner.events.write().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name), EventRegistration { topic, render });
+        let spec = api::lookup(dialect, name, Kind::Event)
+            .unwrap_or_else(|| panic!("{dialect}.{name} is not in the API table"));
+        self.inner
+            .events
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((dialect, spec.name), EventRegistration { topic, render });
     }
 
     /// Whether an API has an implementation (for `booth doctor` and the coverage test).
     pub fn implements(&self, spec: &ApiSpec) -> bool {
         match spec.kind {
-            Kind::Call => self.inner.handlers.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name)),
-            Kind::Event => self.inner.events.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name)),
+            Kind::Call => {
+                self.inner.handlers.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name))
+            }
+            Kind::Event => {
+                self.inner.events.read().unwrap_or_else(|p| p.into_inner()).contains_key(&(spec.dialect, spec.name))
+            }
         }
     }
 
@@ -345,7 +359,11 @@ impl Bridge {
     /// Stops delivering an event to a page (the last listener went away).
     pub fn unsubscribe(&self, id: SessionId, dialect: Dialect, name: &str) {
         if let Some(session) = self.session(id) {
-            session.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).retain(|(d, n)| !(*d == dialect && *n == name));
+            session
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|(d, n)| !(*d == dialect && *n == name));
         }
     }
 
@@ -386,7 +404,13 @@ impl Bridge {
         envelope::reply(dialect, &request.name, ampe, &echo, result)
     }
 
-    async fn run(&self, session: &Arc<Session>, dialect: Dialect, request: &Request, ampe: bool) -> Result<Done, ApiError> {
+    async fn run(
+        &self,
+        session: &Arc<Session>,
+        dialect: Dialect,
+        request: &Request,
+        ampe: bool,
+    ) -> Result<Done, ApiError> {
         let name = request.name.as_str();
         let spec = api::lookup(dialect, name, Kind::Call)
             // `my` names are ampeHHCommunication actions or top-level my.call names, never both.
@@ -405,11 +429,10 @@ impl Bridge {
         if !session.info.allows(spec.family) {
             return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
         }
-        let _permit = session
-            .in_flight
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ErrorCode::Busy.err(format!("同时进行的调用超过 {} 个", self.inner.limits.max_in_flight)))?;
+        let _permit =
+            session.in_flight.clone().try_acquire_owned().map_err(|_| {
+                ErrorCode::Busy.err(format!("同时进行的调用超过 {} 个", self.inner.limits.max_in_flight))
+            })?;
         let ctx = CallCtx {
             session: SessionHandle { inner: session.clone() },
             bus: self.bus(),
@@ -419,7 +442,10 @@ impl Bridge {
         };
         // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL).
         let params = request.params.clone();
-        let fut = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async move { handler.call(ctx, params).await }));
+        let fut =
+            futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                async move { handler.call(ctx, params).await },
+            ));
         let fut = async move {
             fut.await.unwrap_or_else(|panic| {
                 let detail = panic

@@ -29,10 +29,9 @@ impl Params {
     pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| ApiError::invalid(format!("{key} 应为整数, 收到 {n}"))),
+            Some(Value::Number(n)) => {
+                n.as_i64().map(Some).ok_or_else(|| ApiError::invalid(format!("{key} 应为整数, 收到 {n}")))
+            }
             Some(Value::String(s)) => s
                 .trim()
                 .parse::<i64>()
@@ -45,11 +44,9 @@ impl Params {
     /// An integer field that must lie in `range` when present.
     pub fn int_in(&self, key: &str, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, ApiError> {
         match self.int(key)? {
-            Some(v) if !range.contains(&v) => Err(ApiError::invalid(format!(
-                "{key} 应在 {} 到 {} 之间, 收到 {v}",
-                range.start(),
-                range.end()
-            ))),
+            Some(v) if !range.contains(&v) => {
+                Err(ApiError::invalid(format!("{key} 应在 {} 到 {} 之间, 收到 {v}", range.start(), range.end())))
+            }
             other => Ok(other),
         }
     }

@@ -5,8 +5,8 @@
 //! caught. Timing-dependent tests run on tokio's paused clock and finish instantly.
 
 use booth_bridge::{
-    handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventMessage, EventSink, Family, Limits, Observer, Params, Reply,
-    Screen, SessionId, SessionInfo,
+    handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventMessage, EventSink, Family, Limits, Observer, Params,
+    Reply, Screen, SessionId, SessionInfo,
 };
 use futures::future::join_all;
 use serde_json::{json, Value};
@@ -178,7 +178,15 @@ async fn my_ampe_missing_event_task_id_and_params_get_defaults() {
     let (id, _) = open(&bridge, full_info("main"));
 
     let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo"}"#).await;
-    assert_eq!(body, ampe_ok("getDeviceInfo", "open", "", json!({"model": "booth-test", "event": "open", "taskId": "", "params": {}})));
+    assert_eq!(
+        body,
+        ampe_ok(
+            "getDeviceInfo",
+            "open",
+            "",
+            json!({"model": "booth-test", "event": "open", "taskId": "", "params": {}})
+        )
+    );
 
     // null fields are treated as absent by the handler but echoed exactly as sent.
     let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","event":null,"taskId":null,"params":null}"#).await;
@@ -253,19 +261,37 @@ async fn my_ampe_params_type_errors_from_handlers_are_invalid_params() {
     let body = call_ampe(&bridge, id, &ampe("getQRCode", "q", json!({"timeout": "abc"}))).await;
     assert_eq!(
         body,
-        ampe_err(json!("getQRCode"), json!("open"), json!("q"), "INVALID_PARAMS", "参数错误: timeout 应为整数, 收到 \"abc\"")
+        ampe_err(
+            json!("getQRCode"),
+            json!("open"),
+            json!("q"),
+            "INVALID_PARAMS",
+            "参数错误: timeout 应为整数, 收到 \"abc\""
+        )
     );
 
     let body = call_ampe(&bridge, id, &ampe("getQRCode", "q", json!({"timeout": 5}))).await;
     assert_eq!(
         body,
-        ampe_err(json!("getQRCode"), json!("open"), json!("q"), "INVALID_PARAMS", "参数错误: timeout 应在 1000 到 60000 之间, 收到 5")
+        ampe_err(
+            json!("getQRCode"),
+            json!("open"),
+            json!("q"),
+            "INVALID_PARAMS",
+            "参数错误: timeout 应在 1000 到 60000 之间, 收到 5"
+        )
     );
 
     let body = call_ampe(&bridge, id, &ampe("getQRCode", "q", json!({"flag": 1}))).await;
     assert_eq!(
         body,
-        ampe_err(json!("getQRCode"), json!("open"), json!("q"), "INVALID_PARAMS", "参数错误: flag 应为布尔值, 收到 number")
+        ampe_err(
+            json!("getQRCode"),
+            json!("open"),
+            json!("q"),
+            "INVALID_PARAMS",
+            "参数错误: flag 应为布尔值, 收到 number"
+        )
     );
 }
 
@@ -291,7 +317,9 @@ async fn my_ampe_request_that_is_not_an_object_is_invalid_params() {
     register_echo_device_info(&bridge);
     let (id, _) = open(&bridge, full_info("main"));
 
-    for (raw, kind) in [(r#""getDeviceInfo""#, "string"), ("42", "number"), ("[1,2]", "array"), ("null", "null"), ("true", "boolean")] {
+    for (raw, kind) in
+        [(r#""getDeviceInfo""#, "string"), ("42", "number"), ("[1,2]", "array"), ("null", "null"), ("true", "boolean")]
+    {
         let body = call_ampe(&bridge, id, raw).await;
         let message = format!("参数错误: 参数应为对象 {{action, event, taskId, params}}, 收到 {kind}");
         assert_eq!(body, ampe_err(json!(""), json!("open"), json!(""), "INVALID_PARAMS", &message), "{raw}");
@@ -337,36 +365,70 @@ async fn my_ampe_wrong_field_types_are_invalid_params_and_echo_what_was_sent() {
     let (id, _) = open(&bridge, full_info("main"));
 
     let body = call_ampe(&bridge, id, r#"{"action":5,"event":"open","taskId":"t-a"}"#).await;
-    assert_eq!(body, ampe_err(json!(5), json!("open"), json!("t-a"), "INVALID_PARAMS", "参数错误: action 应为字符串, 收到 number"));
+    assert_eq!(
+        body,
+        ampe_err(json!(5), json!("open"), json!("t-a"), "INVALID_PARAMS", "参数错误: action 应为字符串, 收到 number")
+    );
 
     let body = call_ampe(&bridge, id, r#"{"action":["getDeviceInfo"],"taskId":"t-arr"}"#).await;
     assert_eq!(
         body,
-        ampe_err(json!(["getDeviceInfo"]), json!("open"), json!("t-arr"), "INVALID_PARAMS", "参数错误: action 应为字符串, 收到 array")
+        ampe_err(
+            json!(["getDeviceInfo"]),
+            json!("open"),
+            json!("t-arr"),
+            "INVALID_PARAMS",
+            "参数错误: action 应为字符串, 收到 array"
+        )
     );
 
     let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","event":"open","taskId":7}"#).await;
     assert_eq!(
         body,
-        ampe_err(json!("getDeviceInfo"), json!("open"), json!(7), "INVALID_PARAMS", "参数错误: taskId 应为字符串, 收到 number")
+        ampe_err(
+            json!("getDeviceInfo"),
+            json!("open"),
+            json!(7),
+            "INVALID_PARAMS",
+            "参数错误: taskId 应为字符串, 收到 number"
+        )
     );
 
     let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","event":{"x":1},"taskId":"t-ev"}"#).await;
     assert_eq!(
         body,
-        ampe_err(json!("getDeviceInfo"), json!({"x": 1}), json!("t-ev"), "INVALID_PARAMS", "参数错误: event 应为字符串, 收到 object")
+        ampe_err(
+            json!("getDeviceInfo"),
+            json!({"x": 1}),
+            json!("t-ev"),
+            "INVALID_PARAMS",
+            "参数错误: event 应为字符串, 收到 object"
+        )
     );
 
-    let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","event":"open","taskId":"t-p","params":[1,2]}"#).await;
+    let body =
+        call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","event":"open","taskId":"t-p","params":[1,2]}"#).await;
     assert_eq!(
         body,
-        ampe_err(json!("getDeviceInfo"), json!("open"), json!("t-p"), "INVALID_PARAMS", "参数错误: params 应为对象, 收到 array")
+        ampe_err(
+            json!("getDeviceInfo"),
+            json!("open"),
+            json!("t-p"),
+            "INVALID_PARAMS",
+            "参数错误: params 应为对象, 收到 array"
+        )
     );
 
     let body = call_ampe(&bridge, id, r#"{"action":"getDeviceInfo","taskId":"t-s","params":"a=1"}"#).await;
     assert_eq!(
         body,
-        ampe_err(json!("getDeviceInfo"), json!("open"), json!("t-s"), "INVALID_PARAMS", "参数错误: params 应为对象, 收到 string")
+        ampe_err(
+            json!("getDeviceInfo"),
+            json!("open"),
+            json!("t-s"),
+            "INVALID_PARAMS",
+            "参数错误: params 应为对象, 收到 string"
+        )
     );
 }
 
@@ -377,13 +439,34 @@ async fn my_ampe_unknown_action_is_unsupported_naming_it() {
     let (id, _) = open(&bridge, full_info("main"));
 
     let body = call_ampe(&bridge, id, &ampe("teleport", "t-u", json!({}))).await;
-    assert_eq!(body, ampe_err(json!("teleport"), json!("open"), json!("t-u"), "UNSUPPORTED", "本终端不支持: 未知的操作 teleport"));
+    assert_eq!(
+        body,
+        ampe_err(json!("teleport"), json!("open"), json!("t-u"), "UNSUPPORTED", "本终端不支持: 未知的操作 teleport")
+    );
 
     // Names are case-sensitive, and event names are not actions.
     let body = call_ampe(&bridge, id, &ampe("getdeviceinfo", "t-u", json!({}))).await;
-    assert_eq!(body, ampe_err(json!("getdeviceinfo"), json!("open"), json!("t-u"), "UNSUPPORTED", "本终端不支持: 未知的操作 getdeviceinfo"));
+    assert_eq!(
+        body,
+        ampe_err(
+            json!("getdeviceinfo"),
+            json!("open"),
+            json!("t-u"),
+            "UNSUPPORTED",
+            "本终端不支持: 未知的操作 getdeviceinfo"
+        )
+    );
     let body = call_ampe(&bridge, id, &ampe("initQRListener", "t-u", json!({}))).await;
-    assert_eq!(body, ampe_err(json!("initQRListener"), json!("open"), json!("t-u"), "UNSUPPORTED", "本终端不支持: 未知的操作 initQRListener"));
+    assert_eq!(
+        body,
+        ampe_err(
+            json!("initQRListener"),
+            json!("open"),
+            json!("t-u"),
+            "UNSUPPORTED",
+            "本终端不支持: 未知的操作 initQRListener"
+        )
+    );
 }
 
 #[tokio::test]
@@ -393,12 +476,18 @@ async fn my_ampe_known_but_unimplemented_action_is_unsupported_naming_it() {
     let (id, _) = open(&bridge, full_info("main"));
 
     let body = call_ampe(&bridge, id, &ampe("speech", "t-s", json!({"text": "你好"}))).await;
-    assert_eq!(body, ampe_err(json!("speech"), json!("open"), json!("t-s"), "UNSUPPORTED", "本终端不支持: speech (本终端尚未实现)"));
+    assert_eq!(
+        body,
+        ampe_err(json!("speech"), json!("open"), json!("t-s"), "UNSUPPORTED", "本终端不支持: speech (本终端尚未实现)")
+    );
 
     // UNSUPPORTED wins over a missing permission: the terminal cannot speak whatever the manifest says.
     let (no_speech, _) = open(&bridge, session_info("no-speech", &[Dialect::My], &[]));
     let body = call_ampe(&bridge, no_speech, &ampe("speech", "t-s2", json!({}))).await;
-    assert_eq!(body, ampe_err(json!("speech"), json!("open"), json!("t-s2"), "UNSUPPORTED", "本终端不支持: speech (本终端尚未实现)"));
+    assert_eq!(
+        body,
+        ampe_err(json!("speech"), json!("open"), json!("t-s2"), "UNSUPPORTED", "本终端不支持: speech (本终端尚未实现)")
+    );
 }
 
 #[tokio::test]
@@ -420,7 +509,13 @@ async fn my_ampe_without_family_permission_is_denied_and_handler_never_runs() {
     let body = call_ampe(&bridge, id, &ampe("getQRCode", "t-perm", json!({}))).await;
     assert_eq!(
         body,
-        ampe_err(json!("getQRCode"), json!("open"), json!("t-perm"), "PERMISSION_DENIED", "无权限: getQRCode 需要权限 scanner")
+        ampe_err(
+            json!("getQRCode"),
+            json!("open"),
+            json!("t-perm"),
+            "PERMISSION_DENIED",
+            "无权限: getQRCode 需要权限 scanner"
+        )
     );
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 
@@ -435,17 +530,34 @@ async fn my_ampe_without_family_permission_is_denied_and_handler_never_runs() {
 async fn dialect_not_declared_by_the_session_is_permission_denied() {
     let bridge = Bridge::default();
     register_echo_device_info(&bridge);
-    bridge.register(Dialect::Wxfaceapp, "checkWxFacePayOsInfo", None, handler(|_ctx, _p| async move { Ok(Done::from(json!({"screenInfo": "front-screen"}))) }));
+    bridge.register(
+        Dialect::Wxfaceapp,
+        "checkWxFacePayOsInfo",
+        None,
+        handler(|_ctx, _p| async move { Ok(Done::from(json!({"screenInfo": "front-screen"}))) }),
+    );
     let (wx_only, _) = open(&bridge, session_info("wx", &[Dialect::Wxfaceapp], &[]));
     let (my_only, _) = open(&bridge, session_info("my", &[Dialect::My], &[]));
 
     let body = call_ampe(&bridge, wx_only, &ampe("getDeviceInfo", "t-d", json!({}))).await;
-    assert_eq!(body, ampe_err(json!("getDeviceInfo"), json!("open"), json!("t-d"), "PERMISSION_DENIED", "无权限: 清单未声明 my 接口"));
+    assert_eq!(
+        body,
+        ampe_err(
+            json!("getDeviceInfo"),
+            json!("open"),
+            json!("t-d"),
+            "PERMISSION_DENIED",
+            "无权限: 清单未声明 my 接口"
+        )
+    );
 
     let reply = bridge.call(my_only, Dialect::Wxfaceapp, "checkWxFacePayOsInfo", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-1", "reply": "无权限: 清单未声明 wxfaceapp 接口", "errorCode": "PERMISSION_DENIED"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-1", "reply": "无权限: 清单未声明 wxfaceapp 接口", "errorCode": "PERMISSION_DENIED"})
+        }
     );
 
     let reply = bridge.call(wx_only, Dialect::Wxfaceapp, "checkWxFacePayOsInfo", "{}").await;
@@ -468,7 +580,10 @@ async fn oversized_payload_is_payload_too_large_and_the_limit_itself_is_accepted
     assert_eq!(over.len(), 1025);
     let body = call_ampe(&bridge, id, &over).await;
     // The oversized request is not parsed, so nothing of it is echoed.
-    assert_eq!(body, ampe_err(json!(""), json!("open"), json!(""), "PAYLOAD_TOO_LARGE", "参数过大: 1025 字节, 上限 1024 字节"));
+    assert_eq!(
+        body,
+        ampe_err(json!(""), json!("open"), json!(""), "PAYLOAD_TOO_LARGE", "参数过大: 1025 字节, 上限 1024 字节")
+    );
 
     // Bytes, not characters: 400 three-byte characters are 1200 bytes.
     let cjk = json!({"text": "汉".repeat(400)}).to_string();
@@ -537,13 +652,28 @@ async fn call_on_ended_session_is_session_ended_in_every_dialect() {
     assert_eq!(body, ampe_err(json!(""), json!("open"), json!(""), "SESSION_ENDED", "页面会话已结束"));
 
     let reply = bridge.call(id, Dialect::My, "getSystemInfo", "{}").await;
-    assert_eq!(reply, Reply { ok: false, body: json!({"success": false, "message": "页面会话已结束", "errorCode": "SESSION_ENDED"}) });
+    assert_eq!(
+        reply,
+        Reply {
+            ok: false, body: json!({"success": false, "message": "页面会话已结束", "errorCode": "SESSION_ENDED"})
+        }
+    );
 
     let reply = bridge.call(id, Dialect::Wxfaceapp, "facePay", "{}").await;
-    assert_eq!(reply, Reply { ok: false, body: json!({"replyCode": "-1", "reply": "页面会话已结束", "errorCode": "SESSION_ENDED"}) });
+    assert_eq!(
+        reply,
+        Reply {
+            ok: false, body: json!({"replyCode": "-1", "reply": "页面会话已结束", "errorCode": "SESSION_ENDED"})
+        }
+    );
 
     let reply = bridge.call(id, Dialect::Ft, "finCardOcr", "{}").await;
-    assert_eq!(reply, Reply { ok: false, body: json!({"errMsg": "finCardOcr:fail 页面会话已结束", "errorCode": "SESSION_ENDED"}) });
+    assert_eq!(
+        reply,
+        Reply {
+            ok: false, body: json!({"errMsg": "finCardOcr:fail 页面会话已结束", "errorCode": "SESSION_ENDED"})
+        }
+    );
 
     // A session id that never existed answers the same.
     let body = call_ampe(&bridge, 999_999, &ampe("getDeviceInfo", "t", json!({}))).await;
@@ -555,14 +685,25 @@ async fn call_on_ended_session_is_session_ended_in_every_dialect() {
 #[tokio::test]
 async fn my_top_level_name_sent_as_action_is_unsupported() {
     let bridge = Bridge::default();
-    bridge.register(Dialect::My, "startBizService", None, handler(|_ctx, _p| async move { Ok(Done::from(json!({"resultStatus": "9000"}))) }));
+    bridge.register(
+        Dialect::My,
+        "startBizService",
+        None,
+        handler(|_ctx, _p| async move { Ok(Done::from(json!({"resultStatus": "9000"}))) }),
+    );
     let (id, _) = open(&bridge, full_info("main"));
 
     for name in ["startBizService", "getSystemInfo", "ampeStartOperationWatcher"] {
         let body = call_ampe(&bridge, id, &ampe(name, "t-top", json!({}))).await;
         assert_eq!(
             body,
-            ampe_err(json!(name), json!("open"), json!("t-top"), "UNSUPPORTED", &format!("本终端不支持: 未知的操作 {name}")),
+            ampe_err(
+                json!(name),
+                json!("open"),
+                json!("t-top"),
+                "UNSUPPORTED",
+                &format!("本终端不支持: 未知的操作 {name}")
+            ),
         );
     }
 }
@@ -576,7 +717,10 @@ async fn my_action_called_as_top_level_name_is_unsupported() {
     let reply = bridge.call(id, Dialect::My, "getDeviceInfo", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"success": false, "message": "本终端不支持: 未知的操作 getDeviceInfo", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"success": false, "message": "本终端不支持: 未知的操作 getDeviceInfo", "errorCode": "UNSUPPORTED"})
+        }
     );
 }
 
@@ -604,7 +748,10 @@ async fn my_top_level_start_biz_service_unimplemented_fails_with_result_status_4
     let reply = bridge.call(id, Dialect::My, "getSystemInfo", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"success": false, "message": "本终端不支持: getSystemInfo (本终端尚未实现)", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"success": false, "message": "本终端不支持: getSystemInfo (本终端尚未实现)", "errorCode": "UNSUPPORTED"})
+        }
     );
 }
 
@@ -629,7 +776,10 @@ async fn my_top_level_success_is_the_handlers_object_and_bad_params_fail() {
     let reply = bridge.call(id, Dialect::My, "getSystemInfo", "[1]").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"success": false, "message": "参数错误: 参数应为对象, 收到 array", "errorCode": "INVALID_PARAMS"}) }
+        Reply {
+            ok: false,
+            body: json!({"success": false, "message": "参数错误: 参数应为对象, 收到 array", "errorCode": "INVALID_PARAMS"})
+        }
     );
 
     let reply = bridge.call(id, Dialect::My, "startBizService", "\"x\"").await;
@@ -655,19 +805,28 @@ async fn wxfaceapp_unimplemented_api_fails_with_reply_code_minus_6() {
     let reply = bridge.call(id, Dialect::Wxfaceapp, "facePay", r#"{"amount":"1"}"#).await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-6", "reply": "本终端不支持: facePay (本终端尚未实现)", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-6", "reply": "本终端不支持: facePay (本终端尚未实现)", "errorCode": "UNSUPPORTED"})
+        }
     );
 
     let reply = bridge.call(id, Dialect::Wxfaceapp, "teleport", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-6", "reply": "本终端不支持: 未知的操作 teleport", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-6", "reply": "本终端不支持: 未知的操作 teleport", "errorCode": "UNSUPPORTED"})
+        }
     );
 
     let reply = bridge.call(id, Dialect::Wxfaceapp, "facePay", "5").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-4", "reply": "参数错误: 参数应为对象, 收到 number", "errorCode": "INVALID_PARAMS"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-4", "reply": "参数错误: 参数应为对象, 收到 number", "errorCode": "INVALID_PARAMS"})
+        }
     );
 }
 
@@ -690,19 +849,28 @@ async fn wxfaceapp_handler_reply_code_overrides_the_default() {
     let reply = bridge.call(id, Dialect::Wxfaceapp, "writeToSerialPort", r#"{"msg":"fail"}"#).await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-1", "reply": "参数错误: 串口写入失败", "errorCode": "INVALID_PARAMS", "written": 0}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-1", "reply": "参数错误: 串口写入失败", "errorCode": "INVALID_PARAMS", "written": 0})
+        }
     );
 
     let reply = bridge.call(id, Dialect::Wxfaceapp, "writeToSerialPort", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-4", "reply": "参数错误: msg 不能为空", "errorCode": "INVALID_PARAMS"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-4", "reply": "参数错误: msg 不能为空", "errorCode": "INVALID_PARAMS"})
+        }
     );
 
     let reply = bridge.call(id, Dialect::Wxfaceapp, "writeToSerialPort", r#"{"msg":3}"#).await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-4", "reply": "参数错误: msg 应为字符串, 收到 number", "errorCode": "INVALID_PARAMS"}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-4", "reply": "参数错误: msg 应为字符串, 收到 number", "errorCode": "INVALID_PARAMS"})
+        }
     );
 }
 
@@ -714,14 +882,19 @@ async fn wxfaceapp_error_data_never_overwrites_the_failure_fields() {
         "launchMp",
         None,
         handler(|_ctx, _params| async move {
-            Err::<Done, _>(ApiError::unavailable("x").data(json!({"replyCode": "0", "errorCode": "NONE", "extra": true})))
+            Err::<Done, _>(
+                ApiError::unavailable("x").data(json!({"replyCode": "0", "errorCode": "NONE", "extra": true})),
+            )
         }),
     );
     let (id, _) = open(&bridge, full_info("main"));
     let reply = bridge.call(id, Dialect::Wxfaceapp, "launchMp", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"replyCode": "-1", "reply": "设备不可用: x", "errorCode": "DEVICE_UNAVAILABLE", "extra": true}) }
+        Reply {
+            ok: false,
+            body: json!({"replyCode": "-1", "reply": "设备不可用: x", "errorCode": "DEVICE_UNAVAILABLE", "extra": true})
+        }
     );
 }
 
@@ -732,19 +905,32 @@ async fn ft_failures_have_err_msg_prefixed_with_the_api_name() {
         Dialect::Ft,
         "finFaceAuth",
         None,
-        handler(|_ctx, _params| async move { Err::<Done, _>(ApiError::with_message(ErrorCode::Cancelled, "用户取消")) }),
+        handler(
+            |_ctx, _params| async move { Err::<Done, _>(ApiError::with_message(ErrorCode::Cancelled, "用户取消")) },
+        ),
     );
-    bridge.register(Dialect::Ft, "webrtc.mediaDevices.enumerateDevices", None, handler(|_ctx, _p| async move { Ok(Done::from(Value::Null)) }));
+    bridge.register(
+        Dialect::Ft,
+        "webrtc.mediaDevices.enumerateDevices",
+        None,
+        handler(|_ctx, _p| async move { Ok(Done::from(Value::Null)) }),
+    );
     let (id, _) = open(&bridge, full_info("main"));
 
     let reply = bridge.call(id, Dialect::Ft, "finCardOcr", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"errMsg": "finCardOcr:fail 本终端不支持: finCardOcr (本终端尚未实现)", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"errMsg": "finCardOcr:fail 本终端不支持: finCardOcr (本终端尚未实现)", "errorCode": "UNSUPPORTED"})
+        }
     );
 
     let reply = bridge.call(id, Dialect::Ft, "finFaceAuth", "{}").await;
-    assert_eq!(reply, Reply { ok: false, body: json!({"errMsg": "finFaceAuth:fail 用户取消", "errorCode": "CANCELLED"}) });
+    assert_eq!(
+        reply,
+        Reply { ok: false, body: json!({"errMsg": "finFaceAuth:fail 用户取消", "errorCode": "CANCELLED"}) }
+    );
 
     let reply = bridge.call(id, Dialect::Ft, "finCardOcr", "not json").await;
     assert!(!reply.ok);
@@ -761,12 +947,18 @@ async fn ft_failures_have_err_msg_prefixed_with_the_api_name() {
     let reply = bridge.call(no_face, Dialect::Ft, "finFaceAuth", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"errMsg": "finFaceAuth:fail 无权限: finFaceAuth 需要权限 face", "errorCode": "PERMISSION_DENIED"}) }
+        Reply {
+            ok: false,
+            body: json!({"errMsg": "finFaceAuth:fail 无权限: finFaceAuth 需要权限 face", "errorCode": "PERMISSION_DENIED"})
+        }
     );
     let reply = bridge.call(no_face, Dialect::Ft, "finCardOcr", "{}").await;
     assert_eq!(
         reply,
-        Reply { ok: false, body: json!({"errMsg": "finCardOcr:fail 本终端不支持: finCardOcr (本终端尚未实现)", "errorCode": "UNSUPPORTED"}) }
+        Reply {
+            ok: false,
+            body: json!({"errMsg": "finCardOcr:fail 本终端不支持: finCardOcr (本终端尚未实现)", "errorCode": "UNSUPPORTED"})
+        }
     );
 }
 
@@ -791,7 +983,13 @@ async fn panicking_handler_is_answered_internal_and_releases_its_permit() {
     let body = call_ampe(&bridge, id, &ampe("speech", "t-boom", json!({"boom": 1}))).await;
     assert_eq!(
         body,
-        ampe_err(json!("speech"), json!("open"), json!("t-boom"), "INTERNAL", "内部错误: speech 的处理程序崩溃 (handler bug)")
+        ampe_err(
+            json!("speech"),
+            json!("open"),
+            json!("t-boom"),
+            "INTERNAL",
+            "内部错误: speech 的处理程序崩溃 (handler bug)"
+        )
     );
     let body = call_ampe(&bridge, id, &ampe("speech", "t-after", json!({}))).await;
     assert_eq!(body, ampe_ok("speech", "open", "t-after", json!({"spoken": true})));
@@ -803,7 +1001,12 @@ async fn observers_see_every_call_with_its_reply() {
     struct Log(Mutex<Vec<(String, Dialect, String, Value)>>);
     impl Observer for Log {
         fn call(&self, session: &SessionInfo, dialect: Dialect, request: &str, reply: &Reply, _latency: Duration) {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push((session.key.clone(), dialect, request.to_string(), reply.body.clone()));
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push((
+                session.key.clone(),
+                dialect,
+                request.to_string(),
+                reply.body.clone(),
+            ));
         }
     }
     let bridge = Bridge::default();
@@ -909,7 +1112,13 @@ async fn flood_over_max_in_flight_answers_busy_and_releases_permits() {
             busy += 1;
             assert_eq!(
                 reply.body,
-                ampe_err(json!("getDeviceInfo"), json!("open"), json!(task), "BUSY", "设备忙: 同时进行的调用超过 64 个")
+                ampe_err(
+                    json!("getDeviceInfo"),
+                    json!("open"),
+                    json!(task),
+                    "BUSY",
+                    "设备忙: 同时进行的调用超过 64 个"
+                )
             );
         }
     }
@@ -961,7 +1170,12 @@ async fn permits_are_released_after_timeouts_and_handler_errors() {
 // --- events ---------------------------------------------------------------------------------
 
 fn register_qr_event(bridge: &Bridge) {
-    bridge.register_event(Dialect::My, "initQRListener", "scanner.code", Arc::new(|payload: &Value| Some(payload.clone())));
+    bridge.register_event(
+        Dialect::My,
+        "initQRListener",
+        "scanner.code",
+        Arc::new(|payload: &Value| Some(payload.clone())),
+    );
 }
 
 #[tokio::test]
@@ -980,7 +1194,11 @@ async fn subscribed_my_event_reaches_the_sink_wrapped_in_data() {
 
     assert_eq!(
         sink.messages(),
-        vec![EventMessage { dialect: Dialect::My, name: "initQRListener".to_string(), body: json!({"data": {"code": "x"}}) }]
+        vec![EventMessage {
+            dialect: Dialect::My,
+            name: "initQRListener".to_string(),
+            body: json!({"data": {"code": "x"}})
+        }]
     );
 
     bridge.unsubscribe(id, Dialect::My, "initQRListener");
@@ -1013,9 +1231,21 @@ async fn wxfaceapp_events_are_delivered_unwrapped_and_render_can_skip() {
     assert_eq!(
         got,
         vec![
-            EventMessage { dialect: Dialect::My, name: "initQRListener".into(), body: json!({"data": {"code": "134567"}}) },
-            EventMessage { dialect: Dialect::My, name: "initQRListener".into(), body: json!({"data": {"code": "http://x"}}) },
-            EventMessage { dialect: Dialect::Wxfaceapp, name: "onCodePayEvent".into(), body: json!({"payCode": "134567"}) },
+            EventMessage {
+                dialect: Dialect::My,
+                name: "initQRListener".into(),
+                body: json!({"data": {"code": "134567"}})
+            },
+            EventMessage {
+                dialect: Dialect::My,
+                name: "initQRListener".into(),
+                body: json!({"data": {"code": "http://x"}})
+            },
+            EventMessage {
+                dialect: Dialect::Wxfaceapp,
+                name: "onCodePayEvent".into(),
+                body: json!({"payCode": "134567"})
+            },
         ]
     );
 }
@@ -1116,7 +1346,9 @@ async fn handler_waiting_on_the_bus_gets_the_published_event() {
                 let _ = started_tx.send(());
                 loop {
                     match rx.recv().await {
-                        Ok(ev) if ev.topic == "scanner.code" => return Ok(Done::from(json!({"qrCode": ev.payload["code"]}))),
+                        Ok(ev) if ev.topic == "scanner.code" => {
+                            return Ok(Done::from(json!({"qrCode": ev.payload["code"]})))
+                        }
                         Ok(_) => continue,
                         Err(e) => return Err(ApiError::unavailable(e)),
                     }
@@ -1211,7 +1443,9 @@ async fn reopening_the_same_key_ends_the_old_session_and_cancels_its_calls() {
 
     let pending = {
         let bridge = bridge.clone();
-        tokio::spawn(async move { bridge.call(old, Dialect::My, AMPE, &ampe("getQRCode", "pending-1", json!({}))).await })
+        tokio::spawn(
+            async move { bridge.call(old, Dialect::My, AMPE, &ampe("getQRCode", "pending-1", json!({}))).await },
+        )
     };
     assert_eq!(started.recv().await.as_deref(), Some("pending-1"));
 

@@ -91,19 +91,34 @@ impl DeviceInfo {
     /// Registers getDeviceInfo, my.getSystemInfo and checkWxFacePayOsInfo.
     pub fn register(self: &Arc<Self>, bridge: &Bridge) {
         let me = self.clone();
-        bridge.register(Dialect::My, "getDeviceInfo", None, handler(move |_, _| {
-            let data = me.device_info();
-            async move { Ok(Done::from(data)) }
-        }));
+        bridge.register(
+            Dialect::My,
+            "getDeviceInfo",
+            None,
+            handler(move |_, _| {
+                let data = me.device_info();
+                async move { Ok(Done::from(data)) }
+            }),
+        );
         let me = self.clone();
-        bridge.register(Dialect::My, "getSystemInfo", None, handler(move |_, _| {
-            let data = me.system_info();
-            async move { Ok(Done::from(data)) }
-        }));
+        bridge.register(
+            Dialect::My,
+            "getSystemInfo",
+            None,
+            handler(move |_, _| {
+                let data = me.system_info();
+                async move { Ok(Done::from(data)) }
+            }),
+        );
         let me = self.clone();
-        bridge.register(Dialect::Wxfaceapp, "checkWxFacePayOsInfo", None, handler(move |ctx, _| {
-            let data = me.wx_os_info(ctx.session.info().screen);
-            async move { Ok(Done::from(data)) }
-        }));
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "checkWxFacePayOsInfo",
+            None,
+            handler(move |ctx, _| {
+                let data = me.wx_os_info(ctx.session.info().screen);
+                async move { Ok(Done::from(data)) }
+            }),
+        );
     }
 }

@@ -144,52 +144,64 @@ impl Scanner {
     pub fn register(self: &Arc<Self>, bridge: &Bridge) {
         let me = self.clone();
         let limit = Duration::from_millis(*TIMEOUT_RANGE_MS.end() as u64) + Duration::from_secs(5);
-        bridge.register(Dialect::My, "getQRCode", Some(limit), handler(move |ctx, params| {
-            let me = me.clone();
-            async move {
-                // `event: "close"` cancels this page's pending getQRCode calls.
-                if ctx.event == "close" {
-                    ctx.session.cancel_group("getQRCode");
-                    return Ok(Done::from(json!({})).message("关闭成功"));
-                }
-                // Join the cancel group first, so a close call racing this one still reaches it.
-                let cancel = ctx.session.group_token("getQRCode");
-                let timeout = params
-                    .int_in("timeout", TIMEOUT_RANGE_MS)?
-                    .map(|ms| Duration::from_millis(ms as u64))
-                    .unwrap_or(me.config.default_timeout);
-                // Subscribe before looking at the status so that no code slips between the two.
-                let mut rx = ctx.bus.subscribe();
-                let status = me.status();
-                if !status.available {
-                    return Err(ApiError::unavailable(status.detail));
-                }
-                let wait = async {
-                    loop {
-                        match rx.recv().await {
-                            Ok(ev) if ev.topic == TOPIC_CODE => {
-                                let code = ev.payload.get("code").cloned().unwrap_or(Value::Null);
-                                return Ok(Done::from(json!({ "qrCode": code })));
-                            }
-                            Ok(ev) if ev.topic == TOPIC_STATUS && ev.payload.get("available") == Some(&Value::Bool(false)) => {
-                                let detail = ev.payload.get("detail").and_then(Value::as_str).unwrap_or("").to_string();
-                                return Err(ApiError::unavailable(detail));
-                            }
-                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                            Err(RecvError::Closed) => return Err(ApiError::unavailable("扫码器已停止")),
-                        }
+        bridge.register(
+            Dialect::My,
+            "getQRCode",
+            Some(limit),
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move {
+                    // `event: "close"` cancels this page's pending getQRCode calls.
+                    if ctx.event == "close" {
+                        ctx.session.cancel_group("getQRCode");
+                        return Ok(Done::from(json!({})).message("关闭成功"));
                     }
-                };
-                tokio::select! {
-                    r = wait => r,
-                    _ = tokio::time::sleep(timeout) => Err(ApiError::bare(ErrorCode::Timeout)),
-                    _ = cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
+                    // Join the cancel group first, so a close call racing this one still reaches it.
+                    let cancel = ctx.session.group_token("getQRCode");
+                    let timeout = params
+                        .int_in("timeout", TIMEOUT_RANGE_MS)?
+                        .map(|ms| Duration::from_millis(ms as u64))
+                        .unwrap_or(me.config.default_timeout);
+                    // Subscribe before looking at the status so that no code slips between the two.
+                    let mut rx = ctx.bus.subscribe();
+                    let status = me.status();
+                    if !status.available {
+                        return Err(ApiError::unavailable(status.detail));
+                    }
+                    let wait = async {
+                        loop {
+                            match rx.recv().await {
+                                Ok(ev) if ev.topic == TOPIC_CODE => {
+                                    let code = ev.payload.get("code").cloned().unwrap_or(Value::Null);
+                                    return Ok(Done::from(json!({ "qrCode": code })));
+                                }
+                                Ok(ev)
+                                    if ev.topic == TOPIC_STATUS
+                                        && ev.payload.get("available") == Some(&Value::Bool(false)) =>
+                                {
+                                    let detail =
+                                        ev.payload.get("detail").and_then(Value::as_str).unwrap_or("").to_string();
+                                    return Err(ApiError::unavailable(detail));
+                                }
+                                Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                                Err(RecvError::Closed) => return Err(ApiError::unavailable("扫码器已停止")),
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        r = wait => r,
+                        _ = tokio::time::sleep(timeout) => Err(ApiError::bare(ErrorCode::Timeout)),
+                        _ = cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
+                    }
                 }
-            }
-        }));
-        bridge.register_event(Dialect::My, "initQRListener", TOPIC_CODE, Arc::new(|p: &Value| {
-            Some(json!({ "qrCode": p.get("code")? }))
-        }));
+            }),
+        );
+        bridge.register_event(
+            Dialect::My,
+            "initQRListener",
+            TOPIC_CODE,
+            Arc::new(|p: &Value| Some(json!({ "qrCode": p.get("code")? }))),
+        );
     }
 }
 

@@ -62,7 +62,10 @@ fn read_lines(dev: &mut dyn Read, shared: &Shared) -> String {
                     }
                 }
             }
-            Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::WouldBlock => {}
+            Err(e)
+                if e.kind() == ErrorKind::TimedOut
+                    || e.kind() == ErrorKind::Interrupted
+                    || e.kind() == ErrorKind::WouldBlock => {}
             Err(e) => return e.to_string(),
         }
     }

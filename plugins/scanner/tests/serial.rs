@@ -113,16 +113,24 @@ impl Rig {
 
     async fn wait_available(&self, available: bool, within: Duration) -> Duration {
         let started = Instant::now();
-        wait_until(within, &format!("scanner available == {available}"), || self.scanner.status().available == available, || {
-            format!("{:?}", self.scanner.status())
-        })
+        wait_until(
+            within,
+            &format!("scanner available == {available}"),
+            || self.scanner.status().available == available,
+            || format!("{:?}", self.scanner.status()),
+        )
         .await;
         started.elapsed()
     }
 
     async fn wait_codes(&self, n: usize) -> Vec<String> {
-        wait_until(Duration::from_secs(3), &format!("{n} codes"), || self.sink.all().len() >= n, || format!("{:?}", self.sink.all()))
-            .await;
+        wait_until(
+            Duration::from_secs(3),
+            &format!("{n} codes"),
+            || self.sink.all().len() >= n,
+            || format!("{:?}", self.sink.all()),
+        )
+        .await;
         self.sink.codes()
     }
 }
@@ -147,7 +155,10 @@ async fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool
 }
 
 async fn answer(task: tokio::task::JoinHandle<Reply>, within: Duration) -> Value {
-    let reply = tokio::time::timeout(within, task).await.unwrap_or_else(|_| panic!("no answer within {within:?}")).expect("call task");
+    let reply = tokio::time::timeout(within, task)
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {within:?}"))
+        .expect("call task");
     assert!(reply.ok, "{reply:?}");
     reply.body
 }
@@ -329,9 +340,12 @@ async fn serial_missing_port_is_unavailable() {
     let port = dir.path().join("no-such-tty").display().to_string();
     let rig = Rig::new(Backend::Serial { port: port.clone(), baud: 9600 });
     // Past the initial "not yet opened": the failed open's own detail, naming the port.
-    wait_until(Duration::from_secs(2), "an open failure", || !rig.scanner.status().detail.contains("尚未打开"), || {
-        format!("{:?}", rig.scanner.status())
-    })
+    wait_until(
+        Duration::from_secs(2),
+        "an open failure",
+        || !rig.scanner.status().detail.contains("尚未打开"),
+        || format!("{:?}", rig.scanner.status()),
+    )
     .await;
     let status = rig.scanner.status();
     assert_eq!(status.backend, "serial");

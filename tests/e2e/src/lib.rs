@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// The booth binary under test: `BOOTH_BIN`, else the workspace's debug build.
@@ -24,28 +21,20 @@ pub fn booth_bin() -> PathBuf {
     match std::env::var_os("BOOTH_BIN") {
         Some(p) => PathBuf::from(p),
         None => {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root().join("target"));
+            let target =
+                std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
             target.join("debug").join("booth")
         }
     }
 }
 
 pub fn fixture(name: &str) -> String {
-    root()
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
+    root().join("tests/fixtures").join(name).display().to_string()
 }
 
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// One running booth driven through WebDriver.
@@ -68,25 +57,16 @@ impl Booth {
             "tauri:options": { "application": booth_bin().display().to_string(), "args": args },
         });
         let caps = caps.as_object().cloned().expect("object");
-        let url =
-            std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
+        let url = std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
         let client = ClientBuilder::rustls()
             .expect("tls")
             .capabilities(caps)
             .connect(&url)
             .await
-            .unwrap_or_else(|e| {
-                panic!("cannot reach tauri-driver at {url} ({e}); run through scripts/test-all")
-            });
-        let booth = Booth {
-            client,
-            control_port,
-        };
+            .unwrap_or_else(|e| panic!("cannot reach tauri-driver at {url} ({e}); run through scripts/test-all"));
+        let booth = Booth { client, control_port };
         booth
-            .wait_for(
-                "return !!window.__BOOTH__ && document.readyState === 'complete'",
-                Duration::from_secs(15),
-            )
+            .wait_for("return !!window.__BOOTH__ && document.readyState === 'complete'", Duration::from_secs(15))
             .await;
         booth
     }
@@ -97,9 +77,7 @@ impl Booth {
         loop {
             match self.client.execute(js, vec![]).await {
                 Ok(v) if !v.is_null() && v != Value::Bool(false) => return v,
-                Ok(_) | Err(_) if start.elapsed() < within => {
-                    tokio::time::sleep(Duration::from_millis(50)).await
-                }
+                Ok(_) | Err(_) if start.elapsed() < within => tokio::time::sleep(Duration::from_millis(50)).await,
                 Ok(v) => panic!("`{js}` still {v} after {within:?}"),
                 Err(e) => panic!("`{js}` failed: {e}"),
             }
@@ -108,19 +86,13 @@ impl Booth {
 
     /// Runs async JS: the body gets `done` (call it with the result) and `arg`.
     pub async fn run_async(&self, body: &str, arg: Value) -> Value {
-        let script = format!(
-            "const done = arguments[arguments.length - 1]; const arg = arguments[0]; {body}"
-        );
-        self.client
-            .execute_async(&script, vec![arg])
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
+        let script = format!("const done = arguments[arguments.length - 1]; const arg = arguments[0]; {body}");
+        self.client.execute_async(&script, vec![arg]).await.unwrap_or_else(|e| panic!("script failed: {e}\n{body}"))
     }
 
     /// `my.call('ampeHHCommunication', params, cb)` → the reply.
     pub async fn ampe(&self, params: Value) -> Value {
-        self.run_async("my.call('ampeHHCommunication', arg, done);", params)
-            .await
+        self.run_async("my.call('ampeHHCommunication', arg, done);", params).await
     }
 
     /// An HTTP request to the control endpoint: (status, JSON body).
@@ -147,9 +119,7 @@ pub async fn with_real_booth(package: &str, extra: &[&str], test: impl AsyncFnOn
 
 async fn run_with(booth: Booth, test: impl AsyncFnOnce(&Booth)) {
     use futures::FutureExt;
-    let outcome = std::panic::AssertUnwindSafe(test(&booth))
-        .catch_unwind()
-        .await;
+    let outcome = std::panic::AssertUnwindSafe(test(&booth)).catch_unwind().await;
     booth.close().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
@@ -183,11 +153,7 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
     s.write_all(req.as_bytes()).expect("request sent");
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("response read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = raw.split("\r\n\r\n").nth(1).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn device_info_system_info_and_wx_os_info() {
     with_booth(&fixture("basic"), &[], async |b| {
-
         let r = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "任务-4 \"x\""})).await;
         assert_eq!(r["action"], "getDeviceInfo");
         assert_eq!(r["event"], "open");
@@ -24,13 +23,20 @@ async fn device_info_system_info_and_wx_os_info() {
         let sn = data["sn"].as_str().unwrap_or_default().to_string();
         assert!(!sn.is_empty(), "sn empty: {r}");
 
-        let sys = b.run_async("my.getSystemInfo({success: done, fail: function (e) { done({failed: e}); }});", Value::Null).await;
+        let sys = b
+            .run_async("my.getSystemInfo({success: done, fail: function (e) { done({failed: e}); }});", Value::Null)
+            .await;
         assert_eq!(sys["arome_deviceId"], sn.as_str(), "{sys}");
         assert_eq!(sys["platform"], "Linux");
         assert!(sys["windowWidth"].as_f64().unwrap_or(0.0) > 0.0, "{sys}");
         assert!(sys["pixelRatio"].as_f64().unwrap_or(0.0) > 0.0, "{sys}");
 
-        let wx = b.run_async("wxfaceapp.checkWxFacePayOsInfo({success: done, fail: function (e) { done({failed: e}); }});", Value::Null).await;
+        let wx = b
+            .run_async(
+                "wxfaceapp.checkWxFacePayOsInfo({success: done, fail: function (e) { done({failed: e}); }});",
+                Value::Null,
+            )
+            .await;
         assert_eq!(wx["osStatus"], "valid", "{wx}");
         assert_eq!(wx["osSerialNumber"], sn.as_str());
         assert_eq!(wx["screenInfo"], "front-screen");
@@ -98,25 +104,14 @@ async fn unsupported_and_bad_calls_get_error_replies() {
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn permissions_and_dialects_follow_the_manifest() {
     with_booth(&fixture("noperm"), &[], async |b| {
-        let r = b
-            .ampe(json!({"action": "getQRCode", "event": "open", "taskId": "p"}))
-            .await;
+        let r = b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "p"})).await;
         assert_eq!(r["success"], false, "{r}");
         assert_eq!(r["errorCode"], "PERMISSION_DENIED", "{r}");
-        assert!(
-            r["message"].as_str().unwrap_or("").contains("scanner"),
-            "{r}"
-        );
+        assert!(r["message"].as_str().unwrap_or("").contains("scanner"), "{r}");
         // Device info needs no permission.
-        let r = b
-            .ampe(json!({"action": "getDeviceInfo", "taskId": "d"}))
-            .await;
+        let r = b.ampe(json!({"action": "getDeviceInfo", "taskId": "d"})).await;
         assert_eq!(r["success"], true, "{r}");
-        let kinds = b
-            .client
-            .execute("return [typeof my, typeof wxfaceapp, typeof ft];", vec![])
-            .await
-            .expect("script");
+        let kinds = b.client.execute("return [typeof my, typeof wxfaceapp, typeof ft];", vec![]).await.expect("script");
         assert_eq!(kinds, json!(["object", "undefined", "undefined"]));
     })
     .await;
@@ -199,33 +194,21 @@ async fn navigation_guard_and_secondary_window() {
 
         // A blocked origin: the page stays where it was.
         b.client
-            .execute(
-                "location.href = 'https://blocked.example.com/'; return true;",
-                vec![],
-            )
+            .execute("location.href = 'https://blocked.example.com/'; return true;", vec![])
             .await
             .expect("navigate");
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let now = b.client.current_url().await.expect("url");
         assert_eq!(now.as_str(), "booth://localhost/index.html");
-        let title = b
-            .client
-            .execute(
-                "return document.getElementById('title').textContent;",
-                vec![],
-            )
-            .await
-            .expect("title");
+        let title =
+            b.client.execute("return document.getElementById('title').textContent;", vec![]).await.expect("title");
         assert_eq!(title, "E2E basic");
 
         // The secondary window exists from start-up.
         let handles = b.client.windows().await.expect("windows");
         assert_eq!(handles.len(), 2, "{handles:?}");
         let main = b.client.window().await.expect("current");
-        let other = handles
-            .into_iter()
-            .find(|h| *h != main)
-            .expect("secondary handle");
+        let other = handles.into_iter().find(|h| *h != main).expect("secondary handle");
         b.client.switch_to_window(other).await.expect("switch");
         let url = b.client.current_url().await.expect("url");
         assert!(url.as_str().ends_with("/secondary.html"), "{url}");
@@ -263,7 +246,8 @@ async fn closing_the_main_window_ends_booth() {
         assert_eq!(status, 200);
         // WebDriver's "close window" only closes the web view; a person's close goes through the
         // window manager (openbox here), which is what must end booth.
-        let closed = std::process::Command::new("wmctrl").args(["-F", "-c", "E2E basic — Booth"]).status().expect("wmctrl");
+        let closed =
+            std::process::Command::new("wmctrl").args(["-F", "-c", "E2E basic — Booth"]).status().expect("wmctrl");
         assert!(closed.success(), "wmctrl found no main window (is a window manager running?)");
         let start = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", b.control_port)).is_ok() {

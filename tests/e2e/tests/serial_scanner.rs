@@ -24,8 +24,11 @@ async fn serial_scanner_unplug_and_replug_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut socat = Socat::start(dir.path());
     let config = dir.path().join("booth.toml");
-    std::fs::write(&config, format!("[scanner]\nbackend = \"serial\"\nport = \"{}\"\nbaud = 9600\n", socat.app().display()))
-        .expect("booth.toml");
+    std::fs::write(
+        &config,
+        format!("[scanner]\nbackend = \"serial\"\nport = \"{}\"\nbaud = 9600\n", socat.app().display()),
+    )
+    .expect("booth.toml");
     let config = config.display().to_string();
 
     with_real_booth(&fixture("basic"), &["--config", &config], async |b| {

@@ -97,4 +97,3 @@ impl Drop for Socat {
         self.kill();
     }
 }
-
