@@ -132,10 +132,9 @@ impl Package {
             let Ok(name) = f.name() else { continue };
             let name = name.replace('\\', "/");
             if let Some(p) = name.strip_suffix(MANIFEST) {
-                if p.is_empty() || (p.ends_with('/') && p.matches('/').count() == 1) {
-                    if prefix.as_ref().is_none_or(|old: &String| p.len() < old.len()) {
-                        prefix = Some(p.to_string());
-                    }
+                let top_or_one_folder = p.is_empty() || (p.ends_with('/') && p.matches('/').count() == 1);
+                if top_or_one_folder && prefix.as_ref().is_none_or(|old: &String| p.len() < old.len()) {
+                    prefix = Some(p.to_string());
                 }
             }
         }

@@ -78,9 +78,9 @@ pub struct Request {
 pub const AMPE: &str = "ampeHHCommunication";
 
 /// Reads a request. On failure returns the error together with what could be echoed.
-pub fn parse(dialect: Dialect, name: &str, raw: &str) -> Result<(Request, Echo), (ApiError, Echo)> {
+pub fn parse(dialect: Dialect, name: &str, raw: &str) -> Result<(Request, Echo), Box<(ApiError, Echo)>> {
     let value: Value = serde_json::from_str(raw)
-        .map_err(|e| (ApiError::invalid(format!("参数不是合法的 JSON ({e})")), Echo::default()))?;
+        .map_err(|e| Box::new((ApiError::invalid(format!("参数不是合法的 JSON ({e})")), Echo::default())))?;
     if dialect == Dialect::My && name == AMPE {
         return parse_ampe(value);
     }
@@ -88,24 +88,24 @@ pub fn parse(dialect: Dialect, name: &str, raw: &str) -> Result<(Request, Echo),
     let params = match value {
         Value::Null => Map::new(),
         Value::Object(m) => m,
-        other => return Err((ApiError::invalid(format!("参数应为对象, 收到 {}", kind(&other))), echo)),
+        other => return Err(Box::new((ApiError::invalid(format!("参数应为对象, 收到 {}", kind(&other))), echo))),
     };
     Ok((Request { name: name.to_string(), event: String::new(), task_id: String::new(), params: Params(params) }, echo))
 }
 
-fn parse_ampe(value: Value) -> Result<(Request, Echo), (ApiError, Echo)> {
+fn parse_ampe(value: Value) -> Result<(Request, Echo), Box<(ApiError, Echo)>> {
     let Value::Object(mut obj) = value else {
-        return Err((
+        return Err(Box::new((
             ApiError::invalid(format!("参数应为对象 {{action, event, taskId, params}}, 收到 {}", kind(&value))),
             Echo::default(),
-        ));
+        )));
     };
     let echo = Echo {
         action: obj.get("action").cloned().unwrap_or_else(|| Value::from("")),
         event: obj.get("event").cloned().unwrap_or_else(|| Value::from("open")),
         task_id: obj.get("taskId").cloned().unwrap_or_else(|| Value::from("")),
     };
-    let fail = |detail: String, echo: &Echo| Err((ApiError::invalid(detail), echo.clone()));
+    let fail = |detail: String, echo: &Echo| Err(Box::new((ApiError::invalid(detail), echo.clone())));
     let action = match obj.get("action") {
         None | Some(Value::Null) => return fail("缺少 action".into(), &echo),
         Some(Value::String(s)) if s.trim().is_empty() => return fail("action 不能为空".into(), &echo),

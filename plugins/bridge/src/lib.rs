@@ -398,7 +398,10 @@ impl Bridge {
         }
         let (request, echo) = match envelope::parse(dialect, name, raw) {
             Ok(ok) => ok,
-            Err((err, echo)) => return envelope::reply(dialect, name, ampe, &echo, Err(err)),
+            Err(rejected) => {
+                let (err, echo) = *rejected;
+                return envelope::reply(dialect, name, ampe, &echo, Err(err));
+            }
         };
         let result = self.run(session, dialect, &request, ampe).await;
         envelope::reply(dialect, &request.name, ampe, &echo, result)
