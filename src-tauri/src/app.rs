@@ -85,7 +85,13 @@ pub fn run(opts: RunOptions) -> i32 {
             allow_package_origins(app, &package)?;
             open_windows(app, &package)?;
             if let Some(listener) = control {
-                let state = Arc::new(ControlState { devices: devices.clone(), package: package.clone() });
+                let handle = app.handle().clone();
+                let windows = Box::new(move || window_report(&handle));
+                let state = Arc::new(ControlState {
+                    devices: devices.clone(),
+                    package: package.clone(),
+                    windows: Some(windows),
+                });
                 tauri::async_runtime::spawn(control::serve(listener, state));
             }
             Ok(())
@@ -169,17 +175,36 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>) -> Result<(), Box<dyn 
     Ok(())
 }
 
+/// Geometry and visibility of Booth's windows, for `/health`.
+fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
+    let mut report = serde_json::Map::new();
+    for (label, window) in app.webview_windows() {
+        let pos = window.outer_position().ok();
+        let size = window.outer_size().ok();
+        report.insert(
+            label,
+            serde_json::json!({
+                "x": pos.map(|p| p.x), "y": pos.map(|p| p.y),
+                "width": size.map(|s| s.width), "height": size.map(|s| s.height),
+                "visible": window.is_visible().ok(),
+            }),
+        );
+    }
+    serde_json::Value::Object(report)
+}
+
 /// Puts the secondary window on a monitor other than the primary one, when there is one.
 fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
-    let (Ok(monitors), Ok(primary)) = (app.available_monitors(), app.primary_monitor()) else { return };
-    let primary_pos = primary.as_ref().map(|p| *p.position());
-    let Some(other) = monitors.iter().find(|m| Some(*m.position()) != primary_pos) else {
+    let monitors = crate::monitors::list(app);
+    let Some(other) = monitors.iter().find(|m| !m.primary) else {
         tracing::debug!(monitors = monitors.len(), "one monitor: the secondary window stays on it");
         return;
     };
-    if let Err(e) = window.set_position(*other.position()).and_then(|_| window.set_size(*other.size())) {
-        tracing::warn!(error = %e, "cannot place the secondary window");
-    } else {
-        tracing::info!(monitor = ?other.name(), "secondary window placed on the second monitor");
+    let placed = window
+        .set_position(tauri::PhysicalPosition::new(other.x, other.y))
+        .and_then(|_| window.set_size(tauri::PhysicalSize::new(other.width, other.height)));
+    match placed {
+        Ok(()) => tracing::info!(?other, "secondary window placed on the second monitor"),
+        Err(e) => tracing::warn!(error = %e, "cannot place the secondary window"),
     }
 }

@@ -25,6 +25,8 @@ pub const DEFAULT_PORT: u16 = 17800;
 pub struct ControlState {
     pub devices: Arc<Devices>,
     pub package: Arc<Package>,
+    /// Reports the windows' state for `/health` (absent in headless tests).
+    pub windows: Option<Box<dyn Fn() -> Value + Send + Sync>>,
 }
 
 pub fn router(state: Arc<ControlState>) -> Router {
@@ -69,6 +71,7 @@ async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {
         "package": {"id": m.id, "name": m.name, "version": m.version, "location": s.package.location()},
         "sessions": s.devices.bridge.session_count(),
         "devices": {"scanner": s.devices.scanner.status()},
+        "windows": s.windows.as_ref().map(|w| w()).unwrap_or(Value::Null),
     }))
 }
 
@@ -106,7 +109,7 @@ mod tests {
         std::fs::write(dir.path().join("index.html"), "x").unwrap();
         let package = Arc::new(Package::load(dir.path().to_str().unwrap()).unwrap());
         let devices = Arc::new(Devices::start(&Config::default(), sim));
-        (Arc::new(ControlState { devices, package }), dir)
+        (Arc::new(ControlState { devices, package, windows: None }), dir)
     }
 
     async fn send(state: Arc<ControlState>, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod devices;
+pub mod monitors;
 
 /// Booth's version, as pages see it (`appVersion`, `version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

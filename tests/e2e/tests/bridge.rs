@@ -126,6 +126,8 @@ async fn scanner_listener_one_shot_and_timeout() {
         let (status, health) = b.control("GET", "/health", "");
         assert_eq!(status, 200);
         assert_eq!(health["package"]["id"], "test.basic");
+        assert_eq!(health["windows"]["main"]["visible"], true, "{health}");
+        assert_eq!(health["windows"]["secondary"]["visible"], false, "{health}");
         assert!(health["sessions"].as_u64().unwrap_or(0) >= 1, "{health}");
 
         for code in ["code-1", "码-2"] {
