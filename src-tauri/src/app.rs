@@ -46,6 +46,23 @@ fn entry_url(package: &Package, entry: &str) -> Result<WebviewUrl, String> {
     package_base().join(entry).map(WebviewUrl::CustomProtocol).map_err(|e| format!("entry `{entry}`: {e}"))
 }
 
+/// Answers a request on the package scheme.
+fn serve(package: &Package, path: &str) -> tauri::http::Result<Response<Vec<u8>>> {
+    match package.read(path) {
+        Some(asset) => Response::builder()
+            .header(header::CONTENT_TYPE, asset.mime)
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(asset.bytes.to_vec()),
+        None => {
+            tracing::warn!(path, "not in the package");
+            Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(format!("{path}: not in the package").into_bytes())
+        }
+    }
+}
+
 /// Runs until the main window closes; returns the process exit code.
 pub fn run(opts: RunOptions) -> i32 {
     let package = Arc::new(opts.package);
@@ -56,24 +73,13 @@ pub fn run(opts: RunOptions) -> i32 {
     let serve_pkg = package.clone();
     let builder = tauri::Builder::default()
         .register_asynchronous_uri_scheme_protocol(SCHEME, move |_ctx, request, responder| {
+            // Files are read off the main thread, which runs the windows.
+            let package = serve_pkg.clone();
             let path = request.uri().path().to_string();
-            let response = match serve_pkg.read(&path) {
-                Some(asset) => Response::builder()
-                    .header(header::CONTENT_TYPE, asset.mime)
-                    .header(header::CACHE_CONTROL, "no-cache")
-                    .body(asset.bytes.to_vec()),
-                None => {
-                    tracing::warn!(path, "not in the package");
-                    Response::builder()
-                        .status(StatusCode::NOT_FOUND)
-                        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-                        .body(format!("{path}: not in the package").into_bytes())
-                }
-            };
-            match response {
+            tauri::async_runtime::spawn_blocking(move || match serve(&package, &path) {
                 Ok(r) => responder.respond(r),
                 Err(e) => tracing::error!(error = %e, "cannot build a response"),
-            }
+            });
         })
         .manage(state)
         .invoke_handler(tauri::generate_handler![
