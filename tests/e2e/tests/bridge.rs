@@ -206,6 +206,23 @@ async fn navigation_guard_and_secondary_window() {
             b.client.execute("return document.getElementById('title').textContent;", vec![]).await.expect("title");
         assert_eq!(title, "E2E basic");
 
+        // A reload replaces the page's session rather than adding one (the bridge tests show the
+        // old session's pending calls are cancelled).
+        b.client
+            .execute(
+                "my.call('ampeHHCommunication', {action: 'getQRCode', taskId: 'pending', params: {timeout: 60000}}, function () {}); return true;",
+                vec![],
+            )
+            .await
+            .expect("pending getQRCode");
+        let (_, before) = b.control("GET", "/health", "");
+        b.client.execute("location.reload(); return true;", vec![]).await.expect("reload");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        b.wait_for("return !!window.__BOOTH__ && document.readyState === 'complete'", Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (_, after) = b.control("GET", "/health", "");
+        assert_eq!(after["sessions"], before["sessions"], "before {before}\nafter {after}");
+
         // The secondary window exists from start-up.
         let handles = b.client.windows().await.expect("windows");
         assert_eq!(handles.len(), 2, "{handles:?}");
