@@ -58,8 +58,7 @@ impl Booth {
         });
         let caps = caps.as_object().cloned().expect("object");
         let url = std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
-        let client = ClientBuilder::rustls()
-            .expect("tls")
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&url)
             .await
