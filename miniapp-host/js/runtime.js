@@ -116,8 +116,11 @@ function __boothRuntime(cfg) {
   }
 
   function has(d) { return cfg.dialects.indexOf(d) >= 0; }
+  // Ordinary properties, like the vendors' own globals: a page may wrap or shadow them (a
+  // non-configurable global would make `let my = …` a SyntaxError, a read-only one would make
+  // `window.my = window.my || {}` throw in strict code).
   function define(obj, name, value) {
-    Object.defineProperty(obj, name, { value: value, enumerable: true, configurable: false, writable: false });
+    Object.defineProperty(obj, name, { value: value, enumerable: true, configurable: true, writable: true });
   }
 
   // --- my (seeds 000, 003) ---------------------------------------------------------------
@@ -219,6 +222,9 @@ function __boothRuntime(cfg) {
     define(window, 'ft', ft);
   }
 
-  define(window, '__BOOTH__', { version: cfg.version, package: cfg.package, dialects: cfg.dialects.slice() });
+  Object.defineProperty(window, '__BOOTH__', {
+    value: Object.freeze({ version: cfg.version, package: cfg.package, dialects: cfg.dialects.slice() }),
+    enumerable: false, configurable: false, writable: false
+  });
   attach().catch(function (e) { console.error('[booth] bridge unavailable: ' + String(e)); });
 }

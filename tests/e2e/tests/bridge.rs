@@ -96,6 +96,13 @@ async fn unsupported_and_bad_calls_get_error_replies() {
             .await
             .expect("script");
         assert_eq!(missing, json!([]));
+        // The globals are ordinary properties: strict code may reassign them (as some frameworks do).
+        let kept = b
+            .client
+            .execute("'use strict'; window.my = window.my || {}; window.ft = window.ft; return typeof my.call;", vec![])
+            .await
+            .expect("strict reassignment does not throw");
+        assert_eq!(kept, json!("function"));
     })
     .await;
 }
