@@ -94,6 +94,20 @@ impl Booth {
         self.run_async("my.call('ampeHHCommunication', arg, done);", params).await
     }
 
+    /// Starts `my.call('ampeHHCommunication', params)` without waiting: the reply will land in
+    /// `window.<var>` (read it with [`Booth::ampe_result`]). Gives the call 300 ms to reach the
+    /// device before returning, so a test can then produce the device event.
+    pub async fn ampe_pending(&self, var: &str, params: Value) {
+        let script = "const v = arguments[0]; window[v] = null; my.call('ampeHHCommunication', arguments[1], function (r) { window[v] = r; }); return true;";
+        self.client.execute(script, vec![Value::from(var), params]).await.expect("start the call");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    /// The reply of an [`Booth::ampe_pending`] call, waiting up to 5 s for it.
+    pub async fn ampe_result(&self, var: &str) -> Value {
+        self.wait_for(&format!("return window[{}]", Value::from(var)), Duration::from_secs(5)).await
+    }
+
     /// An HTTP request to the control endpoint: (status, JSON body).
     pub fn control(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         http(self.control_port, method, path, body)

@@ -145,39 +145,30 @@ async fn scanner_listener_one_shot_and_timeout() {
         assert_eq!(seen, json!([{"data": {"qrCode": "code-1"}}, {"data": {"qrCode": "码-2"}}]));
 
         // One-shot: start the call, then scan.
-        b.client
-            .execute(
-                "window.one = null; my.call('ampeHHCommunication', {action: 'getQRCode', event: 'open', taskId: 'q1', params: {timeout: 10000}}, function (r) { window.one = r; }); return true;",
-                vec![],
-            )
-            .await
-            .expect("start getQRCode");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.ampe_pending(
+            "one",
+            json!({"action": "getQRCode", "event": "open", "taskId": "q1", "params": {"timeout": 10000}}),
+        )
+        .await;
         let (status, _) = b.control("POST", "/sim/scanner", r#"{"code":"one-shot"}"#);
         assert_eq!(status, 200);
-        let one = b.wait_for("return window.one", Duration::from_secs(5)).await;
+        let one = b.ampe_result("one").await;
         assert_eq!(one["success"], true, "{one}");
         assert_eq!(one["taskId"], "q1");
         assert_eq!(one["data"], json!({"qrCode": "one-shot"}));
 
         // Timeout: nothing scanned.
-        let t = b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "q2", "params": {"timeout": 1000}})).await;
+        let t =
+            b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "q2", "params": {"timeout": 1000}})).await;
         assert_eq!(t["success"], false, "{t}");
         assert_eq!(t["message"], "超时");
         assert_eq!(t["errorCode"], "TIMEOUT");
 
         // Cancel: a close call answers the pending one.
-        b.client
-            .execute(
-                "window.cancelled = null; my.call('ampeHHCommunication', {action: 'getQRCode', taskId: 'q3', params: {timeout: 10000}}, function (r) { window.cancelled = r; }); return true;",
-                vec![],
-            )
-            .await
-            .expect("start getQRCode");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.ampe_pending("cancelled", json!({"action": "getQRCode", "taskId": "q3", "params": {"timeout": 10000}})).await;
         let close = b.ampe(json!({"action": "getQRCode", "event": "close", "taskId": "q4"})).await;
         assert_eq!(close["success"], true, "{close}");
-        let cancelled = b.wait_for("return window.cancelled", Duration::from_secs(5)).await;
+        let cancelled = b.ampe_result("cancelled").await;
         assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
         assert_eq!(cancelled["taskId"], "q3");
 
@@ -215,13 +206,8 @@ async fn navigation_guard_and_secondary_window() {
 
         // A reload replaces the page's session rather than adding one (the bridge tests show the
         // old session's pending calls are cancelled).
-        b.client
-            .execute(
-                "my.call('ampeHHCommunication', {action: 'getQRCode', taskId: 'pending', params: {timeout: 60000}}, function () {}); return true;",
-                vec![],
-            )
-            .await
-            .expect("pending getQRCode");
+        b.ampe_pending("pending", json!({"action": "getQRCode", "taskId": "pending", "params": {"timeout": 60000}}))
+            .await;
         let (_, before) = b.control("GET", "/health", "");
         b.client.execute("location.reload(); return true;", vec![]).await.expect("reload");
         tokio::time::sleep(Duration::from_millis(500)).await;

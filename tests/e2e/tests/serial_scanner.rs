@@ -44,7 +44,8 @@ async fn serial_scanner_unplug_and_replug_without_restart() {
         // Unplug.
         socat.kill();
         scanner_available(b, false).await;
-        let r = b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "u", "params": {"timeout": 2000}})).await;
+        let r =
+            b.ampe(json!({"action": "getQRCode", "event": "open", "taskId": "u", "params": {"timeout": 2000}})).await;
         assert_eq!(r["success"], false, "{r}");
         assert_eq!(r["errorCode"], "DEVICE_UNAVAILABLE", "{r}");
         assert!(r["message"].as_str().unwrap_or("").contains("app"), "the message names the port: {r}");
@@ -52,16 +53,9 @@ async fn serial_scanner_unplug_and_replug_without_restart() {
         // Replug: same booth, same page.
         socat.restart();
         scanner_available(b, true).await;
-        b.client
-            .execute(
-                "window.one = null; my.call('ampeHHCommunication', {action: 'getQRCode', taskId: 'r', params: {timeout: 5000}}, function (r) { window.one = r; }); return true;",
-                vec![],
-            )
-            .await
-            .expect("start getQRCode");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.ampe_pending("one", json!({"action": "getQRCode", "taskId": "r", "params": {"timeout": 5000}})).await;
         socat.send(b"SER-2\n");
-        let one = b.wait_for("return window.one", Duration::from_secs(5)).await;
+        let one = b.ampe_result("one").await;
         assert_eq!(one["success"], true, "{one}");
         assert_eq!(one["data"], json!({"qrCode": "SER-2"}));
     })
