@@ -269,3 +269,47 @@ async fn closing_the_main_window_ends_booth() {
     })
     .await;
 }
+
+/// 1,000 calls in flight from one page: every reply reaches its own callback with its own taskId.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn a_flood_of_page_calls_is_never_crossed() {
+    with_booth(&fixture("basic"), &[], async |b| {
+        let r = b
+            .run_async(
+                "const n = 1000; let bad = []; let done_n = 0; const t0 = performance.now();
+                 for (let i = 0; i < n; i++) {
+                   const id = 'flood-' + i;
+                   my.call('ampeHHCommunication', {action: i % 2 ? 'getDeviceInfo' : 'getQRCode', event: i % 2 ? 'open' : 'close', taskId: id}, function (res) {
+                     if (res.taskId !== id || res.success !== true) bad.push([id, res.taskId, res.success]);
+                     if (++done_n === n) done({bad: bad.slice(0, 5), badCount: bad.length, ms: performance.now() - t0});
+                   });
+                 }",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r["badCount"], 0, "{r}");
+        eprintln!("1,000 concurrent page calls answered in {} ms", r["ms"]);
+    })
+    .await;
+}
+
+/// A zipped package (files inside one folder) is served from memory.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn zip_package_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("basic.zip");
+    let made = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-c", zip.to_str().expect("utf-8"), &fixture("basic")])
+        .status()
+        .expect("python3 zipfile");
+    assert!(made.success());
+    with_booth(zip.to_str().expect("utf-8"), &[], async |b| {
+        let r = b.ampe(json!({"action": "getDeviceInfo", "taskId": "zip"})).await;
+        assert_eq!(r["success"], true, "{r}");
+        let title = b.client.execute("return document.title;", vec![]).await.expect("title");
+        assert_eq!(title, "E2E basic");
+    })
+    .await;
+}
