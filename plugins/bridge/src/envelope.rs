@@ -10,7 +10,7 @@
 //! - `ft`: `success(res)` / `fail({errMsg:"<name>:fail <message>", errorCode})`.
 
 use crate::api::Dialect;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::params::{kind, Params};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -221,11 +221,4 @@ pub fn event_body(dialect: Dialect, payload: Value) -> Value {
 /// A failure reply for a call that never reached the router (e.g. session ended).
 pub fn error_reply(dialect: Dialect, name: &str, err: ApiError) -> Reply {
     reply(dialect, name, dialect == Dialect::My && name == AMPE, &Echo::default(), Err(err))
-}
-
-impl ErrorCode {
-    /// Shorthand used by the router.
-    pub(crate) fn err(self, detail: impl std::fmt::Display) -> ApiError {
-        ApiError::new(self, detail)
-    }
 }

@@ -88,6 +88,13 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Shorthand used by the router: this code with a detail.
+    pub(crate) fn err(self, detail: impl fmt::Display) -> ApiError {
+        ApiError::new(self, detail)
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -84,10 +84,6 @@ impl SessionHandle {
     pub fn info(&self) -> &SessionInfo {
         &self.inner.info
     }
-    /// Cancelled when the session ends.
-    pub fn token(&self) -> CancellationToken {
-        self.inner.cancel.clone()
-    }
     /// A token shared by every call of the named group (e.g. pending `getQRCode` calls), so that
     /// a close call can cancel them together. Also cancelled when the session ends.
     pub fn group_token(&self, group: &str) -> CancellationToken {
