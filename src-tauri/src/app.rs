@@ -27,6 +27,12 @@ pub fn ui_base() -> Url {
     Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
 }
 
+/// The `Origin` header Booth's own pages send (`tauri://localhost`, `http://tauri.localhost`).
+pub fn ui_origin() -> String {
+    let base = ui_base();
+    format!("{}://{}", base.scheme(), base.host_str().unwrap_or_default())
+}
+
 pub struct AppState {
     pub devices: Arc<Devices>,
     pub package: Arc<Package>,
@@ -35,6 +41,7 @@ pub struct AppState {
 pub struct RunOptions {
     pub package: Package,
     pub devices: Devices,
+    pub recorder: Arc<crate::recorder::Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
     pub control: Option<TcpListener>,
 }
@@ -69,6 +76,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let devices = Arc::new(opts.devices);
     let state = Arc::new(AppState { devices: devices.clone(), package: package.clone() });
     let control = opts.control;
+    let recorder = opts.recorder;
 
     let serve_pkg = package.clone();
     let builder = tauri::Builder::default()
@@ -96,6 +104,7 @@ pub fn run(opts: RunOptions) -> i32 {
                 let state = Arc::new(ControlState {
                     devices: devices.clone(),
                     package: package.clone(),
+                    recorder: recorder.clone(),
                     windows: Some(windows),
                 });
                 tauri::async_runtime::spawn(control::serve(listener, state));

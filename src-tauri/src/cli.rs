@@ -10,7 +10,7 @@ const EXAMPLES: &str = "\
 Examples:
   booth run examples/demo --sim
       Run the demo mini-program with every device simulated; the control endpoint
-      listens on http://127.0.0.1:17800 (POST /sim/scanner {\"code\":\"12345\"}).
+      listens on http://127.0.0.1:17800 (POST /sim/scanner/scan {\"code\":\"12345\"}).
   booth run shop.zip --config /etc/booth/booth.toml
       Run a zipped package with the devices configured in booth.toml.
   booth run https://kiosk.example.com/app/ --control-port 0
@@ -98,7 +98,12 @@ fn run(args: RunArgs) -> i32 {
     };
     tracing::info!(package = %package.manifest.id, location = %package.location(), sim = args.sim, "starting");
     let devices = Devices::start(&config, args.sim);
-    crate::app::run(crate::app::RunOptions { package, devices, control })
+    let recorder = match crate::recorder::Recorder::new(None) {
+        Ok(r) => std::sync::Arc::new(r),
+        Err(e) => return fail(e),
+    };
+    devices.bridge.add_observer(recorder.clone());
+    crate::app::run(crate::app::RunOptions { package, devices, recorder, control })
 }
 
 /// Logs to stderr and, unless turned off, to daily files (kept `keep_days`). The returned guard

@@ -1,30 +1,44 @@
-//! The loopback control endpoint: health for supervisors, and simulated hardware events for
-//! developers' and test authors' own tests.
+//! The loopback control endpoint: health for supervisors, and simulated hardware for
+//! developers, test authors and the simulator panel.
 //!
-//! - `GET /health` → `{status, package: {id, name, version, location}, version, sessions, devices}`
-//! - `POST /sim/scanner` with `{"code": "…"}` → the simulated scanner reads that code.
+//! - `GET /health` → `{status, version, package: {id, name, version, location}, sessions, devices, windows}`
+//! - `GET /sim` → every simulated device: its actions, their fields, and its state
+//! - `POST /sim/<device>/<action>` with a JSON object of arguments → runs the action
+//!   (e.g. `POST /sim/scanner/scan {"code": "12345"}`)
+//! - `GET /feed?after=N&wait=MS` → the flight recorder's records after `N`, waiting up to `MS`
+//!   (at most 30,000) for one to arrive: `{"records": […], "last": M}`
 //!
-//! It listens on 127.0.0.1 only and never on another interface.
+//! It listens on 127.0.0.1 only. POST bodies must be sent as `Content-Type: application/json`,
+//! which a web page of another origin cannot send without asking first; only Booth's own pages
+//! are answered yes (CORS), so a page in a browser on the terminal cannot produce hardware events.
 
 use crate::devices::Devices;
+use crate::recorder::Recorder;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use booth_bridge::SimError;
 use booth_miniapp_host::Package;
-use booth_scanner::ScannerError;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// The port used with `--sim` when neither `--control-port` nor booth.toml names one.
+/// The port used by `booth dev`, and by `booth run --sim`, when neither `--control-port` nor
+/// booth.toml names one; `booth sim` looks there first.
 pub const DEFAULT_PORT: u16 = 17800;
+/// The longest `GET /feed` wait.
+const FEED_WAIT_MAX: Duration = Duration::from_secs(30);
 
 pub struct ControlState {
     pub devices: Arc<Devices>,
     pub package: Arc<Package>,
+    pub recorder: Arc<Recorder>,
     /// Reports the windows' state for `/health` (absent in headless tests).
     pub windows: Option<Box<dyn Fn() -> Value + Send + Sync>>,
 }
@@ -32,9 +46,53 @@ pub struct ControlState {
 pub fn router(state: Arc<ControlState>) -> Router {
     Router::new()
         .route("/health", get(health))
-        .route("/sim/scanner", post(sim_scanner))
+        .route("/sim", get(sim_list))
+        .route("/sim/{device}/{action}", post(sim_act))
+        .route("/feed", get(feed))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see README, Control endpoint") })
+        .layer(middleware::from_fn(guard))
         .with_state(state)
+}
+
+/// Origins of Booth's own pages (the simulator panel), the only ones CORS lets in.
+fn booth_origin(headers: &HeaderMap) -> Option<HeaderValue> {
+    let origin = headers.get(header::ORIGIN)?;
+    let allowed = origin.to_str().ok()? == crate::app::ui_origin();
+    allowed.then(|| origin.clone())
+}
+
+/// CORS for Booth's pages, and JSON-only POSTs.
+async fn guard(request: Request, next: Next) -> Response {
+    let origin = booth_origin(request.headers());
+    if request.method() == Method::OPTIONS {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        if let Some(o) = origin {
+            let h = res.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+        return res;
+    }
+    if request.method() == Method::POST {
+        let json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        if !json {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as Content-Type: application/json (e.g. curl --json '{…}')",
+            );
+        }
+    }
+    let mut res = next.run(request).await;
+    if let Some(o) = origin {
+        res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+    }
+    res
 }
 
 /// Binds 127.0.0.1:`port` (0 picks a free port) before the app starts, so a taken port is
@@ -70,30 +128,64 @@ async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {
         "version": crate::VERSION,
         "package": {"id": m.id, "name": m.name, "version": m.version, "location": s.package.location()},
         "sessions": s.devices.bridge.session_count(),
-        "devices": {"scanner": s.devices.scanner.status()},
+        "devices": s.devices.status(),
         "windows": s.windows.as_ref().map(|w| w()).unwrap_or(Value::Null),
     }))
 }
 
-async fn sim_scanner(State(s): State<Arc<ControlState>>, body: Bytes) -> Response {
-    let code = match serde_json::from_slice::<Value>(&body) {
-        Ok(v) => match v.get("code") {
-            Some(Value::String(c)) => c.clone(),
-            _ => return error(StatusCode::BAD_REQUEST, "body must be {\"code\": \"<string>\"}"),
-        },
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body is not JSON: {e}")),
+async fn sim_list(State(s): State<Arc<ControlState>>) -> Json<Value> {
+    Json(s.devices.sims.describe())
+}
+
+async fn sim_act(
+    State(s): State<Arc<ControlState>>,
+    Path((device, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let args: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body is not JSON: {e}")),
+        }
     };
-    match s.devices.scanner.inject(&code) {
-        Ok(()) => Json(json!({"ok": true})).into_response(),
-        Err(e @ ScannerError::NotSimulated(_)) => error(StatusCode::CONFLICT, &e.to_string()),
-        Err(e @ ScannerError::InvalidCode) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    // Device simulators may block briefly (a serial write, a lock); keep them off the reactor.
+    let sims = s.devices.sims.clone();
+    let result = tokio::task::spawn_blocking(move || sims.act(&device, &action, &args)).await;
+    match result {
+        Ok(Ok(v)) => Json(json!({"ok": true, "result": v})).into_response(),
+        Ok(Err(e)) => {
+            let status = match e {
+                SimError::UnknownDevice(_) | SimError::UnknownAction { .. } => StatusCode::NOT_FOUND,
+                SimError::NotSimulated { .. } | SimError::Refused(_) => StatusCode::CONFLICT,
+                SimError::InvalidArgs(_) => StatusCode::BAD_REQUEST,
+            };
+            error(status, &e.to_string())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("simulator failed: {e}")),
     }
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default)]
+    wait: u64,
+}
+
+async fn feed(State(s): State<Arc<ControlState>>, Query(q): Query<FeedQuery>) -> Json<Value> {
+    let wait = Duration::from_millis(q.wait).min(FEED_WAIT_MAX);
+    let (records, last) = s.recorder.feed(q.after, wait).await;
+    Json(json!({ "records": records, "last": last }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::recorder::Recorder;
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
@@ -109,11 +201,18 @@ mod tests {
         std::fs::write(dir.path().join("index.html"), "x").unwrap();
         let package = Arc::new(Package::load(dir.path().to_str().unwrap()).unwrap());
         let devices = Arc::new(Devices::start(&Config::default(), sim));
-        (Arc::new(ControlState { devices, package, windows: None }), dir)
+        let recorder = Arc::new(Recorder::new(None).unwrap());
+        devices.bridge.add_observer(recorder.clone());
+        (Arc::new(ControlState { devices, package, recorder, windows: None }), dir)
     }
 
     async fn send(state: Arc<ControlState>, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
-        let req = Request::builder().method(method).uri(uri).body(Body::from(body.to_string())).unwrap();
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
         let res = router(state).oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -132,28 +231,76 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sim_scanner_publishes_the_code() {
+    async fn sim_scanner_scan_publishes_the_code_and_the_feed_shows_it() {
         let (s, _d) = state(true);
         let mut rx = s.devices.bridge.bus().subscribe();
-        let (status, _) = send(s.clone(), "POST", "/sim/scanner", r#"{"code":"12345"}"#).await;
-        assert_eq!(status, StatusCode::OK);
+        let (status, v) = send(s.clone(), "POST", "/sim/scanner/scan", r#"{"code":"12345"}"#).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        assert_eq!(v, json!({"ok": true, "result": {"code": "12345"}}));
         let ev = rx.recv().await.unwrap();
         assert_eq!(ev.topic, booth_scanner::TOPIC_CODE);
         assert_eq!(ev.payload["code"], "12345");
+        let (status, feed) = send(s, "GET", "/feed?after=0&wait=1000", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(feed["records"][0]["topic"], "scanner.code");
+        assert_eq!(feed["records"][0]["payload"]["code"], "12345");
+        assert_eq!(feed["last"], feed["records"][0]["seq"]);
     }
 
     #[tokio::test]
-    async fn sim_scanner_refuses_bad_bodies_and_real_backends() {
+    async fn sim_lists_devices_with_their_actions() {
         let (s, _d) = state(true);
-        for body in ["", "{}", r#"{"code":5}"#, r#"{"code":""}"#, r#"{"code":"a\nb"}"#] {
-            let (status, v) = send(s.clone(), "POST", "/sim/scanner", body).await;
+        let (status, v) = send(s, "GET", "/sim", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["devices"][0]["id"], "scanner");
+        assert_eq!(v["devices"][0]["actions"][0]["name"], "scan");
+        assert_eq!(v["devices"][0]["actions"][0]["fields"][0]["name"], "code");
+        assert_eq!(v["devices"][0]["state"]["backend"], "sim");
+    }
+
+    #[tokio::test]
+    async fn sim_refuses_bad_bodies_unknown_paths_and_real_backends() {
+        let (s, _d) = state(true);
+        for body in ["{}", r#"{"code":true}"#, r#"{"code":""}"#, r#"{"code":"a\nb"}"#, "[1]", "nope"] {
+            let (status, v) = send(s.clone(), "POST", "/sim/scanner/scan", body).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {v}");
             assert!(v["error"].is_string());
         }
+        let (status, v) = send(s.clone(), "POST", "/sim/scanner/explode", "{}").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+        assert!(v["error"].as_str().unwrap().contains("it has: scan"), "{v}");
+        let (status, _) = send(s.clone(), "POST", "/sim/toaster/scan", "{}").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (real, _d2) = state(false);
-        let (status, v) = send(real, "POST", "/sim/scanner", r#"{"code":"1"}"#).await;
+        let (status, v) = send(real, "POST", "/sim/scanner/scan", r#"{"code":"1"}"#).await;
         assert_eq!(status, StatusCode::CONFLICT, "{v}");
         let (s404, _) = send(s, "GET", "/nope", "").await;
         assert_eq!(s404, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn posts_must_be_json_and_only_booth_pages_get_cors() {
+        let (s, _d) = state(true);
+        let req = Request::builder()
+            .method("POST")
+            .uri("/sim/scanner/scan")
+            .header("content-type", "text/plain")
+            .header("origin", "https://evil.example")
+            .body(Body::from(r#"{"code":"1"}"#))
+            .unwrap();
+        let res = router(s.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        for (origin, allowed) in [(crate::app::ui_origin(), true), ("https://evil.example".into(), false)] {
+            let req = Request::builder()
+                .method("OPTIONS")
+                .uri("/sim/scanner/scan")
+                .header("origin", origin.as_str())
+                .header("access-control-request-method", "POST")
+                .body(Body::empty())
+                .unwrap();
+            let res = router(s.clone()).oneshot(req).await.unwrap();
+            let acao = res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_string());
+            assert_eq!(acao, allowed.then_some(origin.clone()), "{origin}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Builds the bridge and its capability plugins from the configuration.
 
 use crate::config::Config;
-use booth_bridge::Bridge;
+use booth_bridge::{Bridge, SimRegistry};
+use serde_json::{json, Value};
 use booth_device::{DeviceInfo, TerminalConfig};
 use booth_scanner::{Backend, Scanner, ScannerConfig};
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use std::time::Duration;
 /// Every capability Booth runs, registered on one bridge.
 pub struct Devices {
     pub bridge: Bridge,
+    /// The simulators of the devices running their `sim` backend.
+    pub sims: SimRegistry,
     pub device: Arc<DeviceInfo>,
     pub scanner: Arc<Scanner>,
 }
@@ -36,6 +39,13 @@ impl Devices {
             bridge.bus(),
         );
         scanner.register(&bridge);
-        Devices { bridge, device, scanner }
+        let sims = SimRegistry::default();
+        scanner.register_sim(&sims);
+        Devices { bridge, sims, device, scanner }
+    }
+
+    /// Every device's backend and availability, for `/health`.
+    pub fn status(&self) -> Value {
+        json!({ "scanner": self.scanner.status() })
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod control;
 pub mod devices;
 pub mod monitors;
+pub mod recorder;
 
 /// Booth's version, as pages see it (`appVersion`, `version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -12,12 +12,14 @@ pub mod envelope;
 pub mod error;
 pub mod params;
 pub mod session;
+pub mod sim;
 
 pub use api::{ApiSpec, Dialect, Family, Kind};
 pub use envelope::{Done, Reply, Request};
 pub use error::{ApiError, ErrorCode};
 pub use params::Params;
 pub use session::{EventMessage, EventSink, Screen, SessionHandle, SessionId, SessionInfo};
+pub use sim::{SimDevice, SimError, SimRegistry};
 
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -117,9 +119,28 @@ struct Inner {
     observers: Mutex<Vec<Arc<dyn Observer>>>,
 }
 
-/// Sees every call and event (logging now; the flight recorder later).
+/// A finished call, as observers see it.
+pub struct CallRecord<'a> {
+    pub session: SessionId,
+    pub info: &'a SessionInfo,
+    pub dialect: Dialect,
+    /// The API name as called: `ampeHHCommunication` for `my.call` actions (the action is in `raw`).
+    pub name: &'a str,
+    /// The JSON the page sent (see [`Bridge::call`]).
+    pub raw: &'a str,
+    pub reply: &'a Reply,
+    pub started: Instant,
+    pub latency: Duration,
+}
+
+/// Sees every session, call and device event: the flight recorder, the simulator panel's live
+/// list and replay. Observers run on the caller's thread and must be quick.
 pub trait Observer: Send + Sync + 'static {
-    fn call(&self, _session: &SessionInfo, _dialect: Dialect, _request: &str, _reply: &Reply, _latency: Duration) {}
+    fn session_opened(&self, _id: SessionId, _info: &SessionInfo) {}
+    /// A call arrived (before any check).
+    fn call_started(&self, _session: SessionId, _dialect: Dialect, _name: &str) {}
+    /// A call was answered.
+    fn call(&self, _call: &CallRecord<'_>) {}
     fn event(&self, _event: &DeviceEvent) {}
 }
 
@@ -135,7 +156,8 @@ impl EventBus {
     pub fn publish(&self, topic: &'static str, payload: Value) {
         let event = DeviceEvent { topic, payload };
         if let Some(inner) = self.inner.upgrade() {
-            for o in inner.observers.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let observers = inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            for o in observers {
                 o.event(&event);
             }
             dispatch(&inner, &event);
@@ -243,6 +265,10 @@ impl Bridge {
         self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).push(observer);
     }
 
+    fn observers(&self) -> Vec<Arc<dyn Observer>> {
+        self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Implements a call of the contract. Panics on a name that is not in [`api::APIS`]: that is
     /// a programming error in a plugin, caught by its tests.
     pub fn register(&self, dialect: Dialect, name: &str, timeout: Option<Duration>, handler: Arc<dyn Handler>) {
@@ -302,7 +328,12 @@ impl Bridge {
                 tracing::debug!(session = o, "session replaced");
             }
         }
+        let info = session.info.clone();
         sessions.insert(id, session);
+        drop(sessions);
+        for o in self.observers() {
+            o.session_opened(id, &info);
+        }
         id
     }
 
@@ -376,6 +407,9 @@ impl Bridge {
         let Some(session) = self.session(id) else {
             return envelope::error_reply(dialect, name, ApiError::bare(ErrorCode::SessionEnded));
         };
+        for o in self.observers() {
+            o.call_started(id, dialect, name);
+        }
         let reply = self.route(&session, dialect, name, ampe, raw_params).await;
         let latency = started.elapsed();
         if !reply.ok || reply.body.get("success") == Some(&Value::Bool(false)) {
@@ -383,9 +417,18 @@ impl Bridge {
         } else {
             tracing::debug!(session = id, %dialect, name, ?latency, "call ok");
         }
-        let observers = self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for o in observers {
-            o.call(&session.info, dialect, raw_params, &reply, latency);
+        let record = CallRecord {
+            session: id,
+            info: &session.info,
+            dialect,
+            name,
+            raw: raw_params,
+            reply: &reply,
+            started,
+            latency,
+        };
+        for o in self.observers() {
+            o.call(&record);
         }
         reply
     }

@@ -996,17 +996,33 @@ async fn panicking_handler_is_answered_internal_and_releases_its_permit() {
 }
 
 #[tokio::test]
-async fn observers_see_every_call_with_its_reply() {
+async fn observers_see_sessions_calls_and_events() {
     #[derive(Default)]
-    struct Log(Mutex<Vec<(String, Dialect, String, Value)>>);
+    struct Log {
+        calls: Mutex<Vec<(String, Dialect, String, String, Value)>>,
+        started: Mutex<Vec<(SessionId, String)>>,
+        sessions: Mutex<Vec<(SessionId, String)>>,
+        events: Mutex<Vec<&'static str>>,
+    }
     impl Observer for Log {
-        fn call(&self, session: &SessionInfo, dialect: Dialect, request: &str, reply: &Reply, _latency: Duration) {
-            self.0.lock().unwrap_or_else(|p| p.into_inner()).push((
-                session.key.clone(),
-                dialect,
-                request.to_string(),
-                reply.body.clone(),
+        fn session_opened(&self, id: SessionId, info: &SessionInfo) {
+            self.sessions.lock().unwrap_or_else(|p| p.into_inner()).push((id, info.key.clone()));
+        }
+        fn call_started(&self, session: SessionId, _dialect: Dialect, name: &str) {
+            self.started.lock().unwrap_or_else(|p| p.into_inner()).push((session, name.to_string()));
+        }
+        fn call(&self, c: &booth_bridge::CallRecord<'_>) {
+            assert!(c.started.elapsed() >= c.latency);
+            self.calls.lock().unwrap_or_else(|p| p.into_inner()).push((
+                c.info.key.clone(),
+                c.dialect,
+                c.name.to_string(),
+                c.raw.to_string(),
+                c.reply.body.clone(),
             ));
+        }
+        fn event(&self, event: &booth_bridge::DeviceEvent) {
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event.topic);
         }
     }
     let bridge = Bridge::default();
@@ -1018,12 +1034,19 @@ async fn observers_see_every_call_with_its_reply() {
     let raw = ampe("getDeviceInfo", "t-obs", json!({}));
     let body = call_ampe(&bridge, id, &raw).await;
     let _ = bridge.call(id, Dialect::Ft, "finCardOcr", "{}").await;
+    bridge.bus().publish("test.topic", json!({}));
 
-    let seen = log.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let seen = log.calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0], ("obs".to_string(), Dialect::My, raw, body));
+    assert_eq!(seen[0], ("obs".to_string(), Dialect::My, "ampeHHCommunication".to_string(), raw, body));
     assert_eq!(seen[1].1, Dialect::Ft);
-    assert_eq!(seen[1].3["errorCode"], json!("UNSUPPORTED"));
+    assert_eq!(seen[1].4["errorCode"], json!("UNSUPPORTED"));
+    assert_eq!(
+        *log.started.lock().unwrap_or_else(|p| p.into_inner()),
+        vec![(id, "ampeHHCommunication".to_string()), (id, "finCardOcr".to_string())]
+    );
+    assert_eq!(*log.sessions.lock().unwrap_or_else(|p| p.into_inner()), vec![(id, "obs".to_string())]);
+    assert_eq!(*log.events.lock().unwrap_or_else(|p| p.into_inner()), vec!["test.topic"]);
 }
 
 // --- floods ---------------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 
 mod serial;
 
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus};
+use booth_bridge::sim::{Action, Field, SimDevice, SimError};
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SimRegistry};
+use serde_json::Map;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,6 +137,15 @@ impl Scanner {
         Ok(())
     }
 
+    /// Puts the scanner in the simulator registry: its simulator when the backend is `sim`,
+    /// otherwise a note that it is real.
+    pub fn register_sim(self: &Arc<Self>, sims: &SimRegistry) {
+        match self.config.backend {
+            Backend::Sim => sims.register(Arc::new(ScannerSim(self.clone()))),
+            _ => sims.note_real(SIM_ID, self.status().backend),
+        }
+    }
+
     /// Stops the serial reader (it also stops when the last `Scanner` handle is dropped).
     pub fn shutdown(&self) {
         self.shared.stop.store(true, Ordering::Relaxed);
@@ -202,6 +213,34 @@ impl Scanner {
             TOPIC_CODE,
             Arc::new(|p: &Value| Some(json!({ "qrCode": p.get("code")? }))),
         );
+    }
+}
+
+/// The simulator's id: `POST /sim/scanner/scan {"code": "…"}`.
+pub const SIM_ID: &str = "scanner";
+
+struct ScannerSim(Arc<Scanner>);
+
+impl SimDevice for ScannerSim {
+    fn id(&self) -> &'static str {
+        SIM_ID
+    }
+    fn label(&self) -> &'static str {
+        "扫码器 Scanner"
+    }
+    fn actions(&self) -> Vec<Action> {
+        vec![Action::new("scan", "扫码 Scan", vec![Field::text("code", "码值 Code", "").required()])]
+    }
+    fn state(&self) -> Value {
+        json!(self.0.status())
+    }
+    fn act(&self, action: &str, args: &Map<String, Value>) -> Result<Value, SimError> {
+        debug_assert_eq!(action, "scan");
+        let code = args.get("code").and_then(Value::as_str).unwrap_or_default();
+        match self.0.inject(code) {
+            Ok(()) => Ok(json!({ "code": code })),
+            Err(e) => Err(SimError::InvalidArgs(e.to_string())),
+        }
     }
 }
 

@@ -138,7 +138,7 @@ async fn scanner_listener_one_shot_and_timeout() {
         assert!(health["sessions"].as_u64().unwrap_or(0) >= 1, "{health}");
 
         for code in ["code-1", "码-2"] {
-            let (status, body) = b.control("POST", "/sim/scanner", &json!({"code": code}).to_string());
+            let (status, body) = b.control("POST", "/sim/scanner/scan", &json!({"code": code}).to_string());
             assert_eq!(status, 200, "{body}");
         }
         let seen = b.wait_for("return window.seen.qr.length >= 2 && window.seen.qr", Duration::from_secs(5)).await;
@@ -150,7 +150,7 @@ async fn scanner_listener_one_shot_and_timeout() {
             json!({"action": "getQRCode", "event": "open", "taskId": "q1", "params": {"timeout": 10000}}),
         )
         .await;
-        let (status, _) = b.control("POST", "/sim/scanner", r#"{"code":"one-shot"}"#);
+        let (status, _) = b.control("POST", "/sim/scanner/scan", r#"{"code":"one-shot"}"#);
         assert_eq!(status, 200);
         let one = b.ampe_result("one").await;
         assert_eq!(one["success"], true, "{one}");
@@ -177,7 +177,7 @@ async fn scanner_listener_one_shot_and_timeout() {
         assert_eq!(before, json!(3));
         b.client.execute("my.off('initQRListener'); return true;", vec![]).await.expect("off");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        b.control("POST", "/sim/scanner", r#"{"code":"after-off"}"#);
+        b.control("POST", "/sim/scanner/scan", r#"{"code":"after-off"}"#);
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = b.client.execute("return window.seen.qr.length;", vec![]).await.expect("count");
         assert_eq!(after, json!(3));

@@ -34,7 +34,7 @@ async fn serial_scanner_unplug_and_replug_without_restart() {
     with_real_booth(&fixture("basic"), &["--config", &config], async |b| {
         b.wait_for("return window.ready", Duration::from_secs(5)).await;
         scanner_available(b, true).await;
-        let (status, _) = b.control("POST", "/sim/scanner", r#"{"code":"x"}"#);
+        let (status, _) = b.control("POST", "/sim/scanner/scan", r#"{"code":"x"}"#);
         assert_eq!(status, 409, "a real scanner cannot be simulated");
 
         socat.send(b"SER-1\r\n");
