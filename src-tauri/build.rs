@@ -6,6 +6,7 @@ fn main() {
         "booth_attach",
         "booth_call",
         "booth_subscribe",
+        "booth_log",
     ])))
     .expect("failed to run tauri-build");
 }

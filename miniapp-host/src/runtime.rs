@@ -1,10 +1,21 @@
-//! The injected runtime: `js/runtime.js` plus its configuration, as one initialization script.
+//! The injected runtime: `js/console.js` (page output to Booth's log) and `js/runtime.js` plus
+//! its configuration, as one initialization script.
 
 use booth_bridge::api::{names, Dialect, Kind};
 use serde::Serialize;
 
 /// The runtime's source, shipped inside the binary.
 pub const RUNTIME_JS: &str = include_str!("../js/runtime.js");
+/// Page output forwarding, shipped inside the binary.
+pub const CONSOLE_JS: &str = include_str!("../js/console.js");
+/// Names Booth's own frames in page stack traces, so that forwarded output points at the page's
+/// line and not at Booth's wrapper.
+const SOURCE_URL: &str = "\n//# sourceURL=booth-runtime.js\n";
+
+/// The script for windows that show Booth's own pages only (no bridge): page output forwarding.
+pub fn console_script() -> String {
+    format!("{CONSOLE_JS}\n;__boothConsole();{SOURCE_URL}")
+}
 
 #[derive(Debug, Clone, Serialize)]
 struct RuntimeConfig<'a> {
@@ -40,7 +51,7 @@ pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) 
     // serde_json escapes everything that could end the script early except `</`, which does
     // not matter in an initialization script (it is never parsed as HTML).
     let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".into());
-    format!("{RUNTIME_JS}\n;__boothRuntime({json});\n")
+    format!("{CONSOLE_JS}\n{RUNTIME_JS}\n;__boothConsole();\n__boothRuntime({json});{SOURCE_URL}")
 }
 
 #[cfg(test)]
@@ -55,5 +66,7 @@ mod tests {
             assert!(s.contains(&format!("\"{name}\"")), "{name}");
         }
         assert!(s.contains("\"webrtc.mediaDevices.getUserMedia\""));
+        assert!(s.contains("__boothConsole();") && s.ends_with("//# sourceURL=booth-runtime.js\n"));
+        assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
     }
 }

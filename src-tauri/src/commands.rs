@@ -11,6 +11,8 @@ use tauri::{State, Webview};
 pub const MAIN: &str = "main";
 /// The label of the customer-facing window.
 pub const SECONDARY: &str = "secondary";
+/// The label of the simulator panel (`booth dev`).
+pub const PANEL: &str = "panel";
 
 struct ChannelSink(Channel<EventMessage>);
 
@@ -90,5 +92,103 @@ pub async fn booth_subscribe(
     } else {
         bridge.unsubscribe(session, dialect, &name);
         Ok(())
+    }
+}
+
+/// One line of page output (console.*, an uncaught error, an unhandled rejection).
+#[derive(Debug, serde::Deserialize)]
+pub struct LogEntry {
+    level: String,
+    text: String,
+    #[serde(default)]
+    source: String,
+}
+
+/// Most lines a window may log per second; the rest are counted and reported, so a page stuck
+/// in a loop cannot flood the terminal or the log files.
+const LOG_LINES_PER_SECOND: u32 = 200;
+/// Longest line kept (the page already cuts at 8,192 characters).
+const LOG_TEXT_MAX: usize = 8192;
+
+#[derive(Default)]
+pub struct LogLimiter(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32, u64)>>);
+
+impl LogLimiter {
+    /// How many of `n` lines may be printed now, and how many were dropped before (reported once).
+    fn admit(&self, window: &str, n: u32) -> (u32, u64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let slot = map.entry(window.to_string()).or_insert((now, 0, 0));
+        if now.duration_since(slot.0) >= std::time::Duration::from_secs(1) {
+            *slot = (now, 0, slot.2);
+        }
+        let room = LOG_LINES_PER_SECOND.saturating_sub(slot.1);
+        let admitted = n.min(room);
+        slot.1 += admitted;
+        let dropped_before = if admitted > 0 { std::mem::take(&mut slot.2) } else { 0 };
+        slot.2 += u64::from(n - admitted);
+        (admitted, dropped_before)
+    }
+}
+
+/// Makes a source location readable: the package's own files lose the scheme and host.
+fn short_source(source: &str) -> &str {
+    let base = crate::app::package_base();
+    source.strip_prefix(base.as_str()).unwrap_or(source)
+}
+
+/// Page output: printed under the `page` target as `[window] file:line: text`.
+#[tauri::command]
+pub fn booth_log(webview: Webview, limiter: State<'_, LogLimiter>, url: String, entries: Vec<LogEntry>) {
+    let window = webview.label();
+    let (admitted, dropped) = limiter.admit(window, entries.len().min(u32::MAX as usize) as u32);
+    if dropped > 0 {
+        tracing::warn!(target: "page", "[{window}] {dropped} lines of page output dropped (over {LOG_LINES_PER_SECOND}/s)");
+    }
+    for e in entries.into_iter().take(admitted as usize) {
+        let mut text = e.text;
+        // Tauri's own note when a reply reaches a page that has just reloaded: expected under
+        // hot reload, and not the page's output.
+        if text.starts_with("[TAURI] Couldn't find callback id") {
+            tracing::debug!(target: "page", "[{window}] {text}");
+            continue;
+        }
+        if text.len() > LOG_TEXT_MAX {
+            let mut end = LOG_TEXT_MAX;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        let source = if e.source.is_empty() { short_source(&url) } else { short_source(&e.source) };
+        match e.level.as_str() {
+            "error" => tracing::error!(target: "page", "[{window}] {source}: {text}"),
+            "warn" => tracing::warn!(target: "page", "[{window}] {source}: {text}"),
+            "debug" => tracing::debug!(target: "page", "[{window}] {source}: {text}"),
+            _ => tracing::info!(target: "page", "[{window}] {source}: {text}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_limiter_admits_a_burst_then_counts_what_it_drops() {
+        let l = LogLimiter::default();
+        assert_eq!(l.admit("main", 150), (150, 0));
+        assert_eq!(l.admit("main", 100), (50, 0));
+        assert_eq!(l.admit("main", 30), (0, 0));
+        assert_eq!(l.admit("secondary", 10), (10, 0), "each window has its own budget");
+        let slot = l.0.lock().unwrap().get("main").copied().unwrap();
+        assert_eq!(slot.2, 80, "50 + 30 dropped so far");
+    }
+
+    #[test]
+    fn package_sources_are_shortened() {
+        let base = crate::app::package_base();
+        assert_eq!(short_source(&format!("{base}js/app.js:3:9")), "js/app.js:3:9");
+        assert_eq!(short_source("https://cdn.example.com/x.js:1:2"), "https://cdn.example.com/x.js:1:2");
     }
 }
