@@ -38,7 +38,18 @@ pub struct AppState {
     pub package: Arc<Package>,
 }
 
+/// What kind of run this is.
+pub enum Mode {
+    /// `booth run`: the package as configured.
+    Run,
+    /// `booth dev`: devtools, hot reload of `dir`, and (with `panel`) the simulator panel.
+    Dev { dir: std::path::PathBuf, panel: bool, open_devtools: bool },
+    /// `booth replay`: feed recorded device events, then exit with the comparison's code.
+    Replay(crate::replay::Plan),
+}
+
 pub struct RunOptions {
+    pub mode: Mode,
     pub package: Package,
     pub devices: Devices,
     pub recorder: Arc<crate::recorder::Recorder>,
@@ -77,6 +88,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let state = Arc::new(AppState { devices: devices.clone(), package: package.clone() });
     let control = opts.control;
     let recorder = opts.recorder;
+    let mut mode = opts.mode;
 
     let serve_pkg = package.clone();
     let builder = tauri::Builder::default()
@@ -93,11 +105,33 @@ pub fn run(opts: RunOptions) -> i32 {
         .invoke_handler(tauri::generate_handler![
             commands::booth_attach,
             commands::booth_call,
-            commands::booth_subscribe
+            commands::booth_subscribe,
+            commands::booth_log
         ])
+        .manage(commands::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package)?;
-            open_windows(app, &package)?;
+            let dev = matches!(mode, Mode::Dev { .. });
+            open_windows(app, &package, dev)?;
+            let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+            match std::mem::replace(&mut mode, Mode::Run) {
+                Mode::Run => {}
+                Mode::Dev { dir, panel, open_devtools } => {
+                    if open_devtools {
+                        for w in app.webview_windows().values() {
+                            w.open_devtools();
+                        }
+                    }
+                    if let (true, Some(port)) = (panel, control_port) {
+                        open_panel(app, port)?;
+                    }
+                    keep_reloading(app, &dir)?;
+                }
+                Mode::Replay(plan) => {
+                    let handle = app.handle().clone();
+                    crate::replay::drive(plan, devices.bridge.clone(), move |code| handle.exit(code));
+                }
+            }
             if let Some(listener) = control {
                 let handle = app.handle().clone();
                 let windows = Box::new(move || window_report(&handle));
@@ -133,7 +167,8 @@ fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<(
         .windows([crate::commands::MAIN, SECONDARY])
         .permission("allow-booth-attach")
         .permission("allow-booth-call")
-        .permission("allow-booth-subscribe");
+        .permission("allow-booth-subscribe")
+        .permission("allow-booth-log");
     let base = package_base();
     builder = builder.remote(format!("{}*", base.as_str()));
     for origin in package.extra_origins() {
@@ -142,7 +177,52 @@ fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<(
     app.add_capability(builder)
 }
 
-fn open_windows(app: &tauri::App, package: &Arc<Package>) -> Result<(), Box<dyn std::error::Error>> {
+/// The simulator panel: Booth's own page, driving devices through the control endpoint.
+fn open_panel(app: &tauri::App, control_port: u16) -> tauri::Result<()> {
+    let url = WebviewUrl::App(format!("sim.html?control={control_port}").into());
+    WebviewWindowBuilder::new(app, crate::commands::PANEL, url)
+        .title("Booth — 设备模拟 Simulator")
+        .inner_size(460.0, 820.0)
+        .initialization_script(runtime::console_script())
+        .devtools(true)
+        .build()?;
+    Ok(())
+}
+
+/// Reloads the package's windows after each burst of saves in `dir`, for as long as Booth runs.
+fn keep_reloading(app: &tauri::App, dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let handle = app.handle().clone();
+    let watch = crate::reload::watch(dir, move |changed| {
+        let what = match changed.len() {
+            0 => "the package folder changed".to_string(),
+            1..=4 => format!("{} changed", changed.join(", ")),
+            n => format!("{} and {} more changed", changed[..3].join(", "), n - 3),
+        };
+        if changed.iter().any(|f| f == booth_miniapp_host::package::MANIFEST) {
+            tracing::warn!(target: "reload", "miniapp.json changed: its permissions, dialects and entry apply after restarting booth dev");
+        }
+        tracing::info!(target: "reload", "reload: {what}");
+        for label in [crate::commands::MAIN, SECONDARY] {
+            // Only windows showing the package (the secondary screen may show Booth's own page).
+            let shows_package = |w: &tauri::WebviewWindow| {
+                w.url().is_ok_and(|u| u.scheme() == package_base().scheme() && u.host() == package_base().host())
+            };
+            if let Some(w) = handle.get_webview_window(label).filter(shows_package) {
+                if let Err(e) = w.reload() {
+                    tracing::warn!(target: "reload", window = label, error = %e, "cannot reload");
+                }
+            }
+        }
+    })?;
+    // The watch lives as long as the app.
+    app.manage(ReloadWatch(std::sync::Mutex::new(Some(watch))));
+    tracing::info!(target: "reload", dir = %dir.display(), "watching for changes");
+    Ok(())
+}
+
+struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::reload::Watch>>);
+
+fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(), Box<dyn std::error::Error>> {
     let m = &package.manifest;
     let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
     let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
@@ -164,6 +244,7 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>) -> Result<(), Box<dyn 
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)
         .on_navigation(guard(crate::commands::MAIN))
+        .devtools(dev)
         .build()?;
 
     let secondary_url = match &m.secondary {
@@ -175,6 +256,7 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>) -> Result<(), Box<dyn 
         .visible(false)
         .initialization_script(&script)
         .on_navigation(guard(SECONDARY))
+        .devtools(dev)
         .build()?;
     place_on_second_monitor(app, &secondary);
 

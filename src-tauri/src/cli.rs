@@ -5,16 +5,23 @@ use crate::devices::Devices;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXAMPLES: &str = "\
 Examples:
+  booth dev ./my-miniapp
+      Develop: every device simulated, hot reload, page output here, the simulator panel.
+  booth sim scanner scan 6901234567892
+      Make the running Booth's simulated scanner read a code.
   booth run examples/demo --sim
       Run the demo mini-program with every device simulated; the control endpoint
       listens on http://127.0.0.1:17800 (POST /sim/scanner/scan {\"code\":\"12345\"}).
-  booth run shop.zip --config /etc/booth/booth.toml
-      Run a zipped package with the devices configured in booth.toml.
-  booth run https://kiosk.example.com/app/ --control-port 0
-      Run a remote page; its origin becomes allowed. Prints `control: http://127.0.0.1:PORT`.";
+  booth run shop.zip --config /etc/booth/booth.toml --record /var/log/booth/flight.jsonl
+      Run a zipped package with the devices configured in booth.toml, recording every call.
+  booth replay flight.jsonl --against ./shop
+      Feed a recording's device events to a fresh run and report every reply that differs.
+  booth new ./my-miniapp
+      Start a mini-program that `booth dev` runs at once.";
 
 #[derive(Debug, Parser)]
 #[command(name = "booth", version, about = "Booth: a kiosk shell for self-service mini-programs", after_help = EXAMPLES)]
@@ -28,6 +35,14 @@ enum Command {
     /// Run a mini-program package.
     #[command(after_help = EXAMPLES)]
     Run(RunArgs),
+    /// Develop a mini-program folder: simulated devices, hot reload, page output, simulator panel.
+    Dev(DevArgs),
+    /// Make a simulated device of the running Booth do something (`booth sim` lists them).
+    Sim(SimArgs),
+    /// Replay a flight recording's device events against a package and report what differs.
+    Replay(ReplayArgs),
+    /// Create a new mini-program folder.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +58,70 @@ struct RunArgs {
     /// Settings file [default: <config dir>/booth/booth.toml].
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Write every call, reply and device event to FILE (JSON Lines; see README, Flight recorder).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DevArgs {
+    /// The mini-program folder (with miniapp.json, or just an index.html).
+    dir: PathBuf,
+    /// Control endpoint port [default: booth.toml's, else 17800; 0 picks a free one].
+    #[arg(long, value_name = "PORT")]
+    control_port: Option<u16>,
+    /// Settings file; devices it configures with a real backend stay real, the rest are simulated.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Write every call, reply and device event to FILE (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Do not open the simulator panel.
+    #[arg(long)]
+    no_panel: bool,
+    /// Open the web inspector of each window at start (it is always available from the context menu).
+    #[arg(long)]
+    open_devtools: bool,
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Device id (`booth sim` without arguments lists them).
+    device: Option<String>,
+    /// Action of that device.
+    action: Option<String>,
+    /// Arguments: `name=value`, or values in the order of the action's fields.
+    args: Vec<String>,
+    /// The running Booth's control port [default: 17800].
+    #[arg(long, value_name = "PORT", default_value_t = crate::control::DEFAULT_PORT)]
+    control_port: u16,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// A recording made with `--record`.
+    file: PathBuf,
+    /// The package to run: a folder, a .zip or a URL.
+    #[arg(long, value_name = "PACKAGE")]
+    against: String,
+    /// Settings file (its device backends are ignored: replay simulates every device).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Leave this reply field out of the comparison, wherever it appears (repeatable), e.g. deviceIP.
+    #[arg(long, value_name = "FIELD")]
+    ignore: Vec<String>,
+    /// Longest wait, in seconds, for the page to make the calls it made before each event.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    wait: u64,
+}
+
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// Folder to create (it must not exist, or be empty).
+    dir: PathBuf,
+    /// Display name [default: the folder name].
+    #[arg(long)]
+    name: Option<String>,
 }
 
 /// Parses the command line and runs; returns the process exit code.
@@ -50,12 +129,70 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Dev(args) => dev(args),
+        Command::Sim(args) => crate::simctl::main(args.device, args.action, args.args, args.control_port),
+        Command::Replay(args) => replay(args),
+        Command::New(args) => match crate::scaffold::create(&args.dir, args.name.as_deref()) {
+            Ok(()) => {
+                println!("created {0}; run it with: booth dev {0}", args.dir.display());
+                0
+            }
+            Err(e) => fail(e),
+        },
     }
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("booth: error: {message}");
     2
+}
+
+/// Everything a run needs, worked out from one subcommand's arguments.
+struct Launch {
+    mode: crate::app::Mode,
+    package: booth_miniapp_host::Package,
+    config: Config,
+    sim: bool,
+    control_port: Option<u16>,
+    record: Option<PathBuf>,
+}
+
+fn start(l: Launch) -> i32 {
+    let control = match l.control_port {
+        Some(port) => match crate::control::bind(port) {
+            Ok(listener) => {
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+                println!("control: http://127.0.0.1:{port}");
+                let _ = std::io::stdout().flush();
+                Some(listener)
+            }
+            Err(e) => {
+                let hint = if port == crate::control::DEFAULT_PORT {
+                    " — is another Booth running? Pass --control-port 0 to pick a free port"
+                } else {
+                    ""
+                };
+                return fail(format!("control endpoint: cannot listen on 127.0.0.1:{port} ({e}){hint}"));
+            }
+        },
+        None => None,
+    };
+    let recorder = match crate::recorder::Recorder::new(l.record.as_deref()) {
+        Ok(r) => std::sync::Arc::new(r),
+        Err(e) => {
+            let file = l.record.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+            return fail(format!("{file}: cannot write the flight recording ({e})"));
+        }
+    };
+    let m = &l.package.manifest;
+    recorder.start(serde_json::json!({"id": m.id, "version": m.version, "location": l.package.location()}));
+    if let Some(p) = &l.record {
+        tracing::info!(file = %p.display(), "flight recorder on");
+    }
+    tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
+    let devices = Devices::start(&l.config, l.sim);
+    devices.bridge.add_observer(recorder.clone());
+    crate::app::run(crate::app::RunOptions { mode: l.mode, package: l.package, devices, recorder, control })
 }
 
 fn run(args: RunArgs) -> i32 {
@@ -84,26 +221,58 @@ fn run(args: RunArgs) -> i32 {
     } else {
         config.control.port
     });
-    let control = match control_port {
-        Some(port) => match crate::control::bind(port) {
-            Ok(l) => {
-                let port = l.local_addr().map(|a| a.port()).unwrap_or(port);
-                println!("control: http://127.0.0.1:{port}");
-                let _ = std::io::stdout().flush();
-                Some(l)
-            }
-            Err(e) => return fail(format!("control endpoint: cannot listen on 127.0.0.1:{port} ({e})")),
-        },
-        None => None,
-    };
-    tracing::info!(package = %package.manifest.id, location = %package.location(), sim = args.sim, "starting");
-    let devices = Devices::start(&config, args.sim);
-    let recorder = match crate::recorder::Recorder::new(None) {
-        Ok(r) => std::sync::Arc::new(r),
+    start(Launch { mode: crate::app::Mode::Run, package, config, sim: args.sim, control_port, record: args.record })
+}
+
+fn dev(args: DevArgs) -> i32 {
+    let (mut config, config_path) = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
         Err(e) => return fail(e),
     };
-    devices.bridge.add_observer(recorder.clone());
-    crate::app::run(crate::app::RunOptions { package, devices, recorder, control })
+    let _log_guard = init_logging(&config.log);
+    if let Some(p) = &config_path {
+        tracing::info!(path = %p.display(), "configuration loaded");
+    }
+    let package = match booth_miniapp_host::Package::load_dev(&args.dir) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if !package.has_manifest {
+        eprintln!(
+            "booth: warning: {} has no miniapp.json: running index.html with every dialect and permission \
+             (`booth new` shows a manifest)",
+            args.dir.display()
+        );
+    }
+    let simulated = config.simulate_unconfigured();
+    tracing::info!(devices = ?simulated, "simulated in development (booth.toml selects real backends)");
+    let control_port = args.control_port.or(config.control.port).unwrap_or(crate::control::DEFAULT_PORT);
+    start(Launch {
+        mode: crate::app::Mode::Dev { dir: args.dir, panel: !args.no_panel, open_devtools: args.open_devtools },
+        package,
+        config,
+        sim: false,
+        control_port: Some(control_port),
+        record: args.record,
+    })
+}
+
+fn replay(args: ReplayArgs) -> i32 {
+    let (config, _) = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let _log_guard = init_logging(&config.log);
+    let plan = match crate::replay::Plan::load(&args.file, args.ignore, Duration::from_secs(args.wait)) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let package = match booth_miniapp_host::Package::load(&args.against) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    tracing::info!(events = plan.events(), "replaying");
+    start(Launch { mode: crate::app::Mode::Replay(plan), package, config, sim: true, control_port: None, record: None })
 }
 
 /// Logs to stderr and, unless turned off, to daily files (kept `keep_days`). The returned guard

@@ -101,6 +101,19 @@ impl Config {
         Ok((config, Some(path)))
     }
 
+    /// For `booth dev`: every device left at backend `none` gets its simulator; devices the
+    /// file gives a real backend stay real. Returns the simulated devices' names.
+    pub fn simulate_unconfigured(&mut self) -> Vec<&'static str> {
+        let mut simulated = Vec::new();
+        for (name, backend) in [("scanner", &mut self.scanner.backend)] {
+            if backend == "none" || backend == "sim" {
+                *backend = "sim".into();
+                simulated.push(name);
+            }
+        }
+        simulated
+    }
+
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| {
             // toml's message spans several lines with a source excerpt; keep the first and the last.

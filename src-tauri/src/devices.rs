@@ -2,9 +2,9 @@
 
 use crate::config::Config;
 use booth_bridge::{Bridge, SimRegistry};
-use serde_json::{json, Value};
 use booth_device::{DeviceInfo, TerminalConfig};
 use booth_scanner::{Backend, Scanner, ScannerConfig};
+use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 

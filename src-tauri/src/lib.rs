@@ -12,6 +12,10 @@ pub mod control;
 pub mod devices;
 pub mod monitors;
 pub mod recorder;
+pub mod reload;
+pub mod replay;
+pub mod scaffold;
+pub mod simctl;
 
 /// Booth's version, as pages see it (`appVersion`, `version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

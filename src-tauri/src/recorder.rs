@@ -15,14 +15,13 @@
 //! replaced by `"<base64 N bytes sha256:…>"`. Device event payloads are written whole to the
 //! file (replay needs them) and elided in the live list.
 
-use booth_bridge::{CallRecord, Dialect, DeviceEvent, Observer, SessionId, SessionInfo};
+use booth_bridge::{CallRecord, DeviceEvent, Dialect, Observer, SessionId, SessionInfo};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{LineWriter, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -43,8 +42,6 @@ pub struct Recorder {
     feed: Mutex<Feed>,
     changed: watch::Sender<u64>,
     windows: Mutex<HashMap<SessionId, String>>,
-    started: AtomicU64,
-    finished: AtomicU64,
 }
 
 impl Recorder {
@@ -60,8 +57,6 @@ impl Recorder {
             feed: Mutex::new(Feed { entries: VecDeque::new(), next_seq: 1 }),
             changed: watch::channel(0).0,
             windows: Mutex::default(),
-            started: AtomicU64::new(0),
-            finished: AtomicU64::new(0),
         })
     }
 
@@ -120,11 +115,6 @@ impl Recorder {
         let _ = tokio::time::timeout(wait, rx.wait_for(|&s| s > after)).await;
         collect()
     }
-
-    /// Calls started and answered so far (replay waits on these).
-    pub fn counts(&self) -> (u64, u64) {
-        (self.started.load(Ordering::SeqCst), self.finished.load(Ordering::SeqCst))
-    }
 }
 
 fn obj(v: Value) -> Map<String, Value> {
@@ -140,22 +130,11 @@ impl Observer for Recorder {
         self.push(obj(json!({"type": "session", "session": id, "window": info.key, "url": info.url})), None);
     }
 
-    fn call_started(&self, _session: SessionId, _dialect: Dialect, _name: &str) {
-        self.started.fetch_add(1, Ordering::SeqCst);
-    }
-
     fn call(&self, c: &CallRecord<'_>) {
-        let mut record = call_fields(c.dialect, c.name, c.raw);
-        record.insert("type".into(), json!("call"));
-        record.insert("session".into(), json!(c.session));
-        record.insert("window".into(), json!(c.info.key));
-        record.insert("result".into(), elide(&c.reply.body));
-        let ok = c.reply.ok && c.reply.body.get("success") != Some(&Value::Bool(false));
-        record.insert("ok".into(), json!(ok));
+        let mut record = call_entry(c);
         record.insert("startedMs".into(), json!(self.ms(c.started)));
         record.insert("latencyMs".into(), json!((c.latency.as_secs_f64() * 10_000.0).round() / 10.0));
         self.push(record, None);
-        self.finished.fetch_add(1, Ordering::SeqCst);
     }
 
     fn event(&self, event: &DeviceEvent) {
@@ -164,6 +143,18 @@ impl Observer for Recorder {
         let differs = shown != full;
         self.push(shown, differs.then_some(full));
     }
+}
+
+/// A call record without its timing: what replay compares.
+pub fn call_entry(c: &CallRecord<'_>) -> Map<String, Value> {
+    let mut record = call_fields(c.dialect, c.name, c.raw);
+    record.insert("type".into(), json!("call"));
+    record.insert("session".into(), json!(c.session));
+    record.insert("window".into(), json!(c.info.key));
+    record.insert("result".into(), elide(&c.reply.body));
+    let ok = c.reply.ok && c.reply.body.get("success") != Some(&Value::Bool(false));
+    record.insert("ok".into(), json!(ok));
+    record
 }
 
 /// `dialect`, `action`, `event`, `taskId` and `params` of a call, from what the page sent.
@@ -235,7 +226,10 @@ mod tests {
     fn ampe_calls_are_recorded_by_action() {
         let raw = r#"{"action":"getQRCode","event":"open","taskId":"t1","params":{"timeout":3000}}"#;
         let m = Value::Object(call_fields(Dialect::My, "ampeHHCommunication", raw));
-        assert_eq!(m, json!({"dialect":"my","action":"getQRCode","event":"open","taskId":"t1","params":{"timeout":3000}}));
+        assert_eq!(
+            m,
+            json!({"dialect":"my","action":"getQRCode","event":"open","taskId":"t1","params":{"timeout":3000}})
+        );
         let m = Value::Object(call_fields(Dialect::Wxfaceapp, "checkWxFacePayOsInfo", "{}"));
         assert_eq!(m, json!({"dialect":"wxfaceapp","action":"checkWxFacePayOsInfo","params":{}}));
     }

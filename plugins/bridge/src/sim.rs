@@ -197,9 +197,8 @@ impl SimRegistry {
         let mut checked = Map::new();
         for field in &spec.fields {
             let value = match given.get(field.name) {
-                Some(v) => convert(field, v).map_err(|why| {
-                    SimError::InvalidArgs(format!("{device} {action}: `{}` {why}", field.name))
-                })?,
+                Some(v) => convert(field, v)
+                    .map_err(|why| SimError::InvalidArgs(format!("{device} {action}: `{}` {why}", field.name)))?,
                 None if field.default.is_null() => {
                     return Err(SimError::InvalidArgs(format!("{device} {action}: `{}` is required", field.name)))
                 }

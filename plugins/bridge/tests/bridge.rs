@@ -997,9 +997,11 @@ async fn panicking_handler_is_answered_internal_and_releases_its_permit() {
 
 #[tokio::test]
 async fn observers_see_sessions_calls_and_events() {
+    /// (window, dialect, name, raw request, reply body)
+    type Call = (String, Dialect, String, String, Value);
     #[derive(Default)]
     struct Log {
-        calls: Mutex<Vec<(String, Dialect, String, String, Value)>>,
+        calls: Mutex<Vec<Call>>,
         started: Mutex<Vec<(SessionId, String)>>,
         sessions: Mutex<Vec<(SessionId, String)>>,
         events: Mutex<Vec<&'static str>>,

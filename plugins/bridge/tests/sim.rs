@@ -58,8 +58,14 @@ fn defaults_fill_in_and_strings_convert() {
     r.act("door", "open", &json!({"who": "ann", "width": "120", "alarm": "yes", "side": "right"})).unwrap();
     r.act("door", "open", &json!({"who": 7})).unwrap();
     let seen = door.seen.lock().unwrap().clone();
-    assert_eq!(Value::Object(seen[0].clone()), json!({"who": "ann", "width": 120, "alarm": true, "side": "right", "photo": ""}));
-    assert_eq!(Value::Object(seen[1].clone()), json!({"who": "7", "width": 90, "alarm": false, "side": "left", "photo": ""}));
+    assert_eq!(
+        Value::Object(seen[0].clone()),
+        json!({"who": "ann", "width": 120, "alarm": true, "side": "right", "photo": ""})
+    );
+    assert_eq!(
+        Value::Object(seen[1].clone()),
+        json!({"who": "7", "width": 90, "alarm": false, "side": "left", "photo": ""})
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@ mod serial;
 
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
 use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SimRegistry};
-use serde_json::Map;
 use serde::Serialize;
+use serde_json::Map;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

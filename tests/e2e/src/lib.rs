@@ -53,6 +53,20 @@ impl Booth {
             args.push("--sim".into());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start(args, control_port).await
+    }
+
+    /// Launches `booth dev <dir> --control-port <port> <extra…>` and waits until the page's
+    /// runtime is up.
+    pub async fn dev(dir: &str, extra: &[&str]) -> Booth {
+        let control_port = free_port();
+        let mut args = vec!["dev".to_string(), dir.to_string(), "--control-port".into(), control_port.to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start(args, control_port).await
+    }
+
+    /// Launches booth with these arguments (its control endpoint on `control_port`).
+    pub async fn start(args: Vec<String>, control_port: u16) -> Booth {
         let caps = json!({
             "tauri:options": { "application": booth_bin().display().to_string(), "args": args },
         });
@@ -128,6 +142,11 @@ pub async fn with_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&B
 /// Like [`with_booth`], with the device backends of the configuration (pass `--config FILE`).
 pub async fn with_real_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
     run_with(Booth::launch(package, false, extra).await, test).await
+}
+
+/// Like [`with_booth`], for `booth dev <dir> <extra…>`.
+pub async fn with_dev(dir: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
+    run_with(Booth::dev(dir, extra).await, test).await
 }
 
 async fn run_with(booth: Booth, test: impl AsyncFnOnce(&Booth)) {
