@@ -110,3 +110,38 @@ fn a_taken_control_port_is_refused_before_any_window() {
     let pkg = d.path().to_str().expect("utf-8 path");
     assert_refused(&["run", pkg, "--control-port", &port], &format!("127.0.0.1:{port}"), "cannot listen");
 }
+
+#[test]
+fn developer_commands_refuse_clearly() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path().to_str().expect("utf-8 path");
+    // booth new: a non-empty folder is left alone.
+    write(d.path(), "keep.txt", "mine");
+    assert_refused(&["new", p], p, "exists and is not empty");
+    assert_eq!(std::fs::read_to_string(d.path().join("keep.txt")).unwrap(), "mine");
+    // booth dev: a folder with neither manifest nor index.html.
+    assert_refused(&["dev", p], p, "no miniapp.json and no index.html");
+    // booth replay: not a recording, named with its line.
+    write(d.path(), "rec.jsonl", "{\"type\":\"start\"}\nnonsense\n");
+    let rec = d.path().join("rec.jsonl");
+    assert_refused(&["replay", rec.to_str().unwrap(), "--against", p], "rec.jsonl:2", "not a flight record");
+    // booth sim: nobody listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, _, err) = booth(&["sim", "scanner", "scan", "1", "--control-port", &port.to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("no Booth answering on 127.0.0.1:{port}")), "{err}");
+}
+
+#[test]
+fn booth_new_writes_a_package_that_loads() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let dir = d.path().join("kiosk app");
+    let (code, out, err) = booth(&["new", dir.to_str().unwrap(), "--name", "食堂"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("booth dev"), "{out}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("miniapp.json")).unwrap()).unwrap();
+    assert_eq!(manifest["id"], "kiosk-app");
+    assert_eq!(manifest["name"], "食堂");
+    assert!(std::fs::read_to_string(dir.join("index.html")).unwrap().contains("<title>食堂</title>"));
+}
