@@ -158,10 +158,12 @@ struct Launch {
 }
 
 fn start(l: Launch) -> i32 {
+    let mut bound_port = None;
     let control = match l.control_port {
         Some(port) => match crate::control::bind(port) {
             Ok(listener) => {
                 let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+                bound_port = Some(port);
                 println!("control: http://127.0.0.1:{port}");
                 let _ = std::io::stdout().flush();
                 Some(listener)
@@ -192,6 +194,22 @@ fn start(l: Launch) -> i32 {
     tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
     let devices = Devices::start(&l.config, l.sim);
     devices.bridge.add_observer(recorder.clone());
+    if let crate::app::Mode::Dev { dir, panel, .. } = &l.mode {
+        let sims = devices.sims.ids();
+        println!("booth dev: {}", dir.display());
+        println!("  simulated   {}", if sims.is_empty() { "none".to_string() } else { sims.join(", ") });
+        println!("  panel       {}", if *panel { "open (--no-panel to hide)" } else { "closed" });
+        let sim = match bound_port {
+            Some(crate::control::DEFAULT_PORT) | None => "booth sim".to_string(),
+            Some(p) => format!("booth sim --control-port {p}"),
+        };
+        println!("  from a terminal: {sim}   (lists what each simulated device can do)");
+        if let Some(p) = &l.record {
+            println!("  recording   {}", p.display());
+        }
+        println!("  watching for changes; page output follows");
+        let _ = std::io::stdout().flush();
+    }
     crate::app::run(crate::app::RunOptions { mode: l.mode, package: l.package, devices, recorder, control })
 }
 
