@@ -193,7 +193,10 @@ fn start(l: Launch) -> i32 {
     }
     tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
     let devices = Devices::start(&l.config, l.sim);
-    devices.bridge.add_observer(recorder.clone());
+    // Records cost a little per call: only keep them when someone can read them.
+    if control.is_some() || l.record.is_some() {
+        devices.bridge.add_observer(recorder.clone());
+    }
     if let crate::app::Mode::Dev { dir, panel, .. } = &l.mode {
         let sims = devices.sims.ids();
         println!("booth dev: {}", dir.display());
