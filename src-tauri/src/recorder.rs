@@ -26,10 +26,39 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// A recording file is moved to `FILE.1` (replacing the previous one) when it reaches this size,
+/// so that a terminal recording for weeks keeps at most twice this on disk.
+pub const ROTATE_AT: u64 = 64 * 1024 * 1024;
+
 /// Base64-looking strings longer than this many characters are elided.
 pub const ELIDE_OVER: usize = 512;
 /// How many records the live list keeps.
 const FEED_KEEP: usize = 2000;
+
+/// The recording file, rotated at `limit` bytes.
+struct RecordFile {
+    path: std::path::PathBuf,
+    out: LineWriter<File>,
+    written: u64,
+    limit: u64,
+}
+
+impl RecordFile {
+    fn write(&mut self, line: &str) -> std::io::Result<()> {
+        if self.written > 0 && self.written + line.len() as u64 + 1 > self.limit {
+            let mut old = self.path.clone().into_os_string();
+            old.push(".1");
+            self.out.flush()?;
+            std::fs::rename(&self.path, &old)?;
+            self.out = LineWriter::new(File::create(&self.path)?);
+            self.written = 0;
+            tracing::info!(file = %self.path.display(), "flight recording rotated");
+        }
+        writeln!(self.out, "{line}")?;
+        self.written += line.len() as u64 + 1;
+        Ok(())
+    }
+}
 
 struct Feed {
     entries: VecDeque<Value>,
@@ -38,7 +67,7 @@ struct Feed {
 
 pub struct Recorder {
     epoch: Instant,
-    file: Option<Mutex<LineWriter<File>>>,
+    file: Option<Mutex<RecordFile>>,
     feed: Mutex<Feed>,
     changed: watch::Sender<u64>,
     windows: Mutex<HashMap<SessionId, String>>,
@@ -47,8 +76,17 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder that keeps the live list, and writes `file` when given (truncating it).
     pub fn new(file: Option<&Path>) -> std::io::Result<Recorder> {
+        Self::with_rotation(file, ROTATE_AT)
+    }
+
+    fn with_rotation(file: Option<&Path>, limit: u64) -> std::io::Result<Recorder> {
         let file = match file {
-            Some(p) => Some(Mutex::new(LineWriter::new(File::create(p)?))),
+            Some(p) => Some(Mutex::new(RecordFile {
+                path: p.to_path_buf(),
+                out: LineWriter::new(File::create(p)?),
+                written: 0,
+                limit,
+            })),
             None => None,
         };
         Ok(Recorder {
@@ -78,7 +116,7 @@ impl Recorder {
                 line.insert((*k).into(), v.clone());
             }
             let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = writeln!(f, "{}", Value::Object(line)) {
+            if let Err(e) = f.write(&Value::Object(line).to_string()) {
                 tracing::error!(error = %e, "flight recorder cannot write");
             }
         }
@@ -260,5 +298,23 @@ mod tests {
         assert_eq!(lines[1]["seq"], 2);
         let (none, _) = r.feed(2, Duration::from_millis(20)).await;
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_full_recording_moves_to_dot_1_and_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.jsonl");
+        let r = Recorder::with_rotation(Some(&path), 1000).unwrap();
+        for i in 0..30 {
+            r.event(&DeviceEvent { topic: "scanner.code", payload: json!({"code": format!("code-{i:03}")}) });
+        }
+        let old = std::fs::read_to_string(dir.path().join("rec.jsonl.1")).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert!(old.len() <= 1000 && new.len() <= 1000, "{} {}", old.len(), new.len());
+        let last: Value = serde_json::from_str(new.lines().last().unwrap()).unwrap();
+        assert_eq!(last["payload"]["code"], "code-029");
+        let total = old.lines().count() + new.lines().count();
+        assert!(total < 30, "older lines went with the previous .1 file");
+        assert!(new.lines().chain(old.lines()).all(|l| serde_json::from_str::<Value>(l).is_ok()), "whole lines only");
     }
 }
