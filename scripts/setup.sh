@@ -41,3 +41,21 @@ booth_cargo_tool() {
     cargo install --locked "$@"
   fi
 }
+
+# Node.js and npm (the TypeScript declarations' check, the WebdriverIO example), from Debian when
+# missing; a node installed another way is used as it is.
+booth_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    booth_apt nodejs npm
+  fi
+}
+
+# `npm ci [args…]` in a folder, unless its node_modules were installed from the current lockfile.
+booth_npm_ci() {
+  local dir=$1; shift
+  if [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  echo "==> npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund "$@" >/dev/null)
+}
