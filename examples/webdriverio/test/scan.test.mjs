@@ -97,8 +97,25 @@ test('device info shows and a simulated scan reaches the page', async (t) => {
     timeoutMsg: 'the scanned code did not show on the page',
   });
 
+  // Calling the API from the test: a one-shot getQRCode started in the page (without waiting
+  // for it), answered by the next scan.
+  await browser.execute(() => {
+    window.oneShot = null;
+    my.call('ampeHHCommunication',
+      { action: 'getQRCode', event: 'open', taskId: 'wdio-1', params: { timeout: 10000 } },
+      (res) => { window.oneShot = res; });
+  });
+  await new Promise((r) => setTimeout(r, 300)); // let the call reach the scanner
+  assert.equal((await control('/sim/scanner/scan', { code: 'one-shot' })).status, 200);
+  await browser.waitUntil(() => browser.execute(() => window.oneShot !== null), { timeout: 5000 });
+  const reply = await browser.execute(() => window.oneShot);
+  assert.deepEqual(
+    { success: reply.success, taskId: reply.taskId, data: reply.data },
+    { success: true, taskId: 'wdio-1', data: { qrCode: 'one-shot' } },
+  );
+
   // A malformed action is refused by the endpoint, not passed to the page.
   const bad = await control('/sim/scanner/scan', {});
   assert.equal(bad.status, 400);
-  assert.equal(await out.getText(), code);
+  assert.equal(await out.getText(), 'one-shot');
 });
