@@ -162,6 +162,22 @@ call('speech', { text: '欢迎' });
 // @ts-expect-error the helper checks params against the action too
 call('speech', { txt: '欢迎' });
 
+// The Promise helper of docs/uniapp-taro.md, exactly as written there.
+let seq = 0;
+export function ampe<A extends AmpeAction>(action: A, params: AmpeParams<A>): Promise<AmpeReply<A>> {
+  const request = { action, event: 'open', taskId: `t${++seq}`, params } as AmpeRequest<A>;
+  return my.call('ampeHHCommunication', request);
+}
+async function guideExample() {
+  const res = await ampe('getQRCode', { timeout: 10000 });
+  if (res.success) console.log(res.data.qrCode);
+  else if (res.errorCode === 'TIMEOUT') console.log('没有扫码');
+  // @ts-expect-error 'txt' is not a field of speech's params (the guide's example)
+  my.call('ampeHHCommunication', { action: 'speech', event: 'open', taskId: '2', params: { txt: '欢迎' } });
+}
+// The guide's way around a conflicting global `my`.
+const boothMy = (window as unknown as { my: My }).my;
+
 // @ts-expect-error unknown action name
 my.call('ampeHHCommunication', { action: 'getQRcode', event: 'open', taskId: '1' });
 // @ts-expect-error event is open or close
@@ -368,4 +384,4 @@ ft.webrtc.mediaDevices.getUserMedia({ video: true, success() {} });
 // @ts-expect-error unknown ft call
 ft.finOcr({});
 
-console.log(scanOnce, systemInfo, wxOsInfo, ocr, nothing, webrtc);
+console.log(scanOnce, systemInfo, wxOsInfo, ocr, nothing, webrtc, guideExample, boothMy);
