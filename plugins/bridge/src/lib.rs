@@ -170,16 +170,44 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<DeviceEvent> {
         self.tx.subscribe()
     }
+
+    /// Delivers an event to one page only (e.g. a key that page registered, or the presence
+    /// reports a page asked for). Observers see it; one-shot waiters do not. Returns `false`
+    /// when that session has ended, so the publisher can forget it.
+    pub fn publish_to(&self, session: SessionId, topic: &'static str, payload: Value) -> bool {
+        let Some(inner) = self.inner.upgrade() else { return false };
+        if !inner.sessions.read().unwrap_or_else(|p| p.into_inner()).contains_key(&session) {
+            return false;
+        }
+        let event = DeviceEvent { topic, payload };
+        let observers = inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for o in observers {
+            o.event(&event);
+        }
+        dispatch_to(&inner, &event, Some(session));
+        true
+    }
+
+    /// Whether a session is still open.
+    pub fn session_alive(&self, session: SessionId) -> bool {
+        self.inner
+            .upgrade()
+            .is_some_and(|inner| inner.sessions.read().unwrap_or_else(|p| p.into_inner()).contains_key(&session))
+    }
 }
 
 fn dispatch(inner: &Arc<Inner>, event: &DeviceEvent) {
+    dispatch_to(inner, event, None)
+}
+
+fn dispatch_to(inner: &Arc<Inner>, event: &DeviceEvent, only: Option<SessionId>) {
     // Work out the deliveries under the locks, then render and deliver without holding any, so
     // that plugin code (render) and sinks may call back into the bridge.
     let targets: Vec<(Arc<Session>, Dialect, &'static str, Render)> = {
         let sessions = inner.sessions.read().unwrap_or_else(|p| p.into_inner());
         let events = inner.events.read().unwrap_or_else(|p| p.into_inner());
         let mut targets = Vec::new();
-        for s in sessions.values() {
+        for s in sessions.values().filter(|s| only.is_none_or(|id| id == s.id)) {
             for &(dialect, name) in s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 if let Some(reg) = events.get(&(dialect, name)).filter(|r| r.topic == event.topic) {
                     targets.push((s.clone(), dialect, name, reg.render.clone()));
@@ -356,6 +384,12 @@ impl Bridge {
         for id in ids {
             end(&self.inner, id);
         }
+    }
+
+    /// The open sessions of one page slot (a webview label): normally one.
+    pub fn sessions_for(&self, key: &str) -> Vec<SessionId> {
+        let sessions = self.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
+        sessions.values().filter(|s| s.info.key == key).map(|s| s.id).collect()
     }
 
     /// The key (webview label) a session belongs to, if it is still open.

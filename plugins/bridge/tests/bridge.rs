@@ -1577,3 +1577,28 @@ fn registering_a_name_outside_the_contract_panics() {
         seed: "000",
     }));
 }
+
+#[tokio::test]
+async fn publish_to_reaches_only_that_session_and_reports_ended_ones() {
+    let bridge = Bridge::default();
+    register_qr_event(&bridge);
+    let (a, sink_a) = open(&bridge, full_info("main"));
+    let (b, sink_b) = open(&bridge, full_info("secondary"));
+    bridge.subscribe(a, Dialect::My, "initQRListener").unwrap();
+    bridge.subscribe(b, Dialect::My, "initQRListener").unwrap();
+    let mut waiter = bridge.bus().subscribe();
+
+    assert!(bridge.bus().publish_to(b, "scanner.code", json!({"code": "only-b"})));
+    assert!(sink_a.messages().is_empty());
+    assert_eq!(sink_b.messages().len(), 1);
+    assert_eq!(sink_b.messages()[0].body, json!({"data": {"code": "only-b"}}));
+    assert!(waiter.try_recv().is_err(), "targeted events do not reach one-shot waiters");
+
+    assert_eq!(bridge.sessions_for("secondary"), vec![b]);
+    assert!(bridge.bus().session_alive(b));
+    bridge.end_session(b);
+    assert!(!bridge.bus().session_alive(b));
+    assert!(bridge.sessions_for("secondary").is_empty());
+    assert!(!bridge.bus().publish_to(b, "scanner.code", json!({"code": "gone"})));
+    assert_eq!(sink_b.messages().len(), 1);
+}
