@@ -289,10 +289,7 @@ pub fn select(data: &Value, types: InfoTypes) -> Value {
     let groups: [(bool, &[&str]); 3] = [
         (types.base, &["name", "idNum"]),
         (types.photo, &["photoBase64"]),
-        (
-            types.other,
-            &["signingOrganization", "address", "nation", "sex", "beginTime", "endTime", "birthDate"],
-        ),
+        (types.other, &["signingOrganization", "address", "nation", "sex", "beginTime", "endTime", "birthDate"]),
     ];
     for (wanted, keys) in groups {
         if wanted {

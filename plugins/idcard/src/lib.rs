@@ -45,9 +45,16 @@ pub enum Backend {
     None,
     Sim,
     /// The SAM module on a serial port (USB readers show up as one, usually at 115200 baud).
-    Sam { port: String, baud: u32 },
+    Sam {
+        port: String,
+        baud: u32,
+    },
     /// A vendor SDK library.
-    Sdk { sdk: sdk::Sdk, library: PathBuf, port: i32 },
+    Sdk {
+        sdk: sdk::Sdk,
+        library: PathBuf,
+        port: i32,
+    },
 }
 
 /// The vendor's WLT photo decoder.
@@ -113,7 +120,9 @@ impl IdCard {
                     }
                 },
                 None => {
-                    tracing::warn!("no WLT photo decoder configured ([idcard] photo_decoder): photoBase64 will be empty");
+                    tracing::warn!(
+                        "no WLT photo decoder configured ([idcard] photo_decoder): photoBase64 will be empty"
+                    );
                     None
                 }
             };
@@ -311,7 +320,11 @@ impl SimDevice for IdCardSim {
                 Ok(json!({ "placed": name }))
             }
             "remove" => self.0.remove().map(|()| json!({ "removed": true })),
-            other => Err(SimError::UnknownAction { device: SIM_ID.into(), action: other.into(), known: "place, remove".into() }),
+            other => Err(SimError::UnknownAction {
+                device: SIM_ID.into(),
+                action: other.into(),
+                known: "place, remove".into(),
+            }),
         }
     }
 }
