@@ -3,24 +3,37 @@
 //!
 //! Backends: `serial` (a scanner in serial / USB-CDC mode: one line = one code, read by a
 //! thread that reopens the port by itself after an unplug) and `sim` (codes injected through the
-//! control endpoint). Not for: keyboard-wedge scanners (they need the page's key events).
+//! control endpoint). Keyboard-wedge scanners ([`wedge`]) add codes from key bursts in the page
+//! or from their own keyboard device, next to either backend.
+//!
+//! Every code also reaches seed 001's `wxfaceapp.onCodePayEvent` in the pages that declared
+//! `wxfaceapp.listenCodePayment`.
 
 mod serial;
+pub mod wedge;
 
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SimRegistry};
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SessionId, SimRegistry};
 use serde::Serialize;
 use serde_json::Map;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::Instant;
 use tokio::sync::broadcast::error::RecvError;
+pub use wedge::{Burst, Wedge};
 
 /// Event topic of a scanned code; payload `{"code": "…"}`.
 pub const TOPIC_CODE: &str = "scanner.code";
 /// Event topic of availability changes; payload `{"available": bool, "detail": "…"}`.
 pub const TOPIC_STATUS: &str = "scanner.status";
+/// Event topic of a code for one page that called listenCodePayment; payload
+/// `{"replyCode": "0", "reply": "code payment happens", "code": "…"}` (seed 001).
+pub const TOPIC_CODEPAY: &str = "scanner.codepay";
+/// The same code from the page and from the wedge device within this window is one scan.
+const SAME_SCAN: Duration = Duration::from_millis(500);
 /// Longest code accepted, in bytes; longer lines are dropped as line noise.
 pub const MAX_CODE_BYTES: usize = 4096;
 /// `getQRCode`'s `params.timeout` bounds (milliseconds).
@@ -42,11 +55,19 @@ pub struct ScannerConfig {
     pub backend: Backend,
     /// How long `getQRCode` waits when the page gives no `params.timeout`.
     pub default_timeout: Duration,
+    /// Keyboard-wedge scanners.
+    pub wedge: Wedge,
+    pub burst: Burst,
 }
 
 impl Default for ScannerConfig {
     fn default() -> Self {
-        ScannerConfig { backend: Backend::None, default_timeout: Duration::from_secs(15) }
+        ScannerConfig {
+            backend: Backend::None,
+            default_timeout: Duration::from_secs(15),
+            wedge: Wedge::Off,
+            burst: Burst::default(),
+        }
     }
 }
 
@@ -63,6 +84,8 @@ pub enum ScannerError {
     NotSimulated(&'static str),
     #[error("a code must be 1 to {MAX_CODE_BYTES} bytes without line breaks")]
     InvalidCode,
+    #[error("keyboard-wedge scans are off ([scanner] wedge)")]
+    WedgeOff,
 }
 
 /// State shared with the serial reader thread.
@@ -70,6 +93,10 @@ pub(crate) struct Shared {
     pub bus: EventBus,
     pub status: Mutex<Status>,
     pub stop: AtomicBool,
+    /// Pages that called listenCodePayment.
+    pub codepay: Mutex<HashSet<SessionId>>,
+    /// The last wedge scan, to count a code seen by the page and the device once.
+    pub last_wedge: Mutex<Option<(Instant, String, bool)>>,
 }
 
 impl Shared {
@@ -94,12 +121,34 @@ impl Shared {
     pub(crate) fn emit(&self, code: &str) {
         tracing::debug!(code, "scanned");
         self.bus.publish(TOPIC_CODE, json!({ "code": code }));
+        let pages: Vec<SessionId> = self.codepay.lock().unwrap_or_else(|p| p.into_inner()).iter().copied().collect();
+        for s in pages {
+            let payload = json!({"replyCode": "0", "reply": "code payment happens", "code": code});
+            if !self.bus.publish_to(s, TOPIC_CODEPAY, payload) {
+                self.codepay.lock().unwrap_or_else(|p| p.into_inner()).remove(&s);
+            }
+        }
+    }
+
+    /// A keyboard-wedge scan, from the page (`from_page`) or the device.
+    pub(crate) fn wedge(&self, code: &str, from_page: bool) {
+        {
+            let mut last = self.last_wedge.lock().unwrap_or_else(|p| p.into_inner());
+            let twice = matches!(&*last, Some((t, c, p)) if c == code && *p != from_page && t.elapsed() < SAME_SCAN);
+            *last = if twice { None } else { Some((Instant::now(), code.to_string(), from_page)) };
+            if twice {
+                return;
+            }
+        }
+        self.emit(code);
     }
 }
 
 pub struct Scanner {
     config: ScannerConfig,
     shared: Arc<Shared>,
+    /// The wedge device's availability, when one is configured.
+    wedge_health: Option<Arc<booth_keyboard::Health>>,
 }
 
 impl Scanner {
@@ -114,15 +163,70 @@ impl Scanner {
             bus,
             status: Mutex::new(Status { backend: name, available, detail }),
             stop: AtomicBool::new(false),
+            codepay: Mutex::default(),
+            last_wedge: Mutex::new(None),
         });
         if let Backend::Serial { port, baud } = &config.backend {
             serial::spawn(port.clone(), *baud, shared.clone());
         }
-        Arc::new(Scanner { config, shared })
+        let wedge_health = match &config.wedge {
+            Wedge::Device(spec) => {
+                let health = booth_keyboard::Health::new(
+                    booth_keyboard::Status {
+                        backend: booth_keyboard::BACKEND,
+                        available: false,
+                        detail: format!("{}: 尚未打开", spec.0),
+                    },
+                    |_| {},
+                );
+                let mut assembler = wedge::Assembler::new(config.burst);
+                let weak = Arc::downgrade(&shared);
+                let stop = booth_keyboard::Stop::default();
+                booth_keyboard::spawn(spec.clone(), health.clone(), stop, move |ev| {
+                    if let (Some(code), Some(shared)) = (assembler.key(ev), weak.upgrade()) {
+                        shared.wedge(&code, false);
+                    }
+                });
+                Some(health)
+            }
+            Wedge::Off | Wedge::Page => None,
+        };
+        Arc::new(Scanner { config, shared, wedge_health })
     }
 
+    /// The backend's status; a keyboard-wedge source makes the scanner available too.
     pub fn status(&self) -> Status {
-        self.shared.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let mut s = self.shared.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match (&self.config.wedge, &self.wedge_health) {
+            (Wedge::Page, _) => {
+                s.available = true;
+                s.detail = format!("{}; keyboard wedge: page", s.detail);
+            }
+            (Wedge::Device(_), Some(h)) => {
+                let w = h.get();
+                s.available |= w.available;
+                s.detail = format!("{}; keyboard wedge: {}", s.detail, w.detail);
+            }
+            _ => {}
+        }
+        s
+    }
+
+    /// The burst rule the page applies, when page wedge scans are on.
+    pub fn page_wedge(&self) -> Option<Burst> {
+        matches!(self.config.wedge, Wedge::Page | Wedge::Device(_)).then_some(self.config.burst)
+    }
+
+    /// A keyboard-wedge scan the page recognised.
+    pub fn page_scan(&self, code: &str) -> Result<(), ScannerError> {
+        if self.page_wedge().is_none() {
+            return Err(ScannerError::WedgeOff);
+        }
+        if code.is_empty() || code.len() > MAX_CODE_BYTES || code.contains(['\r', '\n']) {
+            return Err(ScannerError::InvalidCode);
+        }
+        self.shared.wedge(code, true);
+        Ok(())
     }
 
     /// Makes the simulated scanner read `code`.
@@ -188,7 +292,8 @@ impl Scanner {
                                 }
                                 Ok(ev)
                                     if ev.topic == TOPIC_STATUS
-                                        && ev.payload.get("available") == Some(&Value::Bool(false)) =>
+                                        && ev.payload.get("available") == Some(&Value::Bool(false))
+                                        && !me.status().available =>
                                 {
                                     let detail =
                                         ev.payload.get("detail").and_then(Value::as_str).unwrap_or("").to_string();
@@ -206,6 +311,26 @@ impl Scanner {
                     }
                 }
             }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "listenCodePayment",
+            None,
+            handler(move |ctx, _params| {
+                let me = me.clone();
+                async move {
+                    // A declaration only: seed 001 documents no error for it.
+                    me.shared.codepay.lock().unwrap_or_else(|p| p.into_inner()).insert(ctx.session.id());
+                    Ok(Done::from(json!({"replyCode": "0", "reply": "success"})))
+                }
+            }),
+        );
+        bridge.register_event(
+            Dialect::Wxfaceapp,
+            "onCodePayEvent",
+            TOPIC_CODEPAY,
+            Arc::new(|p: &Value| Some(p.clone())),
         );
         bridge.register_event(
             Dialect::My,

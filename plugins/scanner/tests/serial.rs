@@ -401,7 +401,11 @@ async fn sim_inject_rejects_invalid_codes() {
 
 #[tokio::test]
 async fn sim_default_timeout_applies_without_params() {
-    let rig = Rig::with_config(ScannerConfig { backend: Backend::Sim, default_timeout: Duration::from_millis(300) });
+    let rig = Rig::with_config(ScannerConfig {
+        backend: Backend::Sim,
+        default_timeout: Duration::from_millis(300),
+        ..ScannerConfig::default()
+    });
     let started = Instant::now();
     let body = rig.call(r#"{"action":"getQRCode","taskId":"t2"}"#).await;
     assert_failed(&body, "TIMEOUT");
