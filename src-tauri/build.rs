@@ -7,6 +7,7 @@ fn main() {
         "booth_call",
         "booth_subscribe",
         "booth_log",
+        "booth_input",
     ])))
     .expect("failed to run tauri-build");
 }

@@ -17,6 +17,34 @@ pub fn console_script() -> String {
     format!("{CONSOLE_JS}\n;__boothConsole();{SOURCE_URL}")
 }
 
+/// Page keys and keyboard-wedge scans, shipped inside the binary.
+pub const INPUTS_JS: &str = include_str!("../js/inputs.js");
+/// The enterIDNumber keypad, shipped inside the binary.
+pub const IDNUMBER_JS: &str = include_str!("../js/idnumber.js");
+
+/// What the page-side input script reports.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputsConfig {
+    /// PC keys (`KeyboardEvent.code`) the page reports for registKeyBoard.
+    pub keys: Vec<String>,
+    /// Keyboard-wedge bursts, when the scanner takes them from the page.
+    pub wedge: Option<WedgeConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WedgeConfig {
+    pub min_length: usize,
+    pub max_gap_ms: u64,
+}
+
+/// A second initialization script for package pages: page keys and keyboard-wedge scans
+/// (`js/inputs.js`) and the enterIDNumber keypad (`js/idnumber.js`).
+pub fn inputs_script(config: &InputsConfig) -> String {
+    let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
+    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n;__boothInputs({json});\n__boothIdNumber();\n//# sourceURL=booth-inputs.js\n")
+}
+
 #[derive(Debug, Clone, Serialize)]
 struct RuntimeConfig<'a> {
     dialects: Vec<Dialect>,
@@ -68,5 +96,16 @@ mod tests {
         assert!(s.contains("\"webrtc.mediaDevices.getUserMedia\""));
         assert!(s.contains("__boothConsole();") && s.ends_with("//# sourceURL=booth-runtime.js\n"));
         assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
+    }
+
+    #[test]
+    fn inputs_script_carries_keys_and_the_wedge_rule() {
+        let s = inputs_script(&InputsConfig {
+            keys: vec!["Numpad1".into()],
+            wedge: Some(WedgeConfig { min_length: 4, max_gap_ms: 40 }),
+        });
+        assert!(s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}});"#), "{s}");
+        assert!(s.contains("__boothIdNumber();"));
+        assert!(inputs_script(&InputsConfig::default()).contains(r#""wedge":null"#));
     }
 }

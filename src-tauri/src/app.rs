@@ -106,13 +106,15 @@ pub fn run(opts: RunOptions) -> i32 {
             commands::booth_attach,
             commands::booth_call,
             commands::booth_subscribe,
-            commands::booth_log
+            commands::booth_log,
+            commands::booth_input
         ])
         .manage(commands::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package)?;
             let dev = matches!(mode, Mode::Dev { .. });
             open_windows(app, &package, dev)?;
+            devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
                 Mode::Run => {}
@@ -168,7 +170,8 @@ fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<(
         .permission("allow-booth-attach")
         .permission("allow-booth-call")
         .permission("allow-booth-subscribe")
-        .permission("allow-booth-log");
+        .permission("allow-booth-log")
+        .permission("allow-booth-input");
     let base = package_base();
     builder = builder.remote(format!("{}*", base.as_str()));
     for origin in package.extra_origins() {
@@ -225,6 +228,7 @@ struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::reload::Wa
 fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(), Box<dyn std::error::Error>> {
     let m = &package.manifest;
     let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
+    let inputs = inputs_script(app, package);
     let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
 
     let guard = |label: &'static str| {
@@ -243,6 +247,7 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(
         .title(format!("{} — Booth", m.name))
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)
+        .initialization_script(&inputs)
         .on_navigation(guard(crate::commands::MAIN))
         .devtools(dev)
         .build()?;
@@ -255,6 +260,7 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(
         .title(format!("{} — Booth (secondary)", m.name))
         .visible(false)
         .initialization_script(&script)
+        .initialization_script(&inputs)
         .on_navigation(guard(SECONDARY))
         .devtools(dev)
         .build()?;
@@ -303,5 +309,38 @@ fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
     match placed {
         Ok(()) => tracing::info!(?other, "secondary window placed on the second monitor"),
         Err(e) => tracing::warn!(error = %e, "cannot place the secondary window"),
+    }
+}
+
+/// The page-side inputs script: the keypad's PC keys (for pages that may use wxfaceapp) and the
+/// keyboard-wedge rule (when the scanner takes bursts from the page).
+fn inputs_script(app: &tauri::App, package: &Package) -> String {
+    let devices = &app.state::<Arc<AppState>>().devices;
+    let wx = package.manifest.dialect_set().contains(&booth_bridge::Dialect::Wxfaceapp);
+    let config = runtime::InputsConfig {
+        keys: if wx { devices.keypad.page_keys() } else { Vec::new() },
+        wedge: devices
+            .scanner
+            .page_wedge()
+            .map(|b| runtime::WedgeConfig { min_length: b.min_length, max_gap_ms: b.max_gap_ms }),
+    };
+    runtime::inputs_script(&config)
+}
+
+/// Shows enterIDNumber's keypad in the page of a window.
+struct IdNumberScreen(tauri::AppHandle);
+
+impl booth_idcard::entry::EntryScreen for IdNumberScreen {
+    fn show(&self, window: &str, options: &serde_json::Value) -> Result<(), String> {
+        let webview = self.0.get_webview_window(window).ok_or_else(|| format!("没有窗口 {window}"))?;
+        webview
+            .eval(format!("window.__boothIdNumber && window.__boothIdNumber.open({options})"))
+            .map_err(|e| format!("无法显示证件号键盘: {e}"))
+    }
+
+    fn hide(&self, window: &str) {
+        if let Some(webview) = self.0.get_webview_window(window) {
+            let _ = webview.eval("window.__boothIdNumber && window.__boothIdNumber.close()");
+        }
     }
 }

@@ -192,3 +192,56 @@ mod tests {
         assert_eq!(short_source("https://cdn.example.com/x.js:1:2"), "https://cdn.example.com/x.js:1:2");
     }
 }
+
+/// Booth's own page-side inputs (not a mini-program API): keys of the page window
+/// (`{kind: "key", payload: {code}}`), keyboard-wedge scans (`"scan"`, `{code}`) and the
+/// enterIDNumber keypad (`"idNumber"`, `{action: "submit", value}` / `{action: "cancel"}`).
+/// They act for the pages of the calling window only.
+#[tauri::command]
+pub async fn booth_input(
+    webview: Webview,
+    state: State<'_, Arc<AppState>>,
+    kind: String,
+    payload: Value,
+) -> Result<Value, Value> {
+    let devices = &state.devices;
+    let sessions = devices.bridge.sessions_for(webview.label());
+    let text = |key: &str, max: usize| -> Result<String, Value> {
+        match payload.get(key).and_then(Value::as_str) {
+            Some(s) if s.len() <= max => Ok(s.to_string()),
+            _ => Err(refuse("INVALID_PARAMS", format!("{kind}: {key} 应为不超过 {max} 字节的字符串"))),
+        }
+    };
+    match kind.as_str() {
+        "key" => {
+            devices.keypad.page_key(&sessions, &text("code", 32)?);
+            Ok(json!({}))
+        }
+        "scan" => {
+            devices
+                .scanner
+                .page_scan(&text("code", booth_scanner::MAX_CODE_BYTES)?)
+                .map_err(|e| refuse("INVALID_PARAMS", e.to_string()))?;
+            Ok(json!({}))
+        }
+        "idNumber" => match payload.get("action").and_then(Value::as_str) {
+            Some("submit") => {
+                let value = text("value", 64)?;
+                let mut answer = json!({"ok": false, "code": "notWaiting", "message": "没有等待输入的证件号"});
+                for s in sessions {
+                    match devices.id_entry.submit(s, &value) {
+                        booth_idcard::entry::Submitted::Accepted => return Ok(json!({"ok": true})),
+                        booth_idcard::entry::Submitted::Rejected(why) => {
+                            answer = json!({"ok": false, "code": why.code(), "message": why.message()})
+                        }
+                        booth_idcard::entry::Submitted::NotWaiting => {}
+                    }
+                }
+                Ok(answer)
+            }
+            Some("cancel") => Ok(json!({"ok": sessions.into_iter().any(|s| devices.id_entry.cancel(s))})),
+            _ => Err(refuse("INVALID_PARAMS", "idNumber: action 应为 submit 或 cancel")),
+        },
+        other => Err(refuse("INVALID_PARAMS", format!("unknown input `{other}`"))),
+    }
+}

@@ -9,6 +9,10 @@ pub struct Config {
     pub terminal: Terminal,
     pub package: PackageSection,
     pub scanner: ScannerSection,
+    pub idcard: crate::inputs_config::IdcardSection,
+    pub presence: crate::inputs_config::PresenceSection,
+    pub pos: crate::inputs_config::PosSection,
+    pub keypad: crate::inputs_config::KeypadSection,
     pub control: ControlSection,
     pub log: LogSection,
 }
@@ -37,11 +41,28 @@ pub struct ScannerSection {
     pub baud: u32,
     /// How long `getQRCode` waits by default, in milliseconds.
     pub timeout_ms: u64,
+    /// Keyboard-wedge scanners: `off`, `page` (bursts typed into the page) or `device` (the
+    /// scanner's own keyboard device, `wedge_device`).
+    pub wedge: String,
+    pub wedge_device: Option<String>,
+    /// A burst is at least this many characters …
+    pub wedge_min_length: usize,
+    /// … each within this many milliseconds of the previous one, then Enter.
+    pub wedge_max_gap_ms: u64,
 }
 
 impl Default for ScannerSection {
     fn default() -> Self {
-        ScannerSection { backend: "none".into(), port: None, baud: 9600, timeout_ms: 15_000 }
+        ScannerSection {
+            backend: "none".into(),
+            port: None,
+            baud: 9600,
+            timeout_ms: 15_000,
+            wedge: "off".into(),
+            wedge_device: None,
+            wedge_min_length: 4,
+            wedge_max_gap_ms: 40,
+        }
     }
 }
 
@@ -111,6 +132,7 @@ impl Config {
                 simulated.push(name);
             }
         }
+        crate::inputs_config::simulate_unconfigured(self, &mut simulated);
         simulated
     }
 
@@ -135,6 +157,7 @@ impl Config {
         if config.scanner.baud == 0 {
             return Err("scanner.baud: must be positive".into());
         }
+        crate::inputs_config::validate(&config)?;
         if let Some(perms) = &config.package.remote_permissions {
             for p in perms {
                 p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;

@@ -1,8 +1,14 @@
 //! Builds the bridge and its capability plugins from the configuration.
 
 use crate::config::Config;
+use crate::inputs_config;
 use booth_bridge::{Bridge, SimRegistry};
 use booth_device::{DeviceInfo, TerminalConfig};
+use booth_idcard::entry::IdEntry;
+use booth_idcard::IdCard;
+use booth_keypad::Keypad;
+use booth_pos::Pos;
+use booth_presence::Presence;
 use booth_scanner::{Backend, Scanner, ScannerConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -15,6 +21,12 @@ pub struct Devices {
     pub sims: SimRegistry,
     pub device: Arc<DeviceInfo>,
     pub scanner: Arc<Scanner>,
+    pub idcard: Arc<IdCard>,
+    /// enterIDNumber's pending keypads (the app connects the screen that shows them).
+    pub id_entry: Arc<IdEntry>,
+    pub presence: Arc<Presence>,
+    pub pos: Arc<Pos>,
+    pub keypad: Arc<Keypad>,
 }
 
 impl Devices {
@@ -34,18 +46,40 @@ impl Devices {
                 _ => Backend::None,
             }
         };
+        let (wedge, burst) = inputs_config::wedge(config);
         let scanner = Scanner::start(
-            ScannerConfig { backend, default_timeout: Duration::from_millis(s.timeout_ms.max(1000)) },
+            ScannerConfig { backend, default_timeout: Duration::from_millis(s.timeout_ms.max(1000)), wedge, burst },
             bridge.bus(),
         );
         scanner.register(&bridge);
         let sims = SimRegistry::default();
         scanner.register_sim(&sims);
-        Devices { bridge, sims, device, scanner }
+
+        let idcard = IdCard::start(inputs_config::idcard(config, sim), bridge.bus());
+        idcard.register(&bridge);
+        idcard.register_sim(&sims);
+        let id_entry = IdEntry::new(Duration::from_millis(config.idcard.id_number_timeout_ms));
+        id_entry.register(&bridge);
+        let presence = Presence::start(inputs_config::presence(config, sim), bridge.bus());
+        presence.register(&bridge);
+        presence.register_sim(&sims);
+        let pos = Pos::start(inputs_config::pos(config, sim));
+        pos.register(&bridge);
+        pos.register_sim(&sims);
+        let keypad = Keypad::start(inputs_config::keypad(config, sim), bridge.bus());
+        keypad.register(&bridge);
+        keypad.register_sim(&sims);
+        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad }
     }
 
     /// Every device's backend and availability, for `/health`.
     pub fn status(&self) -> Value {
-        json!({ "scanner": self.scanner.status() })
+        json!({
+            "scanner": self.scanner.status(),
+            "idcard": self.idcard.status(),
+            "presence": self.presence.status(),
+            "pos": self.pos.status(),
+            "keypad": self.keypad.status(),
+        })
     }
 }
