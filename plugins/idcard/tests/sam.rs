@@ -1,132 +1,20 @@
 //! The SAM serial backend against a frame-level module emulator on a socat pty pair.
 //!
-//! The emulator is written here from the protocol description (it shares no code with Booth's
-//! decoder): it answers find / select / read-base-information frames, checks every command's
-//! checksum, and can corrupt the checksum of its read replies. Killing socat is an unplug.
+//! The emulator (`booth_testkit::sam`) is written from the protocol description (it shares no
+//! code with Booth's decoder): it answers find / select / read-base-information frames, checks
+//! every command's checksum, and can corrupt the checksum of its read replies. Killing socat is
+//! an unplug.
 
 mod common;
 
 use booth_idcard::{Backend, IdCardConfig};
 use booth_testkit::pty::Socat;
-use common::{answer, known_data, text_block, wait_until, Rig, KNOWN};
+use booth_testkit::sam::{text_block, Emulator, Module};
+use common::{answer, known_data, wait_until, Rig, KNOWN};
 use serde_json::json;
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-
-#[derive(Default)]
-struct Module {
-    /// Text block and photo of the card on the reader.
-    card: Option<(Vec<u8>, Vec<u8>)>,
-    /// Whether the card has not been read yet (the module reports "found" once per placement).
-    fresh: bool,
-    /// How many read replies to send with a wrong checksum.
-    corrupt_reads: usize,
-    reads: usize,
-    bad_commands: usize,
-}
-
-struct Emulator {
-    module: Arc<Mutex<Module>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn reply(sw3: u8, data: &[u8], corrupt: bool) -> Vec<u8> {
-    let len = data.len() + 4;
-    let mut frame = vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, (len >> 8) as u8, len as u8, 0x00, 0x00, sw3];
-    frame.extend_from_slice(data);
-    let mut chk = 0u8;
-    for b in &frame[5..] {
-        chk ^= b;
-    }
-    frame.push(if corrupt { !chk } else { chk });
-    frame
-}
-
-impl Emulator {
-    fn start(socat: &Socat, module: Arc<Mutex<Module>>) -> Emulator {
-        let mut port = serialport::new(socat.dev().display().to_string(), 115_200)
-            .timeout(Duration::from_millis(50))
-            .open()
-            .expect("open the module end");
-        let stop = Arc::new(AtomicBool::new(false));
-        let (m, s) = (module.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut buf: Vec<u8> = Vec::new();
-            let mut chunk = [0u8; 256];
-            while !s.load(Ordering::Relaxed) {
-                match port.read(&mut chunk) {
-                    Ok(0) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
-                    Err(_) => return,
-                }
-                // Commands are 10 bytes: preamble, 00 03, CMD, PARA, XOR.
-                while let Some(at) = buf.windows(5).position(|w| w == [0xAA, 0xAA, 0xAA, 0x96, 0x69]) {
-                    if buf.len() < at + 10 {
-                        break;
-                    }
-                    let cmd: Vec<u8> = buf.drain(..at + 10).skip(at).collect();
-                    let xor = cmd[5] ^ cmd[6] ^ cmd[7] ^ cmd[8];
-                    let mut module = m.lock().unwrap();
-                    if cmd[5..7] != [0x00, 0x03] || xor != cmd[9] {
-                        module.bad_commands += 1;
-                        continue;
-                    }
-                    let out = match (cmd[7], cmd[8], module.card.clone()) {
-                        (0x20, 0x01, Some(_)) if module.fresh => reply(0x9F, &[0, 0, 0, 0], false),
-                        (0x20, 0x01, _) => reply(0x80, &[], false),
-                        (0x20, 0x02, Some(_)) => reply(0x90, &[0; 8], false),
-                        (0x20, 0x02, None) => reply(0x81, &[], false),
-                        (0x30, 0x01, Some((text, photo))) => {
-                            module.reads += 1;
-                            let corrupt = module.corrupt_reads > 0;
-                            if corrupt {
-                                module.corrupt_reads -= 1;
-                            } else {
-                                module.fresh = false;
-                            }
-                            let mut data = vec![(text.len() >> 8) as u8, text.len() as u8];
-                            data.extend_from_slice(&[(photo.len() >> 8) as u8, photo.len() as u8]);
-                            data.extend_from_slice(&text);
-                            data.extend_from_slice(&photo);
-                            reply(0x90, &data, corrupt)
-                        }
-                        (0x30, 0x01, None) => reply(0x41, &[], false),
-                        _ => reply(0x21, &[], false),
-                    };
-                    drop(module);
-                    if port.write_all(&out).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Emulator { module, stop, thread: Some(thread) }
-    }
-
-    fn place(&self, text: Vec<u8>) {
-        let mut m = self.module.lock().unwrap();
-        m.card = Some((text, vec![0x57; 1024]));
-        m.fresh = true;
-    }
-
-    fn reads(&self) -> usize {
-        self.module.lock().unwrap().reads
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 fn sam_rig(socat: &Socat) -> Rig {
     Rig::new(IdCardConfig {

@@ -8,3 +8,5 @@
 
 #[cfg(unix)]
 pub mod pty;
+#[cfg(unix)]
+pub mod sam;

@@ -112,24 +112,6 @@ pub async fn answer(task: tokio::task::JoinHandle<Reply>, within: Duration) -> V
     reply.body
 }
 
-/// The module's 256-byte UCS-2LE text block, written field by field the way the card stores it
-/// (independently of Booth's own encoder).
-pub fn text_block(fields: [&str; 9]) -> Vec<u8> {
-    const WIDTHS: [usize; 9] = [15, 1, 2, 8, 35, 18, 15, 8, 8];
-    let mut out = Vec::new();
-    for (f, w) in fields.iter().zip(WIDTHS) {
-        let mut units: Vec<u16> = f.encode_utf16().collect();
-        assert!(units.len() <= w, "{f} is longer than {w}");
-        units.resize(w, 0x0020);
-        for u in units {
-            out.push((u & 0xFF) as u8);
-            out.push((u >> 8) as u8);
-        }
-    }
-    out.resize(256, 0x20);
-    out
-}
-
 /// A known identity: name, sex code, nation code, birth, address (full-width house number),
 /// ID number, issuer, valid from, valid to.
 pub const KNOWN: [&str; 9] = [
