@@ -7,7 +7,7 @@
 // character, region, birth date) and either answers the page or says here what is wrong.
 // Digits, X, Backspace, Enter and Escape on a keyboard work too.
 /* eslint-disable no-var */
-function __boothIdNumber() {
+function __boothIdNumberKeypad() {
   'use strict';
   if (window.__boothIdNumber) return;
   var internals = window.__TAURI_INTERNALS__;

@@ -42,7 +42,7 @@ pub struct WedgeConfig {
 /// (`js/inputs.js`) and the enterIDNumber keypad (`js/idnumber.js`).
 pub fn inputs_script(config: &InputsConfig) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
-    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n;__boothInputs({json});\n__boothIdNumber();\n//# sourceURL=booth-inputs.js\n")
+    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n;__boothInputs({json});\n__boothIdNumberKeypad();\n//# sourceURL=booth-inputs.js\n")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +105,7 @@ mod tests {
             wedge: Some(WedgeConfig { min_length: 4, max_gap_ms: 40 }),
         });
         assert!(s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}});"#), "{s}");
-        assert!(s.contains("__boothIdNumber();"));
+        assert!(s.contains("__boothIdNumberKeypad();"));
         assert!(inputs_script(&InputsConfig::default()).contains(r#""wedge":null"#));
     }
 }
