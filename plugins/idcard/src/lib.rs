@@ -127,17 +127,11 @@ impl IdCard {
                 }
             };
             let card_bus = bus.clone();
-            reader::spawn(
-                reader,
-                health.clone(),
-                stop.clone(),
-                move |card| {
-                    let b64 = photo::to_base64(&card.photo, decoder.as_ref());
-                    tracing::info!(name = %card.identity.name, "ID card read");
-                    card_bus.publish(TOPIC_CARD, card_data(&card.identity, &b64));
-                },
-                |_| {},
-            );
+            reader::spawn(reader, health.clone(), stop.clone(), move |card| {
+                let b64 = photo::to_base64(&card.photo, decoder.as_ref());
+                tracing::info!(name = %card.identity.name, "ID card read");
+                card_bus.publish(TOPIC_CARD, card_data(&card.identity, &b64));
+            });
         }
         Arc::new(IdCard { config, health, stop, bus, sim_card: Mutex::new(None) })
     }

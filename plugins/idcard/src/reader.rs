@@ -29,14 +29,14 @@ pub trait Reader: Send {
 /// How often the reader is asked for a card.
 pub const POLL_EVERY: Duration = Duration::from_millis(250);
 
-/// Polls `reader` on its own thread until `stop`: each card read goes to `on_card`, each failed
-/// read to `on_bad`, and availability to `health`. A reader that is gone is reopened.
+/// Polls `reader` on its own thread until `stop`: each card read goes to `on_card` (a failed
+/// read is logged and the card read again), availability to `health`. A reader that is gone is
+/// reopened.
 pub fn spawn(
     mut reader: Box<dyn Reader>,
     health: Arc<Health>,
     stop: Stop,
     on_card: impl Fn(CardRead) + Send + 'static,
-    on_bad: impl Fn(String) + Send + 'static,
 ) {
     let name = format!("idcard {}", reader.name());
     let spawned = std::thread::Builder::new().name(name).spawn(move || {
@@ -53,7 +53,6 @@ pub fn spawn(
                             Ok(None) => {}
                             Err(ReadError::Bad(why)) => {
                                 tracing::warn!(%why, "ID card read rejected");
-                                on_bad(why);
                             }
                             Err(ReadError::Gone(why)) => break Some(why),
                         }
