@@ -282,6 +282,8 @@ export interface AmpeActions {
     params: {
       /** 要返回的信息,逗号分隔: `base` (name, idNum), `photo` (photoBase64), `other` (其他字段). 例 `"base,photo,other"`. */
       infoType?: string;
+      /** Booth addition, ignored by other terminals: this call's wait in milliseconds (1000–120000). */
+      timeout?: IntLike;
     };
     data: IDCardInfo;
   };
@@ -373,8 +375,12 @@ export interface AmpeActions {
    * 手输身份证号 (+ 刷脸). 超时返回 message `"手输证件号超时"`, 取消返回 `"取消手输证件号"`.
    */
   enterIDNumber: {
-    params: NoParams;
-    data: FaceResult & {
+    params: {
+      /** Booth addition, ignored by other terminals: the keypad's wait in milliseconds (5000–300000). */
+      timeout?: IntLike;
+    };
+    /** Booth answers `idNum` only: the face-scan fields come from the Alipay service of seed 000's terminal. */
+    data: Partial<FaceResult> & {
       /** 用户输入的身份证号 */
       idNum: string;
     };
