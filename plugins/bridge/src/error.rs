@@ -15,6 +15,9 @@ pub enum ErrorCode {
     PermissionDenied,
     /// The device is not configured, unplugged, or failed.
     DeviceUnavailable,
+    /// The device is there but refused or failed the operation (e.g. a card answered an error
+    /// status word, or is not the kind of card the call reads).
+    DeviceError,
     /// No result within the time allowed.
     Timeout,
     /// Too many calls in flight for this page, or the device is serving another call.
@@ -32,10 +35,11 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidParams,
         ErrorCode::PermissionDenied,
         ErrorCode::DeviceUnavailable,
+        ErrorCode::DeviceError,
         ErrorCode::Timeout,
         ErrorCode::Busy,
         ErrorCode::Cancelled,
@@ -50,6 +54,7 @@ impl ErrorCode {
             ErrorCode::InvalidParams => "INVALID_PARAMS",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::DeviceUnavailable => "DEVICE_UNAVAILABLE",
+            ErrorCode::DeviceError => "DEVICE_ERROR",
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::Busy => "BUSY",
             ErrorCode::Cancelled => "CANCELLED",
@@ -66,6 +71,7 @@ impl ErrorCode {
             ErrorCode::InvalidParams => "参数错误",
             ErrorCode::PermissionDenied => "无权限",
             ErrorCode::DeviceUnavailable => "设备不可用",
+            ErrorCode::DeviceError => "设备执行失败",
             ErrorCode::Timeout => "超时",
             ErrorCode::Busy => "设备忙",
             ErrorCode::Cancelled => "已取消",
