@@ -4,7 +4,8 @@
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# Debian packages: build (WebKitGTK, OpenSSL, librsvg) and, for tests, the stand-ins.
+# Debian packages: build (WebKitGTK, OpenSSL, librsvg, pcsc-lite) and, for tests, the stand-ins
+# (pcscd with the vpcd virtual reader driver for smart cards).
 booth_apt() {
   local missing=()
   for p in "$@"; do
@@ -17,8 +18,8 @@ booth_apt() {
   fi
 }
 
-BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev)
-BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils openbox wmctrl python3)
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev)
+BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils openbox wmctrl python3 pcscd vsmartcard-vpcd)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).
 booth_rust() {

@@ -3,10 +3,19 @@
 //! - [`pty::Socat`]: a pair of linked pseudo-terminals (`socat pty,link=DIR/dev pty,link=DIR/app`).
 //!   The test plays the device on `DIR/dev`; Booth opens `DIR/app` as its serial port. Killing
 //!   socat is an unplug, starting it again with the same links is a replug.
+//! - [`sam`]: the ID card SAM module, played on a pty's device end.
+//! - [`pcscd::Pcscd`]: a private pcscd with four vpcd virtual readers (a card reader, a second
+//!   slot, PSAM slots 1 and 2); stopping and starting it is "pcscd restarted".
+//! - [`vcard::VirtualCard`]: a scriptable card speaking vpcd's protocol (ATR, UID, APDU → answer
+//!   rules, GET CHALLENGE, a social security application); connecting is inserting it, closing
+//!   is pulling it out.
 //!
 //! Not for: production code.
 
 #[cfg(unix)]
+pub mod pcscd;
+#[cfg(unix)]
 pub mod pty;
 #[cfg(unix)]
 pub mod sam;
+pub mod vcard;
