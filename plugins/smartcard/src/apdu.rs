@@ -91,11 +91,7 @@ pub type Transmit<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, CardError> + 'a;
 /// - `6Cxx` (wrong length) → the command is sent once more with Le = xx;
 /// - `61xx` (more data) → GET RESPONSE (`00 C0 00 00 xx`, on the command's logical channel)
 ///   until the card has nothing more, gluing the data together before the final status word.
-pub fn exchange(
-    transmit: &mut Transmit<'_>,
-    apdu: &[u8],
-    t0_help: bool,
-) -> Result<Vec<u8>, CardError> {
+pub fn exchange(transmit: &mut Transmit<'_>, apdu: &[u8], t0_help: bool) -> Result<Vec<u8>, CardError> {
     let mut transmit = |a: &[u8]| -> Result<Vec<u8>, CardError> {
         let r = transmit(a)?;
         if r.len() < 2 {

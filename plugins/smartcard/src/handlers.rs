@@ -44,7 +44,10 @@ fn commands(params: &Params) -> Result<Vec<Vec<u8>>, ApiError> {
         None => return Err(ApiError::invalid("缺少 commandApdus")),
         Some(Value::Array(a)) => a,
         Some(other) => {
-            return Err(ApiError::invalid(format!("commandApdus 应为字符串数组, 收到 {}", booth_bridge::params::kind(other))))
+            return Err(ApiError::invalid(format!(
+                "commandApdus 应为字符串数组, 收到 {}",
+                booth_bridge::params::kind(other)
+            )))
         }
     };
     if list.is_empty() {
@@ -92,7 +95,12 @@ pub(crate) fn register(me: &Arc<SmartCard>, bridge: &Bridge) {
     reg("getSocialSecurityCardInfo", Some(ss_limit), |me, ctx, p| Box::pin(get_ss_info(me, ctx, p)));
     reg("socialSecurityCardConfig", None, |me, ctx, _| Box::pin(ss_config(me, ctx)));
     bridge.register_event(Dialect::My, "CPUCardListener", TOPIC_CPU, Arc::new(|p: &Value| Some(p.clone())));
-    bridge.register_event(Dialect::My, "socialSecurityCardListener", TOPIC_SSCARD, Arc::new(|p: &Value| Some(p.clone())));
+    bridge.register_event(
+        Dialect::My,
+        "socialSecurityCardListener",
+        TOPIC_SSCARD,
+        Arc::new(|p: &Value| Some(p.clone())),
+    );
 }
 
 type Fut = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Done, ApiError>> + Send>>;

@@ -228,7 +228,8 @@ impl SmartCard {
     }
 
     pub(crate) fn worker(&self, role: Role) -> Result<&Worker, CardError> {
-        let w = self.workers.as_ref().ok_or_else(|| CardError::NoReader("未配置智能卡 (booth.toml [smartcard])".into()))?;
+        let w =
+            self.workers.as_ref().ok_or_else(|| CardError::NoReader("未配置智能卡 (booth.toml [smartcard])".into()))?;
         Ok(match role {
             Role::Card => &w[0],
             Role::Psam1 => &w[1],
@@ -277,7 +278,11 @@ fn spawn_monitor(shared: Arc<Shared>, patterns: RolePatterns) {
                     let readers = with_roles(&list, &patterns);
                     match readers.iter().find(|r| r.role == Some(Role::Card)) {
                         Some(card) => (true, card.name.clone(), readers),
-                        None => (false, CardError::NoReader(format!("{} 个读卡器, 无读卡器可用作 card", list.len())).to_string(), readers),
+                        None => (
+                            false,
+                            CardError::NoReader(format!("{} 个读卡器, 无读卡器可用作 card", list.len())).to_string(),
+                            readers,
+                        ),
                     }
                 }
                 Err(e) => (false, e.to_string(), Vec::new()),

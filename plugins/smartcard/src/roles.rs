@@ -165,8 +165,10 @@ pub fn assign(readers: &[String], patterns: &RolePatterns) -> Assignment {
     }
     if patterns.get(Role::Card).is_none() {
         if let Some(i) = (0..readers.len()).find(|&i| !taken[i] && !is_sam(&readers[i])) {
-            out[Role::Card.index()] =
-                Some(Choice { reader: readers[i].clone(), how: "auto: the first reader without SAM in its name".into() });
+            out[Role::Card.index()] = Some(Choice {
+                reader: readers[i].clone(),
+                how: "auto: the first reader without SAM in its name".into(),
+            });
         }
     }
     let [card, psam1, psam2] = out;
@@ -209,7 +211,10 @@ mod tests {
 
         // SAM readers listed first still do not become the card reader.
         let list = names(&["Dual [SAM] 00 00", "Dual [PICC] 00 01"]);
-        assert_eq!(readers(&assign(&list, &RolePatterns::default())), [Some("Dual [PICC] 00 01"), Some("Dual [SAM] 00 00"), None]);
+        assert_eq!(
+            readers(&assign(&list, &RolePatterns::default())),
+            [Some("Dual [PICC] 00 01"), Some("Dual [SAM] 00 00"), None]
+        );
 
         // Only SAM readers: no card reader.
         let list = names(&["X SAM 00 00"]);
@@ -220,11 +225,7 @@ mod tests {
     #[test]
     fn patterns_win_and_claim_their_reader() {
         let list = names(&["Booth Card 00 00", "Booth Card 00 01", "Booth PSAM 00 00", "Booth PSAM 00 01"]);
-        let p = RolePatterns {
-            card: Some("card 00 01".into()),
-            psam1: Some("*PSAM 00 01".into()),
-            psam2: None,
-        };
+        let p = RolePatterns { card: Some("card 00 01".into()), psam1: Some("*PSAM 00 01".into()), psam2: None };
         let a = assign(&list, &p);
         assert_eq!(readers(&a), [Some("Booth Card 00 01"), Some("Booth PSAM 00 01"), Some("Booth PSAM 00 00")]);
         assert_eq!(a.card.unwrap().how, "pattern \"card 00 01\"");
@@ -235,7 +236,10 @@ mod tests {
 
         // Two roles with the same pattern get different readers.
         let p = RolePatterns { psam1: Some("PSAM".into()), psam2: Some("PSAM".into()), card: None };
-        assert_eq!(readers(&assign(&list, &p)), [Some("Booth Card 00 00"), Some("Booth PSAM 00 00"), Some("Booth PSAM 00 01")]);
+        assert_eq!(
+            readers(&assign(&list, &p)),
+            [Some("Booth Card 00 00"), Some("Booth PSAM 00 00"), Some("Booth PSAM 00 01")]
+        );
         // An empty pattern is automatic.
         let p = RolePatterns { card: Some(" ".into()), ..RolePatterns::default() };
         assert_eq!(readers(&assign(&list, &p))[0], Some("Booth Card 00 00"));

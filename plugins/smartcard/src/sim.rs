@@ -148,10 +148,7 @@ fn slot_index(role: Role) -> usize {
 impl SimBench {
     /// The card reader starts empty; both PSAM slots hold a PSAM.
     pub fn new() -> Arc<SimBench> {
-        let psam = |i: usize| Slot {
-            card: Some(SimCard::new(hex(DEFAULT_PSAM_ATR[i]), Vec::new(), false)),
-            events: 1,
-        };
+        let psam = |i: usize| Slot { card: Some(SimCard::new(hex(DEFAULT_PSAM_ATR[i]), Vec::new(), false)), events: 1 };
         Arc::new(SimBench {
             inner: Mutex::new(Bench {
                 reader_connected: true,
@@ -444,7 +441,11 @@ impl SimDevice for CardSim {
                     Field::text("atr", "ATR (hex; empty: default)", ""),
                 ],
             ),
-            Action::new("reader", "读卡器连接 Reader connection", vec![Field::boolean("connected", "已连接 Connected", true)]),
+            Action::new(
+                "reader",
+                "读卡器连接 Reader connection",
+                vec![Field::boolean("connected", "已连接 Connected", true)],
+            ),
         ]
     }
 
@@ -491,7 +492,8 @@ impl SimDevice for CardSim {
                         return Err(SimError::InvalidArgs(format!("{key}: {n} digits")));
                     }
                 }
-                if !id.address.is_empty() && (id.address.len() != 6 || !id.address.bytes().all(|b| b.is_ascii_digit())) {
+                if !id.address.is_empty() && (id.address.len() != 6 || !id.address.bytes().all(|b| b.is_ascii_digit()))
+                {
                     return Err(SimError::InvalidArgs("address: a 6-digit region code, or empty".into()));
                 }
                 if encoding_rs::GBK.encode(&id.name).0.len() > 30 {
@@ -500,7 +502,8 @@ impl SimDevice for CardSim {
                 bench.set_identity(id);
             }
             "respond" => {
-                let command = parse_apdu("command", text(args, "command")).map_err(|e| SimError::InvalidArgs(e.message))?;
+                let command =
+                    parse_apdu("command", text(args, "command")).map_err(|e| SimError::InvalidArgs(e.message))?;
                 let response = hex_arg(args, "response", 2)?;
                 bench.respond(command, response);
             }
@@ -508,7 +511,11 @@ impl SimDevice for CardSim {
                 let slot: usize = if text(args, "slot") == "2" { 2 } else { 1 };
                 let role = if slot == 2 { Role::Psam2 } else { Role::Psam1 };
                 if args.get("inserted").and_then(Value::as_bool).unwrap_or(true) {
-                    let atr = if text(args, "atr").is_empty() { hex(DEFAULT_PSAM_ATR[slot - 1]) } else { hex_arg(args, "atr", 2)? };
+                    let atr = if text(args, "atr").is_empty() {
+                        hex(DEFAULT_PSAM_ATR[slot - 1])
+                    } else {
+                        hex_arg(args, "atr", 2)?
+                    };
                     bench.insert(role, atr, Vec::new(), false);
                 } else {
                     bench.remove(role);

@@ -85,8 +85,13 @@ impl Rig {
     }
 
     async fn wait_events(&self, name: &str, n: usize, within: Duration) -> Vec<Value> {
-        wait_until(within, &format!("{n} {name} events"), || self.events(name).len() >= n, || format!("{:?}", self.events(name)))
-            .await;
+        wait_until(
+            within,
+            &format!("{n} {name} events"),
+            || self.events(name).len() >= n,
+            || format!("{:?}", self.events(name)),
+        )
+        .await;
         self.events(name)
     }
 
@@ -123,8 +128,13 @@ async fn wait_card(slot: Slot, present: bool) {
         let mut rs = [pcsc::ReaderState::new(name.clone(), pcsc::State::UNAWARE)];
         ctx.get_status_change(Duration::ZERO, &mut rs).is_ok() && rs[0].event_state().contains(pcsc::State::PRESENT)
     };
-    wait_until(Duration::from_secs(5), &format!("card in {slot:?} == {present}"), || is_present() == present, String::new)
-        .await;
+    wait_until(
+        Duration::from_secs(5),
+        &format!("card in {slot:?} == {present}"),
+        || is_present() == present,
+        String::new,
+    )
+    .await;
 }
 
 fn inserted(card: &mut VirtualCard, pcscd: &Pcscd, slot: Slot) {
@@ -187,7 +197,8 @@ async fn atr_uid_and_get_challenge() {
 async fn apdu_list_stops_at_a_failing_status_word() {
     let pcscd = Pcscd::start();
     let rig = Rig::new();
-    let mut card = cpu_card().respond("00A404000AA0000000031010", "6F0A8408A0000000031010A5009000")
+    let mut card = cpu_card()
+        .respond("00A404000AA0000000031010", "6F0A8408A0000000031010A5009000")
         .respond("00A4040005F000000001", "6A82");
     inserted(&mut card, &pcscd, Slot::Card);
     wait_card(Slot::Card, true).await;
@@ -196,7 +207,10 @@ async fn apdu_list_stops_at_a_failing_status_word() {
     // All 9000: every answer, in order.
     card.clear_log();
     let d = rig
-        .data("sendCPUCardApduCommands", json!({"commandApdus": ["0084000008", "00A404000AA0000000031010", "0084000004"], "type": "1"}))
+        .data(
+            "sendCPUCardApduCommands",
+            json!({"commandApdus": ["0084000008", "00A404000AA0000000031010", "0084000004"], "type": "1"}),
+        )
         .await;
     let results = d["nfc_commandResults"].as_array().unwrap();
     assert_eq!(results.len(), 3, "{d}");
@@ -229,7 +243,8 @@ async fn card_removed_mid_command_and_mid_list() {
     rig.data("readOnceCPUCardInfo", json!({})).await;
 
     // The card leaves during the second command: 失败:-2 with the first result.
-    let r = rig.call("sendCPUCardApduCommands", json!({"commandApdus": ["0084000008", "00B2010400", "0084000008"]})).await;
+    let r =
+        rig.call("sendCPUCardApduCommands", json!({"commandApdus": ["0084000008", "00B2010400", "0084000008"]})).await;
     assert_eq!(r["success"], false, "{r}");
     assert_eq!(r["message"], "失败:-2", "{r}");
     assert_eq!(r["errorCode"], "DEVICE_ERROR", "{r}");
@@ -284,7 +299,12 @@ async fn psam_cold_reset_on_the_second_slot() {
     assert_eq!(d["nfc_resultInfo"], "2222222222229000");
     let d = rig.data("sendCPUCardCommand", json!({"commandApdu": "00B0960006", "type": 2})).await;
     assert_eq!(d["nfc_resultInfo"], "1111111111119000", "slot defaults to 1");
-    let r = rig.call("sendCPUCardApduCommands", json!({"commandApdus": ["00B0960006", "0084000004"], "type": "2", "slot": "2"})).await;
+    let r = rig
+        .call(
+            "sendCPUCardApduCommands",
+            json!({"commandApdus": ["00B0960006", "0084000004"], "type": "2", "slot": "2"}),
+        )
+        .await;
     assert_eq!(r["data"]["nfc_commandResults"][0], "2222222222229000", "{r}");
 
     // Cold reset of slot 2: its ATR, a power cycle on that card only.
@@ -306,7 +326,11 @@ async fn psam_cold_reset_on_the_second_slot() {
     psam2.remove();
     wait_card(Slot::Psam2, false).await;
     assert_eq!(rig.data("psamCardColdReset", json!({"slot": 2})).await["nfc_resultInfo"], "-2");
-    assert_eq!(rig.data("sendCPUCardCommand", json!({"commandApdu": "00B0960006", "type": 2, "slot": 2})).await["nfc_resultInfo"], "-2");
+    assert_eq!(
+        rig.data("sendCPUCardCommand", json!({"commandApdu": "00B0960006", "type": 2, "slot": 2})).await
+            ["nfc_resultInfo"],
+        "-2"
+    );
 }
 
 fn expected_identity() -> Value {
@@ -659,7 +683,8 @@ async fn one_reader_serialized_two_readers_concurrent() {
     assert_eq!(y["nfc_commandResults"].as_array().unwrap().len(), 5);
     assert_eq!(z["nfc_resultInfo"], "11229000");
     let seen: Vec<String> = card.apdus().iter().map(|a| a[4..6].to_string()).collect();
-    let runs: Vec<&String> = seen.iter().collect::<Vec<_>>().windows(2).filter(|w| w[0] != w[1]).map(|w| w[1]).collect();
+    let runs: Vec<&String> =
+        seen.iter().collect::<Vec<_>>().windows(2).filter(|w| w[0] != w[1]).map(|w| w[1]).collect();
     assert!(runs.len() <= 2, "each list ran in one piece: {seen:?}");
     eprintln!("two readers in parallel: {both:?} for two {delay:?} commands; one reader: {serial:?}");
 }
@@ -670,13 +695,8 @@ async fn reader_roles_follow_patterns() {
     // Automatic: the first reader without SAM is the card reader, the SAM readers in order.
     let rig = Rig::new();
     rig.wait_available(true).await;
-    let roles: Vec<(String, Option<String>)> = rig
-        .card
-        .status()
-        .readers
-        .iter()
-        .map(|r| (r.name.clone(), r.role.map(|r| r.as_str().to_string())))
-        .collect();
+    let roles: Vec<(String, Option<String>)> =
+        rig.card.status().readers.iter().map(|r| (r.name.clone(), r.role.map(|r| r.as_str().to_string()))).collect();
     assert_eq!(
         roles,
         [
@@ -700,7 +720,10 @@ async fn reader_roles_follow_patterns() {
     inserted(&mut in_psam2, &pcscd, Slot::Psam2);
     wait_card(Slot::Card2, true).await;
     wait_card(Slot::Psam2, true).await;
-    assert_eq!(rig.data("sendCPUCardCommand", json!({"commandApdu": "80CA000000"})).await["nfc_resultInfo"], "C2C29000");
+    assert_eq!(
+        rig.data("sendCPUCardCommand", json!({"commandApdu": "80CA000000"})).await["nfc_resultInfo"],
+        "C2C29000"
+    );
     assert_eq!(rig.data("psamCardColdReset", json!({"slot": 1})).await["nfc_resultInfo"], PSAM2_ATR);
     assert_eq!(rig.data("psamCardColdReset", json!({"slot": 2})).await["nfc_resultInfo"], "-2", "PSAM 00 00 is empty");
     drop(rig);
@@ -782,7 +805,8 @@ async fn apdu_round_trip_bridge_vs_direct() {
     let reader = CString::new(Slot::Card.reader_name()).unwrap();
     let direct = ctx.connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY).unwrap();
     let mut buf = [0u8; 300];
-    let raw = r#"{"action":"sendCPUCardCommand","event":"open","taskId":"b","params":{"commandApdu":"0084000008","type":1}}"#;
+    let raw =
+        r#"{"action":"sendCPUCardCommand","event":"open","taskId":"b","params":{"commandApdu":"0084000008","type":1}}"#;
     let mut bridge_times = Vec::with_capacity(N);
     let mut direct_times = Vec::with_capacity(N);
     for _ in 0..N {
