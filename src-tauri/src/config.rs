@@ -13,6 +13,7 @@ pub struct Config {
     pub presence: crate::inputs_config::PresenceSection,
     pub pos: crate::inputs_config::PosSection,
     pub keypad: crate::inputs_config::KeypadSection,
+    pub smartcard: SmartcardSection,
     pub control: ControlSection,
     pub log: LogSection,
 }
@@ -62,6 +63,40 @@ impl Default for ScannerSection {
             wedge_device: None,
             wedge_min_length: 4,
             wedge_max_gap_ms: 40,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmartcardSection {
+    /// `pcsc`, `sim` or `none`.
+    pub backend: String,
+    /// Reader-name pattern of the card reader (`*` / `?` wildcards, case-insensitive; without a
+    /// wildcard: contained in the name). Default: automatic.
+    pub card_reader: Option<String>,
+    /// Reader-name pattern of PSAM slot 1; default: the first reader with `SAM` in its name.
+    pub psam1_reader: Option<String>,
+    /// Reader-name pattern of PSAM slot 2; default: the second reader with `SAM` in its name.
+    pub psam2_reader: Option<String>,
+    /// startCPUCardLoopRead's `intervalTime` when the page gives none, in milliseconds.
+    pub interval_ms: u64,
+    /// How long getSocialSecurityCardInfo waits for a card by default, in milliseconds.
+    pub sscard_timeout_ms: u64,
+    /// Follow `61xx` with GET RESPONSE and resend `6Cxx` with the right Le (T=0 cards).
+    pub t0_help: bool,
+}
+
+impl Default for SmartcardSection {
+    fn default() -> Self {
+        SmartcardSection {
+            backend: "none".into(),
+            card_reader: None,
+            psam1_reader: None,
+            psam2_reader: None,
+            interval_ms: 1000,
+            sscard_timeout_ms: 15_000,
+            t0_help: true,
         }
     }
 }
@@ -158,6 +193,18 @@ impl Config {
             return Err("scanner.baud: must be positive".into());
         }
         crate::inputs_config::validate(&config)?;
+        let sc = &config.smartcard;
+        if !matches!(sc.backend.as_str(), "pcsc" | "sim" | "none") {
+            return Err(format!("smartcard.backend: `{}` is not one of pcsc, sim, none", sc.backend));
+        }
+        let interval = booth_smartcard::INTERVAL_RANGE_MS;
+        if !interval.contains(&(sc.interval_ms as i64)) {
+            return Err(format!("smartcard.interval_ms: must be {} to {}", interval.start(), interval.end()));
+        }
+        let wait = booth_smartcard::TIMEOUT_RANGE_MS;
+        if !wait.contains(&(sc.sscard_timeout_ms as i64)) {
+            return Err(format!("smartcard.sscard_timeout_ms: must be {} to {}", wait.start(), wait.end()));
+        }
         if let Some(perms) = &config.package.remote_permissions {
             for p in perms {
                 p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;
@@ -193,5 +240,25 @@ mod tests {
         assert!(e.starts_with("line 3:"), "{e}");
         let e = Config::parse("[scaner]\n").unwrap_err();
         assert!(e.contains("unknown field"), "{e}");
+        let e = Config::parse("[smartcard]\nbackend = \"usb\"\n").unwrap_err();
+        assert!(e.contains("smartcard.backend") && e.contains("`usb`"), "{e}");
+        let e = Config::parse("[smartcard]\ninterval_ms = 5\n").unwrap_err();
+        assert!(e.contains("smartcard.interval_ms"), "{e}");
+        let e = Config::parse("[smartcard]\ncard_readr = \"ACS\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn smartcard_section() {
+        assert_eq!(Config::parse("").unwrap().smartcard.backend, "none");
+        let c = Config::parse(
+            "[smartcard]\nbackend = \"pcsc\"\ncard_reader = \"ACS*PICC*\"\npsam2_reader = \"SAM 00 01\"\ninterval_ms = 500\n",
+        )
+        .unwrap();
+        assert_eq!(c.smartcard.card_reader.as_deref(), Some("ACS*PICC*"));
+        assert_eq!(c.smartcard.psam1_reader, None);
+        assert_eq!(c.smartcard.interval_ms, 500);
+        assert_eq!(c.smartcard.sscard_timeout_ms, 15_000);
+        assert!(c.smartcard.t0_help);
     }
 }

@@ -10,6 +10,7 @@ use booth_keypad::Keypad;
 use booth_pos::Pos;
 use booth_presence::Presence;
 use booth_scanner::{Backend, Scanner, ScannerConfig};
+use booth_smartcard::{SmartCard, SmartCardConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub struct Devices {
     pub presence: Arc<Presence>,
     pub pos: Arc<Pos>,
     pub keypad: Arc<Keypad>,
+    pub smartcard: Arc<SmartCard>,
 }
 
 impl Devices {
@@ -52,6 +54,8 @@ impl Devices {
             bridge.bus(),
         );
         scanner.register(&bridge);
+        let smartcard = SmartCard::start(smartcard_config(config, sim), bridge.bus());
+        smartcard.register(&bridge);
         let sims = SimRegistry::default();
         scanner.register_sim(&sims);
 
@@ -69,7 +73,8 @@ impl Devices {
         let keypad = Keypad::start(inputs_config::keypad(config, sim), bridge.bus());
         keypad.register(&bridge);
         keypad.register_sim(&sims);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad }
+        smartcard.register_sim(&sims);
+        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard }
     }
 
     /// Every device's backend and availability, for `/health`.
@@ -80,6 +85,29 @@ impl Devices {
             "presence": self.presence.status(),
             "pos": self.pos.status(),
             "keypad": self.keypad.status(),
+            "smartcard": self.smartcard.status(),
         })
+    }
+}
+
+/// `[smartcard]` as the plugin takes it.
+pub fn smartcard_config(config: &Config, sim: bool) -> SmartCardConfig {
+    let c = &config.smartcard;
+    let backend = match c.backend.as_str() {
+        _ if sim => booth_smartcard::Backend::Sim,
+        "pcsc" => booth_smartcard::Backend::Pcsc,
+        "sim" => booth_smartcard::Backend::Sim,
+        _ => booth_smartcard::Backend::None,
+    };
+    SmartCardConfig {
+        backend,
+        readers: booth_smartcard::roles::RolePatterns {
+            card: c.card_reader.clone(),
+            psam1: c.psam1_reader.clone(),
+            psam2: c.psam2_reader.clone(),
+        },
+        default_interval: Duration::from_millis(c.interval_ms),
+        sscard_timeout: Duration::from_millis(c.sscard_timeout_ms),
+        t0_help: c.t0_help,
     }
 }
