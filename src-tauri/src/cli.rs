@@ -43,6 +43,12 @@ enum Command {
     Replay(ReplayArgs),
     /// Create a new mini-program folder.
     New(NewArgs),
+    /// List smart card readers with their roles and each configured device's status.
+    Doctor {
+        /// Settings file [default: <config dir>/booth/booth.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +145,7 @@ pub fn main() -> i32 {
             }
             Err(e) => fail(e),
         },
+        Command::Doctor { config } => crate::doctor::run(config.as_deref()),
     }
 }
 

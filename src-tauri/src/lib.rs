@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod control;
 pub mod devices;
+pub mod doctor;
 pub mod inputs_config;
 pub mod monitors;
 pub mod recorder;
