@@ -1,6 +1,8 @@
 //! `booth doctor` against a real pcscd with vpcd readers: the readers with their roles, and
 //! each configured device's status (runs without a display).
 
+#![cfg(unix)]
+
 use booth_testkit::pcscd::Pcscd;
 use booth_testkit::vcard::VirtualCard;
 use std::process::Command;

@@ -5,6 +5,8 @@
 //! Each test starts its own pcscd (the guard serializes tests that use cards, also across
 //! processes) and its own cards. Waits poll with deadlines.
 
+#![cfg(unix)]
+
 use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, SessionId, SessionInfo};
 use booth_smartcard::roles::RolePatterns;
 use booth_smartcard::{Backend, SmartCard, SmartCardConfig};

@@ -77,7 +77,8 @@ impl Pcscd {
         let lock = Lock::acquire(&std::env::temp_dir().join("booth-pcscd.lock"));
         stop_leftover();
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!("{MARK}{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let dir =
+            std::env::temp_dir().join(format!("{MARK}{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("reader.conf.d")).expect("pcscd config dir");
         let psam_driver = dir.join("libifdvpcd-psam.so");
@@ -147,7 +148,8 @@ impl Pcscd {
                 Ok(())
             });
         }
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {PCSCD} (apt-get install pcscd vsmartcard-vpcd): {e}"));
+        let child =
+            cmd.spawn().unwrap_or_else(|e| panic!("cannot start {PCSCD} (apt-get install pcscd vsmartcard-vpcd): {e}"));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

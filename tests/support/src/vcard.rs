@@ -40,7 +40,10 @@ pub enum CardEvent {
     /// vpcd asked for the ATR (it does so on power-up and to check the card is still there).
     AtrRequest,
     /// A command APDU (hex, upper case) and the answer given (hex; empty when the card vanished).
-    Apdu { command: String, response: String },
+    Apdu {
+        command: String,
+        response: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -207,7 +210,13 @@ impl VirtualCard {
     pub fn new(atr: &str) -> VirtualCard {
         VirtualCard {
             shared: Arc::new(Shared {
-                script: Mutex::new(Script { atr: hex(atr), uid: hex("2E20419F"), rules: Vec::new(), ss: None, t0: false }),
+                script: Mutex::new(Script {
+                    atr: hex(atr),
+                    uid: hex("2E20419F"),
+                    rules: Vec::new(),
+                    ss: None,
+                    t0: false,
+                }),
                 log: Mutex::new(Vec::new()),
                 rng: Mutex::new(0x2545_F491_4F6C_DD1D),
             }),
@@ -423,10 +432,8 @@ fn with_sw(mut data: Vec<u8>, sw: [u8; 2]) -> Vec<u8> {
 
 fn answer(apdu: &[u8], shared: &Shared, v: &mut Volatile) -> Answer {
     let script = shared.script.lock().unwrap();
-    if let Some(rule) = script
-        .rules
-        .iter()
-        .find(|r| if r.prefix { apdu.starts_with(&r.command) } else { apdu == r.command.as_slice() })
+    if let Some(rule) =
+        script.rules.iter().find(|r| if r.prefix { apdu.starts_with(&r.command) } else { apdu == r.command.as_slice() })
     {
         return rule.answer.clone();
     }
