@@ -53,6 +53,8 @@ export interface BoothErrorCodes {
   PERMISSION_DENIED: '无权限';
   /** The device is not configured, unplugged or failing (Booth keeps retrying; it works again when it is back). */
   DEVICE_UNAVAILABLE: '设备不可用';
+  /** The device is there but the operation failed: e.g. a card answered an error status word or is not the kind of card the call reads. */
+  DEVICE_ERROR: '设备执行失败';
   /** No result in time (seed 000's own word, `"超时"`). */
   TIMEOUT: '超时';
   /** Too many calls in flight from one page, or the device is serving another call. */
@@ -447,7 +449,7 @@ export interface AmpeActions {
   readOnceCPUCardInfo: {
     params: NoParams;
     data: {
-      /** cpu卡读取信息 (or an error code, see above). */
+      /** cpu卡读取信息: on Booth, the card's ATR in hex (or an error code, see above). */
       nfc_cardInfo: string;
     };
   };
@@ -465,7 +467,7 @@ export interface AmpeActions {
       slot?: SamSlot;
     };
     data: {
-      /** APDU命令返回结果: <=0 执行失败; >0 执行APDU命令成功并作为有效数据的长度. */
+      /** APDU命令返回结果: on Booth, the response in hex with its status word (`"…9000"`), or `"-1"` / `"-2"`. */
       nfc_resultInfo: string;
     };
   };
