@@ -161,7 +161,7 @@ impl Config {
     /// file gives a real backend stay real. Returns the simulated devices' names.
     pub fn simulate_unconfigured(&mut self) -> Vec<&'static str> {
         let mut simulated = Vec::new();
-        for (name, backend) in [("scanner", &mut self.scanner.backend)] {
+        for (name, backend) in [("scanner", &mut self.scanner.backend), ("card", &mut self.smartcard.backend)] {
             if backend == "none" || backend == "sim" {
                 *backend = "sim".into();
                 simulated.push(name);
@@ -260,5 +260,13 @@ mod tests {
         assert_eq!(c.smartcard.interval_ms, 500);
         assert_eq!(c.smartcard.sscard_timeout_ms, 15_000);
         assert!(c.smartcard.t0_help);
+
+        // booth dev simulates the smart cards unless booth.toml gives them a reader.
+        let mut c = Config::default();
+        assert!(c.simulate_unconfigured().contains(&"card"));
+        assert_eq!(c.smartcard.backend, "sim");
+        let mut c = Config::parse("[smartcard]\nbackend = \"pcsc\"\n").unwrap();
+        assert!(!c.simulate_unconfigured().contains(&"card"));
+        assert_eq!(c.smartcard.backend, "pcsc");
     }
 }
