@@ -365,22 +365,15 @@ fn text<'a>(args: &'a Map<String, Value>, key: &str) -> &'a str {
     args.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
+/// A hex argument (ATR, UID, response): an even number of hex digits, `min` to 258 bytes.
 fn hex_arg(args: &Map<String, Value>, key: &str, min: usize) -> Result<Vec<u8>, SimError> {
     let v = text(args, key);
-    let bytes = if v.is_empty() && min == 0 {
-        Vec::new()
-    } else {
-        parse_apdu(key, v).map_err(|e| SimError::InvalidArgs(e.message)).or_else(|e| {
-            // ATRs and UIDs may be shorter than an APDU: accept any even-length hex.
-            if !v.is_empty() && v.len() % 2 == 0 && v.chars().all(|c| c.is_ascii_hexdigit()) {
-                Ok(hex(v))
-            } else {
-                Err(e)
-            }
-        })?
-    };
-    if bytes.len() < min {
-        return Err(SimError::InvalidArgs(format!("{key}: at least {min} bytes of hex")));
+    if v.len() % 2 != 0 || !v.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(SimError::InvalidArgs(format!("{key}: hex digits, an even number of them")));
+    }
+    let bytes = hex(v);
+    if bytes.len() < min || bytes.len() > 258 {
+        return Err(SimError::InvalidArgs(format!("{key}: {min} to 258 bytes of hex")));
     }
     Ok(bytes)
 }
