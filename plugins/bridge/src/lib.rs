@@ -196,6 +196,48 @@ impl EventBus {
     }
 }
 
+/// The shape every one-shot device call shares (`getQRCode`, `getIDCardInfo`, …): waits on `rx`
+/// until `pick` accepts an event, answering `TIMEOUT` after `timeout`, `CANCELLED` when `cancel`
+/// fires, and `DEVICE_UNAVAILABLE` with `closed` if the bus closes. Subscribe `rx` before checking
+/// the device's status, so that no event slips between the two.
+pub async fn wait_for_event<T>(
+    mut rx: broadcast::Receiver<DeviceEvent>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+    closed: &str,
+    mut pick: impl FnMut(&DeviceEvent) -> Option<Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    use broadcast::error::RecvError;
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    if let Some(answer) = pick(&ev) {
+                        return answer;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return Err(ApiError::unavailable(closed)),
+            }
+        }
+    };
+    tokio::select! {
+        r = wait => r,
+        _ = tokio::time::sleep(timeout) => Err(ApiError::bare(ErrorCode::Timeout)),
+        _ = cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
+    }
+}
+
+/// `DEVICE_UNAVAILABLE` with the event's `detail` when `ev` is a `{"available": false, "detail"}`
+/// event on `status_topic` (the status events plugins publish).
+pub fn device_gone(ev: &DeviceEvent, status_topic: &str) -> Option<ApiError> {
+    if ev.topic == status_topic && ev.payload.get("available") == Some(&Value::Bool(false)) {
+        let detail = ev.payload.get("detail").and_then(Value::as_str).unwrap_or("");
+        return Some(ApiError::unavailable(detail.to_string()));
+    }
+    None
+}
+
 fn dispatch(inner: &Arc<Inner>, event: &DeviceEvent) {
     dispatch_to(inner, event, None)
 }

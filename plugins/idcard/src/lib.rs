@@ -20,7 +20,7 @@ pub mod sam;
 pub mod sdk;
 
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SimRegistry};
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, EventBus, SimRegistry};
 pub use booth_serial_io::Status;
 use booth_serial_io::{Health, Stop};
 use identity::{card_data, select, CardRead, Identity, InfoTypes, Photo};
@@ -28,7 +28,6 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 
 /// Event topic of a card read; payload: every field (seed 000's names, `photoBase64` included).
 pub const TOPIC_CARD: &str = "idcard.card";
@@ -188,32 +187,18 @@ impl IdCard {
                         .unwrap_or(me.config.default_timeout);
                     let cancel = ctx.session.group_token("getIDCardInfo");
                     // Subscribe before looking at the status so that no read slips between the two.
-                    let mut rx = ctx.bus.subscribe();
+                    let rx = ctx.bus.subscribe();
                     let status = me.status();
                     if !status.available {
                         return Err(ApiError::unavailable(status.detail));
                     }
-                    let wait = async {
-                        loop {
-                            match rx.recv().await {
-                                Ok(ev) if ev.topic == TOPIC_CARD => return Ok(Done::from(select(&ev.payload, types))),
-                                Ok(ev)
-                                    if ev.topic == TOPIC_STATUS
-                                        && ev.payload.get("available") == Some(&Value::Bool(false)) =>
-                                {
-                                    let detail = ev.payload["detail"].as_str().unwrap_or("").to_string();
-                                    return Err(ApiError::unavailable(detail));
-                                }
-                                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                                Err(RecvError::Closed) => return Err(ApiError::unavailable("阅读器已停止")),
-                            }
+                    booth_bridge::wait_for_event(rx, timeout, &cancel, "阅读器已停止", |ev| {
+                        if ev.topic == TOPIC_CARD {
+                            return Some(Ok(Done::from(select(&ev.payload, types))));
                         }
-                    };
-                    tokio::select! {
-                        r = wait => r,
-                        _ = tokio::time::sleep(timeout) => Err(ApiError::bare(ErrorCode::Timeout)),
-                        _ = cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
-                    }
+                        booth_bridge::device_gone(ev, TOPIC_STATUS).map(Err)
+                    })
+                    .await
                 }
             }),
         );

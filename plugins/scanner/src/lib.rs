@@ -13,7 +13,7 @@ mod serial;
 pub mod wedge;
 
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, EventBus, SessionId, SimRegistry};
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, EventBus, SessionId, SimRegistry};
 use serde::Serialize;
 use serde_json::Map;
 use serde_json::{json, Value};
@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use std::time::Instant;
-use tokio::sync::broadcast::error::RecvError;
 pub use wedge::{Burst, Wedge};
 
 /// Event topic of a scanned code; payload `{"code": "…"}`.
@@ -278,37 +277,20 @@ impl Scanner {
                         .map(|ms| Duration::from_millis(ms as u64))
                         .unwrap_or(me.config.default_timeout);
                     // Subscribe before looking at the status so that no code slips between the two.
-                    let mut rx = ctx.bus.subscribe();
+                    let rx = ctx.bus.subscribe();
                     let status = me.status();
                     if !status.available {
                         return Err(ApiError::unavailable(status.detail));
                     }
-                    let wait = async {
-                        loop {
-                            match rx.recv().await {
-                                Ok(ev) if ev.topic == TOPIC_CODE => {
-                                    let code = ev.payload.get("code").cloned().unwrap_or(Value::Null);
-                                    return Ok(Done::from(json!({ "qrCode": code })));
-                                }
-                                Ok(ev)
-                                    if ev.topic == TOPIC_STATUS
-                                        && ev.payload.get("available") == Some(&Value::Bool(false))
-                                        && !me.status().available =>
-                                {
-                                    let detail =
-                                        ev.payload.get("detail").and_then(Value::as_str).unwrap_or("").to_string();
-                                    return Err(ApiError::unavailable(detail));
-                                }
-                                Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                                Err(RecvError::Closed) => return Err(ApiError::unavailable("扫码器已停止")),
-                            }
+                    booth_bridge::wait_for_event(rx, timeout, &cancel, "扫码器已停止", |ev| {
+                        if ev.topic == TOPIC_CODE {
+                            let code = ev.payload.get("code").cloned().unwrap_or(Value::Null);
+                            return Some(Ok(Done::from(json!({ "qrCode": code }))));
                         }
-                    };
-                    tokio::select! {
-                        r = wait => r,
-                        _ = tokio::time::sleep(timeout) => Err(ApiError::bare(ErrorCode::Timeout)),
-                        _ = cancel.cancelled() => Err(ApiError::bare(ErrorCode::Cancelled)),
-                    }
+                        // A wedge-only scanner stays available when its keyboard device goes.
+                        booth_bridge::device_gone(ev, TOPIC_STATUS).filter(|_| !me.status().available).map(Err)
+                    })
+                    .await
                 }
             }),
         );
