@@ -12,12 +12,13 @@
 //! subscribed and taken its cancel token) as soon as the test itself awaits, so [`settle`] is
 //! enough to know a pending `getQRCode` is listening before a code is written.
 
-use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Reply, Screen, SessionId, SessionInfo};
+use booth_bridge::{Bridge, Dialect, EventMessage, Family, Reply, Screen, SessionId, SessionInfo};
 use booth_scanner::{Backend, Scanner, ScannerConfig, ScannerError, MAX_CODE_BYTES};
+use booth_testkit::events::Collect;
 use booth_testkit::pty::Socat;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -29,32 +30,16 @@ const CLOSE_QR: &str = r#"{"action":"getQRCode","event":"close"}"#;
 // ---------------------------------------------------------------------------------------------
 // The bridge side.
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<EventMessage>>);
-
-impl EventSink for Collect {
-    fn deliver(&self, message: EventMessage) -> bool {
-        self.0.lock().unwrap().push(message);
-        true
-    }
-}
-
-impl Collect {
-    fn all(&self) -> Vec<EventMessage> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// The scanned codes received so far through initQRListener, in order.
-    fn codes(&self) -> Vec<String> {
-        self.all()
-            .into_iter()
-            .map(|m| {
-                assert_eq!(m.dialect, Dialect::My);
-                assert_eq!(m.name, "initQRListener");
-                m.body["data"]["qrCode"].as_str().unwrap_or_else(|| panic!("not a code event: {}", m.body)).to_string()
-            })
-            .collect()
-    }
+/// The scanned codes `sink` received so far through initQRListener, in order.
+fn codes(sink: &Collect) -> Vec<String> {
+    sink.all()
+        .into_iter()
+        .map(|m| {
+            assert_eq!(m.dialect, Dialect::My);
+            assert_eq!(m.name, "initQRListener");
+            m.body["data"]["qrCode"].as_str().unwrap_or_else(|| panic!("not a code event: {}", m.body)).to_string()
+        })
+        .collect()
 }
 
 struct Rig {
@@ -131,7 +116,7 @@ impl Rig {
             || format!("{:?}", self.sink.all()),
         )
         .await;
-        self.sink.codes()
+        codes(&self.sink)
     }
 }
 
@@ -385,7 +370,7 @@ async fn sim_inject_delivers() {
 
     let longest = "9".repeat(MAX_CODE_BYTES);
     rig.scanner.inject(&longest).unwrap();
-    assert_eq!(rig.sink.codes(), ["12345".to_string(), longest]);
+    assert_eq!(codes(&rig.sink), ["12345".to_string(), longest]);
 }
 
 #[tokio::test]

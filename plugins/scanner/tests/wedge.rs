@@ -1,21 +1,12 @@
 //! Keyboard-wedge scans reported by the page reach getQRCode and initQRListener like any other
 //! scan; listenCodePayment pages get every code through onCodePayEvent, and only they.
 
-use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, SessionId, SessionInfo};
+use booth_bridge::{Bridge, Dialect, Family, Screen, SessionId, SessionInfo};
 use booth_scanner::{Backend, Scanner, ScannerConfig, ScannerError, Wedge};
+use booth_testkit::events::Collect;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<EventMessage>>);
-
-impl EventSink for Collect {
-    fn deliver(&self, m: EventMessage) -> bool {
-        self.0.lock().unwrap().push(m);
-        true
-    }
-}
 
 fn page(bridge: &Bridge, key: &str) -> (SessionId, Arc<Collect>) {
     let sink = Arc::new(Collect::default());
@@ -61,7 +52,7 @@ async fn page_wedge_scans_reach_get_qr_code_and_the_listener() {
     scanner.page_scan("6901234567892").unwrap();
     let reply = task.await.unwrap();
     assert_eq!(reply.body["data"], json!({"qrCode": "6901234567892"}), "{:?}", reply);
-    assert_eq!(sink.0.lock().unwrap()[0].body, json!({"data": {"qrCode": "6901234567892"}}));
+    assert_eq!(sink.all()[0].body, json!({"data": {"qrCode": "6901234567892"}}));
 
     for bad in ["", "a\nb"] {
         assert_eq!(scanner.page_scan(bad), Err(ScannerError::InvalidCode));
@@ -85,7 +76,7 @@ async fn listen_code_payment_pages_get_on_code_pay_event() {
 
     scanner.inject("134567890123456789").unwrap();
     scanner.page_scan("wedge-code-1").unwrap();
-    let got: Vec<Value> = sink_a.0.lock().unwrap().iter().map(|m| m.body.clone()).collect();
+    let got: Vec<Value> = sink_a.all().iter().map(|m| m.body.clone()).collect();
     assert_eq!(
         got,
         [
@@ -93,5 +84,5 @@ async fn listen_code_payment_pages_get_on_code_pay_event() {
             json!({"replyCode": "0", "reply": "code payment happens", "code": "wedge-code-1"}),
         ]
     );
-    assert!(sink_b.0.lock().unwrap().is_empty(), "only pages that declared listenCodePayment");
+    assert!(sink_b.all().is_empty(), "only pages that declared listenCodePayment");
 }

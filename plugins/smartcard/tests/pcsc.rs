@@ -7,30 +7,21 @@
 
 #![cfg(unix)]
 
-use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, SessionId, SessionInfo};
+use booth_bridge::{Bridge, Dialect, Family, Screen, SessionId, SessionInfo};
 use booth_smartcard::roles::RolePatterns;
 use booth_smartcard::{Backend, SmartCard, SmartCardConfig};
+use booth_testkit::events::Collect;
 use booth_testkit::pcscd::{Pcscd, Slot};
 use booth_testkit::vcard::{to_hex, CardEvent, SsCard, SsIdentity, VirtualCard};
 use serde_json::{json, Value};
 use std::ffi::CString;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CPU_ATR: &str = "3B8B8001209000000000002E20419F6A";
 const PSAM1_ATR: &str = "3B6D000086381234567890A0B0C0D0E001";
 const PSAM2_ATR: &str = "3B6D000086381234567890A0B0C0D0E002";
 const POLL: Duration = Duration::from_millis(10);
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<EventMessage>>);
-
-impl EventSink for Collect {
-    fn deliver(&self, message: EventMessage) -> bool {
-        self.0.lock().unwrap().push(message);
-        true
-    }
-}
 
 struct Rig {
     bridge: Bridge,
@@ -83,7 +74,7 @@ impl Rig {
     }
 
     fn events(&self, name: &str) -> Vec<Value> {
-        self.sink.0.lock().unwrap().iter().filter(|m| m.name == name).map(|m| m.body["data"].clone()).collect()
+        self.sink.data_of(name)
     }
 
     async fn wait_events(&self, name: &str, n: usize, within: Duration) -> Vec<Value> {

@@ -1,22 +1,13 @@
 //! The simulated smart card backend, driven the way the simulator panel and `POST /sim/card/…`
 //! drive it: through the simulator registry.
 
-use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, SessionId, SessionInfo, SimRegistry};
+use booth_bridge::{Bridge, Dialect, Family, Screen, SessionId, SessionInfo, SimRegistry};
 use booth_smartcard::sim::{DEFAULT_ATR, DEFAULT_PSAM_ATR};
 use booth_smartcard::{Backend, SmartCard, SmartCardConfig};
+use booth_testkit::events::Collect;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<EventMessage>>);
-
-impl EventSink for Collect {
-    fn deliver(&self, message: EventMessage) -> bool {
-        self.0.lock().unwrap().push(message);
-        true
-    }
-}
 
 struct Rig {
     bridge: Bridge,
@@ -65,8 +56,7 @@ impl Rig {
     async fn wait_events(&self, name: &str, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
-            let ev: Vec<Value> =
-                self.sink.0.lock().unwrap().iter().filter(|m| m.name == name).map(|m| m.body["data"].clone()).collect();
+            let ev: Vec<Value> = self.sink.data_of(name);
             if ev.len() >= n {
                 return ev;
             }

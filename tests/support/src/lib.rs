@@ -10,8 +10,11 @@
 //!   rules, GET CHALLENGE, a social security application); connecting is inserting it, closing
 //!   is pulling it out.
 //!
+//! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
+//!
 //! Not for: production code.
 
+pub mod events;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

@@ -2,27 +2,13 @@
 
 #![allow(dead_code)]
 
-use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Reply, Screen, SessionId, SessionInfo};
+use booth_bridge::{Bridge, Dialect, Family, Reply, Screen, SessionId, SessionInfo};
 use booth_idcard::{IdCard, IdCardConfig};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Default)]
-pub struct Collect(Mutex<Vec<EventMessage>>);
-
-impl EventSink for Collect {
-    fn deliver(&self, message: EventMessage) -> bool {
-        self.0.lock().unwrap().push(message);
-        true
-    }
-}
-
-impl Collect {
-    pub fn all(&self) -> Vec<EventMessage> {
-        self.0.lock().unwrap().clone()
-    }
-}
+pub use booth_testkit::events::Collect;
 
 pub struct Rig {
     pub bridge: Bridge,
