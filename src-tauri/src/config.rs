@@ -16,6 +16,7 @@ pub struct Config {
     pub smartcard: SmartcardSection,
     pub control: ControlSection,
     pub log: LogSection,
+    pub admin: crate::kiosk::pin::AdminSection,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -205,6 +206,7 @@ impl Config {
         if !wait.contains(&(sc.sscard_timeout_ms as i64)) {
             return Err(format!("smartcard.sscard_timeout_ms: must be {} to {}", wait.start(), wait.end()));
         }
+        config.admin.validate()?;
         if let Some(perms) = &config.package.remote_permissions {
             for p in perms {
                 p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;

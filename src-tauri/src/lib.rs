@@ -12,6 +12,7 @@ pub mod control;
 pub mod devices;
 pub mod doctor;
 pub mod inputs_config;
+pub mod kiosk;
 pub mod monitors;
 pub mod recorder;
 pub mod reload;
