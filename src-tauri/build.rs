@@ -8,6 +8,7 @@ fn main() {
         "booth_subscribe",
         "booth_log",
         "booth_input",
+        "booth_shell",
     ])))
     .expect("failed to run tauri-build");
 }

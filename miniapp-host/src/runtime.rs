@@ -45,6 +45,38 @@ pub fn inputs_script(config: &InputsConfig) -> String {
     format!("{INPUTS_JS}\n{IDNUMBER_JS}\n;__boothInputs({json});\n__boothIdNumberKeypad();\n//# sourceURL=booth-inputs.js\n")
 }
 
+/// The shell script, shipped inside the binary.
+pub const SHELL_JS: &str = include_str!("../js/shell.js");
+
+/// What the shell script of a window does (`js/shell.js`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShellConfig {
+    /// Lock the page down (kiosk mode).
+    pub kiosk: bool,
+    /// The administrator's gesture, on kiosks.
+    pub admin: Option<AdminGesture>,
+    /// At most one activity report per this many milliseconds (plus the last one).
+    pub throttle_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminGesture {
+    /// `top-left`, `top-right`, `bottom-left`, `bottom-right`.
+    pub corner: String,
+    pub taps: u32,
+    pub window_ms: u64,
+    pub px: u32,
+}
+
+/// The initialization script that reports input activity and heartbeats, shows the idle
+/// warning and, on kiosks, blocks the ways out of the page.
+pub fn shell_script(config: &ShellConfig) -> String {
+    let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
+    format!("{SHELL_JS}\n;__boothShell({json});\n//# sourceURL=booth-shell.js\n")
+}
+
 #[derive(Debug, Clone, Serialize)]
 struct RuntimeConfig<'a> {
     dialects: Vec<Dialect>,

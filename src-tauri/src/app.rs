@@ -50,6 +50,14 @@ pub enum Mode {
 
 pub struct RunOptions {
     pub mode: Mode,
+    /// Kiosk mode: fullscreen and locked down, idle reset, admin gesture, hang recovery.
+    pub kiosk: bool,
+    /// `[kiosk]` of booth.toml.
+    pub kiosk_config: crate::kiosk_config::KioskSection,
+    /// The booth.toml in use (the admin screen writes its settings there).
+    pub config_path: Option<std::path::PathBuf>,
+    /// Where the log files are (the admin screen shows their tail).
+    pub log_dir: Option<std::path::PathBuf>,
     pub package: Package,
     pub devices: Devices,
     pub recorder: Arc<crate::recorder::Recorder>,
@@ -62,6 +70,14 @@ fn entry_url(package: &Package, entry: &str) -> Result<WebviewUrl, String> {
         return Ok(WebviewUrl::External(url.clone()));
     }
     package_base().join(entry).map(WebviewUrl::CustomProtocol).map_err(|e| format!("entry `{entry}`: {e}"))
+}
+
+/// Where `entry` of the package is, as a URL to navigate to.
+pub fn entry_location(package: &Package, entry: &str) -> Result<Url, String> {
+    match entry_url(package, entry)? {
+        WebviewUrl::External(u) | WebviewUrl::CustomProtocol(u) => Ok(u),
+        _ => Err(format!("entry `{entry}`: not a URL")),
+    }
 }
 
 /// Answers a request on the package scheme.
@@ -89,6 +105,8 @@ pub fn run(opts: RunOptions) -> i32 {
     let control = opts.control;
     let recorder = opts.recorder;
     let mut mode = opts.mode;
+    let kiosk = opts.kiosk;
+    let kiosk_config = opts.kiosk_config;
 
     let serve_pkg = package.clone();
     let builder = tauri::Builder::default()
@@ -107,13 +125,24 @@ pub fn run(opts: RunOptions) -> i32 {
             commands::booth_call,
             commands::booth_subscribe,
             commands::booth_log,
-            commands::booth_input
+            commands::booth_input,
+            commands::booth_shell
         ])
         .manage(commands::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package)?;
             let dev = matches!(mode, Mode::Dev { .. });
-            open_windows(app, &package, dev)?;
+            let shell = crate::shell::Shell::new(
+                app.handle().clone(),
+                kiosk,
+                kiosk_config.clone(),
+                package.clone(),
+                devices.bridge.clone(),
+            );
+            shell.register(&devices.bridge);
+            app.manage(shell.clone());
+            open_windows(app, &package, dev, &shell)?;
+            shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
@@ -137,11 +166,13 @@ pub fn run(opts: RunOptions) -> i32 {
             if let Some(listener) = control {
                 let handle = app.handle().clone();
                 let windows = Box::new(move || window_report(&handle));
+                let reporting = shell.clone();
                 let state = Arc::new(ControlState {
                     devices: devices.clone(),
                     package: package.clone(),
                     recorder: recorder.clone(),
                     windows: Some(windows),
+                    shell: Some(Box::new(move || reporting.report_state())),
                 });
                 tauri::async_runtime::spawn(control::serve(listener, state));
             }
@@ -171,7 +202,8 @@ fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<(
         .permission("allow-booth-call")
         .permission("allow-booth-subscribe")
         .permission("allow-booth-log")
-        .permission("allow-booth-input");
+        .permission("allow-booth-input")
+        .permission("allow-booth-shell");
     let base = package_base();
     builder = builder.remote(format!("{}*", base.as_str()));
     for origin in package.extra_origins() {
@@ -225,10 +257,17 @@ fn keep_reloading(app: &tauri::App, dir: &std::path::Path) -> Result<(), Box<dyn
 
 struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::reload::Watch>>);
 
-fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn open_windows(
+    app: &tauri::App,
+    package: &Arc<Package>,
+    dev: bool,
+    shell: &Arc<crate::shell::Shell>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let m = &package.manifest;
+    let kiosk = shell.kiosk();
     let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
     let inputs = inputs_script(app, package);
+    let shell_js = shell_script(shell);
     let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
 
     let guard = |label: &'static str| {
@@ -242,40 +281,102 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(
             ok
         }
     };
+    // Pages never open windows of their own (WebView2 would open a browser window).
+    let no_new_windows = |label: &'static str| {
+        move |url: Url, _| {
+            tracing::warn!(window = label, url = %url, "new window blocked");
+            tauri::webview::NewWindowResponse::Deny
+        }
+    };
 
-    let main = WebviewWindowBuilder::new(app, crate::commands::MAIN, entry_url(package, &m.entry)?)
+    let mut main = WebviewWindowBuilder::new(app, crate::commands::MAIN, entry_url(package, &m.entry)?)
         .title(format!("{} — Booth", m.name))
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)
         .initialization_script(&inputs)
+        .initialization_script(&shell_js)
         .on_navigation(guard(crate::commands::MAIN))
-        .devtools(dev)
-        .build()?;
+        .on_new_window(no_new_windows(crate::commands::MAIN))
+        .devtools(dev);
+    if kiosk {
+        main = main
+            .decorations(false)
+            .always_on_top(true)
+            .fullscreen(true)
+            .skip_taskbar(true)
+            .zoom_hotkeys_enabled(false)
+            .on_download(|_, event| {
+                if let tauri::webview::DownloadEvent::Requested { url, .. } = event {
+                    tracing::warn!(url = %url, "kiosk: download blocked");
+                }
+                false
+            });
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let s = shell.clone();
+        main = main.on_page_load(move |w, p| {
+            let finished = matches!(p.event(), tauri::webview::PageLoadEvent::Finished);
+            s.page_load(w.label(), p.url(), finished, None);
+        });
+    }
+    let main = main.build()?;
+    if kiosk {
+        place_on_primary_monitor(app, &main);
+    }
+    shell.watch_window(&main);
 
     let secondary_url = match &m.secondary {
         Some(s) => entry_url(package, &s.entry)?,
         None => WebviewUrl::App("secondary.html".into()),
     };
-    let secondary = WebviewWindowBuilder::new(app, SECONDARY, secondary_url)
+    let mut secondary = WebviewWindowBuilder::new(app, SECONDARY, secondary_url)
         .title(format!("{} — Booth (secondary)", m.name))
         .visible(false)
         .initialization_script(&script)
         .initialization_script(&inputs)
+        .initialization_script(&shell_js)
         .on_navigation(guard(SECONDARY))
-        .devtools(dev)
-        .build()?;
-    place_on_second_monitor(app, &secondary);
+        .on_new_window(no_new_windows(SECONDARY))
+        .devtools(dev);
+    if kiosk {
+        secondary = secondary.decorations(false).always_on_top(true).skip_taskbar(true).focused(false);
+    }
+    let secondary = secondary.build()?;
+    place_on_second_monitor(app, &secondary, kiosk);
+    shell.watch_window(&secondary);
 
-    // Closing the main window ends Booth, hidden secondary window or not.
+    // Closing the main window ends Booth, hidden secondary window or not; on a kiosk only the
+    // administrator's exit does (Alt+F4 and the window manager's close are refused).
     let handle = app.handle().clone();
     let state = app.state::<Arc<AppState>>().inner().clone();
-    main.on_window_event(move |event| {
-        if let WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed = event {
+    let guard_shell = shell.clone();
+    main.on_window_event(move |event| match event {
+        WindowEvent::CloseRequested { api, .. } if guard_shell.kiosk() && !guard_shell.leaving() => {
+            tracing::warn!("kiosk: closing the main window refused");
+            api.prevent_close();
+        }
+        WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed => {
             state.devices.bridge.end_sessions_for(crate::commands::MAIN);
+            guard_shell.restore_bars();
             handle.exit(0);
         }
+        _ => {}
     });
     Ok(())
+}
+
+/// The shell script of package pages (and the launcher page): activity, heartbeat, idle
+/// warning, and on kiosks the lock-down and the administrator's gesture.
+fn shell_script(shell: &crate::shell::Shell) -> String {
+    let cfg = shell.config();
+    let admin = shell.kiosk().then(|| runtime::AdminGesture {
+        corner: cfg.admin_corner.clone(),
+        taps: cfg.admin_taps,
+        window_ms: cfg.admin_window_ms,
+        px: cfg.admin_corner_px,
+    });
+    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 })
 }
 
 /// Geometry and visibility of Booth's windows, for `/health`.
@@ -290,22 +391,50 @@ fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
                 "x": pos.map(|p| p.x), "y": pos.map(|p| p.y),
                 "width": size.map(|s| s.width), "height": size.map(|s| s.height),
                 "visible": window.is_visible().ok(),
+                "fullscreen": window.is_fullscreen().ok(),
+                "decorated": window.is_decorated().ok(),
+                "alwaysOnTop": window.is_always_on_top().ok(),
+                "focused": window.is_focused().ok(),
+                "url": window.url().ok().map(|u| u.to_string()),
             }),
         );
     }
     serde_json::Value::Object(report)
 }
 
-/// Puts the secondary window on a monitor other than the primary one, when there is one.
-fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
+/// Puts the main window on the primary monitor (a kiosk: fullscreen there).
+fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
     let monitors = crate::monitors::list(app);
-    let Some(other) = monitors.iter().find(|m| !m.primary) else {
+    let Some(primary) = monitors.first() else { return };
+    let placed = window
+        .set_position(tauri::PhysicalPosition::new(primary.x, primary.y))
+        .and_then(|_| window.set_size(tauri::PhysicalSize::new(primary.width, primary.height)))
+        .and_then(|_| window.set_fullscreen(true))
+        .and_then(|_| window.set_always_on_top(true))
+        .and_then(|_| window.set_focus());
+    match placed {
+        Ok(()) => tracing::info!(?primary, "main window fullscreen on the primary monitor"),
+        Err(e) => tracing::warn!(error = %e, "cannot place the main window"),
+    }
+}
+
+/// Puts the secondary window on a monitor other than the primary one, when there is one.
+fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow, kiosk: bool) {
+    let monitors = crate::monitors::list(app);
+    let placement = app.state::<Arc<crate::shell::Shell>>().config().secondary();
+    let other = match placement {
+        crate::kiosk_config::SecondaryPlacement::Never => return,
+        crate::kiosk_config::SecondaryPlacement::Auto => monitors.iter().find(|m| !m.primary),
+        crate::kiosk_config::SecondaryPlacement::Monitor(i) => monitors.get(i),
+    };
+    let Some(other) = other else {
         tracing::debug!(monitors = monitors.len(), "one monitor: the secondary window stays on it");
         return;
     };
     let placed = window
         .set_position(tauri::PhysicalPosition::new(other.x, other.y))
-        .and_then(|_| window.set_size(tauri::PhysicalSize::new(other.width, other.height)));
+        .and_then(|_| window.set_size(tauri::PhysicalSize::new(other.width, other.height)))
+        .and_then(|_| if kiosk { window.set_fullscreen(true) } else { Ok(()) });
     match placed {
         Ok(()) => tracing::info!(?other, "secondary window placed on the second monitor"),
         Err(e) => tracing::warn!(error = %e, "cannot place the secondary window"),

@@ -35,6 +35,9 @@ enum Command {
     /// Run a mini-program package.
     #[command(after_help = EXAMPLES)]
     Run(RunArgs),
+    /// Run as the terminal's kiosk: the package of booth.toml `[package] source` (or PACKAGE),
+    /// fullscreen and locked down. Same as `booth run --kiosk`.
+    Kiosk(KioskArgs),
     /// Develop a mini-program folder: simulated devices, hot reload, page output, simulator panel.
     Dev(DevArgs),
     /// Make a simulated device of the running Booth do something (`booth sim` lists them).
@@ -65,6 +68,28 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Write every call, reply and device event to FILE (JSON Lines; see README, Flight recorder).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Kiosk mode: fullscreen on the primary monitor, escapes blocked, idle reset, the
+    /// administrator's gesture and PIN, hung pages restarted (see README, Kiosk terminals).
+    #[arg(long)]
+    kiosk: bool,
+}
+
+#[derive(Debug, Args)]
+struct KioskArgs {
+    /// The package [default: booth.toml `[package] source`].
+    package: Option<String>,
+    /// Settings file [default: <config dir>/booth/booth.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Simulate every device (a kiosk demonstration without hardware).
+    #[arg(long)]
+    sim: bool,
+    /// Serve the loopback control endpoint on this port (0 picks a free one).
+    #[arg(long, value_name = "PORT")]
+    control_port: Option<u16>,
+    /// Write every call, reply and device event to FILE (JSON Lines).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
 }
@@ -135,6 +160,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
+        Command::Kiosk(args) => kiosk(args),
         Command::Dev(args) => dev(args),
         Command::Sim(args) => crate::simctl::main(args.device, args.action, args.args, args.control_port),
         Command::Replay(args) => replay(args),
@@ -157,6 +183,8 @@ fn fail(message: impl std::fmt::Display) -> i32 {
 /// Everything a run needs, worked out from one subcommand's arguments.
 struct Launch {
     mode: crate::app::Mode,
+    kiosk: bool,
+    config_path: Option<PathBuf>,
     package: booth_miniapp_host::Package,
     config: Config,
     sim: bool,
@@ -220,7 +248,20 @@ fn start(l: Launch) -> i32 {
         println!("  watching for changes; page output follows");
         let _ = std::io::stdout().flush();
     }
-    crate::app::run(crate::app::RunOptions { mode: l.mode, package: l.package, devices, recorder, control })
+    if l.kiosk {
+        tracing::info!("kiosk mode");
+    }
+    crate::app::run(crate::app::RunOptions {
+        mode: l.mode,
+        kiosk: l.kiosk,
+        kiosk_config: l.config.kiosk.clone(),
+        config_path: l.config_path,
+        log_dir: l.config.log.dir(),
+        package: l.package,
+        devices,
+        recorder,
+        control,
+    })
 }
 
 fn run(args: RunArgs) -> i32 {
@@ -249,7 +290,43 @@ fn run(args: RunArgs) -> i32 {
     } else {
         config.control.port
     });
-    start(Launch { mode: crate::app::Mode::Run, package, config, sim: args.sim, control_port, record: args.record })
+    start(Launch {
+        mode: crate::app::Mode::Run,
+        kiosk: args.kiosk,
+        config_path,
+        package,
+        config,
+        sim: args.sim,
+        control_port,
+        record: args.record,
+    })
+}
+
+fn kiosk(args: KioskArgs) -> i32 {
+    let package = match args.package {
+        Some(p) => p,
+        None => {
+            let (config, path) = match Config::load(args.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            match config.package.source.filter(|s| !s.trim().is_empty()) {
+                Some(s) => s,
+                None => {
+                    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "booth.toml".into());
+                    return fail(format!("no package: give one, or set [package] source in {file}"));
+                }
+            }
+        }
+    };
+    run(RunArgs {
+        package,
+        sim: args.sim,
+        control_port: args.control_port,
+        config: args.config,
+        record: args.record,
+        kiosk: true,
+    })
 }
 
 fn dev(args: DevArgs) -> i32 {
@@ -277,6 +354,8 @@ fn dev(args: DevArgs) -> i32 {
     let control_port = args.control_port.or(config.control.port).unwrap_or(crate::control::DEFAULT_PORT);
     start(Launch {
         mode: crate::app::Mode::Dev { dir: args.dir, panel: !args.no_panel, open_devtools: args.open_devtools },
+        kiosk: false,
+        config_path,
         package,
         config,
         sim: false,
@@ -286,7 +365,7 @@ fn dev(args: DevArgs) -> i32 {
 }
 
 fn replay(args: ReplayArgs) -> i32 {
-    let (config, _) = match Config::load(args.config.as_deref()) {
+    let (config, config_path) = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -300,7 +379,16 @@ fn replay(args: ReplayArgs) -> i32 {
         Err(e) => return fail(e),
     };
     tracing::info!(events = plan.events(), "replaying");
-    start(Launch { mode: crate::app::Mode::Replay(plan), package, config, sim: true, control_port: None, record: None })
+    start(Launch {
+        mode: crate::app::Mode::Replay(plan),
+        kiosk: false,
+        config_path,
+        package,
+        config,
+        sim: true,
+        control_port: None,
+        record: None,
+    })
 }
 
 /// Logs to stderr and, unless turned off, to daily files (kept `keep_days`). The returned guard

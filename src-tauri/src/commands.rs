@@ -193,6 +193,19 @@ mod tests {
     }
 }
 
+/// What a page tells the shell (`js/shell.js`): `activity` (a touch, click or key, `agoMs`
+/// ago), `beat` (a heartbeat answer), `admin` (the administrator's gesture), and from the
+/// launcher page `launcher` (its state) and `start` (open the mini-program).
+#[tauri::command]
+pub async fn booth_shell(
+    webview: Webview,
+    shell: State<'_, Arc<crate::shell::Shell>>,
+    kind: String,
+    payload: Value,
+) -> Result<Value, Value> {
+    shell.report(webview.label(), &kind, &payload).map_err(|e| refuse("INVALID_PARAMS", e))
+}
+
 /// Booth's own page-side inputs (not a mini-program API): keys of the page window
 /// (`{kind: "key", payload: {code}}`), keyboard-wedge scans (`"scan"`, `{code}`) and the
 /// enterIDNumber keypad (`"idNumber"`, `{action: "submit", value}` / `{action: "cancel"}`).

@@ -17,6 +17,7 @@ pub struct Config {
     pub control: ControlSection,
     pub log: LogSection,
     pub admin: crate::kiosk::pin::AdminSection,
+    pub kiosk: crate::kiosk_config::KioskSection,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ pub struct Terminal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PackageSection {
+    /// The package `booth kiosk` runs: a folder, a .zip or an http(s):// URL.
+    pub source: Option<String>,
     /// Permissions granted to a remote (URL) package, which has no manifest; default: all.
     pub remote_permissions: Option<Vec<String>>,
 }
@@ -207,6 +210,7 @@ impl Config {
             return Err(format!("smartcard.sscard_timeout_ms: must be {} to {}", wait.start(), wait.end()));
         }
         config.admin.validate()?;
+        config.kiosk.validate()?;
         if let Some(perms) = &config.package.remote_permissions {
             for p in perms {
                 p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;

@@ -1,7 +1,7 @@
 //! The loopback control endpoint: health for supervisors, and simulated hardware for
 //! developers, test authors and the simulator panel.
 //!
-//! - `GET /health` → `{status, version, package: {id, name, version, location}, sessions, devices, windows}`
+//! - `GET /health` → `{status, version, package: {id, name, version, location}, sessions, devices, windows, shell}`
 //! - `GET /sim` → every simulated device: its actions, their fields, and its state
 //! - `POST /sim/<device>/<action>` with a JSON object of arguments → runs the action
 //!   (e.g. `POST /sim/scanner/scan {"code": "12345"}`)
@@ -41,6 +41,8 @@ pub struct ControlState {
     pub recorder: Arc<Recorder>,
     /// Reports the windows' state for `/health` (absent in headless tests).
     pub windows: Option<Box<dyn Fn() -> Value + Send + Sync>>,
+    /// Reports the shell's state (launcher, kiosk, recoveries) for `/health`.
+    pub shell: Option<Box<dyn Fn() -> Value + Send + Sync>>,
 }
 
 pub fn router(state: Arc<ControlState>) -> Router {
@@ -129,6 +131,7 @@ async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {
         "sessions": s.devices.bridge.session_count(),
         "devices": s.devices.status(),
         "windows": s.windows.as_ref().map(|w| w()).unwrap_or(Value::Null),
+        "shell": s.shell.as_ref().map(|w| w()).unwrap_or(Value::Null),
     }))
 }
 
@@ -202,7 +205,7 @@ mod tests {
         let devices = Arc::new(Devices::start(&Config::default(), sim));
         let recorder = Arc::new(Recorder::new(None).unwrap());
         devices.bridge.add_observer(recorder.clone());
-        (Arc::new(ControlState { devices, package, recorder, windows: None }), dir)
+        (Arc::new(ControlState { devices, package, recorder, windows: None, shell: None }), dir)
     }
 
     async fn send(state: Arc<ControlState>, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {

@@ -4,6 +4,7 @@
 //! Not for: business logic. Calls go to `booth-bridge` and the capability plugins unchanged;
 //! this crate only adapts Tauri to them.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod commands;
@@ -13,11 +14,13 @@ pub mod devices;
 pub mod doctor;
 pub mod inputs_config;
 pub mod kiosk;
+pub mod kiosk_config;
 pub mod monitors;
 pub mod recorder;
 pub mod reload;
 pub mod replay;
 pub mod scaffold;
+pub mod shell;
 pub mod simctl;
 
 /// Booth's version, as pages see it (`appVersion`, `version`).

@@ -16,6 +16,7 @@
 //! | [`EXIT_SHUTDOWN`] 12 | shut the device down | `systemctl poweroff` | 2 shut down device |
 //! | anything else (a crash: 101 panic, a signal, an exception code) | | restarted | 0 restart shell |
 
+pub mod lockdown;
 pub mod pin;
 pub mod settings;
 

@@ -1,0 +1,660 @@
+//! The shell around the mini-program: the launcher page, `deviceConfig` and `exitMp`, the
+//! operation watcher (`ampeStartOperationWatcher` / `ampeOperationTimeout`), the idle reset,
+//! and bringing back a page whose web process died or hung.
+//!
+//! Pages report touches, clicks, keys and heartbeat answers through `booth_shell`
+//! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`timers`]).
+
+pub mod timers;
+#[cfg(target_os = "linux")]
+mod webkit;
+
+use crate::commands::{MAIN, SECONDARY};
+use crate::kiosk_config::KioskSection;
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, Params};
+use booth_miniapp_host::Package;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Manager, WebviewWindow};
+use timers::{Due, IdlePolicy, Timers};
+use url::Url;
+
+/// The device event behind `my.on('ampeOperationTimeout')`.
+pub const OPERATION_TIMEOUT_TOPIC: &str = "shell.operation_timeout";
+/// How often the ticker looks at the clocks.
+const TICK: Duration = Duration::from_millis(200);
+/// How often a loaded page is asked for a heartbeat.
+const BEAT_EVERY: Duration = Duration::from_millis(1000);
+/// Time for a reply to reach the page before its window changes.
+const REPLY_GRACE: Duration = Duration::from_millis(150);
+
+/// Why the launcher page is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherReason {
+    /// The mini-program closed itself (`deviceConfig` exitApplet, `wxfaceapp.exitMp`).
+    Exit,
+    /// The package could not load; the launcher retries.
+    Failed,
+}
+
+#[derive(Debug, Default)]
+struct Launcher {
+    showing: Option<LauncherReason>,
+    status: String,
+    /// Failed loads in a row; the retry delay doubles with each.
+    failures: u32,
+}
+
+/// Settings a page changed with `deviceConfig` for the current run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BarState {
+    pub navigation_hidden: bool,
+    pub notifications_blocked: bool,
+}
+
+pub struct Shell {
+    app: AppHandle,
+    kiosk: bool,
+    cfg: RwLock<KioskSection>,
+    package: Arc<Package>,
+    bridge: Bridge,
+    timers: Mutex<Timers>,
+    launcher: Mutex<Launcher>,
+    bars: Mutex<BarState>,
+    /// Admin exit: the main window may close now.
+    leaving: AtomicBool,
+    /// Recoveries of crashed or hung pages, for `/health` and the admin screen.
+    recoveries: Mutex<Vec<Value>>,
+    /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
+    loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
+}
+
+impl Shell {
+    pub fn new(app: AppHandle, kiosk: bool, cfg: KioskSection, package: Arc<Package>, bridge: Bridge) -> Arc<Shell> {
+        Arc::new(Shell {
+            app,
+            kiosk,
+            cfg: RwLock::new(cfg),
+            package,
+            bridge,
+            timers: Mutex::new(Timers::default()),
+            launcher: Mutex::new(Launcher::default()),
+            bars: Mutex::new(BarState::default()),
+            leaving: AtomicBool::new(false),
+            recoveries: Mutex::new(Vec::new()),
+            loads: Mutex::new(Default::default()),
+        })
+    }
+
+    pub fn kiosk(&self) -> bool {
+        self.kiosk
+    }
+
+    pub fn config(&self) -> KioskSection {
+        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies changed settings to the running shell (timeouts take effect at once).
+    pub fn set_config(&self, cfg: KioskSection) {
+        *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
+    }
+
+    fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The administrator is leaving: windows may close.
+    pub fn leaving(&self) -> bool {
+        self.leaving.load(Ordering::SeqCst)
+    }
+
+    pub fn set_leaving(&self) {
+        self.leaving.store(true, Ordering::SeqCst);
+    }
+
+    // --- bridge ----------------------------------------------------------------------------
+
+    /// deviceConfig, ampeStartOperationWatcher, ampeOperationTimeout and wxfaceapp.exitMp.
+    pub fn register(self: &Arc<Self>, bridge: &Bridge) {
+        let me = self.clone();
+        bridge.register(
+            Dialect::My,
+            "deviceConfig",
+            None,
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move {
+                    let change = DeviceConfig::parse(&params)?;
+                    let label = ctx.session.info().key.clone();
+                    me.device_config(&label, change)?;
+                    Ok(Done::from(json!({})))
+                }
+            }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::My,
+            "ampeStartOperationWatcher",
+            None,
+            handler(move |ctx, _| {
+                let me = me.clone();
+                async move {
+                    let timeout = me.config().operation_timeout();
+                    let label = ctx.session.info().key.clone();
+                    let session = ctx.session.id();
+                    match timeout {
+                        Some(t) => me.timers().arm(session, &label, t, Instant::now()),
+                        None => me.timers().disarm(session),
+                    }
+                    tracing::debug!(window = %label, ?timeout, "operation watcher started");
+                    let secs = timeout.map(|t| t.as_secs()).unwrap_or(0);
+                    Ok(Done::from(json!({"success": true, "message": "成功", "timeout": secs})))
+                }
+            }),
+        );
+        bridge.register_event(
+            Dialect::My,
+            "ampeOperationTimeout",
+            OPERATION_TIMEOUT_TOPIC,
+            Arc::new(|p| Some(p.clone())),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "exitMp",
+            None,
+            handler(move |ctx, _| {
+                let me = me.clone();
+                async move {
+                    let label = ctx.session.info().key.clone();
+                    me.exit_applet_later(&label, "wxfaceapp.exitMp");
+                    Ok(Done::from(json!({})))
+                }
+            }),
+        );
+    }
+
+    fn device_config(self: &Arc<Self>, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+        if let Some(hide) = change.hide_navigation {
+            self.set_navigation_hidden(hide).map_err(|e| ApiError::new(ErrorCode::DeviceError, e))?;
+        }
+        if let Some(block) = change.block_notifications {
+            self.set_notifications_blocked(block).map_err(|e| ApiError::new(ErrorCode::DeviceError, e))?;
+        }
+        if change.exit {
+            self.exit_applet_later(label, "deviceConfig exitApplet");
+        }
+        Ok(())
+    }
+
+    /// hideNavigationBar: 1 hides the taskbar (or panel) for this run, 2 shows it again.
+    /// Booth's window covers the panel while fullscreen, so showing the bar leaves fullscreen.
+    fn set_navigation_hidden(&self, hide: bool) -> Result<(), String> {
+        crate::kiosk::lockdown::set_taskbar_visible(!hide)?;
+        if let Some(main) = self.app.get_webview_window(MAIN) {
+            main.set_fullscreen(hide).map_err(|e| e.to_string())?;
+        }
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).navigation_hidden = hide;
+        tracing::info!(hidden = hide, "navigation bar");
+        Ok(())
+    }
+
+    /// hindeNotificationBar: 1 suppresses desktop notifications for this run, 2 allows them.
+    fn set_notifications_blocked(&self, block: bool) -> Result<(), String> {
+        crate::kiosk::lockdown::set_notifications(!block)?;
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).notifications_blocked = block;
+        tracing::info!(blocked = block, "notifications");
+        Ok(())
+    }
+
+    pub fn bars(&self) -> BarState {
+        *self.bars.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts the taskbar and notifications back as they were before this run's deviceConfig.
+    pub fn restore_bars(&self) {
+        let bars = self.bars();
+        if bars.navigation_hidden {
+            let _ = crate::kiosk::lockdown::set_taskbar_visible(true);
+        }
+        if bars.notifications_blocked {
+            let _ = crate::kiosk::lockdown::set_notifications(true);
+        }
+    }
+
+    // --- the launcher ----------------------------------------------------------------------
+
+    /// Where the package starts.
+    pub fn entry(&self) -> Result<Url, String> {
+        crate::app::entry_location(&self.package, &self.package.manifest.entry)
+    }
+
+    fn launcher_url(reason: LauncherReason) -> Url {
+        let mut u = crate::app::ui_base().join("launcher.html").unwrap_or_else(|_| crate::app::ui_base());
+        u.set_query(Some(&format!(
+            "reason={}",
+            serde_json::to_value(reason).unwrap_or_default().as_str().unwrap_or("")
+        )));
+        u
+    }
+
+    fn is_launcher(url: &Url) -> bool {
+        let ui = crate::app::ui_base();
+        url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/launcher.html"
+    }
+
+    /// Closes the mini-program after its reply went out.
+    fn exit_applet_later(self: &Arc<Self>, label: &str, why: &'static str) {
+        let me = self.clone();
+        let label = label.to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(REPLY_GRACE);
+            me.exit_applet(&label, why);
+        });
+    }
+
+    /// The mini-program closes: its sessions end (device loops and listeners stop), its
+    /// secondary page goes, and the main window shows the launcher.
+    pub fn exit_applet(&self, label: &str, why: &str) {
+        tracing::info!(window = label, why, "mini-program closed; showing the launcher");
+        for l in [MAIN, SECONDARY] {
+            self.bridge.end_sessions_for(l);
+        }
+        if let Some(w) = self.app.get_webview_window(SECONDARY) {
+            let _ = w.hide();
+        }
+        {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            l.showing = Some(LauncherReason::Exit);
+            l.status = String::new();
+        }
+        self.timers().fresh(MAIN, Instant::now());
+        self.navigate_main(Self::launcher_url(LauncherReason::Exit));
+    }
+
+    /// The package failed to load in the main window: the launcher shows why and retries.
+    pub fn load_failed(&self, label: &str, url: &Url, why: &str) {
+        if label != MAIN || Self::is_launcher(url) {
+            tracing::warn!(window = label, url = %url, why, "page failed to load");
+            return;
+        }
+        let delay = {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            l.failures += 1;
+            l.showing = Some(LauncherReason::Failed);
+            l.status = format!("{url}: {why}");
+            self.retry_delay(l.failures)
+        };
+        tracing::warn!(url = %url, why, retry_in_s = delay.as_secs(), "the package cannot load; the launcher retries");
+        self.timers().forget_beat(MAIN);
+        self.navigate_main(Self::launcher_url(LauncherReason::Failed));
+    }
+
+    fn retry_delay(&self, failures: u32) -> Duration {
+        let cfg = self.config();
+        let secs = cfg.retry_s.saturating_mul(1u64 << failures.saturating_sub(1).min(16)).min(cfg.retry_max_s);
+        Duration::from_secs(secs)
+    }
+
+    /// What the launcher page shows.
+    fn launcher_state(&self) -> Value {
+        let l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        let m = &self.package.manifest;
+        json!({
+            "name": m.name,
+            "version": m.version,
+            "reason": l.showing,
+            "status": l.status,
+            "failures": l.failures,
+            "retryInS": if l.showing == Some(LauncherReason::Failed) { self.retry_delay(l.failures).as_secs() } else { 0 },
+        })
+    }
+
+    /// Opens the package's entry in the main window (the launcher's start and retry).
+    pub fn start_package(&self) -> Result<(), String> {
+        let entry = self.entry()?;
+        tracing::info!(url = %entry, "starting the mini-program");
+        self.timers().fresh(MAIN, Instant::now());
+        self.navigate_main(entry);
+        Ok(())
+    }
+
+    fn navigate_main(&self, url: Url) {
+        let app = self.app.clone();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(MAIN) {
+                if let Err(e) = w.navigate(url.clone()) {
+                    tracing::error!(url = %url, error = %e, "cannot navigate the main window");
+                }
+            }
+        });
+    }
+
+    // --- page loads, crashes and hangs -----------------------------------------------------
+
+    /// A page of `label` started (`finished = false`) or finished loading, with its HTTP status
+    /// when the platform reports one.
+    pub fn page_load(&self, label: &str, url: &Url, finished: bool, status: Option<u16>) {
+        let now = Instant::now();
+        if !finished {
+            if label == MAIN {
+                self.timers().loading(label, false, now);
+            }
+            return;
+        }
+        {
+            let mut loads = self.loads.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = loads.entry(label.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        }
+        if let Some(code) = status.filter(|c| *c >= 400) {
+            if !Self::is_launcher(url) && label == MAIN {
+                self.load_failed(label, url, &format!("HTTP {code}"));
+                return;
+            }
+        }
+        if label == MAIN {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            if Self::is_launcher(url) {
+                if l.showing.is_none() {
+                    l.showing = Some(LauncherReason::Exit);
+                }
+            } else {
+                if l.failures > 0 {
+                    tracing::info!(url = %url, "the package loads again");
+                }
+                l.failures = 0;
+                l.showing = None;
+                l.status.clear();
+            }
+        }
+        if label == MAIN && url.scheme() != "about" {
+            self.timers().loading(label, true, now);
+        }
+    }
+
+    /// The web process of `label` is gone (crashed, killed, or ended by Booth after a hang):
+    /// load the page again.
+    pub fn process_gone(&self, label: &str, why: &str) {
+        let at = chrono::Local::now().to_rfc3339();
+        tracing::error!(window = label, why, "the page's web process ended; reloading the page");
+        self.timers().forget_beat(label);
+        self.note_recovery(json!({"window": label, "why": why, "at": at}));
+        let app = self.app.clone();
+        let label = label.to_string();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(&label) {
+                if let Err(e) = w.reload() {
+                    tracing::error!(window = %label, error = %e, "cannot reload after the web process ended");
+                }
+            }
+        });
+    }
+
+    fn note_recovery(&self, record: Value) {
+        let mut r = self.recoveries.lock().unwrap_or_else(|p| p.into_inner());
+        r.push(record);
+        let excess = r.len().saturating_sub(50);
+        r.drain(..excess);
+    }
+
+    pub fn recoveries(&self) -> Vec<Value> {
+        self.recoveries.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn hung(&self, label: &str, silent: Duration) {
+        tracing::error!(
+            window = label,
+            silent_ms = silent.as_millis() as u64,
+            "the page stopped answering; restarting its web process"
+        );
+        let Some(w) = self.app.get_webview_window(label) else { return };
+        #[cfg(target_os = "linux")]
+        {
+            // Ending the process brings `process_gone`, which reloads.
+            webkit::terminate(&w);
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.note_recovery(json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339()}));
+            let _ = w.reload();
+        }
+    }
+
+    /// Hooks a window's platform signals: web process ended, load failures and HTTP status,
+    /// and (on kiosks) the native context menu and file chooser.
+    pub fn watch_window(self: &Arc<Self>, window: &WebviewWindow) {
+        #[cfg(target_os = "linux")]
+        webkit::watch(self.clone(), window, self.kiosk);
+        #[cfg(windows)]
+        {
+            let me = self.clone();
+            let label = window.label().to_string();
+            crate::kiosk::lockdown::watch_process_failed(window.as_ref(), move || {
+                me.process_gone(&label, "the WebView2 process failed")
+            });
+        }
+    }
+
+    // --- what pages report -----------------------------------------------------------------
+
+    /// `booth_shell` from a page of `label`.
+    pub fn report(self: &Arc<Self>, label: &str, kind: &str, payload: &Value) -> Result<Value, String> {
+        let now = Instant::now();
+        match kind {
+            "activity" => {
+                let ago = payload.get("agoMs").and_then(Value::as_u64).unwrap_or(0).min(60_000);
+                tracing::trace!(window = label, ago_ms = ago, "input");
+                self.timers().input(label, now, Duration::from_millis(ago));
+                Ok(Value::Null)
+            }
+            "beat" => {
+                self.timers().answered(label, now);
+                Ok(Value::Null)
+            }
+            "admin" if self.kiosk => {
+                crate::admin::open(&self.app);
+                Ok(Value::Null)
+            }
+            "admin" => Ok(Value::Null),
+            "launcher" => Ok(self.launcher_state()),
+            "start" if label == MAIN => self.start_package().map(|_| Value::Null),
+            other => Err(format!("unknown report `{other}`")),
+        }
+    }
+
+    /// Starts the ticker thread: operation timeouts, idle warning and reset, heartbeats.
+    pub fn start(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let started = std::thread::Builder::new().name("booth-shell".into()).spawn(move || {
+            let mut last_beat = Instant::now();
+            loop {
+                std::thread::sleep(TICK);
+                let Some(me) = me.upgrade() else { return };
+                let now = Instant::now();
+                if now.duration_since(last_beat) >= BEAT_EVERY {
+                    last_beat = now;
+                    me.send_beats();
+                }
+                me.tick(now);
+            }
+        });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the shell's timers");
+        }
+    }
+
+    fn send_beats(&self) {
+        for label in [MAIN] {
+            let Some(n) = self.timers().beat(label) else { continue };
+            if let Some(w) = self.app.get_webview_window(label) {
+                let _ = w.eval(format!("window.__boothBeat && window.__boothBeat({n})"));
+            }
+        }
+    }
+
+    fn tick(self: &Arc<Self>, now: Instant) {
+        let cfg = self.config();
+        let on_launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner()).showing.is_some();
+        let idle = match (self.kiosk && !on_launcher, cfg.idle()) {
+            (true, Some(after)) => Some((MAIN, IdlePolicy { after, warning: Duration::from_secs(cfg.idle_warning_s) })),
+            _ => None,
+        };
+        let hang = self.kiosk.then(|| Duration::from_secs(cfg.hang_s));
+        let due = self.timers().tick(now, idle, hang);
+        for d in due {
+            match d {
+                Due::OperationTimeout(session) => {
+                    let secs = cfg.operation_timeout_s;
+                    if self.bridge.bus().publish_to(session, OPERATION_TIMEOUT_TOPIC, json!({"timeout": secs})) {
+                        tracing::info!(session, timeout_s = secs, "operation timeout");
+                    }
+                }
+                Due::IdleWarning { label, seconds } => {
+                    tracing::info!(window = %label, seconds, "idle: warning");
+                    if let Some(w) = self.app.get_webview_window(&label) {
+                        let _ = w.eval(format!("window.__boothIdleWarning && window.__boothIdleWarning({seconds})"));
+                    }
+                }
+                Due::IdleReset { label } => self.idle_reset(&label, cfg.idle_clear_data),
+                Due::Hung { label, silent } => self.hung(&label, silent),
+            }
+        }
+    }
+
+    /// Nobody used the terminal for the idle time: back to the entry with nothing of the last
+    /// customer left (cookies, storage, caches).
+    fn idle_reset(&self, label: &str, clear: bool) {
+        tracing::info!(window = label, clear_data = clear, "idle: back to the start");
+        let Some(w) = self.app.get_webview_window(label) else { return };
+        for l in [MAIN, SECONDARY] {
+            self.bridge.end_sessions_for(l);
+        }
+        if clear {
+            // Clear storage while the page is still there (WebKit keeps local storage of a live
+            // page in memory), then the site data of the web context.
+            let _ = w.eval("try{localStorage.clear();sessionStorage.clear();}catch(e){}");
+            if let Err(e) = w.clear_all_browsing_data() {
+                tracing::warn!(error = %e, "cannot clear browsing data");
+            }
+        }
+        match self.entry() {
+            Ok(entry) => self.navigate_main(entry),
+            Err(e) => tracing::error!(error = %e, "no entry to go back to"),
+        }
+    }
+
+    /// For `/health`: the shell's state.
+    pub fn report_state(&self) -> Value {
+        let l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        json!({
+            "kiosk": self.kiosk,
+            "launcher": l.showing,
+            "launcherStatus": l.status,
+            "bars": self.bars(),
+            "recoveries": self.recoveries(),
+            "loads": self.loads.lock().unwrap_or_else(|p| p.into_inner()).iter()
+                .map(|(k, (n, at))| (k.clone(), json!({"count": n, "lastMs": at})))
+                .collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
+
+/// A `deviceConfig` request (seed 000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceConfig {
+    pub exit: bool,
+    /// `Some(true)`: hide (1); `Some(false)`: show (2).
+    pub hide_navigation: Option<bool>,
+    /// `Some(true)`: disable (1); `Some(false)`: enable (2).
+    pub block_notifications: Option<bool>,
+}
+
+impl DeviceConfig {
+    pub fn parse(params: &Params) -> Result<DeviceConfig, ApiError> {
+        let inner = match params.get("deviceConfig") {
+            Some(Value::Object(m)) => Params(m.clone()),
+            Some(other) => {
+                return Err(ApiError::invalid(format!(
+                    "deviceConfig 应为对象, 收到 {}",
+                    booth_bridge::params::kind(other)
+                )))
+            }
+            None => return Err(ApiError::invalid("缺少 deviceConfig")),
+        };
+        for key in inner.0.keys() {
+            if !matches!(
+                key.as_str(),
+                "exitApplet" | "hideNavigationBar" | "hindeNotificationBar" | "hideNotificationBar"
+            ) {
+                return Err(ApiError::invalid(format!(
+                    "deviceConfig.{key} 不是 exitApplet、hideNavigationBar、hindeNotificationBar 之一"
+                )));
+            }
+        }
+        let exit = match inner.int("exitApplet")? {
+            None => false,
+            Some(1) => true,
+            Some(v) => return Err(ApiError::invalid(format!("exitApplet 只能为 1 (关闭), 收到 {v}"))),
+        };
+        let one_two = |key: &str| -> Result<Option<bool>, ApiError> {
+            match inner.int(key)? {
+                None => Ok(None),
+                Some(1) => Ok(Some(true)),
+                Some(2) => Ok(Some(false)),
+                Some(v) => Err(ApiError::invalid(format!("{key} 只能为 1 或 2, 收到 {v}"))),
+            }
+        };
+        let hide_navigation = one_two("hideNavigationBar")?;
+        // The seed spells it `hindeNotificationBar`; the correct spelling is accepted too.
+        let block_notifications = match one_two("hindeNotificationBar")? {
+            Some(v) => Some(v),
+            None => one_two("hideNotificationBar")?,
+        };
+        let change = DeviceConfig { exit, hide_navigation, block_notifications };
+        if change == DeviceConfig::default() {
+            return Err(ApiError::invalid("deviceConfig 中没有要设置的项"));
+        }
+        Ok(change)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(v: Value) -> Params {
+        Params(v.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn device_config_follows_the_seed_and_refuses_the_rest() {
+        let c = DeviceConfig::parse(&params(
+            json!({"deviceConfig": {"exitApplet": 1, "hideNavigationBar": 1, "hindeNotificationBar": 1}}),
+        ))
+        .unwrap();
+        assert_eq!(c, DeviceConfig { exit: true, hide_navigation: Some(true), block_notifications: Some(true) });
+        let c = DeviceConfig::parse(&params(json!({"deviceConfig": {"hideNavigationBar": "2"}}))).unwrap();
+        assert_eq!(c, DeviceConfig { exit: false, hide_navigation: Some(false), block_notifications: None });
+        let c = DeviceConfig::parse(&params(json!({"deviceConfig": {"hideNotificationBar": 2}}))).unwrap();
+        assert_eq!(c.block_notifications, Some(false));
+        for (bad, says) in [
+            (json!({}), "缺少 deviceConfig"),
+            (json!({"deviceConfig": 1}), "应为对象"),
+            (json!({"deviceConfig": {}}), "没有要设置的项"),
+            (json!({"deviceConfig": {"exitApplet": 2}}), "exitApplet"),
+            (json!({"deviceConfig": {"hideNavigationBar": 3}}), "hideNavigationBar"),
+            (json!({"deviceConfig": {"hindeNotificationBar": "x"}}), "hindeNotificationBar"),
+            (json!({"deviceConfig": {"exitApp": 1}}), "exitApp"),
+        ] {
+            let e = DeviceConfig::parse(&params(bad.clone())).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidParams, "{bad}");
+            assert!(e.message.contains(says), "{bad}: {}", e.message);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! WebKitGTK signals the shell needs: the web process ended, a load failed or answered an HTTP
+//! error, and (on kiosks) the native context menu and file chooser.
+
+use super::Shell;
+use std::sync::Arc;
+use tauri::WebviewWindow;
+use webkit2gtk::{
+    FileChooserRequestExt, LoadEvent, NetworkError, PolicyError, URIResponseExt, WebProcessTerminationReason,
+    WebResourceExt, WebViewExt,
+};
+
+pub(super) fn watch(shell: Arc<Shell>, window: &WebviewWindow, kiosk: bool) {
+    let label = window.label().to_string();
+    let hooked = window.with_webview(move |platform| {
+        let view = platform.inner();
+        let (s, l) = (shell.clone(), label.clone());
+        view.connect_web_process_terminated(move |_, reason| {
+            let why = match reason {
+                WebProcessTerminationReason::Crashed => "crashed".to_string(),
+                WebProcessTerminationReason::ExceededMemoryLimit => "exceeded its memory limit".to_string(),
+                WebProcessTerminationReason::TerminatedByApi => "ended by Booth (the page hung)".to_string(),
+                other => format!("ended ({other:?})"),
+            };
+            s.process_gone(&l, &why);
+        });
+        let (s, l) = (shell.clone(), label.clone());
+        view.connect_load_failed(move |_, _, uri, error| {
+            // A navigation replaced by another, or refused by the navigation guard, is no failure.
+            if error.matches(NetworkError::Cancelled) || error.matches(PolicyError::FrameLoadInterruptedByPolicyChange)
+            {
+                return false;
+            }
+            match url::Url::parse(uri) {
+                Ok(url) => {
+                    s.load_failed(&l, &url, error.message());
+                    true
+                }
+                Err(_) => false,
+            }
+        });
+        let (s, l) = (shell.clone(), label.clone());
+        view.connect_load_changed(move |view, event| {
+            let Some(url) = view.uri().and_then(|u| url::Url::parse(&u).ok()) else { return };
+            match event {
+                LoadEvent::Started => s.page_load(&l, &url, false, None),
+                LoadEvent::Finished => {
+                    let status = view.main_resource().and_then(|r| r.response()).map(|r| r.status_code());
+                    // 0: no HTTP status (custom schemes without one, about:blank).
+                    let status = status.filter(|c| *c > 0).map(|c| c.min(u16::MAX as u32) as u16);
+                    s.page_load(&l, &url, true, status);
+                }
+                _ => {}
+            }
+        });
+        if kiosk {
+            view.connect_context_menu(|_, _, _, _| true);
+            view.connect_run_file_chooser(|_, request| {
+                tracing::warn!("kiosk: file picker blocked");
+                request.cancel();
+                true
+            });
+        }
+    });
+    if let Err(e) = hooked {
+        tracing::error!(error = %e, "cannot watch the window's web process");
+    }
+}
+
+/// Ends a hung page's web process; `web-process-terminated` then reloads it.
+pub(super) fn terminate(window: &WebviewWindow) {
+    let _ = window.with_webview(|platform| platform.inner().terminate_web_process());
+}

@@ -1,0 +1,373 @@
+//! End to end, kiosk mode (`booth kiosk`) under Xvfb with openbox and two monitors: window
+//! geometry, escapes inert (xdotool), new windows blocked, deviceConfig / exitMp and the
+//! launcher, the operation watcher, the idle reset, the administrator's PIN pad, and recovery
+//! after the web process is killed or hangs.
+//! Needs Xvfb (two RandR monitors), a window manager and tauri-driver: run through `scripts/test-all`.
+
+use booth_e2e::{fixture, free_port, Booth};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const TITLE: &str = "E2E kiosk — Booth$";
+
+fn xdo(args: &[&str]) -> String {
+    let out = std::process::Command::new("xdotool").args(args).output().expect("xdotool");
+    assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A page timestamp (WebDriver may hand numbers back as floats).
+fn ms(v: &Value) -> u64 {
+    v.as_f64().unwrap_or(0.0) as u64
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// `booth kiosk <fixture> --sim --config <file with `settings`>`, its control endpoint on a free port.
+async fn kiosk(settings: &str) -> (Booth, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("booth.toml");
+    std::fs::write(&config, format!("[log]\ndir = \"\"\n{settings}")).expect("booth.toml");
+    let port = free_port();
+    let args = vec![
+        "kiosk".to_string(),
+        fixture("kiosk"),
+        "--sim".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--control-port".into(),
+        port.to_string(),
+    ];
+    let b = Booth::start(args, port).await;
+    b.wait_for("return window.ready", Duration::from_secs(5)).await;
+    (b, dir)
+}
+
+async fn with_kiosk(settings: &str, test: impl AsyncFnOnce(&Booth, &std::path::Path)) {
+    use futures::FutureExt;
+    let (b, dir) = kiosk(settings).await;
+    let outcome = std::panic::AssertUnwindSafe(test(&b, dir.path())).catch_unwind().await;
+    let port = b.control_port;
+    b.close().await;
+    // A kiosk refuses the window manager's close, which is how WebDriver ends a session: stop
+    // it the way a supervisor does.
+    let pattern = format!("booth kiosk .*--control-port {port}");
+    let _ = std::process::Command::new("pkill").args(["-TERM", "-f", &pattern]).status();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn health(b: &Booth) -> Value {
+    b.control("GET", "/health", "").1
+}
+
+/// Waits for `/health` to satisfy `ok`.
+async fn health_until(b: &Booth, what: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let h = health(b);
+        if ok(&h) {
+            return h;
+        }
+        assert!(start.elapsed() < within, "{what}: still not after {within:?}: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn main_url(h: &Value) -> String {
+    h["windows"]["main"]["url"].as_str().unwrap_or_default().to_string()
+}
+
+/// The X window state atoms of the window titled `title`.
+fn wm_state(title: &str) -> String {
+    let id = xdo(&["search", "--sync", "--onlyvisible", "--name", title]);
+    let id = id.lines().next().unwrap_or_default().to_string();
+    let out = std::process::Command::new("xprop").args(["-id", &id, "_NET_WM_STATE"]).output().expect("xprop");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A click at screen coordinates (a touch on a touch screen), as the X server delivers it.
+/// (`mousemove --sync` waits for the pointer to move: give each tap a new position.)
+fn tap(x: i32, y: i32) {
+    xdo(&["mousemove", "--sync", &x.to_string(), &y.to_string(), "click", "1"]);
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
+    with_kiosk("", async |b, _| {
+        let h = health(b);
+        let main = &h["windows"]["main"];
+        assert_eq!((main["x"].as_i64(), main["y"].as_i64()), (Some(0), Some(0)), "{h}");
+        assert_eq!((main["width"].as_u64(), main["height"].as_u64()), (Some(1280), Some(1080)), "{h}");
+        assert_eq!(main["fullscreen"], true, "{h}");
+        assert_eq!(main["decorated"], false, "{h}");
+        let state = wm_state(TITLE);
+        assert!(state.contains("_NET_WM_STATE_FULLSCREEN") && state.contains("_NET_WM_STATE_ABOVE"), "{state}");
+        // The secondary window waits on the second monitor.
+        let second_x: i64 =
+            std::env::var("BOOTH_E2E_SECOND_MONITOR_X").ok().and_then(|v| v.parse().ok()).unwrap_or(1280);
+        let secondary = &h["windows"]["secondary"];
+        if !secondary.is_null() && secondary["visible"] == true {
+            assert_eq!(secondary["x"].as_i64(), Some(second_x), "{h}");
+        }
+
+        let loads = b.wait_for("return window.loads", Duration::from_secs(2)).await;
+        tap(640, 400);
+        for key in [
+            "alt+F4",
+            "ctrl+w",
+            "F5",
+            "ctrl+r",
+            "ctrl+shift+r",
+            "alt+Tab",
+            "ctrl+shift+i",
+            "F11",
+            "F12",
+            "ctrl+l",
+            "ctrl+p",
+            "ctrl+n",
+            "ctrl+t",
+            "alt+Left",
+            "ctrl+plus",
+            "ctrl+minus",
+            "alt+Escape",
+        ] {
+            xdo(&["key", key]);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let h = health(b);
+        assert!(main_url(&h).ends_with("/index.html"), "still on the page: {h}");
+        assert_eq!(h["windows"]["main"]["fullscreen"], true, "{h}");
+        assert_eq!(h["windows"]["main"]["focused"], true, "focus stays with Booth: {h}");
+        let now = b.client.execute("return [window.loads, document.title, devicePixelRatio]", vec![]).await.unwrap();
+        assert_eq!(now[0], loads, "no reload");
+        assert_eq!(now[2], json!(1), "no zoom");
+
+        // New windows, _blank links and file pickers go nowhere.
+        let opened = b.client.execute("return window.open('https://example.com/') === null", vec![]).await.unwrap();
+        assert_eq!(opened, true);
+        b.client
+            .execute(
+                "document.getElementById('blank').click(); document.getElementById('file').click(); return 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let h = health(b);
+        let windows: Vec<&String> = h["windows"].as_object().unwrap().keys().collect();
+        assert!(windows.iter().all(|w| *w == "main" || *w == "secondary"), "{h}");
+        assert!(main_url(&h).ends_with("/index.html"), "{h}");
+        let titles = xdo(&["search", "--onlyvisible", "--name", "."]);
+        assert!(titles.lines().count() <= 3, "no new top-level window: {titles}");
+        // Navigation stays inside the package.
+        b.client.execute("location.href = 'https://blocked.example.com/'; return 1", vec![]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(main_url(&health(b)).ends_with("/index.html"));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn device_config_exit_applet_shows_the_launcher_and_a_touch_starts_again() {
+    with_kiosk("", async |b, _| {
+        // Bad input: a clear refusal, nothing happens.
+        let r = b.ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "1", "params": {"deviceConfig": {"exitApplet": 3}}})).await;
+        assert_eq!(r["success"], false, "{r}");
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "{r}");
+        let r = b.ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "2", "params": {}})).await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "{r}");
+
+        // The navigation bar shown (2) leaves fullscreen for the run; hidden (1) covers it again.
+        let r = b.ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "3", "params": {"deviceConfig": {"hideNavigationBar": 2, "hindeNotificationBar": 2}}})).await;
+        assert_eq!(r["success"], true, "{r}");
+        health_until(b, "fullscreen off", Duration::from_secs(3), |h| h["windows"]["main"]["fullscreen"] == false).await;
+        let r = b.ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "4", "params": {"deviceConfig": {"hideNavigationBar": 1, "hindeNotificationBar": 1}}})).await;
+        assert_eq!(r["success"], true, "{r}");
+        let h = health_until(b, "fullscreen on", Duration::from_secs(3), |h| h["windows"]["main"]["fullscreen"] == true).await;
+        assert_eq!(h["shell"]["bars"]["notificationsBlocked"], true, "{h}");
+
+        // exitApplet: the reply arrives, then the launcher shows and the page's session is gone.
+        let r = b.ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "16", "params": {"deviceConfig": {"exitApplet": 1}}})).await;
+        assert_eq!(r, json!({"action": "deviceConfig", "event": "open", "taskId": "16", "success": true, "message": "成功", "data": {}}));
+        let h = health_until(b, "launcher", Duration::from_secs(3), |h| main_url(h).contains("/launcher.html")).await;
+        assert_eq!(h["shell"]["launcher"], "exit", "{h}");
+        b.wait_for("return document.getElementById('name') && document.getElementById('name').textContent === 'E2E kiosk'", Duration::from_secs(3)).await;
+        // A touch on the launcher opens the mini-program again.
+        tap(640, 540);
+        let h = health_until(b, "back to the entry", Duration::from_secs(3), |h| main_url(h).ends_with("/index.html")).await;
+        assert_eq!(h["shell"]["launcher"], Value::Null, "{h}");
+        b.wait_for("return window.ready", Duration::from_secs(3)).await;
+
+        // wxfaceapp.exitMp does the same.
+        let r = b.run_async("wxfaceapp.exitMp({success: done, fail: done});", json!(null)).await;
+        assert_eq!(r, json!({}), "{r}");
+        health_until(b, "launcher after exitMp", Duration::from_secs(3), |h| main_url(h).contains("/launcher.html")).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn operation_watcher_fires_after_quiet_and_not_while_input_continues() {
+    with_kiosk("[kiosk]\noperation_timeout_s = 2\n", async |b, _| {
+        let r = b.run_async("my.call('ampeStartOperationWatcher', {}, done);", json!(null)).await;
+        assert_eq!(r["success"], true, "{r}");
+        assert_eq!(r["timeout"], 2, "{r}");
+        let armed = now_ms();
+        let fired = b
+            .wait_for("return window.seen.timeouts.length > 0 && window.seen.timeouts[0].at", Duration::from_secs(4))
+            .await;
+        let after = ms(&fired).saturating_sub(armed);
+        assert!((1800..3200).contains(&after), "fired after {after} ms ({fired} vs {armed})");
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let n = b.client.execute("return window.seen.timeouts.length", vec![]).await.unwrap();
+        assert_eq!(n, 1, "fires once");
+
+        // Touches every 500 ms for 4 s keep it from firing; then quiet lets it fire.
+        b.run_async("my.call('ampeStartOperationWatcher', {}, done);", json!(null)).await;
+        for i in 0..8 {
+            tap(300 + i * 20, 300);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let n = b.client.execute("return window.seen.timeouts.length", vec![]).await.unwrap();
+        assert_eq!(n, 1, "no timeout while the customer is touching the screen");
+        let last_input = now_ms();
+        let fired = b
+            .wait_for("return window.seen.timeouts.length === 2 && window.seen.timeouts[1].at", Duration::from_secs(4))
+            .await;
+        let after = ms(&fired).saturating_sub(last_input);
+        assert!((1000..3200).contains(&after), "fired {after} ms after the last touch");
+        // Keys count as input too.
+        b.run_async("my.call('ampeStartOperationWatcher', {}, done);", json!(null)).await;
+        for _ in 0..6 {
+            xdo(&["key", "a"]);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let n = b.client.execute("return window.seen.timeouts.length", vec![]).await.unwrap();
+        assert_eq!(n, 2, "no timeout while typing");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn idle_policy_warns_then_returns_to_the_entry_with_storage_cleared() {
+    with_kiosk("[kiosk]\nidle_s = 4\nidle_warning_s = 2\n", async |b, _| {
+        b.client
+            .execute(
+                "localStorage.setItem('cart', 'milk'); history.replaceState(null, '', 'index.html#step2'); return 1",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let loaded = b.client.execute("return window.loadedAt", vec![]).await.unwrap();
+        tap(400, 350);
+        // The warning shows before the reset; a touch cancels it.
+        b.wait_for("return !!document.querySelector('booth-idle-warning')", Duration::from_secs(4)).await;
+        tap(420, 370);
+        b.wait_for("return !document.querySelector('booth-idle-warning')", Duration::from_secs(1)).await;
+        let still = b.client.execute("return [window.loadedAt, localStorage.getItem('cart')]", vec![]).await.unwrap();
+        assert_eq!(still, json!([loaded, "milk"]), "the touch kept the customer's page");
+        // Then nobody touches: back to the entry, storage gone.
+        b.wait_for("return !!document.querySelector('booth-idle-warning')", Duration::from_secs(4)).await;
+        let reset = b
+            .wait_for(
+                &format!("return window.loadedAt && window.loadedAt !== {loaded} && window.ready"),
+                Duration::from_secs(5),
+            )
+            .await;
+        assert_eq!(reset, true);
+        let after = b.client.execute("return [localStorage.getItem('cart'), location.hash]", vec![]).await.unwrap();
+        assert_eq!(after, json!([null, ""]), "storage cleared, back at the entry");
+        // Nobody used it since: no second reset.
+        let loaded = b.client.execute("return window.loadedAt", vec![]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5000)).await;
+        let same = b.client.execute("return window.loadedAt", vec![]).await.unwrap();
+        assert_eq!(same, loaded, "an unused terminal is not reset again");
+    })
+    .await;
+}
+
+/// The WebKit web processes booth started (children of the booth process on `port`).
+fn web_processes(port: u16) -> Vec<u32> {
+    let pattern = format!("booth kiosk .*--control-port {port}");
+    let out = std::process::Command::new("pgrep").args(["-f", &pattern]).output().expect("pgrep");
+    let booth: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let mut found = Vec::new();
+    for pid in booth {
+        let out = std::process::Command::new("pgrep").args(["-P", &pid, "WebKitWebProces"]).output().expect("pgrep");
+        found.extend(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse::<u32>().ok()));
+    }
+    found
+}
+
+fn main_loads(h: &Value) -> (u64, u64) {
+    let l = &h["shell"]["loads"]["main"];
+    (l["count"].as_u64().unwrap_or(0), l["lastMs"].as_u64().unwrap_or(0))
+}
+
+/// The main page's runtime attached to the bridge after flight-recorder record `after`.
+/// (WebDriver's handle on the page does not survive its web process, so the control
+/// endpoint is the witness.)
+async fn page_attached_after(b: &Booth, after: u64) {
+    let start = Instant::now();
+    loop {
+        let feed = b.control("GET", &format!("/feed?after={after}&wait=1000"), "").1;
+        let records = feed["records"].as_array().cloned().unwrap_or_default();
+        if records.iter().any(|r| r["type"] == "session" && r["window"] == "main") {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "the page did not attach again: {feed}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn killed_web_process_the_page_is_back_within_5_s() {
+    with_kiosk("", async |b, _| {
+        let before = web_processes(b.control_port);
+        assert!(!before.is_empty(), "no WebKitWebProcess under booth");
+        let (loads, _) = main_loads(&health(b));
+        let last = b.control("GET", "/feed?after=0", "").1["last"].as_u64().unwrap_or(0);
+        let killed_at = now_ms();
+        for pid in &before {
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+        let h = health_until(b, "the page loaded again", Duration::from_secs(5), |h| main_loads(h).0 > loads).await;
+        let recovery = main_loads(&h).1.saturating_sub(killed_at);
+        println!("recovery after SIGKILL of the web process: {recovery} ms (kill → page loaded)");
+        assert!(recovery < 5000, "back after {recovery} ms");
+        let recoveries = h["shell"]["recoveries"].as_array().cloned().unwrap_or_default();
+        assert!(recoveries.iter().any(|r| r["window"] == "main"), "logged: {h}");
+        // The page works after it: its runtime attached again and subscribed to its listener.
+        page_attached_after(b, last).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn hung_page_is_restarted_within_5_s() {
+    with_kiosk("[kiosk]\nhang_s = 2\n", async |b, _| {
+        let (loads, _) = main_loads(&health(b));
+        let last = b.control("GET", "/feed?after=0", "").1["last"].as_u64().unwrap_or(0);
+        // A page stuck in a loop stops answering the heartbeat.
+        b.client.execute("setTimeout(function () { for (;;) {} }, 10); return 1", vec![]).await.unwrap();
+        let hung_at = now_ms();
+        let h = health_until(b, "the page loaded again", Duration::from_secs(8), |h| main_loads(h).0 > loads).await;
+        let recovery = main_loads(&h).1.saturating_sub(hung_at);
+        println!("recovery after the page hung (hang_s = 2): {recovery} ms (hang → page loaded)");
+        assert!(recovery < 5000, "back after {recovery} ms");
+        let recoveries = h["shell"]["recoveries"].as_array().cloned().unwrap_or_default();
+        assert!(recoveries.iter().any(|r| r["why"].as_str().is_some_and(|w| w.contains("hung"))), "{h}");
+        page_attached_after(b, last).await;
+    })
+    .await;
+}
