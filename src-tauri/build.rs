@@ -9,6 +9,7 @@ fn main() {
         "booth_log",
         "booth_input",
         "booth_shell",
+        "booth_admin",
     ])))
     .expect("failed to run tauri-build");
 }

@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub config_path: Option<std::path::PathBuf>,
     /// Where the log files are (the admin screen shows their tail).
     pub log_dir: Option<std::path::PathBuf>,
+    /// `[admin]` of booth.toml (PIN lockout policy).
+    pub admin: crate::kiosk::pin::AdminSection,
     pub package: Package,
     pub devices: Devices,
     pub recorder: Arc<crate::recorder::Recorder>,
@@ -107,6 +109,8 @@ pub fn run(opts: RunOptions) -> i32 {
     let mut mode = opts.mode;
     let kiosk = opts.kiosk;
     let kiosk_config = opts.kiosk_config;
+    let admin =
+        Arc::new(crate::admin::Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
 
     let serve_pkg = package.clone();
     let builder = tauri::Builder::default()
@@ -126,8 +130,10 @@ pub fn run(opts: RunOptions) -> i32 {
             commands::booth_subscribe,
             commands::booth_log,
             commands::booth_input,
-            commands::booth_shell
+            commands::booth_shell,
+            crate::admin::booth_admin
         ])
+        .manage(admin)
         .manage(commands::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package)?;

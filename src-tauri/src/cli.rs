@@ -257,6 +257,7 @@ fn start(l: Launch) -> i32 {
         kiosk_config: l.config.kiosk.clone(),
         config_path: l.config_path,
         log_dir: l.config.log.dir(),
+        admin: l.config.admin.clone(),
         package: l.package,
         devices,
         recorder,

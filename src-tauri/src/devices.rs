@@ -88,6 +88,43 @@ impl Devices {
             "smartcard": self.smartcard.status(),
         })
     }
+
+    /// The admin screen's self-test of one device: its backend must be up, and an input device
+    /// must then produce an input within `wait` (scan a code, place an ID card, press a key,
+    /// stand in front of the sensor). Devices without inputs report their port or readers.
+    pub fn self_test(&self, name: &str, wait: Duration) -> Value {
+        let status = self.status();
+        let Some(s) = status.get(name) else { return json!({"ok": false, "detail": format!("no device `{name}`")}) };
+        if s["backend"] == "none" {
+            return json!({"ok": false, "detail": "not configured"});
+        }
+        if s["available"] != true {
+            return json!({"ok": false, "detail": s["detail"]});
+        }
+        let (topics, ask): (&[&str], &str) = match name {
+            "scanner" => (&[booth_scanner::TOPIC_CODE], "scan a code"),
+            "idcard" => (&[booth_idcard::TOPIC_CARD], "place an ID card"),
+            "presence" => (&[booth_presence::TOPIC_SENSOR], "stand in front of the sensor"),
+            "keypad" => (&[booth_keypad::TOPIC_KEY], "press a key"),
+            _ => return json!({"ok": true, "detail": s["detail"], "status": s}),
+        };
+        let mut events = self.bridge.bus().subscribe();
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match events.try_recv() {
+                Ok(ev) if topics.contains(&ev.topic) => {
+                    return json!({"ok": true, "detail": format!("{} received", ev.topic), "event": ev.payload});
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(_) => {
+                    return json!({"ok": false, "detail": format!("nothing received in {} s ({ask} during the test)", wait.as_secs())});
+                }
+            }
+        }
+    }
 }
 
 /// `[smartcard]` as the plugin takes it.

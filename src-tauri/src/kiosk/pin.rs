@@ -24,11 +24,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const PIN_LEN: std::ops::RangeInclusive<usize> = 4..=12;
 
 /// `[admin]` in booth.toml.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminSection {
     /// Argon2id hash of the admin PIN (a PHC string written by `booth pin`); none: no admin access.
     pub pin_hash: Option<String>,
+    /// Wrong PINs allowed before the PIN pad locks.
+    pub free_attempts: u32,
+    /// The first lockout, in seconds; each further wrong PIN doubles it, up to 15 minutes.
+    pub lockout_s: u64,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        let p = Policy::default();
+        AdminSection { pin_hash: None, free_attempts: p.free_attempts, lockout_s: p.first_lockout.as_secs() }
+    }
 }
 
 /// The booth.toml key that holds the hash.
@@ -37,6 +48,12 @@ pub const PIN_HASH_KEY: &str = "admin.pin_hash";
 impl AdminSection {
     /// For `Config::parse`: a hash that is present must be an Argon2 PHC string.
     pub fn validate(&self) -> Result<(), String> {
+        if !(1..=10).contains(&self.free_attempts) {
+            return Err("admin.free_attempts: must be 1 to 10".into());
+        }
+        if !(1..=900).contains(&self.lockout_s) {
+            return Err("admin.lockout_s: must be 1 to 900".into());
+        }
         match &self.pin_hash {
             None => Ok(()),
             Some(h) => validate_hash(h).map_err(|e| format!("admin.pin_hash: {e} (set it with `booth pin`)")),
@@ -132,6 +149,12 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The policy `[admin]` asks for.
+    pub fn of(section: &AdminSection) -> Policy {
+        let d = Policy::default();
+        Policy { free_attempts: section.free_attempts, first_lockout: Duration::from_secs(section.lockout_s), ..d }
+    }
+
     /// The lock-out after the `failures`-th wrong PIN in a row, if it causes one.
     pub fn lockout_after(&self, failures: u32) -> Option<Duration> {
         let over = failures.checked_sub(self.free_attempts)?;

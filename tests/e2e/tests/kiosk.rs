@@ -371,3 +371,116 @@ async fn hung_page_is_restarted_within_5_s() {
     })
     .await;
 }
+
+/// Switches WebDriver to the window titled `title`, waiting for it to open.
+async fn switch_to(b: &Booth, title: &str) {
+    let start = Instant::now();
+    loop {
+        for h in b.client.windows().await.unwrap_or_default() {
+            if b.client.switch_to_window(h).await.is_ok() && b.client.title().await.is_ok_and(|t| t == title) {
+                return;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "no window titled {title}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Types a PIN on the admin screen's pad and presses OK; returns the pad's message after it.
+async fn type_pin(b: &Booth, pin: &str) -> String {
+    let script = "var pin = arguments[0]; document.querySelector('[data-key=\"C\"]').click(); \
+        for (var i = 0; i < pin.length; i++) document.querySelector('[data-key=\"' + pin[i] + '\"]').click(); \
+        document.getElementById('padmsg').textContent = ''; \
+        document.querySelector('[data-key=\"OK\"]').click(); return true;";
+    b.client.execute(script, vec![json!(pin)]).await.expect("type the PIN");
+    let msg = b
+        .wait_for(
+            "return document.getElementById('padmsg').textContent || (document.getElementById('menu').className.indexOf('on') >= 0 && 'MENU')",
+            Duration::from_secs(5),
+        )
+        .await;
+    msg.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn admin_gesture_wrong_pin_lockout_right_pin_settings_and_exit() {
+    // The PIN is set the way an operator sets it: `booth pin`.
+    let settings = "# the operator's own note\n[admin]\nfree_attempts = 2\nlockout_s = 3\n";
+    with_kiosk(settings, async |b, dir| {
+        let config = dir.join("booth.toml");
+        let out = std::process::Command::new(booth_e2e::booth_bin())
+            .args(["pin", "--config", &config.display().to_string(), "--pin", "2468"])
+            .output()
+            .expect("booth pin");
+        assert!(out.status.success(), "booth pin: {}", String::from_utf8_lossy(&out.stderr));
+
+        // Five taps in the top-right corner within 3 s open the PIN pad; taps elsewhere do not.
+        for i in 0..4 {
+            tap(1270 - i, 10 + i);
+        }
+        tap(600, 500);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(health(b)["windows"]["admin"].is_null(), "a tap outside the corner breaks the gesture");
+        for i in 0..5 {
+            tap(1265 - i, 12 + i);
+        }
+        health_until(b, "the PIN pad", Duration::from_secs(3), |h| h["windows"]["admin"]["visible"] == true).await;
+        switch_to(b, "Booth — 管理 Administration").await;
+
+        let msg = type_pin(b, "1111").await;
+        assert!(msg.contains("还可尝试 1 次"), "{msg}");
+        let msg = type_pin(b, "2222").await;
+        assert!(msg.contains("已锁定"), "{msg}");
+        // Locked: even the right PIN is refused until the lockout ends.
+        let r = b.run_async("window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'pin', payload: {pin: '2468'}}).then(done, done);", json!(null)).await;
+        assert_eq!(r["ok"], false, "{r}");
+        assert!(r["lockedForS"].as_u64().unwrap_or(0) >= 1, "{r}");
+        // Before unlocking, nothing else answers.
+        let r = b.run_async("window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'settings', payload: {}}).then(done, done);", json!(null)).await;
+        assert_eq!(r["locked"], true, "{r}");
+        tokio::time::sleep(Duration::from_millis(3200)).await;
+        let msg = type_pin(b, "2468").await;
+        assert_eq!(msg, "MENU");
+
+        // Settings are written to booth.toml, the operator's comment kept; timeouts apply at once.
+        let r = b
+            .run_async(
+                "window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'save', payload: {values: {'kiosk.operation_timeout_s': '7', 'scanner.backend': 'sim'}}}).then(done, done);",
+                json!(null),
+            )
+            .await;
+        assert_eq!(r["saved"], true, "{r}");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("# the operator's own note") && text.contains("operation_timeout_s = 7"), "{text}");
+        let r = b
+            .run_async(
+                "window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'save', payload: {values: {'kiosk.idle_s': 'soon'}}}).then(done, done);",
+                json!(null),
+            )
+            .await;
+        assert!(r["message"].as_str().unwrap_or_default().contains("kiosk.idle_s"), "{r}");
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text, "a refused save leaves the file alone");
+
+        // Device self-test: the simulated scanner reads a code during the test.
+        let port = b.control_port;
+        let scan = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(800));
+            booth_e2e::http(port, "POST", "/sim/scanner/scan", r#"{"code":"SELFTEST-1"}"#)
+        });
+        let r = b.run_async("window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'selfTest', payload: {device: 'scanner'}}).then(done, done);", json!(null)).await;
+        scan.join().unwrap();
+        assert_eq!(r["ok"], true, "{r}");
+        assert!(r["event"].to_string().contains("SELFTEST-1"), "{r}");
+
+        // Exit to the desktop ends Booth with the admin exit code.
+        let pattern = format!("booth kiosk .*--control-port {port}");
+        let _ = b.client.execute("window.__TAURI_INTERNALS__.invoke('booth_admin', {kind: 'exit', payload: {}}); return 1", vec![]).await;
+        let start = Instant::now();
+        while std::process::Command::new("pgrep").args(["-f", &pattern]).output().is_ok_and(|o| o.status.success()) {
+            assert!(start.elapsed() < Duration::from_secs(5), "booth still running after the admin exit");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}
