@@ -176,7 +176,8 @@ mod tests {
         // come as more than one batch on a busy machine: wait for the save's own).
         std::fs::write(dir.join("app.css"), "3").unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !seen.lock().unwrap().iter().any(|(_, c)| c.contains(&"app.css".to_string())) && Instant::now() < deadline {
+        while !seen.lock().unwrap().iter().any(|(_, c)| c.contains(&"app.css".to_string())) && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         let seen = seen.lock().unwrap();

@@ -27,27 +27,36 @@ fn now_ms() -> u64 {
 
 /// `booth kiosk <fixture> --sim --config <file with `settings`>`, its control endpoint on a free port.
 async fn kiosk(settings: &str) -> (Booth, tempfile::TempDir) {
+    let (b, dir) = kiosk_of(&fixture("kiosk"), settings).await;
+    b.wait_for("return window.ready", Duration::from_secs(5)).await;
+    (b, dir)
+}
+
+/// `booth kiosk <package> --sim --config <file with `settings`>`, whatever page shows first.
+async fn kiosk_of(package: &str, settings: &str) -> (Booth, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("booth.toml");
     std::fs::write(&config, format!("[log]\ndir = \"\"\n{settings}")).expect("booth.toml");
     let port = free_port();
     let args = vec![
         "kiosk".to_string(),
-        fixture("kiosk"),
+        package.to_string(),
         "--sim".into(),
         "--config".into(),
         config.display().to_string(),
         "--control-port".into(),
         port.to_string(),
     ];
-    let b = Booth::start(args, port).await;
-    b.wait_for("return window.ready", Duration::from_secs(5)).await;
-    (b, dir)
+    (Booth::start(args, port).await, dir)
 }
 
 async fn with_kiosk(settings: &str, test: impl AsyncFnOnce(&Booth, &std::path::Path)) {
-    use futures::FutureExt;
     let (b, dir) = kiosk(settings).await;
+    run_kiosk(b, dir, test).await
+}
+
+async fn run_kiosk(b: Booth, dir: tempfile::TempDir, test: impl AsyncFnOnce(&Booth, &std::path::Path)) {
+    use futures::FutureExt;
     let outcome = std::panic::AssertUnwindSafe(test(&b, dir.path())).catch_unwind().await;
     let port = b.control_port;
     b.close().await;
@@ -481,6 +490,66 @@ async fn admin_gesture_wrong_pin_lockout_right_pin_settings_and_exit() {
             assert!(start.elapsed() < Duration::from_secs(5), "booth still running after the admin exit");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    })
+    .await;
+}
+
+/// An HTTP server on 127.0.0.1:`port` answering every request with 503.
+fn serve_503(port: u16) -> std::process::Child {
+    let script = [
+        "import http.server, sys",
+        "class H(http.server.BaseHTTPRequestHandler):",
+        "    def do_GET(self):",
+        "        self.send_response(503); self.send_header('Content-Type', 'text/html'); self.end_headers()",
+        "        self.wfile.write(b'<h1>503 maintenance</h1>')",
+        "    def log_message(self, *a): pass",
+        "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()",
+    ]
+    .join("\n");
+    let child =
+        std::process::Command::new("python3").args(["-c", &script, &port.to_string()]).spawn().expect("python3");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "503 server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn unreachable_or_failing_package_shows_the_launcher_and_retries_until_it_loads() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/index.html");
+    // Nothing listens yet: the launcher shows why, and retries.
+    let (b, dir) = kiosk_of(&url, "[kiosk]\nretry_s = 1\nretry_max_s = 2\n").await;
+    run_kiosk(b, dir, async |b, _| {
+        let h = health_until(b, "launcher", Duration::from_secs(5), |h| h["shell"]["launcher"] == "failed").await;
+        assert!(main_url(&h).contains("/launcher.html"), "{h}");
+        assert!(h["shell"]["launcherStatus"].as_str().unwrap_or_default().contains(&url), "{h}");
+        b.wait_for(
+            "return document.getElementById('status').textContent.indexOf('加载失败') >= 0",
+            Duration::from_secs(3),
+        )
+        .await;
+        b.wait_for("return /重试|Retrying/.test(document.getElementById('hint').textContent)", Duration::from_secs(3))
+            .await;
+
+        // The server answers 503 (maintenance): still the launcher, with the status.
+        let mut server = serve_503(port);
+        health_until(b, "HTTP 503 on the launcher", Duration::from_secs(6), |h| {
+            h["shell"]["launcherStatus"].as_str().unwrap_or_default().contains("HTTP 503")
+        })
+        .await;
+        let _ = server.kill();
+        let _ = server.wait();
+
+        // The package is back: the launcher's retry opens it by itself.
+        let mut server = booth_e2e::serve_dir(&fixture("kiosk"), port);
+        let h = health_until(b, "the package", Duration::from_secs(8), |h| main_url(h) == url).await;
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(h["shell"]["launcher"], Value::Null, "{h}");
     })
     .await;
 }
