@@ -252,21 +252,24 @@ fn open_windows(app: &tauri::App, package: &Arc<Package>, dev: bool) -> Result<(
         .devtools(dev)
         .build()?;
 
-    let secondary_url = match &m.secondary {
-        Some(s) => entry_url(package, &s.entry)?,
-        None => WebviewUrl::App("secondary.html".into()),
-    };
-    let secondary = WebviewWindowBuilder::new(app, SECONDARY, secondary_url)
-        .title(format!("{} — Booth (secondary)", m.name))
-        .visible(false)
-        .initialization_script(&script)
-        .initialization_script(&inputs)
-        .on_navigation(guard(SECONDARY))
-        .devtools(dev)
-        .build()?;
-    place_on_second_monitor(app, &secondary);
+    // The second screen costs nothing until it is used (see `secondary`).
+    let secondary_entry = m.secondary.as_ref().map(|s| entry_url(package, &s.entry)).transpose()?;
+    let secondary = crate::secondary::Secondary::new(
+        app.handle().clone(),
+        crate::secondary::Setup {
+            title: format!("{} — Booth (secondary)", m.name),
+            scripts: vec![script, inputs],
+            guard: Arc::new(guard(SECONDARY)),
+            devtools: dev,
+            entry: secondary_entry,
+            on_primary_if_alone: dev,
+        },
+    );
+    app.manage(secondary.clone());
+    app.state::<Arc<AppState>>().devices.display.set_screen(secondary.clone());
+    secondary.open_entry();
 
-    // Closing the main window ends Booth, hidden secondary window or not.
+    // Closing the main window ends Booth, secondary window or not.
     let handle = app.handle().clone();
     let state = app.state::<Arc<AppState>>().inner().clone();
     main.on_window_event(move |event| {
@@ -294,22 +297,6 @@ fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
         );
     }
     serde_json::Value::Object(report)
-}
-
-/// Puts the secondary window on a monitor other than the primary one, when there is one.
-fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
-    let monitors = crate::monitors::list(app);
-    let Some(other) = monitors.iter().find(|m| !m.primary) else {
-        tracing::debug!(monitors = monitors.len(), "one monitor: the secondary window stays on it");
-        return;
-    };
-    let placed = window
-        .set_position(tauri::PhysicalPosition::new(other.x, other.y))
-        .and_then(|_| window.set_size(tauri::PhysicalSize::new(other.width, other.height)));
-    match placed {
-        Ok(()) => tracing::info!(?other, "secondary window placed on the second monitor"),
-        Err(e) => tracing::warn!(error = %e, "cannot place the secondary window"),
-    }
 }
 
 /// The page-side inputs script: the keypad's PC keys (for pages that may use wxfaceapp) and the

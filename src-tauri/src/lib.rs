@@ -17,6 +17,7 @@ pub mod recorder;
 pub mod reload;
 pub mod replay;
 pub mod scaffold;
+pub mod secondary;
 pub mod simctl;
 
 /// Booth's version, as pages see it (`appVersion`, `version`).
