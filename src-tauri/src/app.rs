@@ -332,27 +332,27 @@ fn open_windows(
     }
     shell.watch_window(&main);
 
-    let secondary_url = match &m.secondary {
-        Some(s) => entry_url(package, &s.entry)?,
-        None => WebviewUrl::App("secondary.html".into()),
-    };
-    let mut secondary = WebviewWindowBuilder::new(app, SECONDARY, secondary_url)
-        .title(format!("{} — Booth (secondary)", m.name))
-        .visible(false)
-        .initialization_script(&script)
-        .initialization_script(&inputs)
-        .initialization_script(&shell_js)
-        .on_navigation(guard(SECONDARY))
-        .on_new_window(no_new_windows(SECONDARY))
-        .devtools(dev);
-    if kiosk {
-        secondary = secondary.decorations(false).always_on_top(true).skip_taskbar(true).focused(false);
-    }
-    let secondary = secondary.build()?;
-    place_on_second_monitor(app, &secondary, kiosk);
-    shell.watch_window(&secondary);
+    // The second screen costs nothing until it is used (see `secondary`).
+    let secondary_entry = m.secondary.as_ref().map(|s| entry_url(package, &s.entry)).transpose()?;
+    let secondary = crate::secondary::Secondary::new(
+        app.handle().clone(),
+        crate::secondary::Setup {
+            title: format!("{} — Booth (secondary)", m.name),
+            scripts: vec![script, inputs, shell_js],
+            guard: Arc::new(guard(SECONDARY)),
+            devtools: dev,
+            entry: secondary_entry,
+            on_primary_if_alone: dev,
+            kiosk,
+            placement: shell.config().secondary(),
+            shell: shell.clone(),
+        },
+    );
+    app.manage(secondary.clone());
+    app.state::<Arc<AppState>>().devices.display.set_screen(secondary.clone());
+    secondary.open_entry();
 
-    // Closing the main window ends Booth, hidden secondary window or not; on a kiosk only the
+    // Closing the main window ends Booth, secondary window or not; on a kiosk only the
     // administrator's exit does (Alt+F4 and the window manager's close are refused).
     let handle = app.handle().clone();
     let state = app.state::<Arc<AppState>>().inner().clone();
@@ -399,7 +399,6 @@ fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
                 "visible": window.is_visible().ok(),
                 "fullscreen": window.is_fullscreen().ok(),
                 "decorated": window.is_decorated().ok(),
-                "alwaysOnTop": window.is_always_on_top().ok(),
                 "focused": window.is_focused().ok(),
                 "url": window.url().ok().map(|u| u.to_string()),
             }),
@@ -410,7 +409,7 @@ fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
 
 /// Puts the main window on the primary monitor (a kiosk: fullscreen there).
 fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
-    let monitors = crate::monitors::list(app);
+    let monitors = crate::monitors::list(app.handle());
     let Some(primary) = monitors.first() else { return };
     let placed = window
         .set_position(tauri::PhysicalPosition::new(primary.x, primary.y))
@@ -421,29 +420,6 @@ fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
     match placed {
         Ok(()) => tracing::info!(?primary, "main window fullscreen on the primary monitor"),
         Err(e) => tracing::warn!(error = %e, "cannot place the main window"),
-    }
-}
-
-/// Puts the secondary window on a monitor other than the primary one, when there is one.
-fn place_on_second_monitor(app: &tauri::App, window: &tauri::WebviewWindow, kiosk: bool) {
-    let monitors = crate::monitors::list(app);
-    let placement = app.state::<Arc<crate::shell::Shell>>().config().secondary();
-    let other = match placement {
-        crate::kiosk_config::SecondaryPlacement::Never => return,
-        crate::kiosk_config::SecondaryPlacement::Auto => monitors.iter().find(|m| !m.primary),
-        crate::kiosk_config::SecondaryPlacement::Monitor(i) => monitors.get(i),
-    };
-    let Some(other) = other else {
-        tracing::debug!(monitors = monitors.len(), "one monitor: the secondary window stays on it");
-        return;
-    };
-    let placed = window
-        .set_position(tauri::PhysicalPosition::new(other.x, other.y))
-        .and_then(|_| window.set_size(tauri::PhysicalSize::new(other.width, other.height)))
-        .and_then(|_| if kiosk { window.set_fullscreen(true) } else { Ok(()) });
-    match placed {
-        Ok(()) => tracing::info!(?other, "secondary window placed on the second monitor"),
-        Err(e) => tracing::warn!(error = %e, "cannot place the secondary window"),
     }
 }
 

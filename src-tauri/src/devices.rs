@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::inputs_config;
 use booth_bridge::{Bridge, SimRegistry};
 use booth_device::{DeviceInfo, TerminalConfig};
+use booth_display::Display;
 use booth_idcard::entry::IdEntry;
 use booth_idcard::IdCard;
 use booth_keypad::Keypad;
@@ -29,6 +30,8 @@ pub struct Devices {
     pub pos: Arc<Pos>,
     pub keypad: Arc<Keypad>,
     pub smartcard: Arc<SmartCard>,
+    /// The second screen (the app connects its window).
+    pub display: Arc<Display>,
 }
 
 impl Devices {
@@ -74,7 +77,9 @@ impl Devices {
         keypad.register(&bridge);
         keypad.register_sim(&sims);
         smartcard.register_sim(&sims);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard }
+        let display = Display::new();
+        display.register(&bridge);
+        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, display }
     }
 
     /// Every device's backend and availability, for `/health`.

@@ -20,6 +20,7 @@ pub mod recorder;
 pub mod reload;
 pub mod replay;
 pub mod scaffold;
+pub mod secondary;
 pub mod shell;
 pub mod simctl;
 

@@ -15,7 +15,7 @@ pub struct Area {
 }
 
 /// Every monitor, the primary one first.
-pub fn list(app: &tauri::App) -> Vec<Area> {
+pub fn list(app: &tauri::AppHandle) -> Vec<Area> {
     let primary_pos = app.primary_monitor().ok().flatten().map(|m| *m.position());
     let mut areas: Vec<Area> = app
         .available_monitors()

@@ -120,9 +120,13 @@ async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
         let second_x: i64 =
             std::env::var("BOOTH_E2E_SECOND_MONITOR_X").ok().and_then(|v| v.parse().ok()).unwrap_or(1280);
         let secondary = &h["windows"]["secondary"];
-        if !secondary.is_null() && secondary["visible"] == true {
-            assert_eq!(secondary["x"].as_i64(), Some(second_x), "{h}");
-        }
+        assert_eq!(secondary["visible"], true, "the package's customer screen shows: {h}");
+        assert_eq!((secondary["x"].as_i64(), secondary["y"].as_i64()), (Some(second_x), Some(0)), "{h}");
+        assert_eq!(secondary["width"].as_u64(), Some(1280), "{h}");
+        assert_eq!((&secondary["fullscreen"], &secondary["decorated"]), (&json!(true), &json!(false)), "{h}");
+        assert!(secondary["url"].as_str().unwrap_or_default().ends_with("/customer.html"), "{h}");
+        let state = wm_state("E2E kiosk — Booth \\(secondary\\)");
+        assert!(state.contains("_NET_WM_STATE_FULLSCREEN") && state.contains("_NET_WM_STATE_ABOVE"), "{state}");
 
         let loads = b.wait_for("return window.loads", Duration::from_secs(2)).await;
         tap(640, 400);
@@ -546,10 +550,12 @@ async fn unreachable_or_failing_package_shows_the_launcher_and_retries_until_it_
 
         // The package is back: the launcher's retry opens it by itself.
         let mut server = booth_e2e::serve_dir(&fixture("kiosk"), port);
-        let h = health_until(b, "the package", Duration::from_secs(8), |h| main_url(h) == url).await;
+        health_until(b, "the package", Duration::from_secs(8), |h| {
+            main_url(h) == url && h["shell"]["launcher"].is_null() && main_loads(h).0 > 0
+        })
+        .await;
         let _ = server.kill();
         let _ = server.wait();
-        assert_eq!(h["shell"]["launcher"], Value::Null, "{h}");
     })
     .await;
 }
