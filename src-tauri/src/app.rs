@@ -144,8 +144,8 @@ pub fn run(opts: RunOptions) -> i32 {
                 kiosk_config.clone(),
                 package.clone(),
                 devices.bridge.clone(),
+                devices.shell.clone(),
             );
-            shell.register(&devices.bridge);
             app.manage(shell.clone());
             open_windows(app, &package, dev, &shell)?;
             shell.start();

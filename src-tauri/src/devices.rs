@@ -32,6 +32,8 @@ pub struct Devices {
     pub smartcard: Arc<SmartCard>,
     /// The second screen (the app connects its window).
     pub display: Arc<Display>,
+    /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
+    pub shell: Arc<crate::shell::apis::ShellApis>,
 }
 
 impl Devices {
@@ -79,7 +81,9 @@ impl Devices {
         smartcard.register_sim(&sims);
         let display = Display::new();
         display.register(&bridge);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, display }
+        let shell = crate::shell::apis::ShellApis::new(config.kiosk.operation_timeout());
+        shell.register(&bridge);
+        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
     }
 
     /// Every device's backend and availability, for `/health`.

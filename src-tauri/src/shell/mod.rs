@@ -5,13 +5,15 @@
 //! Pages report touches, clicks, keys and heartbeat answers through `booth_shell`
 //! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`timers`]).
 
+pub mod apis;
 pub mod timers;
 #[cfg(target_os = "linux")]
 mod webkit;
 
 use crate::commands::{MAIN, SECONDARY};
 use crate::kiosk_config::KioskSection;
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, ErrorCode, Params};
+use apis::{DeviceConfig, ShellApis, ShellHost};
+use booth_bridge::{ApiError, Bridge, ErrorCode};
 use booth_miniapp_host::Package;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +23,7 @@ use tauri::{AppHandle, Manager, WebviewWindow};
 use timers::{Due, IdlePolicy, Timers};
 use url::Url;
 
-/// The device event behind `my.on('ampeOperationTimeout')`.
-pub const OPERATION_TIMEOUT_TOPIC: &str = "shell.operation_timeout";
+pub use apis::OPERATION_TIMEOUT_TOPIC;
 /// How often the ticker looks at the clocks.
 const TICK: Duration = Duration::from_millis(200);
 /// How often a loaded page is asked for a heartbeat.
@@ -62,7 +63,7 @@ pub struct Shell {
     cfg: RwLock<KioskSection>,
     package: Arc<Package>,
     bridge: Bridge,
-    timers: Mutex<Timers>,
+    apis: Arc<ShellApis>,
     launcher: Mutex<Launcher>,
     bars: Mutex<BarState>,
     /// Admin exit: the main window may close now.
@@ -74,20 +75,30 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn new(app: AppHandle, kiosk: bool, cfg: KioskSection, package: Arc<Package>, bridge: Bridge) -> Arc<Shell> {
-        Arc::new(Shell {
+    /// The shell of this run; it serves the page APIs of `apis` (deviceConfig, exitMp).
+    pub fn new(
+        app: AppHandle,
+        kiosk: bool,
+        cfg: KioskSection,
+        package: Arc<Package>,
+        bridge: Bridge,
+        apis: Arc<ShellApis>,
+    ) -> Arc<Shell> {
+        let shell = Arc::new(Shell {
             app,
             kiosk,
             cfg: RwLock::new(cfg),
             package,
             bridge,
-            timers: Mutex::new(Timers::default()),
+            apis: apis.clone(),
             launcher: Mutex::new(Launcher::default()),
             bars: Mutex::new(BarState::default()),
             leaving: AtomicBool::new(false),
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
-        })
+        });
+        apis.set_host(shell.clone());
+        shell
     }
 
     pub fn kiosk(&self) -> bool {
@@ -100,11 +111,12 @@ impl Shell {
 
     /// Applies changed settings to the running shell (timeouts take effect at once).
     pub fn set_config(&self, cfg: KioskSection) {
+        self.apis.set_operation_timeout(cfg.operation_timeout());
         *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
     }
 
     fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
-        self.timers.lock().unwrap_or_else(|p| p.into_inner())
+        self.apis.timers()
     }
 
     /// The administrator is leaving: windows may close.
@@ -118,67 +130,7 @@ impl Shell {
 
     // --- bridge ----------------------------------------------------------------------------
 
-    /// deviceConfig, ampeStartOperationWatcher, ampeOperationTimeout and wxfaceapp.exitMp.
-    pub fn register(self: &Arc<Self>, bridge: &Bridge) {
-        let me = self.clone();
-        bridge.register(
-            Dialect::My,
-            "deviceConfig",
-            None,
-            handler(move |ctx, params| {
-                let me = me.clone();
-                async move {
-                    let change = DeviceConfig::parse(&params)?;
-                    let label = ctx.session.info().key.clone();
-                    me.device_config(&label, change)?;
-                    Ok(Done::from(json!({})))
-                }
-            }),
-        );
-        let me = self.clone();
-        bridge.register(
-            Dialect::My,
-            "ampeStartOperationWatcher",
-            None,
-            handler(move |ctx, _| {
-                let me = me.clone();
-                async move {
-                    let timeout = me.config().operation_timeout();
-                    let label = ctx.session.info().key.clone();
-                    let session = ctx.session.id();
-                    match timeout {
-                        Some(t) => me.timers().arm(session, &label, t, Instant::now()),
-                        None => me.timers().disarm(session),
-                    }
-                    tracing::debug!(window = %label, ?timeout, "operation watcher started");
-                    let secs = timeout.map(|t| t.as_secs()).unwrap_or(0);
-                    Ok(Done::from(json!({"success": true, "message": "成功", "timeout": secs})))
-                }
-            }),
-        );
-        bridge.register_event(
-            Dialect::My,
-            "ampeOperationTimeout",
-            OPERATION_TIMEOUT_TOPIC,
-            Arc::new(|p| Some(p.clone())),
-        );
-        let me = self.clone();
-        bridge.register(
-            Dialect::Wxfaceapp,
-            "exitMp",
-            None,
-            handler(move |ctx, _| {
-                let me = me.clone();
-                async move {
-                    let label = ctx.session.info().key.clone();
-                    me.exit_applet_later(&label, "wxfaceapp.exitMp");
-                    Ok(Done::from(json!({})))
-                }
-            }),
-        );
-    }
-
-    fn device_config(self: &Arc<Self>, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+    fn apply_device_config(self: &Arc<Self>, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
         if let Some(hide) = change.hide_navigation {
             self.set_navigation_hidden(hide).map_err(|e| ApiError::new(ErrorCode::DeviceError, e))?;
         }
@@ -190,6 +142,19 @@ impl Shell {
         }
         Ok(())
     }
+}
+
+impl ShellHost for Arc<Shell> {
+    fn device_config(&self, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+        self.apply_device_config(label, change)
+    }
+
+    fn exit_applet(&self, label: &str, why: &str) {
+        self.exit_applet_later(label, why);
+    }
+}
+
+impl Shell {
 
     /// hideNavigationBar: 1 hides the taskbar (or panel) for this run, 2 shows it again.
     /// Booth's window covers the panel while fullscreen, so showing the bar leaves fullscreen.
@@ -248,12 +213,13 @@ impl Shell {
     }
 
     /// Closes the mini-program after its reply went out.
-    fn exit_applet_later(self: &Arc<Self>, label: &str, why: &'static str) {
+    fn exit_applet_later(self: &Arc<Self>, label: &str, why: &str) {
+        let why = why.to_string();
         let me = self.clone();
         let label = label.to_string();
         std::thread::spawn(move || {
             std::thread::sleep(REPLY_GRACE);
-            me.exit_applet(&label, why);
+            me.exit_applet(&label, &why);
         });
     }
 
@@ -565,96 +531,3 @@ impl Shell {
     }
 }
 
-/// A `deviceConfig` request (seed 000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DeviceConfig {
-    pub exit: bool,
-    /// `Some(true)`: hide (1); `Some(false)`: show (2).
-    pub hide_navigation: Option<bool>,
-    /// `Some(true)`: disable (1); `Some(false)`: enable (2).
-    pub block_notifications: Option<bool>,
-}
-
-impl DeviceConfig {
-    pub fn parse(params: &Params) -> Result<DeviceConfig, ApiError> {
-        let inner = match params.get("deviceConfig") {
-            Some(Value::Object(m)) => Params(m.clone()),
-            Some(other) => {
-                return Err(ApiError::invalid(format!(
-                    "deviceConfig 应为对象, 收到 {}",
-                    booth_bridge::params::kind(other)
-                )))
-            }
-            None => return Err(ApiError::invalid("缺少 deviceConfig")),
-        };
-        for key in inner.0.keys() {
-            if !matches!(
-                key.as_str(),
-                "exitApplet" | "hideNavigationBar" | "hindeNotificationBar" | "hideNotificationBar"
-            ) {
-                return Err(ApiError::invalid(format!(
-                    "deviceConfig.{key} 不是 exitApplet、hideNavigationBar、hindeNotificationBar 之一"
-                )));
-            }
-        }
-        let exit = match inner.int("exitApplet")? {
-            None => false,
-            Some(1) => true,
-            Some(v) => return Err(ApiError::invalid(format!("exitApplet 只能为 1 (关闭), 收到 {v}"))),
-        };
-        let one_two = |key: &str| -> Result<Option<bool>, ApiError> {
-            match inner.int(key)? {
-                None => Ok(None),
-                Some(1) => Ok(Some(true)),
-                Some(2) => Ok(Some(false)),
-                Some(v) => Err(ApiError::invalid(format!("{key} 只能为 1 或 2, 收到 {v}"))),
-            }
-        };
-        let hide_navigation = one_two("hideNavigationBar")?;
-        // The seed spells it `hindeNotificationBar`; the correct spelling is accepted too.
-        let block_notifications = match one_two("hindeNotificationBar")? {
-            Some(v) => Some(v),
-            None => one_two("hideNotificationBar")?,
-        };
-        let change = DeviceConfig { exit, hide_navigation, block_notifications };
-        if change == DeviceConfig::default() {
-            return Err(ApiError::invalid("deviceConfig 中没有要设置的项"));
-        }
-        Ok(change)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(v: Value) -> Params {
-        Params(v.as_object().cloned().unwrap_or_default())
-    }
-
-    #[test]
-    fn device_config_follows_the_seed_and_refuses_the_rest() {
-        let c = DeviceConfig::parse(&params(
-            json!({"deviceConfig": {"exitApplet": 1, "hideNavigationBar": 1, "hindeNotificationBar": 1}}),
-        ))
-        .unwrap();
-        assert_eq!(c, DeviceConfig { exit: true, hide_navigation: Some(true), block_notifications: Some(true) });
-        let c = DeviceConfig::parse(&params(json!({"deviceConfig": {"hideNavigationBar": "2"}}))).unwrap();
-        assert_eq!(c, DeviceConfig { exit: false, hide_navigation: Some(false), block_notifications: None });
-        let c = DeviceConfig::parse(&params(json!({"deviceConfig": {"hideNotificationBar": 2}}))).unwrap();
-        assert_eq!(c.block_notifications, Some(false));
-        for (bad, says) in [
-            (json!({}), "缺少 deviceConfig"),
-            (json!({"deviceConfig": 1}), "应为对象"),
-            (json!({"deviceConfig": {}}), "没有要设置的项"),
-            (json!({"deviceConfig": {"exitApplet": 2}}), "exitApplet"),
-            (json!({"deviceConfig": {"hideNavigationBar": 3}}), "hideNavigationBar"),
-            (json!({"deviceConfig": {"hindeNotificationBar": "x"}}), "hindeNotificationBar"),
-            (json!({"deviceConfig": {"exitApp": 1}}), "exitApp"),
-        ] {
-            let e = DeviceConfig::parse(&params(bad.clone())).unwrap_err();
-            assert_eq!(e.code, ErrorCode::InvalidParams, "{bad}");
-            assert!(e.message.contains(says), "{bad}: {}", e.message);
-        }
-    }
-}
