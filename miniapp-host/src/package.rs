@@ -99,6 +99,23 @@ impl Package {
         Ok(Self::new(manifest, Source::Dir(root), false))
     }
 
+    /// Stands in for a package that cannot load, so that a kiosk can still show its launcher
+    /// page (which says why and retries): no files, no dialects, no permissions.
+    pub fn unavailable(spec: &str) -> Package {
+        let manifest = Manifest {
+            schema: None,
+            id: "unavailable".into(),
+            name: "Booth".into(),
+            version: "0.0.0".into(),
+            entry: "index.html".into(),
+            dialects: vec![],
+            permissions: vec![],
+            origins: vec![],
+            secondary: None,
+        };
+        Self::new(manifest, Source::Zip { path: PathBuf::from(spec), files: Arc::new(HashMap::new()) }, false)
+    }
+
     fn new(manifest: Manifest, source: Source, has_manifest: bool) -> Package {
         let permissions = manifest.permission_set();
         let mut origins: Vec<String> =

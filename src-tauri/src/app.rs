@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub mode: Mode,
     /// Kiosk mode: fullscreen and locked down, idle reset, admin gesture, hang recovery.
     pub kiosk: bool,
+    /// Kiosk mode with a package that could not load (what was asked for, why): the launcher
+    /// shows instead, retrying.
+    pub unavailable: Option<(String, String)>,
     /// `[kiosk]` of booth.toml.
     pub kiosk_config: crate::kiosk_config::KioskSection,
     /// The booth.toml in use (the admin screen writes its settings there).
@@ -108,6 +111,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let recorder = opts.recorder;
     let mut mode = opts.mode;
     let kiosk = opts.kiosk;
+    let unavailable = opts.unavailable;
     let kiosk_config = opts.kiosk_config;
     let admin =
         Arc::new(crate::admin::Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
@@ -146,6 +150,9 @@ pub fn run(opts: RunOptions) -> i32 {
                 devices.bridge.clone(),
                 devices.shell.clone(),
             );
+            if let Some((spec, why)) = &unavailable {
+                shell.set_unavailable(spec, why);
+            }
             app.manage(shell.clone());
             open_windows(app, &package, dev, &shell)?;
             shell.start();
@@ -295,7 +302,11 @@ fn open_windows(
         }
     };
 
-    let mut main = WebviewWindowBuilder::new(app, crate::commands::MAIN, entry_url(package, &m.entry)?)
+    let first = match shell.unavailable() {
+        true => WebviewUrl::CustomProtocol(crate::shell::Shell::launcher_url(crate::shell::LauncherReason::Failed)),
+        false => entry_url(package, &m.entry)?,
+    };
+    let mut main = WebviewWindowBuilder::new(app, crate::commands::MAIN, first)
         .title(format!("{} — Booth", m.name))
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)

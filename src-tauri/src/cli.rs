@@ -184,6 +184,8 @@ fn fail(message: impl std::fmt::Display) -> i32 {
 struct Launch {
     mode: crate::app::Mode,
     kiosk: bool,
+    /// Kiosk mode with a package that could not load: (what was asked for, why).
+    unavailable: Option<(String, String)>,
     config_path: Option<PathBuf>,
     package: booth_miniapp_host::Package,
     config: Config,
@@ -254,6 +256,7 @@ fn start(l: Launch) -> i32 {
     crate::app::run(crate::app::RunOptions {
         mode: l.mode,
         kiosk: l.kiosk,
+        unavailable: l.unavailable,
         kiosk_config: l.config.kiosk.clone(),
         config_path: l.config_path,
         log_dir: l.config.log.dir(),
@@ -274,8 +277,15 @@ fn run(args: RunArgs) -> i32 {
     if let Some(p) = &config_path {
         tracing::info!(path = %p.display(), "configuration loaded");
     }
+    let mut unavailable = None;
     let mut package = match booth_miniapp_host::Package::load(&args.package) {
         Ok(p) => p,
+        // A kiosk is never blank: its launcher page says why and retries.
+        Err(e) if args.kiosk => {
+            tracing::error!(package = %args.package, error = %e, "the package cannot load; the launcher retries");
+            unavailable = Some(e.to_string());
+            booth_miniapp_host::Package::unavailable(&args.package)
+        }
         Err(e) => return fail(e),
     };
     if package.is_remote() {
@@ -294,6 +304,7 @@ fn run(args: RunArgs) -> i32 {
     start(Launch {
         mode: crate::app::Mode::Run,
         kiosk: args.kiosk,
+        unavailable: unavailable.map(|e| (args.package.clone(), e)),
         config_path,
         package,
         config,
@@ -356,6 +367,7 @@ fn dev(args: DevArgs) -> i32 {
     start(Launch {
         mode: crate::app::Mode::Dev { dir: args.dir, panel: !args.no_panel, open_devtools: args.open_devtools },
         kiosk: false,
+        unavailable: None,
         config_path,
         package,
         config,
@@ -383,6 +395,7 @@ fn replay(args: ReplayArgs) -> i32 {
     start(Launch {
         mode: crate::app::Mode::Replay(plan),
         kiosk: false,
+        unavailable: None,
         config_path,
         package,
         config,

@@ -4,9 +4,9 @@
 //! without one (a headless bridge) deviceConfig and exitMp answer `DEVICE_UNAVAILABLE`.
 
 use super::timers::Timers;
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, Params};
 #[cfg(test)]
 use booth_bridge::ErrorCode;
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, Params};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -97,7 +97,12 @@ impl ShellApis {
                 }
             }),
         );
-        bridge.register_event(Dialect::My, "ampeOperationTimeout", OPERATION_TIMEOUT_TOPIC, Arc::new(|p| Some(p.clone())));
+        bridge.register_event(
+            Dialect::My,
+            "ampeOperationTimeout",
+            OPERATION_TIMEOUT_TOPIC,
+            Arc::new(|p| Some(p.clone())),
+        );
         let me = self.clone();
         bridge.register(
             Dialect::Wxfaceapp,

@@ -70,6 +70,9 @@ pub struct Shell {
     leaving: AtomicBool,
     /// Recoveries of crashed or hung pages, for `/health` and the admin screen.
     recoveries: Mutex<Vec<Value>>,
+    /// The package asked for could not load at start: (what was asked for). Retrying loads it
+    /// again and restarts Booth with it.
+    unavailable: Mutex<Option<String>>,
     /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
     loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
 }
@@ -96,6 +99,7 @@ impl Shell {
             leaving: AtomicBool::new(false),
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
+            unavailable: Mutex::new(None),
         });
         apis.set_host(shell.clone());
         shell
@@ -155,7 +159,6 @@ impl ShellHost for Arc<Shell> {
 }
 
 impl Shell {
-
     /// hideNavigationBar: 1 hides the taskbar (or panel) for this run, 2 shows it again.
     /// Booth's window covers the panel while fullscreen, so showing the bar leaves fullscreen.
     fn set_navigation_hidden(&self, hide: bool) -> Result<(), String> {
@@ -198,7 +201,20 @@ impl Shell {
         crate::app::entry_location(&self.package, &self.package.manifest.entry)
     }
 
-    fn launcher_url(reason: LauncherReason) -> Url {
+    /// Kiosk start with a package that could not load: the launcher shows `why` and retries.
+    pub fn set_unavailable(&self, spec: &str, why: &str) {
+        *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = Some(spec.to_string());
+        let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        l.failures = 1;
+        l.showing = Some(LauncherReason::Failed);
+        l.status = why.to_string();
+    }
+
+    pub fn unavailable(&self) -> bool {
+        self.unavailable.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    pub fn launcher_url(reason: LauncherReason) -> Url {
         let mut u = crate::app::ui_base().join("launcher.html").unwrap_or_else(|_| crate::app::ui_base());
         u.set_query(Some(&format!(
             "reason={}",
@@ -280,8 +296,30 @@ impl Shell {
         })
     }
 
-    /// Opens the package's entry in the main window (the launcher's start and retry).
+    /// Opens the package's entry in the main window (the launcher's start and retry). When the
+    /// package could not load at start, it is loaded again first: Booth restarts with it once it
+    /// loads, and the launcher shows the new reason when it still does not.
     pub fn start_package(&self) -> Result<(), String> {
+        let spec = self.unavailable.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(spec) = spec {
+            match Package::load(&spec) {
+                Ok(_) => {
+                    tracing::info!(package = %spec, "the package loads now; restarting Booth with it");
+                    self.set_leaving();
+                    self.app.request_restart();
+                }
+                Err(e) => {
+                    {
+                        let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+                        l.failures += 1;
+                        l.status = e.to_string();
+                    }
+                    tracing::warn!(package = %spec, error = %e, "the package still cannot load");
+                    self.navigate_main(Self::launcher_url(LauncherReason::Failed));
+                }
+            }
+            return Ok(());
+        }
         let entry = self.entry()?;
         tracing::info!(url = %entry, "starting the mini-program");
         self.timers().fresh(MAIN, Instant::now());
@@ -530,4 +568,3 @@ impl Shell {
         })
     }
 }
-

@@ -559,3 +559,42 @@ async fn unreachable_or_failing_package_shows_the_launcher_and_retries_until_it_
     })
     .await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn broken_package_at_start_shows_the_launcher_and_booth_restarts_once_it_loads() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let pkg = root.path().join("shop");
+    let (b, dir) = kiosk_of(&pkg.display().to_string(), "[kiosk]\nretry_s = 1\nretry_max_s = 1\n").await;
+    run_kiosk(b, dir, async |b, _| {
+        let h = health_until(b, "launcher", Duration::from_secs(5), |h| h["shell"]["launcher"] == "failed").await;
+        assert!(main_url(&h).contains("/launcher.html"), "{h}");
+        assert!(h["shell"]["launcherStatus"].as_str().unwrap_or_default().contains("cannot open package"), "{h}");
+        // A manifest that does not parse: still the launcher, with the new reason.
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("miniapp.json"), "{ not json").unwrap();
+        health_until(b, "the new reason", Duration::from_secs(6), |h| {
+            h["shell"]["launcherStatus"].as_str().unwrap_or_default().contains("miniapp.json")
+        })
+        .await;
+        // The package arrives: Booth restarts with it (same arguments, same control port).
+        for f in ["miniapp.json", "index.html", "customer.html"] {
+            std::fs::copy(std::path::Path::new(&fixture("kiosk")).join(f), pkg.join(f)).unwrap();
+        }
+        let start = Instant::now();
+        loop {
+            // Between the two processes nothing listens.
+            if std::net::TcpStream::connect(("127.0.0.1", b.control_port)).is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            let (status, h) = b.control("GET", "/health", "");
+            if status == 200 && h["package"]["id"] == "test.kiosk" && main_url(&h).ends_with("/index.html") {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(15), "Booth did not come back with the package: {h}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+}
