@@ -46,6 +46,23 @@ enum Command {
     Replay(ReplayArgs),
     /// Create a new mini-program folder.
     New(NewArgs),
+    /// Set the admin PIN in booth.toml (asked twice without echo, or one line from a pipe).
+    #[command(visible_alias = "admin-pin", after_help = PIN_HELP)]
+    Pin(PinArgs),
+    /// Make this machine start Booth as its kiosk and restart it when it ends (Windows: print the steps).
+    #[command(after_help = INSTALL_HELP)]
+    Install(InstallArgs),
+    /// Run `booth kiosk` as the only client of a compositor and exit with Booth's exit code
+    /// (what `booth install --system` starts).
+    #[command(hide = true)]
+    KioskSession {
+        /// Settings file.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The compositor, run as `<compositor> -- booth kiosk --config FILE`.
+        #[arg(long, value_name = "PROGRAM", default_value = "cage")]
+        compositor: std::ffi::OsString,
+    },
     /// List smart card readers with their roles and each configured device's status.
     Doctor {
         /// Settings file [default: <config dir>/booth/booth.toml].
@@ -146,6 +163,63 @@ struct ReplayArgs {
     wait: u64,
 }
 
+const PIN_HELP: &str = "\
+The PIN is 4 to 12 digits; booth.toml keeps only its Argon2id hash ([admin] pin_hash). Without a
+PIN the admin screen cannot be opened. Three wrong PINs lock the admin screen for 30 s, each
+further one twice as long, up to 15 min; --unlock ends a lock-out.
+
+Examples:
+  booth pin                         ask for the PIN (twice, not shown)
+  echo 4711 | booth pin --config /etc/booth/booth.toml
+  booth pin --clear                 no PIN: the admin screen stays closed";
+
+#[derive(Debug, Args)]
+struct PinArgs {
+    /// Settings file [default: <config dir>/booth/booth.toml, created if missing].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The PIN itself, for scripts (other users of this machine can see command lines: prefer a pipe).
+    #[arg(long, value_name = "DIGITS", conflicts_with_all = ["clear", "unlock"])]
+    pin: Option<String>,
+    /// Remove the PIN.
+    #[arg(long, conflicts_with = "unlock")]
+    clear: bool,
+    /// Forget wrong attempts and end a lock-out.
+    #[arg(long)]
+    unlock: bool,
+}
+
+const INSTALL_HELP: &str = "\
+Linux, a desktop session that logs in automatically (default): a systemd user unit
+(~/.config/systemd/user/booth.service) and an autostart entry. Linux, a dedicated kiosk
+account with no desktop (--system, as root): a system unit that runs Booth under the cage
+compositor on tty1. Windows: prints the Shell Launcher and Keyboard Filter steps.
+
+Examples:
+  booth install --dry-run
+  booth install --config ~/.config/booth/booth.toml
+  sudo booth install --system --user kiosk";
+
+#[derive(Debug, Args)]
+struct InstallArgs {
+    /// Settings file Booth runs with [default: the user's <config dir>/booth/booth.toml; with
+    /// --system, that of --user].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// A system unit for a dedicated kiosk account running cage on a virtual terminal.
+    #[arg(long)]
+    system: bool,
+    /// The kiosk account (--system, and the Windows steps).
+    #[arg(long, value_name = "NAME", default_value = "kiosk")]
+    user: String,
+    /// The virtual terminal of --system.
+    #[arg(long, value_name = "TTY", default_value = "tty1")]
+    tty: String,
+    /// Print the files instead of writing them.
+    #[arg(long)]
+    dry_run: bool,
+}
+
 #[derive(Debug, Args)]
 struct NewArgs {
     /// Folder to create (it must not exist, or be empty).
@@ -158,6 +232,12 @@ struct NewArgs {
 /// Parses the command line and runs; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let code = dispatch(cli);
+    crate::kiosk::record_exit(code);
+    code
+}
+
+fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Kiosk(args) => kiosk(args),
@@ -172,7 +252,110 @@ pub fn main() -> i32 {
             Err(e) => fail(e),
         },
         Command::Doctor { config } => crate::doctor::run(config.as_deref()),
+        Command::Pin(args) => pin(args),
+        Command::Install(args) => install(args),
+        Command::KioskSession { config, compositor } => {
+            let exe = match std::env::current_exe() {
+                Ok(e) => e,
+                Err(e) => return fail(format!("cannot find the booth executable ({e})")),
+            };
+            crate::kiosk::install::run_session(crate::kiosk::install::session_command(&compositor, &exe, &config))
+        }
     }
+}
+
+fn pin(args: PinArgs) -> i32 {
+    use crate::kiosk::pin;
+    if args.unlock {
+        let Some(state) = pin::default_state_path() else { return fail("no local data folder for the PIN state") };
+        return match pin::PinGate::new(&state).reset() {
+            Ok(()) => {
+                println!("admin PIN attempts reset ({})", state.display());
+                0
+            }
+            Err(e) => fail(format!("{}: {e}", state.display())),
+        };
+    }
+    let Some(path) = args.config.or_else(crate::config::default_path) else {
+        return fail("no config folder: pass --config FILE");
+    };
+    if args.clear {
+        return match pin::clear_pin(&path) {
+            Ok(()) => {
+                println!("admin PIN removed from {}: the admin screen cannot be opened", path.display());
+                0
+            }
+            Err(e) => fail(e),
+        };
+    }
+    let entered = match args.pin {
+        Some(p) => p,
+        None => match crate::kiosk::prompt::read_new_pin() {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        },
+    };
+    match pin::set_pin(&path, &entered) {
+        Ok(()) => {
+            println!("admin PIN set in {}", path.display());
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn install(args: InstallArgs) -> i32 {
+    use crate::kiosk::install;
+    let exe = match std::env::current_exe().and_then(|e| e.canonicalize()) {
+        Ok(e) => e,
+        Err(e) => return fail(format!("cannot find the booth executable ({e})")),
+    };
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    if cfg!(windows) {
+        let Some(config) = args.config.or_else(crate::config::default_path) else {
+            return fail("no config folder: pass --config FILE");
+        };
+        print!("{}", install::windows_steps(&exe, &absolute(config), &args.user));
+        return 0;
+    }
+    let plan = if args.system {
+        let config = match args.config {
+            Some(c) => absolute(c),
+            None => match install::home_of(&args.user) {
+                Some(home) => home.join(".config/booth/booth.toml"),
+                None => {
+                    return fail(format!(
+                        "no account `{}`: create it first (sudo useradd -m {0}) or pass --user",
+                        args.user
+                    ))
+                }
+            },
+        };
+        install::system_plan(&exe, &config, &args.user, &args.tty, std::path::Path::new("/etc/systemd/system"))
+    } else {
+        let (Some(config_home), Some(default_config)) = (dirs::config_dir(), crate::config::default_path()) else {
+            return fail("no config folder (is HOME set?)");
+        };
+        let config = args.config.map(absolute).unwrap_or(default_config);
+        install::user_plan(&exe, &config, &config_home)
+    };
+    if args.dry_run {
+        for f in &plan.files {
+            println!("# {}\n{}", f.path.display(), f.contents);
+        }
+    } else {
+        if let Err(e) = install::write(&plan) {
+            return fail(e);
+        }
+        for f in &plan.files {
+            println!("wrote {}", f.path.display());
+        }
+    }
+    println!("next:");
+    for line in &plan.next {
+        println!("  {line}");
+    }
+    0
 }
 
 fn fail(message: impl std::fmt::Display) -> i32 {

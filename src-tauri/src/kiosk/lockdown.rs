@@ -1,30 +1,613 @@
-//! The desktop around Booth: taskbar and notifications (deviceConfig hideNavigationBar and
-//! hindeNotificationBar).
+//! Locking the desktop around Booth while it runs as a kiosk, and undoing it — on exit, and after a
+//! crash on the next start.
+//!
+//! [`engage`] applies what [`Options`] asks and returns a [`Guard`] that restores everything when
+//! dropped. Before changing anything it writes a marker file ([`default_marker_path`]) holding the
+//! values it is about to change; [`restore_after_crash`] (called by `engage` itself, and at any
+//! Booth start) puts back what a Booth that died with the marker in place had changed.
+//!
+//! What each part does:
+//!
+//! | part | Windows | Linux |
+//! | --- | --- | --- |
+//! | escape keys | a `WH_KEYBOARD_LL` hook swallows the Windows keys and Win+any key, Alt+Tab, Alt+Esc, Alt+Space, Alt+F4, Ctrl+Esc, Ctrl+Shift+Esc. Ctrl+Alt+Del and Win+L cannot be hooked: use Keyboard Filter (README) | not here: run Booth as the only client of a kiosk compositor (cage) or a bare X session, where there is nothing to switch to |
+//! | taskbar | hides `Shell_TrayWnd`, every `Shell_SecondaryTrayWnd` and a separate Start button | not here: cage and a bare X session have none |
+//! | accessibility hotkeys | turns off the Sticky Keys (5× Shift), Filter Keys (hold right Shift) and Toggle Keys (hold Num Lock) hotkeys; the user's settings come back on exit | not here |
+//! | notifications | `ToastEnabled` under `HKCU\…\PushNotifications` (the Settings switch; some Windows builds apply it only to new sign-ins) | GNOME's `org.gnome.desktop.notifications show-banners` through `gsettings`, read back to confirm |
+//!
+//! Every part reports a [`Status`]: done, not requested, not supported here (with the reason), or
+//! failed (with the error) — nothing claims to work where it does not.
 
-/// Shows or hides the desktop's taskbar. On Linux Booth's fullscreen window covers the
-/// desktop's panels, so the window's fullscreen state (set by the caller) is all there is.
-pub fn set_taskbar_visible(_visible: bool) -> Result<(), String> {
-    Ok(())
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What to lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub block_keys: bool,
+    pub hide_taskbar: bool,
+    pub accessibility_hotkeys_off: bool,
+    pub notifications_off: bool,
 }
 
-/// Allows or suppresses desktop notification banners: GNOME's `show-banners` when that
-/// desktop is there; kiosk compositors (cage) run no notification service at all.
-pub fn set_notifications(allowed: bool) -> Result<(), String> {
-    let schema = "org.gnome.desktop.notifications";
-    let has_gnome = std::process::Command::new("gsettings")
-        .args(["writable", schema, "show-banners"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_gnome {
-        return Ok(());
+impl Default for Options {
+    fn default() -> Self {
+        Options { block_keys: true, hide_taskbar: true, accessibility_hotkeys_off: true, notifications_off: true }
     }
-    let set = std::process::Command::new("gsettings")
-        .args(["set", schema, "show-banners", if allowed { "true" } else { "false" }])
-        .status()
-        .map_err(|e| format!("gsettings: {e}"))?;
-    if set.success() {
-        Ok(())
-    } else {
-        Err(format!("gsettings set {schema} show-banners failed ({set})"))
+}
+
+/// The outcome of one part of the lock-down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Done,
+    NotRequested,
+    /// This platform or session has no such thing, or Booth cannot change it here.
+    Unsupported(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Done => f.write_str("done"),
+            Status::NotRequested => f.write_str("not requested"),
+            Status::Unsupported(why) => write!(f, "not supported here: {why}"),
+            Status::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
+/// What [`engage`] or a restore did, part by part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub keys: Status,
+    pub taskbar: Status,
+    pub accessibility: Status,
+    pub notifications: Status,
+}
+
+impl Report {
+    fn none() -> Report {
+        Report {
+            keys: Status::NotRequested,
+            taskbar: Status::NotRequested,
+            accessibility: Status::NotRequested,
+            notifications: Status::NotRequested,
+        }
+    }
+
+    /// Logs each part (info when done, warn otherwise).
+    pub fn log(&self, what: &str) {
+        for (part, status) in [
+            ("escape keys", &self.keys),
+            ("taskbar", &self.taskbar),
+            ("accessibility hotkeys", &self.accessibility),
+            ("notifications", &self.notifications),
+        ] {
+            match status {
+                Status::Done => tracing::info!(part, "{what}: done"),
+                Status::NotRequested => {}
+                other => tracing::warn!(part, "{what}: {other}"),
+            }
+        }
+    }
+}
+
+/// `<local data dir>/booth/lockdown.json`.
+pub fn default_marker_path() -> Option<PathBuf> {
+    dirs::data_local_dir().map(|d| d.join("booth").join("lockdown.json"))
+}
+
+/// The marker: what a running lock-down changed and the values to put back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Marker {
+    /// The Booth that wrote it.
+    pid: u32,
+    taskbar_hidden: bool,
+    /// The accessibility flags before (Windows: Sticky, Filter, Toggle Keys `dwFlags`).
+    accessibility: Option<[u32; 3]>,
+    /// The notification setting before; `Some(None)` when it was not set at all.
+    notifications: Option<Option<String>>,
+}
+
+impl Marker {
+    fn is_empty(&self) -> bool {
+        !self.taskbar_hidden && self.accessibility.is_none() && self.notifications.is_none()
+    }
+}
+
+fn write_marker(path: &Path, marker: &Marker) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(marker).expect("plain struct");
+    crate::kiosk::settings::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Holds the lock-down; dropping it (or [`Guard::release`]) restores the desktop.
+pub struct Guard {
+    marker_path: PathBuf,
+    marker: Marker,
+    keys: Option<platform::KeyHook>,
+    report: Report,
+    released: bool,
+}
+
+/// Locks the desktop as `options` asks, first repairing what a crashed Booth left (see
+/// [`restore_after_crash`]). Each part is tried even when another fails; see [`Guard::report`].
+pub fn engage(options: &Options, marker_path: &Path) -> Guard {
+    if let Some(report) = restore_after_crash(marker_path) {
+        report.log("restored after a crash");
+    }
+    let mut guard = Guard {
+        marker_path: marker_path.to_path_buf(),
+        marker: Marker { pid: std::process::id(), ..Marker::default() },
+        keys: None,
+        report: Report::none(),
+        released: false,
+    };
+    if options.accessibility_hotkeys_off {
+        guard.report.accessibility = guard.accessibility_off();
+    }
+    if options.hide_taskbar {
+        guard.report.taskbar = guard.set_taskbar_visible(false);
+    }
+    if options.notifications_off {
+        guard.report.notifications = guard.set_notifications(false);
+    }
+    if options.block_keys {
+        guard.report.keys = match platform::KeyHook::start() {
+            Ok(hook) => {
+                guard.keys = Some(hook);
+                Status::Done
+            }
+            Err(status) => status,
+        };
+    }
+    guard.report.log("lock-down");
+    guard
+}
+
+impl Guard {
+    /// What [`engage`] managed, part by part.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Shows or hides the taskbar now (deviceConfig); a hidden taskbar comes back on release or
+    /// after a crash.
+    pub fn set_taskbar_visible(&mut self, visible: bool) -> Status {
+        if !visible && !self.marker.taskbar_hidden {
+            self.marker.taskbar_hidden = true;
+            if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+                self.marker.taskbar_hidden = false;
+                return Status::Failed(format!("cannot write the restore marker ({e}); taskbar left alone"));
+            }
+        }
+        let status = platform::set_taskbar_visible(visible);
+        // Shown again, or never hidden: nothing for a restore to do.
+        if self.marker.taskbar_hidden && (visible == (status == Status::Done)) {
+            self.marker.taskbar_hidden = false;
+            let _ = self.save_or_remove_marker();
+        }
+        status
+    }
+
+    /// Turns notifications off or back on now (deviceConfig `hindeNotificationBar` 1 / 2); the
+    /// user's setting from before Booth comes back on release or after a crash.
+    pub fn set_notifications(&mut self, enabled: bool) -> Status {
+        if !enabled && self.marker.notifications.is_none() {
+            match platform::notifications_setting() {
+                Ok(before) => {
+                    self.marker.notifications = Some(before);
+                    if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+                        self.marker.notifications = None;
+                        return Status::Failed(format!(
+                            "cannot write the restore marker ({e}); notifications left alone"
+                        ));
+                    }
+                }
+                Err(status) => return status,
+            }
+        }
+        if enabled {
+            // Back to what the user had, rather than forcing "on".
+            if let Some(before) = self.marker.notifications.take() {
+                let status = platform::restore_notifications(before.as_deref());
+                let _ = self.save_or_remove_marker();
+                return status;
+            }
+        }
+        let status = platform::set_notifications(enabled);
+        if !enabled && status != Status::Done {
+            // Not turned off: nothing for a restore to do.
+            self.marker.notifications = None;
+            let _ = self.save_or_remove_marker();
+        }
+        status
+    }
+
+    fn accessibility_off(&mut self) -> Status {
+        let before = match platform::accessibility_flags() {
+            Ok(flags) => flags,
+            Err(status) => return status,
+        };
+        self.marker.accessibility = Some(before);
+        if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+            self.marker.accessibility = None;
+            return Status::Failed(format!("cannot write the restore marker ({e}); hotkeys left alone"));
+        }
+        let status = platform::set_accessibility_flags(hotkeys_off(before));
+        if status != Status::Done {
+            self.marker.accessibility = None;
+            let _ = self.save_or_remove_marker();
+        }
+        status
+    }
+
+    fn save_or_remove_marker(&self) -> Result<(), String> {
+        if self.marker.is_empty() {
+            remove_marker(&self.marker_path);
+            Ok(())
+        } else {
+            write_marker(&self.marker_path, &self.marker)
+        }
+    }
+
+    /// Restores the desktop now and reports what that did.
+    pub fn release(mut self) -> Report {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> Report {
+        self.released = true;
+        let mut report = Report::none();
+        // Taking the hook out drops it, which removes it.
+        if self.keys.take().is_some() {
+            report.keys = Status::Done;
+        }
+        let marker = std::mem::take(&mut self.marker);
+        let restored = restore_marker(&marker);
+        report.taskbar = restored.taskbar;
+        report.accessibility = restored.accessibility;
+        report.notifications = restored.notifications;
+        remove_marker(&self.marker_path);
+        report.log("lock-down released");
+        report
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.released {
+            self.restore();
+        }
+    }
+}
+
+fn remove_marker(path: &Path) {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            tracing::error!(file = %path.display(), error = %e, "cannot remove the lock-down marker")
+        }
+        _ => {}
+    }
+}
+
+/// Puts back what a marker says was changed.
+fn restore_marker(marker: &Marker) -> Report {
+    let mut report = Report::none();
+    if marker.taskbar_hidden {
+        report.taskbar = platform::set_taskbar_visible(true);
+    }
+    if let Some(flags) = marker.accessibility {
+        report.accessibility = platform::set_accessibility_flags(flags);
+    }
+    if let Some(before) = &marker.notifications {
+        report.notifications = platform::restore_notifications(before.as_deref());
+    }
+    report
+}
+
+/// If a Booth that is no longer running left a lock-down marker, restores what it had changed
+/// and removes the marker. A marker of a Booth that still runs is left alone (`None`); so is a
+/// missing one. A marker that cannot be parsed still brings the taskbar back.
+pub fn restore_after_crash(marker_path: &Path) -> Option<Report> {
+    let text = std::fs::read(marker_path).ok()?;
+    let marker = match serde_json::from_slice::<Marker>(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(file = %marker_path.display(), error = %e, "damaged lock-down marker: showing the taskbar");
+            Marker { taskbar_hidden: true, ..Marker::default() }
+        }
+    };
+    if marker.pid != 0 && marker.pid != std::process::id() && platform::process_alive(marker.pid) {
+        return None;
+    }
+    let report = restore_marker(&marker);
+    remove_marker(marker_path);
+    Some(report)
+}
+
+/// Shows or hides the taskbar without a marker: a crash will not bring it back (prefer
+/// [`Guard::set_taskbar_visible`]).
+pub fn set_taskbar_visible(visible: bool) -> Status {
+    platform::set_taskbar_visible(visible)
+}
+
+/// Turns notifications on or off without a marker (prefer [`Guard::set_notifications`]).
+pub fn set_notifications(enabled: bool) -> Status {
+    platform::set_notifications(enabled)
+}
+
+/// Virtual-key codes the escape-key filter looks at (Windows' values).
+pub mod vk {
+    pub const TAB: u32 = 0x09;
+    pub const ESCAPE: u32 = 0x1B;
+    pub const SPACE: u32 = 0x20;
+    pub const F4: u32 = 0x73;
+    pub const LWIN: u32 = 0x5B;
+    pub const RWIN: u32 = 0x5C;
+}
+
+/// Decides which key events the Windows hook swallows. Kept apart from the hook so the rules are
+/// tested on every platform.
+#[derive(Debug, Default)]
+pub struct KeyFilter {
+    win_down: bool,
+}
+
+impl KeyFilter {
+    /// `true`: swallow this key event. `alt` / `ctrl`: whether those are held.
+    pub fn swallow(&mut self, vk: u32, down: bool, alt: bool, ctrl: bool) -> bool {
+        if vk == vk::LWIN || vk == vk::RWIN {
+            self.win_down = down;
+            return true;
+        }
+        if self.win_down {
+            return true; // Win+anything: the Windows key itself never reached the system
+        }
+        match vk {
+            vk::TAB | vk::ESCAPE | vk::SPACE | vk::F4 if alt => true,
+            vk::ESCAPE if ctrl => true, // Ctrl+Esc, Ctrl+Shift+Esc
+            _ => false,
+        }
+    }
+}
+
+/// Accessibility flag bits (the same positions in STICKYKEYS, FILTERKEYS and TOGGLEKEYS).
+const FEATURE_ON: u32 = 0x01;
+const HOTKEY_ACTIVE: u32 = 0x04;
+const CONFIRM_HOTKEY: u32 = 0x08;
+
+/// The flags with the hotkeys off — except for a feature the user has switched on, which keeps
+/// its hotkey so it can still be switched off.
+pub fn hotkeys_off(flags: [u32; 3]) -> [u32; 3] {
+    flags.map(|f| if f & FEATURE_ON != 0 { f } else { f & !(HOTKEY_ACTIVE | CONFIRM_HOTKEY) })
+}
+
+#[cfg(windows)]
+use crate::kiosk::windows as platform;
+
+#[cfg(not(windows))]
+use self::unix as platform;
+
+#[cfg(not(windows))]
+mod unix {
+    use super::Status;
+    use std::process::Command;
+
+    const SCHEMA: &str = "org.gnome.desktop.notifications";
+    const KEY: &str = "show-banners";
+
+    /// Nothing to hook on Linux; the reason goes into the report.
+    pub struct KeyHook;
+
+    impl KeyHook {
+        pub fn start() -> Result<KeyHook, Status> {
+            Err(Status::Unsupported(
+                "escape keys belong to the session: run Booth as the only client of a kiosk compositor \
+                 (cage) or a bare X session (README, Kiosk terminals)"
+                    .into(),
+            ))
+        }
+    }
+
+    pub fn set_taskbar_visible(_visible: bool) -> Status {
+        Status::Unsupported("no taskbar Booth can hide on Linux (cage and a bare X session have none)".into())
+    }
+
+    pub fn accessibility_flags() -> Result<[u32; 3], Status> {
+        Err(Status::Unsupported("accessibility hotkeys are the session's on Linux".into()))
+    }
+
+    pub fn set_accessibility_flags(_flags: [u32; 3]) -> Status {
+        Status::Unsupported("accessibility hotkeys are the session's on Linux".into())
+    }
+
+    fn gsettings(args: &[&str]) -> Result<String, Status> {
+        let out = Command::new("gsettings")
+            .args(args)
+            .output()
+            .map_err(|e| Status::Unsupported(format!("no GNOME notification settings here (gsettings: {e})")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if !out.status.success() {
+            return Err(if stderr.contains("No such schema") || stderr.contains("No such key") {
+                Status::Unsupported(format!("no GNOME notification settings here ({stderr})"))
+            } else {
+                Status::Failed(format!("gsettings {}: {stderr}", args.join(" ")))
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    pub fn notifications_setting() -> Result<Option<String>, Status> {
+        gsettings(&["get", SCHEMA, KEY]).map(Some)
+    }
+
+    fn set_banners(value: &str) -> Status {
+        if let Err(s) = gsettings(&["set", SCHEMA, KEY, value]) {
+            return s;
+        }
+        // gsettings exits 0 even when the change went nowhere (no dconf, memory backend): read back.
+        match gsettings(&["get", SCHEMA, KEY]) {
+            Ok(now) if now == value => Status::Done,
+            Ok(now) => Status::Failed(format!("{SCHEMA} {KEY} is still {now} (no settings daemon for this session?)")),
+            Err(s) => s,
+        }
+    }
+
+    pub fn set_notifications(enabled: bool) -> Status {
+        set_banners(if enabled { "true" } else { "false" })
+    }
+
+    pub fn restore_notifications(before: Option<&str>) -> Status {
+        match before {
+            Some(v @ ("true" | "false")) => set_banners(v),
+            _ => match gsettings(&["reset", SCHEMA, KEY]) {
+                Ok(_) => Status::Done,
+                Err(s) => s,
+            },
+        }
+    }
+
+    pub fn process_alive(pid: u32) -> bool {
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_filter_rules() {
+        let mut f = KeyFilter::default();
+        // Plain typing passes, Alt and Ctrl alone pass.
+        assert!(!f.swallow(0x41, true, false, false));
+        assert!(!f.swallow(vk::TAB, true, false, false));
+        assert!(!f.swallow(vk::ESCAPE, true, false, false));
+        assert!(!f.swallow(vk::F4, true, false, true)); // Ctrl+F4 is the page's
+                                                        // Alt+Tab, Alt+Esc, Alt+Space, Alt+F4; Ctrl+Esc (and Ctrl+Shift+Esc).
+        for key in [vk::TAB, vk::ESCAPE, vk::SPACE, vk::F4] {
+            assert!(f.swallow(key, true, true, false), "Alt+{key:#x}");
+        }
+        assert!(f.swallow(vk::ESCAPE, true, false, true));
+        // The Windows keys, and anything while one is held.
+        assert!(f.swallow(vk::LWIN, true, false, false));
+        assert!(f.swallow(0x52, true, false, false)); // Win+R
+        assert!(f.swallow(0x52, false, false, false));
+        assert!(f.swallow(vk::LWIN, false, false, false));
+        assert!(!f.swallow(0x52, true, false, false)); // R again, Win released
+        assert!(f.swallow(vk::RWIN, true, false, false));
+        assert!(f.swallow(0x44, true, false, false)); // Win+D
+        assert!(f.swallow(vk::RWIN, false, false, false));
+        assert!(!f.swallow(0x44, true, false, false));
+    }
+
+    #[test]
+    fn hotkeys_off_keeps_features_the_user_turned_on() {
+        // Sticky Keys off with its hotkey and confirmation; Filter Keys on; Toggle Keys hotkey only.
+        let before = [0x0000_01FE & !FEATURE_ON, 0x0000_007E | FEATURE_ON, HOTKEY_ACTIVE];
+        let after = hotkeys_off(before);
+        assert_eq!(after[0] & (HOTKEY_ACTIVE | CONFIRM_HOTKEY), 0);
+        assert_eq!(after[0] | HOTKEY_ACTIVE | CONFIRM_HOTKEY, before[0]);
+        assert_eq!(after[1], before[1]);
+        assert_eq!(after[2], 0);
+    }
+
+    #[test]
+    fn marker_of_a_dead_booth_is_restored_and_a_live_one_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lockdown.json");
+        assert_eq!(restore_after_crash(&path), None);
+        // A live process (this test's parent, say): untouched.
+        let parent = parent_pid();
+        write_marker(&path, &Marker { pid: parent, taskbar_hidden: true, ..Marker::default() }).unwrap();
+        assert_eq!(restore_after_crash(&path), None);
+        assert!(path.exists());
+        // A process that has exited: restored and removed.
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap()).arg("--list").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        write_marker(&path, &Marker { pid: dead, taskbar_hidden: true, ..Marker::default() }).unwrap();
+        let report = restore_after_crash(&path).expect("restored");
+        assert_ne!(report.taskbar, Status::NotRequested);
+        assert_eq!(report.accessibility, Status::NotRequested);
+        assert!(!path.exists());
+        // A damaged marker: the taskbar is brought back all the same.
+        std::fs::write(&path, b"{\"pid\": 1, \"taskb").unwrap();
+        let report = restore_after_crash(&path).expect("restored");
+        assert_ne!(report.taskbar, Status::NotRequested);
+        assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    fn parent_pid() -> u32 {
+        std::os::unix::process::parent_id()
+    }
+
+    #[cfg(windows)]
+    fn parent_pid() -> u32 {
+        std::process::id()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn engage_on_linux_reports_honestly_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lockdown.json");
+        let options = Options { notifications_off: false, ..Options::default() };
+        let guard = engage(&options, &path);
+        let report = guard.report().clone();
+        assert!(matches!(report.keys, Status::Unsupported(ref why) if why.contains("cage")), "{report:?}");
+        assert!(matches!(report.taskbar, Status::Unsupported(_)), "{report:?}");
+        assert!(matches!(report.accessibility, Status::Unsupported(_)), "{report:?}");
+        assert_eq!(report.notifications, Status::NotRequested);
+        assert!(!path.exists(), "nothing changed, so nothing to restore");
+        drop(guard);
+        assert!(!path.exists());
+    }
+
+    /// GNOME's notification banners through a real gsettings with the keyfile backend in a
+    /// private config folder (skipped where gsettings or the schema is missing).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn gnome_notifications_off_and_back() {
+        let schemas = std::path::Path::new("/usr/share/glib-2.0/schemas/org.gnome.desktop.notifications.gschema.xml");
+        if std::process::Command::new("gsettings").arg("--version").output().is_err() || !schemas.exists() {
+            eprintln!("skipped: gsettings or the org.gnome.desktop.notifications schema is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // The environment is the process's: this test is the only one in this crate that sets these.
+        std::env::set_var("GSETTINGS_BACKEND", "keyfile");
+        std::env::set_var("XDG_CONFIG_HOME", dir.path());
+        let path = dir.path().join("lockdown.json");
+        let options = Options { notifications_off: true, ..Options::default() };
+        let mut guard = engage(&options, &path);
+        assert_eq!(guard.report().notifications, Status::Done);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("false"));
+        let marker: Marker = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(marker.notifications, Some(Some("true".into())));
+        // deviceConfig turns them back on, then off again.
+        assert_eq!(guard.set_notifications(true), Status::Done);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("true"));
+        assert!(!path.exists());
+        assert_eq!(guard.set_notifications(false), Status::Done);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("false"));
+        // A crash: the guard is forgotten, the marker stays; the next start restores.
+        std::mem::forget(guard);
+        let mut marker: Marker = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        marker.pid = 0;
+        write_marker(&path, &marker).unwrap();
+        let report = restore_after_crash(&path).unwrap();
+        assert_eq!(report.notifications, Status::Done);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("true"));
+        // A normal release restores too.
+        let guard = engage(&options, &path);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("false"));
+        assert_eq!(guard.release().notifications, Status::Done);
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("true"));
+        assert!(!path.exists());
     }
 }

@@ -16,9 +16,13 @@
 //! | [`EXIT_SHUTDOWN`] 12 | shut the device down | `systemctl poweroff` | 2 shut down device |
 //! | anything else (a crash: 101 panic, a signal, an exception code) | | restarted | 0 restart shell |
 
+pub mod install;
 pub mod lockdown;
 pub mod pin;
+pub mod prompt;
 pub mod settings;
+#[cfg(windows)]
+pub mod windows;
 
 /// The operator left kiosk mode through the admin screen: do not start Booth again.
 pub const EXIT_ADMIN: i32 = 0;
@@ -51,4 +55,19 @@ pub const EXIT_ACTIONS: [(i32, i32); 5] = [
 /// Exit codes after which systemd must not start Booth again (`RestartPreventExitStatus=`).
 pub fn no_restart_codes() -> Vec<i32> {
     EXIT_ACTIONS.iter().filter(|(_, a)| *a != shell_launcher::RESTART_SHELL).map(|(c, _)| *c).collect()
+}
+
+/// When set, Booth writes its exit code to this file as it ends (see [`record_exit`]).
+pub const EXIT_FILE_ENV: &str = "BOOTH_EXIT_FILE";
+
+/// Writes `code` to the file named by `BOOTH_EXIT_FILE`, if set. `booth kiosk-session` runs
+/// Booth under a compositor that may not pass Booth's exit code on (cage before 0.2 exits 0
+/// whatever its client did) and reads it from there instead. A crash writes nothing, which
+/// the session reports as a crash.
+pub fn record_exit(code: i32) {
+    if let Some(path) = std::env::var_os(EXIT_FILE_ENV) {
+        if let Err(e) = std::fs::write(&path, code.to_string()) {
+            tracing::error!(file = %std::path::Path::new(&path).display(), error = %e, "cannot record the exit code");
+        }
+    }
 }

@@ -129,6 +129,17 @@ fn apply_one(doc: &mut toml_edit::DocumentMut, edit: &Edit) -> Result<(), Settin
     }
     let Some(value) = &edit.value else {
         table.remove(last.get());
+        // A `[section]` left empty by the removal goes too (when it has no comment of its own).
+        if parents.len() == 1 && table.is_empty() {
+            let root = doc.as_table_mut();
+            let bare = root
+                .get(parents[0].get())
+                .and_then(|i| i.as_table())
+                .is_some_and(|t| t.decor().prefix().and_then(|p| p.as_str()).is_none_or(|p| !p.contains('#')));
+            if bare {
+                root.remove(parents[0].get());
+            }
+        }
         return Ok(());
     };
     let new_item =
@@ -444,7 +455,11 @@ level = \"info\"
     fn removing_and_quoted_keys() {
         let (text, config) = edit_text(SAMPLE, &[Edit::remove("terminal.sn"), Edit::remove("nothing.here")]).unwrap();
         assert!(!text.contains("sn ="), "{text}");
-        assert!(text.contains("# Terminal T-17"), "{text}");
+        assert!(text.contains("changing the scanner.\n[terminal]\n"), "a commented section stays: {text}");
+        let (text, _) =
+            edit_text("[log]\nlevel = \"info\"\n\n[admin]\npin_hash = \"x\"\n", &[Edit::remove("admin.pin_hash")])
+                .unwrap();
+        assert_eq!(text, "[log]\nlevel = \"info\"\n", "an empty bare section goes");
         assert_eq!(config.terminal.sn, None);
         let keys = toml::Value::Array(vec!["Numpad0".into(), "Digit0".into()]);
         let (text, config) = edit_text("", &[Edit::set("keypad.keys.\"153\"", keys)]).unwrap();
