@@ -266,8 +266,9 @@ fn dispatch(cli: Cli) -> i32 {
 
 fn pin(args: PinArgs) -> i32 {
     use crate::kiosk::pin;
+    let config = args.config.or_else(crate::config::default_path);
     if args.unlock {
-        let Some(state) = pin::default_state_path() else { return fail("no local data folder for the PIN state") };
+        let state = pin::state_path_for(config.as_deref());
         return match pin::PinGate::new(&state).reset() {
             Ok(()) => {
                 println!("admin PIN attempts reset ({})", state.display());
@@ -276,7 +277,7 @@ fn pin(args: PinArgs) -> i32 {
             Err(e) => fail(format!("{}: {e}", state.display())),
         };
     }
-    let Some(path) = args.config.or_else(crate::config::default_path) else {
+    let Some(path) = config else {
         return fail("no config folder: pass --config FILE");
     };
     if args.clear {

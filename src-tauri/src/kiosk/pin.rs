@@ -126,6 +126,15 @@ pub fn clear_pin(config: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Where the attempt count of the booth.toml at `config` lives: `admin-pin-state.json` next to
+/// it (so a restart does not end a lock-out), else [`default_state_path`], else the temp folder.
+pub fn state_path_for(config: Option<&Path>) -> PathBuf {
+    config
+        .and_then(|p| p.parent().map(|d| d.join("admin-pin-state.json")))
+        .or_else(default_state_path)
+        .unwrap_or_else(|| std::env::temp_dir().join("booth-admin-pin-state.json"))
+}
+
 /// `<local data dir>/booth/admin-pin.json` (`~/.local/share/booth`, `%LOCALAPPDATA%\booth`).
 pub fn default_state_path() -> Option<PathBuf> {
     dirs::data_local_dir().map(|d| d.join("booth").join("admin-pin.json"))

@@ -181,16 +181,18 @@ pub fn set_accessibility_flags(flags: [u32; 3]) -> Status {
     let mut sticky = STICKYKEYS { cbSize: std::mem::size_of::<STICKYKEYS>() as u32, ..Default::default() };
     let mut filter = FILTERKEYS { cbSize: std::mem::size_of::<FILTERKEYS>() as u32, ..Default::default() };
     let mut toggle = TOGGLEKEYS { cbSize: std::mem::size_of::<TOGGLEKEYS>() as u32, ..Default::default() };
-    if let Err(s) = (|| {
-        // Read first so the other FILTERKEYS timings stay as they are.
-        let none = SYSTEM_PARAMETERS_INFO_UPDATE_FLAGS(0);
-        // SAFETY: as in accessibility_flags.
-        unsafe {
-            SystemParametersInfoW(SPI_GETFILTERKEYS, filter.cbSize, Some(&mut filter as *mut _ as *mut _), none)
-                .map_err(|e| Status::Failed(format!("SystemParametersInfo: {e}")))
-        }
-    })() {
-        return s;
+    // Read first so the other FILTERKEYS timings stay as they are.
+    // SAFETY: as in accessibility_flags.
+    let read = unsafe {
+        SystemParametersInfoW(
+            SPI_GETFILTERKEYS,
+            filter.cbSize,
+            Some(&mut filter as *mut _ as *mut _),
+            SYSTEM_PARAMETERS_INFO_UPDATE_FLAGS(0),
+        )
+    };
+    if let Err(e) = read {
+        return Status::Failed(format!("SystemParametersInfo: {e}"));
     }
     sticky.dwFlags = STICKYKEYS_FLAGS(flags[0]);
     filter.dwFlags = flags[1];
