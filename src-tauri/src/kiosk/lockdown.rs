@@ -121,62 +121,41 @@ fn write_marker(path: &Path, marker: &Marker) -> Result<(), String> {
     crate::kiosk::settings::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Holds the lock-down; dropping it (or [`Guard::release`]) restores the desktop.
-pub struct Guard {
-    marker_path: PathBuf,
+/// What this process has changed, and where the marker goes. One per process: [`engage`] and
+/// the free functions ([`set_taskbar_visible`], [`set_notifications`]) share it, so a change
+/// made through either is undone by the other's restore and after a crash.
+struct Desk {
+    path: Option<PathBuf>,
     marker: Marker,
-    keys: Option<platform::KeyHook>,
-    report: Report,
-    released: bool,
 }
 
-/// Locks the desktop as `options` asks, first repairing what a crashed Booth left (see
-/// [`restore_after_crash`]). Each part is tried even when another fails; see [`Guard::report`].
-pub fn engage(options: &Options, marker_path: &Path) -> Guard {
-    if let Some(report) = restore_after_crash(marker_path) {
-        report.log("restored after a crash");
-    }
-    let mut guard = Guard {
-        marker_path: marker_path.to_path_buf(),
+static DESK: std::sync::Mutex<Option<Desk>> = std::sync::Mutex::new(None);
+
+fn with_desk<T>(f: impl FnOnce(&mut Desk) -> T) -> T {
+    let mut guard = DESK.lock().unwrap_or_else(|p| p.into_inner());
+    let desk = guard.get_or_insert_with(|| Desk {
+        path: default_marker_path(),
         marker: Marker { pid: std::process::id(), ..Marker::default() },
-        keys: None,
-        report: Report::none(),
-        released: false,
-    };
-    if options.accessibility_hotkeys_off {
-        guard.report.accessibility = guard.accessibility_off();
-    }
-    if options.hide_taskbar {
-        guard.report.taskbar = guard.set_taskbar_visible(false);
-    }
-    if options.notifications_off {
-        guard.report.notifications = guard.set_notifications(false);
-    }
-    if options.block_keys {
-        guard.report.keys = match platform::KeyHook::start() {
-            Ok(hook) => {
-                guard.keys = Some(hook);
-                Status::Done
-            }
-            Err(status) => status,
-        };
-    }
-    guard.report.log("lock-down");
-    guard
+    });
+    f(desk)
 }
 
-impl Guard {
-    /// What [`engage`] managed, part by part.
-    pub fn report(&self) -> &Report {
-        &self.report
+impl Desk {
+    /// Writes the marker (or removes it when nothing is changed any more).
+    fn save(&self) -> Result<(), String> {
+        let Some(path) = &self.path else { return Err("no local data folder for the restore marker".into()) };
+        if self.marker.is_empty() {
+            remove_marker(path);
+            Ok(())
+        } else {
+            write_marker(path, &self.marker)
+        }
     }
 
-    /// Shows or hides the taskbar now (deviceConfig); a hidden taskbar comes back on release or
-    /// after a crash.
-    pub fn set_taskbar_visible(&mut self, visible: bool) -> Status {
+    fn taskbar(&mut self, visible: bool) -> Status {
         if !visible && !self.marker.taskbar_hidden {
             self.marker.taskbar_hidden = true;
-            if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+            if let Err(e) = self.save() {
                 self.marker.taskbar_hidden = false;
                 return Status::Failed(format!("cannot write the restore marker ({e}); taskbar left alone"));
             }
@@ -185,19 +164,17 @@ impl Guard {
         // Shown again, or never hidden: nothing for a restore to do.
         if self.marker.taskbar_hidden && (visible == (status == Status::Done)) {
             self.marker.taskbar_hidden = false;
-            let _ = self.save_or_remove_marker();
+            let _ = self.save();
         }
         status
     }
 
-    /// Turns notifications off or back on now (deviceConfig `hindeNotificationBar` 1 / 2); the
-    /// user's setting from before Booth comes back on release or after a crash.
-    pub fn set_notifications(&mut self, enabled: bool) -> Status {
+    fn notifications(&mut self, enabled: bool) -> Status {
         if !enabled && self.marker.notifications.is_none() {
             match platform::notifications_setting() {
                 Ok(before) => {
                     self.marker.notifications = Some(before);
-                    if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+                    if let Err(e) = self.save() {
                         self.marker.notifications = None;
                         return Status::Failed(format!(
                             "cannot write the restore marker ({e}); notifications left alone"
@@ -211,7 +188,7 @@ impl Guard {
             // Back to what the user had, rather than forcing "on".
             if let Some(before) = self.marker.notifications.take() {
                 let status = platform::restore_notifications(before.as_deref());
-                let _ = self.save_or_remove_marker();
+                let _ = self.save();
                 return status;
             }
         }
@@ -219,36 +196,110 @@ impl Guard {
         if !enabled && status != Status::Done {
             // Not turned off: nothing for a restore to do.
             self.marker.notifications = None;
-            let _ = self.save_or_remove_marker();
+            let _ = self.save();
         }
         status
     }
 
     fn accessibility_off(&mut self) -> Status {
+        if self.marker.accessibility.is_some() {
+            return Status::Done;
+        }
         let before = match platform::accessibility_flags() {
             Ok(flags) => flags,
             Err(status) => return status,
         };
         self.marker.accessibility = Some(before);
-        if let Err(e) = write_marker(&self.marker_path, &self.marker) {
+        if let Err(e) = self.save() {
             self.marker.accessibility = None;
             return Status::Failed(format!("cannot write the restore marker ({e}); hotkeys left alone"));
         }
         let status = platform::set_accessibility_flags(hotkeys_off(before));
         if status != Status::Done {
             self.marker.accessibility = None;
-            let _ = self.save_or_remove_marker();
+            let _ = self.save();
         }
         status
     }
 
-    fn save_or_remove_marker(&self) -> Result<(), String> {
-        if self.marker.is_empty() {
-            remove_marker(&self.marker_path);
-            Ok(())
-        } else {
-            write_marker(&self.marker_path, &self.marker)
+    /// Puts everything back and removes the marker.
+    fn restore_all(&mut self) -> Report {
+        let marker = std::mem::replace(&mut self.marker, Marker { pid: std::process::id(), ..Marker::default() });
+        let report = restore_marker(&marker);
+        if let Some(path) = &self.path {
+            remove_marker(path);
         }
+        report
+    }
+}
+
+/// Holds the lock-down; dropping it (or [`Guard::release`]) restores the desktop.
+pub struct Guard {
+    keys: Option<platform::KeyHook>,
+    report: Report,
+    released: bool,
+}
+
+/// Locks the desktop as `options` asks, keeping the marker at `marker_path`, after first
+/// repairing what a crashed Booth left there (see [`restore_after_crash`]). Each part is tried
+/// even when another fails; see [`Guard::report`].
+pub fn engage(options: &Options, marker_path: &Path) -> Guard {
+    if let Some(report) = restore_after_crash(marker_path) {
+        report.log("restored after a crash");
+    }
+    let mut report = Report::none();
+    with_desk(|desk| {
+        if desk.path.as_deref() != Some(marker_path) {
+            // Changes made before under another marker path move to this one.
+            if let Some(old) = desk.path.replace(marker_path.to_path_buf()) {
+                if !desk.marker.is_empty() {
+                    remove_marker(&old);
+                }
+            }
+            if let Err(e) = desk.save() {
+                tracing::error!(error = %e, "lock-down marker");
+            }
+        }
+        if options.accessibility_hotkeys_off {
+            report.accessibility = desk.accessibility_off();
+        }
+        if options.hide_taskbar {
+            report.taskbar = desk.taskbar(false);
+        }
+        if options.notifications_off {
+            report.notifications = desk.notifications(false);
+        }
+    });
+    let mut keys = None;
+    if options.block_keys {
+        report.keys = match platform::KeyHook::start() {
+            Ok(hook) => {
+                keys = Some(hook);
+                Status::Done
+            }
+            Err(status) => status,
+        };
+    }
+    report.log("lock-down");
+    Guard { keys, report, released: false }
+}
+
+impl Guard {
+    /// What [`engage`] managed, part by part.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Shows or hides the taskbar now (deviceConfig `hideNavigationBar`); a hidden taskbar comes
+    /// back on release or after a crash.
+    pub fn set_taskbar_visible(&mut self, visible: bool) -> Status {
+        with_desk(|d| d.taskbar(visible))
+    }
+
+    /// Turns notifications off or back on now (deviceConfig `hindeNotificationBar` 1 / 2); the
+    /// user's setting from before Booth comes back on release or after a crash.
+    pub fn set_notifications(&mut self, enabled: bool) -> Status {
+        with_desk(|d| d.notifications(enabled))
     }
 
     /// Restores the desktop now and reports what that did.
@@ -258,17 +309,11 @@ impl Guard {
 
     fn restore(&mut self) -> Report {
         self.released = true;
-        let mut report = Report::none();
+        let mut report = with_desk(|d| d.restore_all());
         // Taking the hook out drops it, which removes it.
         if self.keys.take().is_some() {
             report.keys = Status::Done;
         }
-        let marker = std::mem::take(&mut self.marker);
-        let restored = restore_marker(&marker);
-        report.taskbar = restored.taskbar;
-        report.accessibility = restored.accessibility;
-        report.notifications = restored.notifications;
-        remove_marker(&self.marker_path);
         report.log("lock-down released");
         report
     }
@@ -306,9 +351,10 @@ fn restore_marker(marker: &Marker) -> Report {
     report
 }
 
-/// If a Booth that is no longer running left a lock-down marker, restores what it had changed
-/// and removes the marker. A marker of a Booth that still runs is left alone (`None`); so is a
-/// missing one. A marker that cannot be parsed still brings the taskbar back.
+/// If a Booth that is no longer running left a lock-down marker at `marker_path`, restores what
+/// it had changed and removes the marker. A marker of a Booth that still runs is left alone
+/// (`None`); so is a missing one. A marker that cannot be parsed still brings the taskbar back.
+/// Call it when Booth starts ([`default_marker_path`] unless [`engage`] is given another).
 pub fn restore_after_crash(marker_path: &Path) -> Option<Report> {
     let text = std::fs::read(marker_path).ok()?;
     let marker = match serde_json::from_slice::<Marker>(&text) {
@@ -318,7 +364,7 @@ pub fn restore_after_crash(marker_path: &Path) -> Option<Report> {
             Marker { taskbar_hidden: true, ..Marker::default() }
         }
     };
-    if marker.pid != 0 && marker.pid != std::process::id() && platform::process_alive(marker.pid) {
+    if marker.pid == std::process::id() || (marker.pid != 0 && platform::process_alive(marker.pid)) {
         return None;
     }
     let report = restore_marker(&marker);
@@ -326,15 +372,45 @@ pub fn restore_after_crash(marker_path: &Path) -> Option<Report> {
     Some(report)
 }
 
-/// Shows or hides the taskbar without a marker: a crash will not bring it back (prefer
-/// [`Guard::set_taskbar_visible`]).
-pub fn set_taskbar_visible(visible: bool) -> Status {
-    platform::set_taskbar_visible(visible)
+fn into_result(what: &str, status: Status) -> Result<(), String> {
+    match status {
+        Status::Done | Status::NotRequested => Ok(()),
+        Status::Unsupported(why) => {
+            tracing::info!("{what}: not supported here: {why}");
+            Ok(())
+        }
+        Status::Failed(e) => Err(format!("{what}: {e}")),
+    }
 }
 
-/// Turns notifications on or off without a marker (prefer [`Guard::set_notifications`]).
-pub fn set_notifications(enabled: bool) -> Status {
-    platform::set_notifications(enabled)
+/// Shows or hides the desktop's taskbar (deviceConfig `hideNavigationBar`). A hidden taskbar
+/// comes back when a [`Guard`] is released, and after a crash (the marker). Where there is no
+/// taskbar Booth can hide (Linux: Booth's fullscreen window covers the panels) this is logged
+/// and `Ok`.
+pub fn set_taskbar_visible(visible: bool) -> Result<(), String> {
+    into_result("taskbar", with_desk(|d| d.taskbar(visible)))
+}
+
+/// Allows or suppresses desktop notifications (deviceConfig `hindeNotificationBar` 2 / 1):
+/// Windows toasts, GNOME banners. Allowing them again restores the user's own setting. Where
+/// there are none to suppress (cage runs no notification service) this is logged and `Ok`.
+pub fn set_notifications(allowed: bool) -> Result<(), String> {
+    into_result("notifications", with_desk(|d| d.notifications(allowed)))
+}
+
+/// Calls `on_fail` (on the webview's thread) when the page's WebView2 renderer or browser
+/// process dies or hangs, so the caller can reload the page; see
+/// [`crate::kiosk::windows::watch_process_failures`] for every failure with its kind.
+#[cfg(windows)]
+pub fn watch_process_failed<R: tauri::Runtime>(webview: &tauri::Webview<R>, on_fail: impl Fn() + Send + 'static) {
+    let watched = crate::kiosk::windows::watch_process_failures(webview, move |failure| {
+        if failure.needs_reload() {
+            on_fail();
+        }
+    });
+    if let Err(e) = watched {
+        tracing::error!(error = %e, "WebView2: cannot watch for process failures");
+    }
 }
 
 /// Virtual-key codes the escape-key filter looks at (Windows' values).
@@ -551,9 +627,13 @@ mod tests {
         std::process::id()
     }
 
+    /// The tests that engage share the process-wide state.
+    static DESK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[cfg(target_os = "linux")]
     #[test]
     fn engage_on_linux_reports_honestly_and_cleans_up() {
+        let _one = DESK_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lockdown.json");
         let options = Options { notifications_off: false, ..Options::default() };
@@ -578,6 +658,7 @@ mod tests {
             eprintln!("skipped: gsettings or the org.gnome.desktop.notifications schema is not installed");
             return;
         }
+        let _one = DESK_TESTS.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         // The environment is the process's: this test is the only one in this crate that sets these.
         std::env::set_var("GSETTINGS_BACKEND", "keyfile");
@@ -595,8 +676,16 @@ mod tests {
         assert!(!path.exists());
         assert_eq!(guard.set_notifications(false), Status::Done);
         assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("false"));
-        // A crash: the guard is forgotten, the marker stays; the next start restores.
+        // The free function (what deviceConfig uses) shares the same state and marker.
+        set_notifications(true).unwrap();
+        assert_eq!(unix::notifications_setting().unwrap().as_deref(), Some("true"));
+        assert!(!path.exists());
+        set_notifications(false).unwrap();
+        assert!(path.exists());
+        // A crash: the guard is forgotten and this process's state dropped, the marker stays;
+        // the next start (another process: pid 0 here) restores.
         std::mem::forget(guard);
+        *DESK.lock().unwrap() = None;
         let mut marker: Marker = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         marker.pid = 0;
         write_marker(&path, &marker).unwrap();

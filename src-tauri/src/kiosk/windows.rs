@@ -320,7 +320,7 @@ impl ProcessFailure {
 /// fails. The caller decides what to do; for [`ProcessFailure::needs_reload`] failures that is
 /// reloading the page (`webview.reload()`) or recreating the window. The registration lives as
 /// long as the webview.
-pub fn watch_process_failed<R: tauri::Runtime>(
+pub fn watch_process_failures<R: tauri::Runtime>(
     webview: &tauri::Webview<R>,
     on_fail: impl Fn(ProcessFailure) + Send + 'static,
 ) -> tauri::Result<()> {
