@@ -55,12 +55,9 @@ pub struct Admin {
 impl Admin {
     pub fn new(config_path: Option<PathBuf>, log_dir: Option<PathBuf>, policy: crate::kiosk::pin::Policy) -> Admin {
         let config_path = config_path.or_else(crate::config::default_path);
-        // The attempt count lives next to booth.toml, so that a restart does not end a lockout.
-        let state = config_path
-            .as_ref()
-            .and_then(|p| p.parent().map(|d| d.join("admin-pin-state.json")))
-            .or_else(crate::kiosk::pin::default_state_path)
-            .unwrap_or_else(|| std::env::temp_dir().join("booth-admin-pin-state.json"));
+        // The attempt count lives next to booth.toml, so that a restart does not end a lockout
+        // (`booth pin --unlock` clears the same file).
+        let state = crate::kiosk::pin::state_path_for(config_path.as_deref());
         Admin {
             gate: PinGate::with(state, policy, crate::kiosk::pin::SystemClock),
             config_path,

@@ -192,6 +192,15 @@ pub fn run(opts: RunOptions) -> i32 {
             Ok(())
         });
 
+    // What a crashed Booth left hidden or switched off (taskbar, hotkeys, notifications) comes
+    // back first; a kiosk then locks the desktop down for as long as it runs.
+    let marker = crate::kiosk::lockdown::default_marker_path()
+        .unwrap_or_else(|| std::env::temp_dir().join("booth-lockdown.json"));
+    if let Some(report) = crate::kiosk::lockdown::restore_after_crash(&marker) {
+        report.log("restored after a crash");
+    }
+    let _lockdown = kiosk.then(|| crate::kiosk::lockdown::engage(&crate::kiosk::lockdown::Options::default(), &marker));
+
     let app = match builder.build(tauri::generate_context!()) {
         Ok(app) => app,
         Err(e) => {

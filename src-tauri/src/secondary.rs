@@ -10,7 +10,9 @@
 //! [`build`] is the one place the window is made: window flags (full screen, always on top)
 //! belong there.
 
-use crate::commands::{MAIN, SECONDARY};
+#[cfg(target_os = "linux")]
+use crate::commands::MAIN;
+use crate::commands::SECONDARY;
 use crate::monitors::Area;
 use booth_display::{Picture, ScreenError, ScreenState, SecondaryScreen};
 use std::sync::{Arc, Mutex};
