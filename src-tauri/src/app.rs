@@ -341,9 +341,11 @@ fn open_windows(
     #[cfg(not(target_os = "linux"))]
     {
         let s = shell.clone();
+        // Loads starting; how they end comes from WebView2's NavigationCompleted (Shell::watch_window).
         main = main.on_page_load(move |w, p| {
-            let finished = matches!(p.event(), tauri::webview::PageLoadEvent::Finished);
-            s.page_load(w.label(), p.url(), finished, None);
+            if matches!(p.event(), tauri::webview::PageLoadEvent::Started) {
+                s.page_load(w.label(), p.url(), false, None);
+            }
         });
     }
     let main = main.build()?;

@@ -364,3 +364,66 @@ pub fn watch_process_failures<R: tauri::Runtime>(
         }
     })
 }
+
+/// How a top-level navigation of a WebView2 ended: the URL, whether it loaded, and its HTTP
+/// status (0 when there was no response, e.g. offline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NavigationEnd {
+    pub url: String,
+    pub success: bool,
+    pub http_status: i32,
+    /// `COREWEBVIEW2_WEB_ERROR_STATUS` (0 unknown, 7 cannot connect, 14 operation canceled, …).
+    pub web_error: i32,
+}
+
+/// Calls `on_end` after every top-level navigation of `webview` (WebView2's
+/// `NavigationCompleted`), for the launcher page's load failures and HTTP errors.
+pub fn watch_navigations<R: tauri::Runtime>(
+    webview: &tauri::Webview<R>,
+    on_end: impl Fn(NavigationEnd) + Send + 'static,
+) -> tauri::Result<()> {
+    use webview2_com::Microsoft::Web::WebView2::Win32::{
+        ICoreWebView2NavigationCompletedEventArgs2, COREWEBVIEW2_WEB_ERROR_STATUS,
+    };
+    use windows::core::Interface;
+    webview.with_webview(move |platform| {
+        // SAFETY: COM calls on the webview's thread, where with_webview runs this closure.
+        unsafe {
+            let core = match platform.controller().CoreWebView2() {
+                Ok(c) => c,
+                Err(e) => return tracing::error!(error = %e, "WebView2: no core webview to watch"),
+            };
+            let handler = webview2_com::NavigationCompletedEventHandler::create(Box::new(move |sender, args| {
+                let mut end = NavigationEnd { url: String::new(), success: true, http_status: 0, web_error: 0 };
+                if let Some(sender) = sender {
+                    let mut uri = windows::core::PWSTR::null();
+                    if sender.Source(&mut uri).is_ok() {
+                        end.url = webview2_com::take_pwstr(uri);
+                    }
+                }
+                if let Some(args) = args {
+                    let mut ok = windows::core::BOOL::default();
+                    if args.IsSuccess(&mut ok).is_ok() {
+                        end.success = ok.as_bool();
+                    }
+                    let mut status = COREWEBVIEW2_WEB_ERROR_STATUS::default();
+                    if args.WebErrorStatus(&mut status).is_ok() {
+                        end.web_error = status.0;
+                    }
+                    if let Ok(args2) = args.cast::<ICoreWebView2NavigationCompletedEventArgs2>() {
+                        let mut code = 0i32;
+                        if args2.HttpStatusCode(&mut code).is_ok() {
+                            end.http_status = code;
+                        }
+                    }
+                }
+                on_end(end);
+                Ok(())
+            }));
+            let mut token = Default::default();
+            if let Err(e) = core.add_NavigationCompleted(&handler, &mut token) {
+                tracing::error!(error = %e, "WebView2: cannot watch navigations");
+            }
+        }
+    })
+}

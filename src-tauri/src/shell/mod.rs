@@ -442,6 +442,22 @@ impl Shell {
             crate::kiosk::lockdown::watch_process_failed(window.as_ref(), move || {
                 me.process_gone(&label, "the WebView2 process failed")
             });
+            // Finished loads, with their HTTP status, and failed ones (the launcher's business).
+            let me = self.clone();
+            let label = window.label().to_string();
+            let watched = crate::kiosk::windows::watch_navigations(window.as_ref(), move |end| {
+                let Ok(url) = Url::parse(&end.url) else { return };
+                // 14: COREWEBVIEW2_WEB_ERROR_STATUS_OPERATION_CANCELED (replaced or refused navigation).
+                if !end.success && end.http_status == 0 && end.web_error != 14 {
+                    me.load_failed(&label, &url, &format!("WebView2 error status {}", end.web_error));
+                } else if end.success || end.http_status > 0 {
+                    let status = u16::try_from(end.http_status).ok().filter(|c| *c > 0);
+                    me.page_load(&label, &url, true, status);
+                }
+            });
+            if let Err(e) = watched {
+                tracing::error!(error = %e, "cannot watch the window's navigations");
+            }
         }
     }
 
