@@ -518,6 +518,16 @@ mod unix {
         gsettings(&["get", SCHEMA, KEY]).map(Some)
     }
 
+    /// Whether this session has a D-Bus session bus (where dconf and a desktop shell live).
+    fn session_bus() -> bool {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
+            return true;
+        }
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        std::path::Path::new(&format!("/run/user/{uid}/bus")).exists()
+    }
+
     fn set_banners(value: &str) -> Status {
         if let Err(s) = gsettings(&["set", SCHEMA, KEY, value]) {
             return s;
@@ -525,6 +535,11 @@ mod unix {
         // gsettings exits 0 even when the change went nowhere (no dconf, memory backend): read back.
         match gsettings(&["get", SCHEMA, KEY]) {
             Ok(now) if now == value => Status::Done,
+            // Without a session bus there is no settings daemon, and no desktop shell to show
+            // banners either (a kiosk compositor, a bare X session): nothing to turn off.
+            Ok(now) if !session_bus() => Status::Unsupported(format!(
+                "no D-Bus session: GNOME's {KEY} is not in effect here (still {now}), no desktop shows banners"
+            )),
             Ok(now) => Status::Failed(format!("{SCHEMA} {KEY} is still {now} (no settings daemon for this session?)")),
             Err(s) => s,
         }
