@@ -235,13 +235,13 @@ impl Shell {
         let label = label.to_string();
         std::thread::spawn(move || {
             std::thread::sleep(REPLY_GRACE);
-            me.exit_applet(&label, &why);
+            me.close_applet(&label, &why);
         });
     }
 
     /// The mini-program closes: its sessions end (device loops and listeners stop), its
     /// secondary page goes, and the main window shows the launcher.
-    pub fn exit_applet(&self, label: &str, why: &str) {
+    pub fn close_applet(&self, label: &str, why: &str) {
         tracing::info!(window = label, why, "mini-program closed; showing the launcher");
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
@@ -324,6 +324,17 @@ impl Shell {
         tracing::info!(url = %entry, "starting the mini-program");
         self.timers().fresh(MAIN, Instant::now());
         self.navigate_main(entry);
+        // The package's customer screen comes back with it.
+        if let Some(second) = &self.package.manifest.secondary {
+            let url = crate::app::entry_location(&self.package, &second.entry)?;
+            let app = self.app.clone();
+            let _ = self.app.run_on_main_thread(move || {
+                if let Some(w) = app.get_webview_window(SECONDARY) {
+                    let _ = w.navigate(url);
+                    let _ = w.show();
+                }
+            });
+        }
         Ok(())
     }
 
