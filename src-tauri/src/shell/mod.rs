@@ -246,9 +246,7 @@ impl Shell {
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
         }
-        if let Some(w) = self.app.get_webview_window(SECONDARY) {
-            let _ = w.hide();
-        }
+        self.clear_secondary();
         {
             let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
             l.showing = Some(LauncherReason::Exit);
@@ -324,18 +322,30 @@ impl Shell {
         tracing::info!(url = %entry, "starting the mini-program");
         self.timers().fresh(MAIN, Instant::now());
         self.navigate_main(entry);
-        // The package's customer screen comes back with it.
-        if let Some(second) = &self.package.manifest.secondary {
-            let url = crate::app::entry_location(&self.package, &second.entry)?;
-            let app = self.app.clone();
-            let _ = self.app.run_on_main_thread(move || {
-                if let Some(w) = app.get_webview_window(SECONDARY) {
-                    let _ = w.navigate(url);
-                    let _ = w.show();
-                }
-            });
-        }
+        self.show_secondary_entry();
         Ok(())
+    }
+
+    /// The customer screen shows nothing of the last customer: a picture is dropped and the
+    /// window hidden (getSecondaryScreenState then answers 0).
+    fn clear_secondary(&self) {
+        use booth_display::SecondaryScreen;
+        if let Some(second) = self.app.try_state::<Arc<crate::secondary::Secondary>>() {
+            let _ = second.close();
+        }
+    }
+
+    /// The package's own customer screen page (`secondary.entry`), fresh, when it has one.
+    fn show_secondary_entry(&self) {
+        let Some(second) = &self.package.manifest.secondary else { return };
+        let Ok(url) = crate::app::entry_location(&self.package, &second.entry) else { return };
+        let app = self.app.clone();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(SECONDARY) {
+                let _ = w.navigate(url);
+                let _ = w.show();
+            }
+        });
     }
 
     fn navigate_main(&self, url: Url) {
@@ -521,6 +531,10 @@ impl Shell {
     }
 
     fn send_beats(&self) {
+        // Only kiosks judge hangs (a developer's page may sit at a breakpoint).
+        if !self.kiosk {
+            return;
+        }
         for label in [MAIN] {
             let Some(n) = self.timers().beat(label) else { continue };
             if let Some(w) = self.app.get_webview_window(label) {
@@ -578,6 +592,8 @@ impl Shell {
             Ok(entry) => self.navigate_main(entry),
             Err(e) => tracing::error!(error = %e, "no entry to go back to"),
         }
+        self.clear_secondary();
+        self.show_secondary_entry();
     }
 
     /// For `/health`: the shell's state.
