@@ -18,6 +18,8 @@ Examples:
       listens on http://127.0.0.1:17800 (POST /sim/scanner/scan {\"code\":\"12345\"}).
   booth run shop.zip --config /etc/booth/booth.toml --record /var/log/booth/flight.jsonl
       Run a zipped package with the devices configured in booth.toml, recording every call.
+  booth kiosk --config /etc/booth/booth.toml
+      Run the terminal: [package] source fullscreen and locked down (see README, Kiosk mode).
   booth replay flight.jsonl --against ./shop
       Feed a recording's device events to a fresh run and report every reply that differs.
   booth new ./my-miniapp
