@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn types_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("types")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("types")
 }
 
 fn tsc() -> PathBuf {

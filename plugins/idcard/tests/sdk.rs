@@ -17,7 +17,10 @@ use tempfile::TempDir;
 
 /// Compiles the stand-in into `dir`.
 fn build_standin(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standin/vendor_reader.c");
+    let src = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/standin/vendor_reader.c");
     let out = dir.join("libvendor_reader.so");
     let status = std::process::Command::new("cc")
         .args(["-shared", "-fPIC", "-O1", "-o"])

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    // At run time: a build reused from a clone elsewhere (a shared CARGO_TARGET_DIR) keeps that
+    // clone's compile-time path.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    PathBuf::from(dir).join("../..").canonicalize().expect("workspace root")
 }
 
 /// The booth binary under test: `BOOTH_BIN`, else the workspace's debug build.
