@@ -40,6 +40,31 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+/// An HTTP request to a loopback port, or `None` when nothing answers there (yet).
+pub fn try_http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok())?;
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("");
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
 /// One running booth driven through WebDriver.
 pub struct Booth {
     pub client: Client,
@@ -87,12 +112,13 @@ impl Booth {
         booth
     }
 
-    /// Polls a JS expression (a `return …` body) until it is truthy.
+    /// Polls a JS expression (a `return …` body) until it is truthy (as JS counts it: not
+    /// null, false, 0 or "").
     pub async fn wait_for(&self, js: &str, within: Duration) -> Value {
         let start = Instant::now();
         loop {
             match self.client.execute(js, vec![]).await {
-                Ok(v) if !v.is_null() && v != Value::Bool(false) => return v,
+                Ok(v) if truthy(&v) => return v,
                 Ok(_) | Err(_) if start.elapsed() < within => tokio::time::sleep(Duration::from_millis(50)).await,
                 Ok(v) => panic!("`{js}` still {v} after {within:?}"),
                 Err(e) => panic!("`{js}` failed: {e}"),
@@ -179,16 +205,5 @@ pub fn serve_dir(dir: &str, port: u16) -> std::process::Child {
 
 /// A minimal HTTP/1.1 client for the loopback control endpoint.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("control endpoint reachable");
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("request sent");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("response read");
-    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    try_http(port, method, path, body).unwrap_or_else(|| panic!("control endpoint on port {port} not answering"))
 }
