@@ -10,7 +10,13 @@ pub use probe::{Machine, Probe};
 
 use booth_bridge::{handler, Bridge, Dialect, Done};
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a looked-up IP address is reused: reading the interfaces costs a netlink round trip
+/// (about a quarter of a getDeviceInfo call on the benchmark machine), and a page that polls
+/// getDeviceInfo sees a new address within this time.
+const IP_FRESH_FOR: Duration = Duration::from_secs(2);
 
 /// Settings the operator may give in `booth.toml` (`[terminal]`).
 #[derive(Debug, Clone, Default)]
@@ -20,10 +26,11 @@ pub struct TerminalConfig {
 }
 
 /// The capability: probes once at start (hardware does not change while Booth runs), and the
-/// IP address at every call (networks do).
+/// IP address again when the last look is more than [`IP_FRESH_FOR`] old (networks do change).
 pub struct DeviceInfo {
     machine: Machine,
     app_version: String,
+    ip: Mutex<Option<(Instant, String)>>,
 }
 
 impl DeviceInfo {
@@ -32,7 +39,7 @@ impl DeviceInfo {
         if let Some(sn) = config.sn.as_ref().filter(|s| !s.trim().is_empty()) {
             machine.serial = sn.trim().to_string();
         }
-        Arc::new(DeviceInfo { machine, app_version: app_version.to_string() })
+        Arc::new(DeviceInfo { machine, app_version: app_version.to_string(), ip: Mutex::default() })
     }
 
     pub fn machine(&self) -> &Machine {
@@ -42,6 +49,19 @@ impl DeviceInfo {
     /// The terminal serial number (`sn`, `osSerialNumber`, `arome_deviceId`).
     pub fn serial(&self) -> &str {
         &self.machine.serial
+    }
+
+    /// The terminal's IP address, looked up at most every [`IP_FRESH_FOR`].
+    fn ip(&self) -> String {
+        let mut cached = self.ip.lock().unwrap_or_else(|p| p.into_inner());
+        match cached.as_ref() {
+            Some((at, ip)) if at.elapsed() < IP_FRESH_FOR => ip.clone(),
+            _ => {
+                let ip = probe::primary_ip();
+                *cached = Some((Instant::now(), ip.clone()));
+                ip
+            }
+        }
     }
 
     /// seed 000 getDeviceInfo `data`.
@@ -54,7 +74,7 @@ impl DeviceInfo {
             // Kept for pages written for Android terminals; holds the OS version here.
             "androidVersion": m.os_version_id,
             "osVersion": m.os_name,
-            "deviceIP": probe::primary_ip(),
+            "deviceIP": self.ip(),
             "devicedDisplay": m.firmware,
         })
     }
@@ -120,5 +140,25 @@ impl DeviceInfo {
                 async move { Ok(Done::from(data)) }
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ip_address_is_reused_while_fresh_and_looked_up_again_after() {
+        let info = DeviceInfo::new(&TerminalConfig { sn: Some("T-1".into()) }, "1.0");
+        let first = info.device_info()["deviceIP"].clone();
+        let looked_at = info.ip.lock().unwrap().as_ref().map(|(at, _)| *at).expect("cached");
+        assert_eq!(info.device_info()["deviceIP"], first);
+        assert_eq!(info.ip.lock().unwrap().as_ref().map(|(at, _)| *at), Some(looked_at), "reused while fresh");
+        // An old look is replaced by a new one.
+        let stale = Instant::now().checked_sub(IP_FRESH_FOR * 2).expect("a past instant");
+        *info.ip.lock().unwrap() = Some((stale, "192.0.2.1".into()));
+        let again = info.device_info()["deviceIP"].clone();
+        assert_eq!(again, first, "looked up again, not the stale value");
+        assert!(info.ip.lock().unwrap().as_ref().is_some_and(|(at, _)| *at > stale));
     }
 }
