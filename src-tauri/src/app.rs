@@ -128,15 +128,7 @@ pub fn run(opts: RunOptions) -> i32 {
             });
         })
         .manage(state)
-        .invoke_handler(tauri::generate_handler![
-            commands::booth_attach,
-            commands::booth_call,
-            commands::booth_subscribe,
-            commands::booth_log,
-            commands::booth_input,
-            commands::booth_shell,
-            crate::admin::booth_admin
-        ])
+        .invoke_handler(commands::invoke_handler())
         .manage(admin)
         .manage(commands::LogLimiter::default())
         .setup(move |app| {

@@ -63,6 +63,11 @@ pub struct CallCtx {
 }
 
 /// A capability's implementation of one API.
+///
+/// The app polls a call's future once where the page's request arrives (the window system's
+/// thread) and answers at once when it is ready; only a call that waits moves to the async
+/// runtime. So a handler never blocks before its first `.await`: device I/O goes to a worker
+/// thread or `spawn_blocking`, as it must anyway.
 pub trait Handler: Send + Sync + 'static {
     fn call(&self, ctx: CallCtx, params: Params) -> BoxFuture<'static, Result<Done, ApiError>>;
 }
