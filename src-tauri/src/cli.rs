@@ -378,6 +378,8 @@ struct Launch {
     sim: bool,
     control_port: Option<u16>,
     record: Option<PathBuf>,
+    /// How pages are drawn (`[display] compositing`), applied before any thread started.
+    rendering: crate::rendering::Decision,
 }
 
 fn start(l: Launch) -> i32 {
@@ -415,6 +417,7 @@ fn start(l: Launch) -> i32 {
         tracing::info!(file = %p.display(), "flight recorder on");
     }
     tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
+    tracing::info!(compositing = l.rendering.compositing, why = l.rendering.why, "page rendering");
     let devices = Devices::start(&l.config, l.sim);
     // Records cost a little per call: only keep them when someone can read them.
     if control.is_some() || l.record.is_some() {
@@ -459,6 +462,7 @@ fn run(args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let rendering = crate::rendering::apply(config.display.compositing);
     let _log_guard = init_logging(&config.log);
     if let Some(p) = &config_path {
         tracing::info!(path = %p.display(), "configuration loaded");
@@ -497,6 +501,7 @@ fn run(args: RunArgs) -> i32 {
         sim: args.sim,
         control_port,
         record: args.record,
+        rendering,
     })
 }
 
@@ -532,6 +537,7 @@ fn dev(args: DevArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let rendering = crate::rendering::apply(config.display.compositing);
     let _log_guard = init_logging(&config.log);
     if let Some(p) = &config_path {
         tracing::info!(path = %p.display(), "configuration loaded");
@@ -560,6 +566,7 @@ fn dev(args: DevArgs) -> i32 {
         sim: false,
         control_port: Some(control_port),
         record: args.record,
+        rendering,
     })
 }
 
@@ -568,6 +575,7 @@ fn replay(args: ReplayArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let rendering = crate::rendering::apply(config.display.compositing);
     let _log_guard = init_logging(&config.log);
     let plan = match crate::replay::Plan::load(&args.file, args.ignore, Duration::from_secs(args.wait)) {
         Ok(p) => p,
@@ -588,6 +596,7 @@ fn replay(args: ReplayArgs) -> i32 {
         sim: true,
         control_port: None,
         record: None,
+        rendering,
     })
 }
 

@@ -15,6 +15,7 @@ pub struct Config {
     pub keypad: crate::inputs_config::KeypadSection,
     pub smartcard: SmartcardSection,
     pub control: ControlSection,
+    pub display: DisplaySection,
     pub log: LogSection,
     pub admin: crate::kiosk::pin::AdminSection,
     pub kiosk: crate::kiosk_config::KioskSection,
@@ -110,6 +111,23 @@ impl Default for SmartcardSection {
 pub struct ControlSection {
     /// Port of the loopback control endpoint when `--control-port` is not given.
     pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplaySection {
+    /// How WebKitGTK draws pages (Linux); see `crate::rendering`.
+    pub compositing: Compositing,
+}
+
+/// GPU compositing of pages: `auto` (on when the machine has a GPU render node), `on`, `off`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compositing {
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +270,14 @@ mod tests {
         assert!(e.contains("smartcard.interval_ms"), "{e}");
         let e = Config::parse("[smartcard]\ncard_readr = \"ACS\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn display_section() {
+        assert_eq!(Config::parse("").unwrap().display.compositing, Compositing::Auto);
+        assert_eq!(Config::parse("[display]\ncompositing = \"off\"\n").unwrap().display.compositing, Compositing::Off);
+        let e = Config::parse("[display]\ncompositing = \"gpu\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("gpu"), "{e}");
     }
 
     #[test]

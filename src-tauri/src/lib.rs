@@ -18,6 +18,7 @@ pub mod kiosk_config;
 pub mod monitors;
 pub mod recorder;
 pub mod reload;
+pub mod rendering;
 pub mod replay;
 pub mod scaffold;
 pub mod secondary;
