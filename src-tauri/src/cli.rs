@@ -93,6 +93,9 @@ struct RunArgs {
     /// administrator's gesture and PIN, hung pages restarted (see README, Kiosk terminals).
     #[arg(long)]
     kiosk: bool,
+    /// For scripts/bench: take benchmark commands on stdin (see src/benchprobe.rs).
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 #[derive(Debug, Args)]
@@ -378,6 +381,8 @@ struct Launch {
     sim: bool,
     control_port: Option<u16>,
     record: Option<PathBuf>,
+    /// `--bench`: the benchmark probe.
+    bench: bool,
     /// How pages are drawn (`[display] compositing`), applied before any thread started.
     rendering: crate::rendering::Decision,
 }
@@ -422,6 +427,9 @@ fn start(l: Launch) -> i32 {
     // Records cost a little per call: only keep them when someone can read them.
     if control.is_some() || l.record.is_some() {
         devices.bridge.add_observer(recorder.clone());
+    }
+    if l.bench {
+        crate::benchprobe::start(&devices.bridge);
     }
     if let crate::app::Mode::Dev { dir, panel, .. } = &l.mode {
         let sims = devices.sims.ids();
@@ -501,6 +509,7 @@ fn run(args: RunArgs) -> i32 {
         sim: args.sim,
         control_port,
         record: args.record,
+        bench: args.bench,
         rendering,
     })
 }
@@ -529,6 +538,7 @@ fn kiosk(args: KioskArgs) -> i32 {
         config: args.config,
         record: args.record,
         kiosk: true,
+        bench: false,
     })
 }
 
@@ -566,6 +576,7 @@ fn dev(args: DevArgs) -> i32 {
         sim: false,
         control_port: Some(control_port),
         record: args.record,
+        bench: false,
         rendering,
     })
 }
@@ -596,6 +607,7 @@ fn replay(args: ReplayArgs) -> i32 {
         sim: true,
         control_port: None,
         record: None,
+        bench: false,
         rendering,
     })
 }

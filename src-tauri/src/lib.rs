@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod benchprobe;
 pub mod cli;
 pub mod commands;
 pub mod config;
