@@ -56,8 +56,16 @@ async fn smartcard_pcsc_from_a_page() {
         let (status, _) = b.control("POST", "/sim/card/insert", "{}");
         assert_eq!(status, 409, "a real reader cannot be simulated");
 
-        // Power the card, GET DATA, GET CHALLENGE.
-        let r = b.ampe(action("readOnceCPUCardInfo", json!({}))).await;
+        // Power the card, GET DATA, GET CHALLENGE. pcscd notices the virtual card on its own
+        // schedule (slowly on a loaded machine): until it does, the reader has no card (-2).
+        let start = std::time::Instant::now();
+        let r = loop {
+            let r = b.ampe(action("readOnceCPUCardInfo", json!({}))).await;
+            if r["data"]["nfc_cardInfo"] != "-2" || start.elapsed() > Duration::from_secs(5) {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(r["success"], true, "{r}");
         assert_eq!(r["data"], json!({"nfc_cardInfo": CPU_ATR}));
         let r = b.ampe(action("sendCPUCardCommand", json!({"commandApdu": "FFCA000000", "type": "1"}))).await;
