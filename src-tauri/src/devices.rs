@@ -33,7 +33,7 @@ pub struct Devices {
     /// The second screen (the app connects its window).
     pub display: Arc<Display>,
     /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
-    pub shell: Arc<crate::shell::apis::ShellApis>,
+    pub shell: Arc<booth_session::ShellApis>,
 }
 
 impl Devices {
@@ -81,7 +81,7 @@ impl Devices {
         smartcard.register_sim(&sims);
         let display = Display::new();
         display.register(&bridge);
-        let shell = crate::shell::apis::ShellApis::new(config.kiosk.operation_timeout());
+        let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
         Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
     }

@@ -3,27 +3,25 @@
 //! and bringing back a page whose web process died or hung.
 //!
 //! Pages report touches, clicks, keys and heartbeat answers through `booth_shell`
-//! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`timers`]).
+//! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`booth_session::timers`]).
 
-pub mod apis;
-pub mod timers;
 #[cfg(target_os = "linux")]
 mod webkit;
 
 use crate::commands::{MAIN, SECONDARY};
 use crate::kiosk_config::KioskSection;
-use apis::{DeviceConfig, ShellApis, ShellHost};
 use booth_bridge::{ApiError, Bridge, ErrorCode};
 use booth_miniapp_host::Package;
+use booth_session::timers::{Due, IdlePolicy, Timers};
+use booth_session::{DeviceConfig, ShellApis, ShellHost};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Manager, WebviewWindow};
-use timers::{Due, IdlePolicy, Timers};
 use url::Url;
 
-pub use apis::OPERATION_TIMEOUT_TOPIC;
+pub use booth_session::OPERATION_TIMEOUT_TOPIC;
 /// How often the ticker looks at the clocks.
 const TICK: Duration = Duration::from_millis(200);
 /// How often a loaded page is asked for a heartbeat.
@@ -101,7 +99,7 @@ impl Shell {
             loads: Mutex::new(Default::default()),
             unavailable: Mutex::new(None),
         });
-        apis.set_host(shell.clone());
+        apis.set_host(Host(shell.clone()));
         shell
     }
 
@@ -148,13 +146,16 @@ impl Shell {
     }
 }
 
-impl ShellHost for Arc<Shell> {
+/// The session APIs' way to the windows.
+struct Host(Arc<Shell>);
+
+impl ShellHost for Host {
     fn device_config(&self, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
-        self.apply_device_config(label, change)
+        self.0.apply_device_config(label, change)
     }
 
     fn exit_applet(&self, label: &str, why: &str) {
-        self.exit_applet_later(label, why);
+        self.0.exit_applet_later(label, why);
     }
 }
 

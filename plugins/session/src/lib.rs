@@ -1,15 +1,17 @@
-//! The page APIs of the shell, registered with the bridge like any capability:
+//! The page's session APIs, registered with the bridge like any capability:
 //! `deviceConfig`, `ampeStartOperationWatcher` / `ampeOperationTimeout` and `wxfaceapp.exitMp`.
 //! What they do to windows is the running app's ([`ShellHost`], set once the windows exist);
 //! without one (a headless bridge) deviceConfig and exitMp answer `DEVICE_UNAVAILABLE`.
 
-use super::timers::Timers;
+pub mod timers;
+
 #[cfg(test)]
 use booth_bridge::ErrorCode;
 use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, Params};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use timers::Timers;
 
 /// The device event behind `my.on('ampeOperationTimeout')`.
 pub const OPERATION_TIMEOUT_TOPIC: &str = "shell.operation_timeout";
@@ -210,5 +212,70 @@ mod tests {
             assert_eq!(e.code, ErrorCode::InvalidParams, "{bad}");
             assert!(e.message.contains(says), "{bad}: {}", e.message);
         }
+    }
+
+    struct Nowhere;
+    impl booth_bridge::EventSink for Nowhere {
+        fn deliver(&self, _: booth_bridge::EventMessage) -> bool {
+            true
+        }
+    }
+
+    /// Records what the page asked of the windows.
+    #[derive(Default)]
+    struct Windows(Mutex<Vec<String>>);
+
+    impl ShellHost for Arc<Windows> {
+        fn device_config(&self, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+            self.0.lock().unwrap().push(format!("{label}: {change:?}"));
+            Ok(())
+        }
+        fn exit_applet(&self, label: &str, why: &str) {
+            self.0.lock().unwrap().push(format!("{label}: exit ({why})"));
+        }
+    }
+
+    #[tokio::test]
+    async fn handlers_reach_the_host_and_arm_the_watcher() {
+        let bridge = Bridge::default();
+        let apis = ShellApis::new(Some(Duration::from_secs(30)));
+        apis.register(&bridge);
+        let (dialects, permissions) = booth_bridge::all_permissions();
+        let info = booth_bridge::SessionInfo {
+            key: "main".into(),
+            package_id: "t".into(),
+            permissions,
+            dialects,
+            screen: booth_bridge::Screen::Front,
+            url: "booth://localhost/".into(),
+        };
+        let id = bridge.open_session(info, Arc::new(Nowhere));
+        let config =
+            r#"{"action":"deviceConfig","event":"open","taskId":"1","params":{"deviceConfig":{"exitApplet":1}}}"#;
+        // No windows yet: a clear refusal, not a pretended success.
+        let r = bridge.call(id, Dialect::My, "ampeHHCommunication", config).await;
+        assert_eq!(r.body["errorCode"], "DEVICE_UNAVAILABLE", "{:?}", r.body);
+        let windows = Arc::new(Windows::default());
+        apis.set_host(windows.clone());
+        let r = bridge.call(id, Dialect::My, "ampeHHCommunication", config).await;
+        assert_eq!(r.body["success"], true, "{:?}", r.body);
+        let r = bridge.call(id, Dialect::Wxfaceapp, "exitMp", "{}").await;
+        assert!(r.ok, "{:?}", r.body);
+        assert_eq!(
+            *windows.0.lock().unwrap(),
+            vec![
+                "main: DeviceConfig { exit: true, hide_navigation: None, block_notifications: None }".to_string(),
+                "main: exit (wxfaceapp.exitMp)".to_string()
+            ]
+        );
+        // The watcher is armed for this page with the configured time; 0 turns it off.
+        assert!(!apis.timers().armed(id));
+        let r = bridge.call(id, Dialect::My, "ampeStartOperationWatcher", "{}").await;
+        assert_eq!(r.body["timeout"], 30, "{:?}", r.body);
+        assert!(apis.timers().armed(id));
+        apis.set_operation_timeout(None);
+        let r = bridge.call(id, Dialect::My, "ampeStartOperationWatcher", "{}").await;
+        assert_eq!(r.body["timeout"], 0, "{:?}", r.body);
+        assert!(!apis.timers().armed(id));
     }
 }
