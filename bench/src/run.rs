@@ -493,8 +493,14 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
+/// The clone being measured: the current folder when it is one (scripts/bench and
+/// scripts/test-all run from the clone's root), else the folder this binary was built from. A
+/// binary from a shared CARGO_TARGET_DIR may have been built from another clone, since gone.
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    match std::env::current_dir() {
+        Ok(dir) if dir.join("bench/package/miniapp.json").is_file() => dir,
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+    }
 }
 
 fn run() -> Result<(), String> {
