@@ -2,5 +2,5 @@
 #![cfg_attr(all(not(debug_assertions), windows), windows_subsystem = "windows")]
 
 fn main() {
-    std::process::exit(booth_app::cli::main());
+    std::process::exit(booth_app::app::main());
 }

@@ -10,12 +10,12 @@
 //!   runs Booth as the only client of the cage compositor, through `booth kiosk-session`, which
 //!   passes Booth's own exit code on (cage may not).
 //!
-//! Both units follow the exit codes of [`crate::kiosk`]: not restarted after an admin exit, the
+//! Both units follow the exit codes of [`crate::kiosk::exit`]: not restarted after an admin exit, the
 //! device restarted or shut down when Booth asks, restarted after anything else.
 //!
 //! Windows: prints the Shell Launcher and Keyboard Filter steps (PowerShell, as an administrator).
 
-use crate::kiosk::{self, EXIT_ACTIONS, EXIT_FILE_ENV, EXIT_REBOOT, EXIT_SHUTDOWN};
+use crate::kiosk::exit::{self, EXIT_ACTIONS, EXIT_FILE_ENV, EXIT_REBOOT, EXIT_SHUTDOWN};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,10 +70,10 @@ fn restart_lines(power: &str) -> String {
          # anything else (a crash too) starts Booth again.\n\
          RestartPreventExitStatus={prevent}\n\
          ExecStopPost={power}/bin/sh -c 'case \"$$EXIT_STATUS\" in {reboot}) exec systemctl reboot ;; {shutdown}) exec systemctl poweroff ;; esac'\n",
-        admin = kiosk::EXIT_ADMIN,
+        admin = exit::EXIT_ADMIN,
         reboot = EXIT_REBOOT,
         shutdown = EXIT_SHUTDOWN,
-        prevent = space_separated(&kiosk::no_restart_codes()),
+        prevent = space_separated(&exit::no_restart_codes()),
     )
 }
 
@@ -270,7 +270,7 @@ Enterprise). Run in PowerShell as an administrator.
 /// Writes every file of `plan` (atomically; folders created).
 pub fn write(plan: &Plan) -> std::io::Result<()> {
     for f in &plan.files {
-        crate::kiosk::settings::write_atomic(&f.path, f.contents.as_bytes())
+        crate::config::settings::write_atomic(&f.path, f.contents.as_bytes())
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", f.path.display())))?;
     }
     Ok(())
@@ -314,7 +314,7 @@ pub fn run_session(mut cmd: Command) -> i32 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("booth: error: cannot start {:?} ({e})", cmd.get_program());
-            return kiosk::EXIT_FAILED;
+            return exit::EXIT_FAILED;
         }
     };
     let recorded = std::fs::read_to_string(&file).ok().and_then(|t| t.trim().parse::<i32>().ok());
@@ -416,7 +416,7 @@ mod tests {
     }
 
     fn write_atomic_for_test(file: &PlannedFile) {
-        crate::kiosk::settings::write_atomic(&file.path, file.contents.as_bytes()).unwrap();
+        crate::config::settings::write_atomic(&file.path, file.contents.as_bytes()).unwrap();
     }
 
     #[test]
@@ -447,7 +447,7 @@ mod tests {
         let mut cmd = Command::new("env");
         cmd.args(["--", "sh", "-c", "echo 12 > \"$BOOTH_EXIT_FILE\""]);
         assert_eq!(run_session(cmd), 12);
-        assert_eq!(run_session(Command::new("/nonexistent/cage")), kiosk::EXIT_FAILED);
+        assert_eq!(run_session(Command::new("/nonexistent/cage")), exit::EXIT_FAILED);
         let cmd = session_command(&"cage".into(), Path::new("/usr/bin/booth"), Path::new("/etc/booth.toml"));
         let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(args, ["--", "/usr/bin/booth", "kiosk", "--config", "/etc/booth.toml"]);

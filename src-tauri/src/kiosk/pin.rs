@@ -7,12 +7,15 @@
 //! Lock-out (defaults in [`Policy::default`]): three wrong PINs in a row lock the screen for
 //! 30 s; every further wrong PIN locks it again for twice as long as the last time, up to 15 min.
 //! The right PIN resets the count. While locked, PINs are not checked at all. The count and the
-//! end of the lock-out live in a small JSON state file ([`default_state_path`]) written atomically,
+//! end of the lock-out live in a small JSON state file ([`crate::config::admin::default_state_path`]) written atomically,
 //! so restarting Booth does not reset them. A missing state file means no wrong attempts; a file
 //! that cannot be read or parsed counts as "one attempt left before a lock-out" (logged), so a
 //! damaged file neither locks the operator out nor hands an attacker fresh attempts.
 //! `booth pin --unlock` deletes the state.
 
+use crate::config::admin::PIN_HASH_KEY;
+use crate::config::settings::{self, Edit};
+use crate::config::AdminSection;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use serde::{Deserialize, Serialize};
@@ -22,44 +25,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Shortest and longest PIN, in digits.
 pub const PIN_LEN: std::ops::RangeInclusive<usize> = 4..=12;
-
-/// `[admin]` in booth.toml.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdminSection {
-    /// Argon2id hash of the admin PIN (a PHC string written by `booth pin`); none: no admin access.
-    pub pin_hash: Option<String>,
-    /// Wrong PINs allowed before the PIN pad locks.
-    pub free_attempts: u32,
-    /// The first lockout, in seconds; each further wrong PIN doubles it, up to 15 minutes.
-    pub lockout_s: u64,
-}
-
-impl Default for AdminSection {
-    fn default() -> Self {
-        let p = Policy::default();
-        AdminSection { pin_hash: None, free_attempts: p.free_attempts, lockout_s: p.first_lockout.as_secs() }
-    }
-}
-
-/// The booth.toml key that holds the hash.
-pub const PIN_HASH_KEY: &str = "admin.pin_hash";
-
-impl AdminSection {
-    /// For `Config::parse`: a hash that is present must be an Argon2 PHC string.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(1..=10).contains(&self.free_attempts) {
-            return Err("admin.free_attempts: must be 1 to 10".into());
-        }
-        if !(1..=900).contains(&self.lockout_s) {
-            return Err("admin.lockout_s: must be 1 to 900".into());
-        }
-        match &self.pin_hash {
-            None => Ok(()),
-            Some(h) => validate_hash(h).map_err(|e| format!("admin.pin_hash: {e} (set it with `booth pin`)")),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PinError {
@@ -98,46 +63,15 @@ pub fn verify(pin: &str, phc: &str) -> Result<bool, String> {
     Ok(Argon2::default().verify_password(pin.as_bytes(), &parsed).is_ok())
 }
 
-/// A stored hash must be an Argon2 PHC string (`$argon2id$v=19$m=…`) with usable parameters
-/// (checked without hashing, so loading booth.toml stays fast).
-pub fn validate_hash(phc: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC hash string ({e})"))?;
-    argon2::Algorithm::try_from(parsed.algorithm)
-        .map_err(|_| format!("`{}` is not an Argon2 hash", parsed.algorithm))?;
-    argon2::Params::try_from(&parsed).map_err(|e| format!("unusable Argon2 parameters ({e})"))?;
-    if parsed.salt.is_none() || parsed.hash.is_none() {
-        return Err("the hash has no salt or no output".into());
-    }
-    Ok(())
-}
-
 /// Hashes `pin` and stores it in the booth.toml at `config` (atomically, comments kept).
 pub fn set_pin(config: &Path, pin: &str) -> Result<(), String> {
     let phc = hash(pin).map_err(|e| e.to_string())?;
-    crate::kiosk::settings::apply(config, &[crate::kiosk::settings::Edit::set(PIN_HASH_KEY, phc)])
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    settings::apply(config, &[Edit::set(PIN_HASH_KEY, phc)]).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Removes the PIN from the booth.toml at `config`: the admin screen can no longer be opened.
 pub fn clear_pin(config: &Path) -> Result<(), String> {
-    crate::kiosk::settings::apply(config, &[crate::kiosk::settings::Edit::remove(PIN_HASH_KEY)])
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Where the attempt count of the booth.toml at `config` lives: `admin-pin-state.json` next to
-/// it (so a restart does not end a lock-out), else [`default_state_path`], else the temp folder.
-pub fn state_path_for(config: Option<&Path>) -> PathBuf {
-    config
-        .and_then(|p| p.parent().map(|d| d.join("admin-pin-state.json")))
-        .or_else(default_state_path)
-        .unwrap_or_else(|| std::env::temp_dir().join("booth-admin-pin-state.json"))
-}
-
-/// `<local data dir>/booth/admin-pin.json` (`~/.local/share/booth`, `%LOCALAPPDATA%\booth`).
-pub fn default_state_path() -> Option<PathBuf> {
-    dirs::data_local_dir().map(|d| d.join("booth").join("admin-pin.json"))
+    settings::apply(config, &[Edit::remove(PIN_HASH_KEY)]).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// When wrong PINs lock the admin screen.
@@ -151,17 +85,24 @@ pub struct Policy {
     pub max_lockout: Duration,
 }
 
+/// The longest lock-out.
+const MAX_LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
 impl Default for Policy {
+    /// `[admin]`'s defaults: three wrong PINs, then 30 s.
     fn default() -> Self {
-        Policy { free_attempts: 3, first_lockout: Duration::from_secs(30), max_lockout: Duration::from_secs(15 * 60) }
+        Policy::of(&AdminSection::default())
     }
 }
 
 impl Policy {
     /// The policy `[admin]` asks for.
     pub fn of(section: &AdminSection) -> Policy {
-        let d = Policy::default();
-        Policy { free_attempts: section.free_attempts, first_lockout: Duration::from_secs(section.lockout_s), ..d }
+        Policy {
+            free_attempts: section.free_attempts,
+            first_lockout: Duration::from_secs(section.lockout_s),
+            max_lockout: MAX_LOCKOUT,
+        }
     }
 
     /// The lock-out after the `failures`-th wrong PIN in a row, if it causes one.
@@ -318,7 +259,7 @@ impl<C: Clock> PinGate<C> {
 
     fn store(&self, fallback: &mut Option<State>, state: State) {
         let json = serde_json::to_vec(&state).expect("plain struct");
-        match crate::kiosk::settings::write_atomic(&self.path, &json) {
+        match settings::write_atomic(&self.path, &json) {
             Ok(()) => *fallback = None,
             Err(e) => {
                 tracing::error!(file = %self.path.display(), error = %e, "cannot save admin PIN attempts; kept in memory");
@@ -378,9 +319,11 @@ mod tests {
         assert!(verify("2468", &phc).unwrap());
         assert!(!verify("2469", &phc).unwrap());
         assert_ne!(hash("2468").unwrap(), phc, "every hash has its own salt");
-        assert_eq!(validate_hash(&phc), Ok(()));
-        assert!(validate_hash("2468").is_err());
-        assert!(validate_hash("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").is_err());
+        assert_eq!(crate::config::admin::validate_hash(&phc), Ok(()));
+        assert!(crate::config::admin::validate_hash("2468").is_err());
+        assert!(
+            crate::config::admin::validate_hash("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").is_err()
+        );
         assert!(hash("12").is_err());
     }
 

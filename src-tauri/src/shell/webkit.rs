@@ -1,7 +1,7 @@
 //! WebKitGTK signals the shell needs: the web process ended, a load failed or answered an HTTP
 //! error, and (on kiosks) the native context menu and file chooser.
 
-use super::Shell;
+use super::signals::PageSignals;
 use std::sync::Arc;
 use tauri::WebviewWindow;
 use webkit2gtk::{
@@ -9,7 +9,7 @@ use webkit2gtk::{
     WebResourceExt, WebViewExt,
 };
 
-pub(super) fn watch(shell: Arc<Shell>, window: &WebviewWindow, kiosk: bool) {
+pub fn watch(shell: Arc<dyn PageSignals>, window: &WebviewWindow, kiosk: bool) {
     let label = window.label().to_string();
     let hooked = window.with_webview(move |platform| {
         let view = platform.inner();
@@ -67,6 +67,6 @@ pub(super) fn watch(shell: Arc<Shell>, window: &WebviewWindow, kiosk: bool) {
 }
 
 /// Ends a hung page's web process; `web-process-terminated` then reloads it.
-pub(super) fn terminate(window: &WebviewWindow) {
+pub fn terminate(window: &WebviewWindow) {
     let _ = window.with_webview(|platform| platform.inner().terminate_web_process());
 }

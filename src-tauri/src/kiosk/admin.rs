@@ -1,27 +1,25 @@
-//! The administrator's screen: a PIN pad, then exit, reload, settings, device status with a
-//! self-test per device, and the tail of the log. Opened on kiosks by the hidden gesture
-//! (`[kiosk] admin_*`); the PIN is `[admin] pin_hash` (set with `booth pin`).
+//! The administrator's screen, its state: the PIN gate with its unlock window, the settings it
+//! edits, and the tail of the log. Opened on kiosks by the hidden gesture (`[kiosk] admin_*`);
+//! the PIN is `[admin] pin_hash` (set with `booth pin`). The window is the shell's
+//! (`shell::admin_window`), its requests arrive through `ipc::admin`.
 //!
-//! Only the `admin` window (Booth's own `ui/admin.html`) may call `booth_admin`; everything but
-//! the PIN itself needs an unlocked screen, which locks again after [`UNLOCKED_FOR`] unused.
+//! Everything but the PIN itself needs an unlocked screen, which locks again after
+//! [`UNLOCKED_FOR`] unused.
 
+use crate::config::settings::{self, Edit};
 use crate::config::Config;
 use crate::kiosk::pin::{Outcome, PinGate};
-use crate::kiosk::settings::{self, Edit};
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
-/// The label of the administrator's window.
-pub const ADMIN: &str = "admin";
 /// An unlocked admin screen locks again after this long without a request.
 pub const UNLOCKED_FOR: Duration = Duration::from_secs(300);
 /// Lines of the log the admin screen shows.
 const LOG_LINES: usize = 200;
 /// How long a device self-test waits for the device to produce an input.
-const SELF_TEST_WAIT: Duration = Duration::from_secs(10);
+pub const SELF_TEST_WAIT: Duration = Duration::from_secs(10);
 
 /// The settings the admin screen edits: booth.toml key, and what it is.
 pub const SETTINGS: [(&str, &str); 17] = [
@@ -57,7 +55,7 @@ impl Admin {
         let config_path = config_path.or_else(crate::config::default_path);
         // The attempt count lives next to booth.toml, so that a restart does not end a lockout
         // (`booth pin --unlock` clears the same file).
-        let state = crate::kiosk::pin::state_path_for(config_path.as_deref());
+        let state = crate::config::admin::state_path_for(config_path.as_deref());
         Admin {
             gate: PinGate::with(state, policy, crate::kiosk::pin::SystemClock),
             config_path,
@@ -73,7 +71,13 @@ impl Admin {
         }
     }
 
-    fn unlocked(&self) -> bool {
+    /// The booth.toml the settings are written to.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.config_path.as_deref()
+    }
+
+    /// Whether the screen is unlocked now; each call while unlocked extends it.
+    pub fn unlocked(&self) -> bool {
         let mut until = self.unlocked_until.lock().unwrap_or_else(|p| p.into_inner());
         match *until {
             Some(t) if Instant::now() < t => {
@@ -87,12 +91,12 @@ impl Admin {
         }
     }
 
-    fn lock(&self) {
+    pub fn lock(&self) {
         *self.unlocked_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// What the PIN pad shows before a PIN is typed.
-    fn pad_state(&self) -> Value {
+    pub fn pad_state(&self) -> Value {
         let pin_set = self.config().ok().and_then(|c| c.admin.pin_hash).is_some();
         json!({
             "pinSet": pin_set,
@@ -101,7 +105,7 @@ impl Admin {
         })
     }
 
-    fn check_pin(&self, pin: &str) -> Value {
+    pub fn check_pin(&self, pin: &str) -> Value {
         let hash = self.config().ok().and_then(|c| c.admin.pin_hash);
         match self.gate.check(hash.as_deref(), pin) {
             Outcome::Ok => {
@@ -120,7 +124,7 @@ impl Admin {
         }
     }
 
-    fn settings(&self) -> Value {
+    pub fn settings(&self) -> Value {
         let config = self.config().unwrap_or_default();
         let value = serde_json::to_value(&config).unwrap_or(Value::Null);
         let mut out = serde_json::Map::new();
@@ -135,7 +139,7 @@ impl Admin {
     }
 
     /// Writes the edited settings; returns the configuration now in the file.
-    fn save(&self, values: &Value) -> Result<Config, String> {
+    pub fn save(&self, values: &Value) -> Result<Config, String> {
         let Some(path) = &self.config_path else { return Err("no place for booth.toml on this machine".into()) };
         let Some(map) = values.as_object() else { return Err("settings must be an object".into()) };
         let mut edits = Vec::new();
@@ -159,7 +163,7 @@ impl Admin {
         settings::apply(path, &edits).map_err(|e| e.to_string())
     }
 
-    fn log_tail(&self) -> Value {
+    pub fn log_tail(&self) -> Value {
         let Some(dir) = &self.log_dir else {
             return json!({"file": null, "lines": ["(log files are off: [log] dir = \"\")"]});
         };
@@ -189,129 +193,4 @@ fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<String> {
     f.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     Ok(if from > 0 { text.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default() } else { text })
-}
-
-/// Shows the PIN pad over everything (or brings it back to the front).
-pub fn open(app: &AppHandle) {
-    let app = app.clone();
-    let handle = app.clone();
-    let _ = handle.run_on_main_thread(move || {
-        if let Some(w) = app.get_webview_window(ADMIN) {
-            let _ = w.show();
-            let _ = w.set_focus();
-            return;
-        }
-        tracing::info!("administrator's gesture: PIN pad");
-        let built = WebviewWindowBuilder::new(&app, ADMIN, WebviewUrl::App("admin.html".into()))
-            .title("Booth — 管理 Administration")
-            .decorations(false)
-            .always_on_top(true)
-            .fullscreen(true)
-            .skip_taskbar(true)
-            .initialization_script(booth_miniapp_host::runtime::console_script())
-            .on_new_window(|_, _| tauri::webview::NewWindowResponse::Deny)
-            .build();
-        match built {
-            Ok(w) => {
-                let _ = w.set_focus();
-            }
-            Err(e) => tracing::error!(error = %e, "cannot open the administrator's screen"),
-        }
-    });
-}
-
-fn close(window: &WebviewWindow, admin: &Admin) {
-    admin.lock();
-    let _ = window.destroy();
-    if let Some(main) = window.app_handle().get_webview_window(crate::commands::MAIN) {
-        let _ = main.set_focus();
-    }
-}
-
-/// The admin screen's requests: `state`, `pin {pin}`, and once unlocked `overview`, `settings`,
-/// `save {values}`, `setPin {pin}`, `selfTest {device}`, `log`, `reload`, `restart`, `exit`,
-/// `close`.
-#[tauri::command]
-pub async fn booth_admin(
-    window: WebviewWindow,
-    app: AppHandle,
-    admin: State<'_, Arc<Admin>>,
-    shell: State<'_, Arc<crate::shell::Shell>>,
-    state: State<'_, Arc<crate::app::AppState>>,
-    kind: String,
-    payload: Value,
-) -> Result<Value, Value> {
-    let refuse = |m: String| json!({"message": m});
-    if window.label() != ADMIN {
-        return Err(refuse("only the admin screen may ask".into()));
-    }
-    match kind.as_str() {
-        "state" => return Ok(admin.pad_state()),
-        "pin" => {
-            let pin = payload["pin"].as_str().unwrap_or_default().to_string();
-            let admin = admin.inner().clone();
-            // Argon2 takes tens of milliseconds: off the async runtime's threads.
-            return tauri::async_runtime::spawn_blocking(move || admin.check_pin(&pin))
-                .await
-                .map_err(|e| refuse(e.to_string()));
-        }
-        "close" => {
-            close(&window, &admin);
-            return Ok(Value::Null);
-        }
-        _ => {}
-    }
-    if !admin.unlocked() {
-        return Err(json!({"message": "locked", "locked": true}));
-    }
-    match kind.as_str() {
-        "overview" => Ok(json!({
-            "version": crate::VERSION,
-            "package": {"name": state.package.manifest.name, "version": state.package.manifest.version, "location": state.package.location()},
-            "devices": state.devices.status(),
-            "shell": shell.report_state(),
-        })),
-        "settings" => Ok(admin.settings()),
-        "save" => {
-            let saved = admin.save(&payload["values"]).map_err(refuse)?;
-            // Timeouts apply at once; devices, package and placement at the next start.
-            shell.set_config(saved.kiosk.clone());
-            tracing::warn!("settings saved by the administrator");
-            Ok(json!({"saved": true, "restartNeeded": true}))
-        }
-        "setPin" => {
-            let pin = payload["pin"].as_str().unwrap_or_default();
-            let Some(path) = &admin.config_path else { return Err(refuse("no booth.toml".into())) };
-            crate::kiosk::pin::set_pin(path, pin).map_err(refuse)?;
-            tracing::warn!("admin PIN changed");
-            Ok(json!({"changed": true}))
-        }
-        "selfTest" => {
-            let device = payload["device"].as_str().unwrap_or_default().to_string();
-            let devices = state.devices.clone();
-            Ok(tauri::async_runtime::spawn_blocking(move || devices.self_test(&device, SELF_TEST_WAIT))
-                .await
-                .map_err(|e| refuse(e.to_string()))?)
-        }
-        "log" => Ok(admin.log_tail()),
-        "reload" => {
-            close(&window, &admin);
-            shell.start_package().map_err(refuse)?;
-            Ok(Value::Null)
-        }
-        "restart" => {
-            tracing::warn!("restart requested by the administrator");
-            shell.set_leaving();
-            shell.restore_bars();
-            app.restart();
-        }
-        "exit" => {
-            tracing::warn!("exit to the desktop by the administrator");
-            shell.set_leaving();
-            shell.restore_bars();
-            app.exit(crate::kiosk::EXIT_ADMIN);
-            Ok(Value::Null)
-        }
-        other => Err(refuse(format!("unknown request `{other}`"))),
-    }
 }

@@ -18,6 +18,13 @@
 //! Every part reports a [`Status`]: done, not requested, not supported here (with the reason), or
 //! failed (with the error) — nothing claims to work where it does not.
 
+pub mod rules;
+#[cfg(not(windows))]
+mod unix;
+#[cfg(windows)]
+pub mod windows;
+
+pub use rules::{hotkeys_off, vk, KeyFilter, Status};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -33,27 +40,6 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options { block_keys: true, hide_taskbar: true, accessibility_hotkeys_off: true, notifications_off: true }
-    }
-}
-
-/// The outcome of one part of the lock-down.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    Done,
-    NotRequested,
-    /// This platform or session has no such thing, or Booth cannot change it here.
-    Unsupported(String),
-    Failed(String),
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Status::Done => f.write_str("done"),
-            Status::NotRequested => f.write_str("not requested"),
-            Status::Unsupported(why) => write!(f, "not supported here: {why}"),
-            Status::Failed(why) => write!(f, "failed: {why}"),
-        }
     }
 }
 
@@ -118,7 +104,7 @@ impl Marker {
 
 fn write_marker(path: &Path, marker: &Marker) -> Result<(), String> {
     let json = serde_json::to_vec_pretty(marker).expect("plain struct");
-    crate::kiosk::settings::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
+    crate::config::settings::write_atomic(path, &json).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// What this process has changed, and where the marker goes. One per process: [`engage`] and
@@ -398,213 +384,15 @@ pub fn set_notifications(allowed: bool) -> Result<(), String> {
     into_result("notifications", with_desk(|d| d.notifications(allowed)))
 }
 
-/// Calls `on_fail` (on the webview's thread) when the page's WebView2 renderer or browser
-/// process dies or hangs, so the caller can reload the page; see
-/// [`crate::kiosk::windows::watch_process_failures`] for every failure with its kind.
 #[cfg(windows)]
-pub fn watch_process_failed<R: tauri::Runtime>(webview: &tauri::Webview<R>, on_fail: impl Fn() + Send + 'static) {
-    let watched = crate::kiosk::windows::watch_process_failures(webview, move |failure| {
-        if failure.needs_reload() {
-            on_fail();
-        }
-    });
-    if let Err(e) = watched {
-        tracing::error!(error = %e, "WebView2: cannot watch for process failures");
-    }
-}
-
-/// Virtual-key codes the escape-key filter looks at (Windows' values).
-pub mod vk {
-    pub const TAB: u32 = 0x09;
-    pub const ESCAPE: u32 = 0x1B;
-    pub const SPACE: u32 = 0x20;
-    pub const F4: u32 = 0x73;
-    pub const LWIN: u32 = 0x5B;
-    pub const RWIN: u32 = 0x5C;
-}
-
-/// Decides which key events the Windows hook swallows. Kept apart from the hook so the rules are
-/// tested on every platform.
-#[derive(Debug, Default)]
-pub struct KeyFilter {
-    win_down: bool,
-}
-
-impl KeyFilter {
-    /// `true`: swallow this key event. `alt` / `ctrl`: whether those are held.
-    pub fn swallow(&mut self, vk: u32, down: bool, alt: bool, ctrl: bool) -> bool {
-        if vk == vk::LWIN || vk == vk::RWIN {
-            self.win_down = down;
-            return true;
-        }
-        if self.win_down {
-            return true; // Win+anything: the Windows key itself never reached the system
-        }
-        match vk {
-            vk::TAB | vk::ESCAPE | vk::SPACE | vk::F4 if alt => true,
-            vk::ESCAPE if ctrl => true, // Ctrl+Esc, Ctrl+Shift+Esc
-            _ => false,
-        }
-    }
-}
-
-/// Accessibility flag bits (the same positions in STICKYKEYS, FILTERKEYS and TOGGLEKEYS).
-const FEATURE_ON: u32 = 0x01;
-const HOTKEY_ACTIVE: u32 = 0x04;
-const CONFIRM_HOTKEY: u32 = 0x08;
-
-/// The flags with the hotkeys off — except for a feature the user has switched on, which keeps
-/// its hotkey so it can still be switched off.
-pub fn hotkeys_off(flags: [u32; 3]) -> [u32; 3] {
-    flags.map(|f| if f & FEATURE_ON != 0 { f } else { f & !(HOTKEY_ACTIVE | CONFIRM_HOTKEY) })
-}
-
-#[cfg(windows)]
-use crate::kiosk::windows as platform;
+use self::windows as platform;
 
 #[cfg(not(windows))]
 use self::unix as platform;
 
-#[cfg(not(windows))]
-mod unix {
-    use super::Status;
-    use std::process::Command;
-
-    const SCHEMA: &str = "org.gnome.desktop.notifications";
-    const KEY: &str = "show-banners";
-
-    /// Nothing to hook on Linux; the reason goes into the report.
-    pub struct KeyHook;
-
-    impl KeyHook {
-        pub fn start() -> Result<KeyHook, Status> {
-            Err(Status::Unsupported(
-                "escape keys belong to the session: run Booth as the only client of a kiosk compositor \
-                 (cage) or a bare X session (README, Kiosk terminals)"
-                    .into(),
-            ))
-        }
-    }
-
-    pub fn set_taskbar_visible(_visible: bool) -> Status {
-        Status::Unsupported("no taskbar Booth can hide on Linux (cage and a bare X session have none)".into())
-    }
-
-    pub fn accessibility_flags() -> Result<[u32; 3], Status> {
-        Err(Status::Unsupported("accessibility hotkeys are the session's on Linux".into()))
-    }
-
-    pub fn set_accessibility_flags(_flags: [u32; 3]) -> Status {
-        Status::Unsupported("accessibility hotkeys are the session's on Linux".into())
-    }
-
-    fn gsettings(args: &[&str]) -> Result<String, Status> {
-        let out = Command::new("gsettings")
-            .args(args)
-            .output()
-            .map_err(|e| Status::Unsupported(format!("no GNOME notification settings here (gsettings: {e})")))?;
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        if !out.status.success() {
-            return Err(if stderr.contains("No such schema") || stderr.contains("No such key") {
-                Status::Unsupported(format!("no GNOME notification settings here ({stderr})"))
-            } else {
-                Status::Failed(format!("gsettings {}: {stderr}", args.join(" ")))
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
-    pub fn notifications_setting() -> Result<Option<String>, Status> {
-        gsettings(&["get", SCHEMA, KEY]).map(Some)
-    }
-
-    /// Whether this session has a D-Bus session bus (where dconf and a desktop shell live).
-    fn session_bus() -> bool {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty()) {
-            return true;
-        }
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
-        std::path::Path::new(&format!("/run/user/{uid}/bus")).exists()
-    }
-
-    fn set_banners(value: &str) -> Status {
-        if let Err(s) = gsettings(&["set", SCHEMA, KEY, value]) {
-            return s;
-        }
-        // gsettings exits 0 even when the change went nowhere (no dconf, memory backend): read back.
-        match gsettings(&["get", SCHEMA, KEY]) {
-            Ok(now) if now == value => Status::Done,
-            // Without a session bus there is no settings daemon, and no desktop shell to show
-            // banners either (a kiosk compositor, a bare X session): nothing to turn off.
-            Ok(now) if !session_bus() => Status::Unsupported(format!(
-                "no D-Bus session: GNOME's {KEY} is not in effect here (still {now}), no desktop shows banners"
-            )),
-            Ok(now) => Status::Failed(format!("{SCHEMA} {KEY} is still {now} (no settings daemon for this session?)")),
-            Err(s) => s,
-        }
-    }
-
-    pub fn set_notifications(enabled: bool) -> Status {
-        set_banners(if enabled { "true" } else { "false" })
-    }
-
-    pub fn restore_notifications(before: Option<&str>) -> Status {
-        match before {
-            Some(v @ ("true" | "false")) => set_banners(v),
-            _ => match gsettings(&["reset", SCHEMA, KEY]) {
-                Ok(_) => Status::Done,
-                Err(s) => s,
-            },
-        }
-    }
-
-    pub fn process_alive(pid: u32) -> bool {
-        // SAFETY: signal 0 only checks that the process exists and may be signalled.
-        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_filter_rules() {
-        let mut f = KeyFilter::default();
-        // Plain typing passes, Alt and Ctrl alone pass.
-        assert!(!f.swallow(0x41, true, false, false));
-        assert!(!f.swallow(vk::TAB, true, false, false));
-        assert!(!f.swallow(vk::ESCAPE, true, false, false));
-        assert!(!f.swallow(vk::F4, true, false, true)); // Ctrl+F4 is the page's
-                                                        // Alt+Tab, Alt+Esc, Alt+Space, Alt+F4; Ctrl+Esc (and Ctrl+Shift+Esc).
-        for key in [vk::TAB, vk::ESCAPE, vk::SPACE, vk::F4] {
-            assert!(f.swallow(key, true, true, false), "Alt+{key:#x}");
-        }
-        assert!(f.swallow(vk::ESCAPE, true, false, true));
-        // The Windows keys, and anything while one is held.
-        assert!(f.swallow(vk::LWIN, true, false, false));
-        assert!(f.swallow(0x52, true, false, false)); // Win+R
-        assert!(f.swallow(0x52, false, false, false));
-        assert!(f.swallow(vk::LWIN, false, false, false));
-        assert!(!f.swallow(0x52, true, false, false)); // R again, Win released
-        assert!(f.swallow(vk::RWIN, true, false, false));
-        assert!(f.swallow(0x44, true, false, false)); // Win+D
-        assert!(f.swallow(vk::RWIN, false, false, false));
-        assert!(!f.swallow(0x44, true, false, false));
-    }
-
-    #[test]
-    fn hotkeys_off_keeps_features_the_user_turned_on() {
-        // Sticky Keys off with its hotkey and confirmation; Filter Keys on; Toggle Keys hotkey only.
-        let before = [0x0000_01FE & !FEATURE_ON, 0x0000_007E | FEATURE_ON, HOTKEY_ACTIVE];
-        let after = hotkeys_off(before);
-        assert_eq!(after[0] & (HOTKEY_ACTIVE | CONFIRM_HOTKEY), 0);
-        assert_eq!(after[0] | HOTKEY_ACTIVE | CONFIRM_HOTKEY, before[0]);
-        assert_eq!(after[1], before[1]);
-        assert_eq!(after[2], 0);
-    }
 
     #[test]
     fn marker_of_a_dead_booth_is_restored_and_a_live_one_left_alone() {

@@ -1,18 +1,15 @@
-//! The IPC commands the injected runtime calls. They only forward to the bridge.
+//! The IPC commands of package pages: the injected runtime's calls and subscriptions, page
+//! output, Booth's page-side inputs and the shell's reports. They only forward (to the bridge,
+//! the input plugins and the shell).
 
-use crate::app::AppState;
+use super::state::AppState;
+use crate::names::SECONDARY;
+use crate::shell::lifecycle::Shell;
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{Manager, State, Webview};
-
-/// The label of the main window.
-pub const MAIN: &str = "main";
-/// The label of the customer-facing window.
-pub const SECONDARY: &str = "secondary";
-/// The label of the simulator panel (`booth dev`).
-pub const PANEL: &str = "panel";
 
 struct ChannelSink(Channel<EventMessage>);
 
@@ -22,7 +19,7 @@ impl EventSink for ChannelSink {
     }
 }
 
-fn refuse(code: &str, message: impl Into<String>) -> Value {
+pub(super) fn refuse(code: &str, message: impl Into<String>) -> Value {
     json!({"errorCode": code, "message": message.into()})
 }
 
@@ -80,7 +77,7 @@ async fn call(state: Arc<AppState>, label: String, args: CallArgs) -> Result<Rep
 /// runtime cost about 80 µs a call on the benchmark machine, 15% of a page's call (README,
 /// Performance); plugin handlers never block before their first `.await` (see
 /// `booth_bridge::Handler`).
-fn booth_call(invoke: tauri::ipc::Invoke<tauri::Wry>) {
+pub fn booth_call(invoke: tauri::ipc::Invoke<tauri::Wry>) {
     let tauri::ipc::Invoke { message, resolver, .. } = invoke;
     let webview = message.webview();
     let args = match message.payload() {
@@ -106,26 +103,6 @@ fn booth_call(invoke: tauri::ipc::Invoke<tauri::Wry>) {
         Some(r) => respond(r),
         None => {
             tauri::async_runtime::spawn(async move { respond(answer.await) });
-        }
-    }
-}
-
-/// Every IPC command of Booth's pages.
-pub fn invoke_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
-    let generated: fn(tauri::ipc::Invoke<tauri::Wry>) -> bool = tauri::generate_handler![
-        booth_attach,
-        booth_subscribe,
-        booth_log,
-        booth_input,
-        booth_shell,
-        crate::admin::booth_admin
-    ];
-    move |invoke| {
-        if invoke.message.command() == "booth_call" {
-            booth_call(invoke);
-            true
-        } else {
-            generated(invoke)
         }
     }
 }
@@ -190,7 +167,7 @@ impl LogLimiter {
 
 /// Makes a source location readable: the package's own files lose the scheme and host.
 fn short_source(source: &str) -> &str {
-    let base = crate::app::package_base();
+    let base = crate::names::package_base();
     source.strip_prefix(base.as_str()).unwrap_or(source)
 }
 
@@ -244,7 +221,7 @@ mod tests {
 
     #[test]
     fn package_sources_are_shortened() {
-        let base = crate::app::package_base();
+        let base = crate::names::package_base();
         assert_eq!(short_source(&format!("{base}js/app.js:3:9")), "js/app.js:3:9");
         assert_eq!(short_source("https://cdn.example.com/x.js:1:2"), "https://cdn.example.com/x.js:1:2");
     }
@@ -256,7 +233,7 @@ mod tests {
 #[tauri::command]
 pub async fn booth_shell(
     webview: Webview,
-    shell: State<'_, Arc<crate::shell::Shell>>,
+    shell: State<'_, Arc<Shell>>,
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {

@@ -583,6 +583,8 @@ level = \"info\"
         let path = dir.path().join("booth.toml");
         write_atomic(&path, version(0).as_bytes()).unwrap();
         let exe = std::env::current_exe().unwrap();
+        // This module's path without the crate's name, as the test harness names tests.
+        let child_test = format!("{}::kill_mid_write_child", module_path!().split_once("::").unwrap().1);
         let mut seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
         let mut next = move || {
@@ -595,7 +597,7 @@ level = \"info\"
         let runs = 40;
         for _ in 0..runs {
             let mut child = std::process::Command::new(&exe)
-                .args(["--exact", "kiosk::settings::tests::kill_mid_write_child", "--ignored", "--nocapture"])
+                .args(["--exact", &child_test, "--ignored", "--nocapture"])
                 .env(CHILD_ENV, &path)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())

@@ -10,10 +10,12 @@
 //! [`build`] is the one place the window is made: window flags (full screen, always on top)
 //! belong there.
 
+use super::monitors::Area;
+use crate::config::SecondaryPlacement;
 #[cfg(target_os = "linux")]
-use crate::commands::MAIN;
-use crate::commands::SECONDARY;
-use crate::monitors::Area;
+use crate::names::MAIN;
+use crate::names::SECONDARY;
+use booth_bridge::Bridge;
 use booth_display::{Picture, ScreenError, ScreenState, SecondaryScreen};
 use std::sync::{Arc, Mutex};
 use tauri::webview::PageLoadEvent;
@@ -38,9 +40,11 @@ pub struct Setup {
     /// Kiosk mode: undecorated, fullscreen and above everything on its monitor.
     pub kiosk: bool,
     /// `[kiosk] secondary_monitor`.
-    pub placement: crate::kiosk_config::SecondaryPlacement,
-    /// Watches the window's web process and loads.
-    pub shell: Arc<crate::shell::Shell>,
+    pub placement: SecondaryPlacement,
+    /// Hooks the window's web process and loads (the shell's lifecycle).
+    pub watch: Arc<dyn Fn(&WebviewWindow) + Send + Sync>,
+    /// The pages' sessions end with the window.
+    pub bridge: Bridge,
 }
 
 /// Makes the secondary window showing `url`, hidden, placed on `monitor`. Runs on the main
@@ -99,7 +103,7 @@ fn place(window: WebviewWindow, monitor: Area, setup: &Setup) -> tauri::Result<W
     if setup.kiosk {
         window.set_fullscreen(true)?;
     }
-    setup.shell.watch_window(&window);
+    (setup.watch)(&window);
     tracing::info!(?monitor, "secondary window made");
     Ok(window)
 }
@@ -129,8 +133,7 @@ impl Secondary {
     /// Where the window goes: `[kiosk] secondary_monitor`, by default the first monitor that is
     /// not the primary one.
     fn monitor(&self) -> Option<Area> {
-        use crate::kiosk_config::SecondaryPlacement;
-        let monitors = crate::monitors::list(&self.app);
+        let monitors = super::monitors::list(&self.app);
         let other = match self.setup.placement {
             SecondaryPlacement::Never => return None,
             SecondaryPlacement::Auto => monitors.iter().find(|m| !m.primary).copied(),
@@ -165,13 +168,11 @@ impl Secondary {
         })?;
         let window = rx.recv().map_err(|_| tauri::Error::FailedToReceiveMessage)??;
         let state = self.state.clone();
-        let app = self.app.clone();
+        let bridge = self.setup.bridge.clone();
         window.on_window_event(move |event| {
             if let WindowEvent::Destroyed = event {
                 *state.lock().unwrap_or_else(|p| p.into_inner()) = State::default();
-                if let Some(s) = app.try_state::<Arc<crate::app::AppState>>() {
-                    s.devices.bridge.end_sessions_for(SECONDARY);
-                }
+                bridge.end_sessions_for(SECONDARY);
             }
         });
         Ok(window)
@@ -224,7 +225,7 @@ impl SecondaryScreen for Secondary {
                 } else {
                     // The package's own second-screen page gives way to the picture.
                     let url =
-                        crate::app::ui_base().join(PICTURE_PAGE).map_err(|e| ScreenError::Failed(e.to_string()))?;
+                        crate::names::ui_base().join(PICTURE_PAGE).map_err(|e| ScreenError::Failed(e.to_string()))?;
                     w.navigate(url).map_err(failed)?;
                 }
                 w

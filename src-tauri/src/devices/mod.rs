@@ -1,7 +1,14 @@
-//! Builds the bridge and its capability plugins from the configuration.
+//! Room `devices`: the capabilities. Builds the bridge and every capability plugin from
+//! booth.toml ([`configs`] turns its sections into plugin configurations), and reports their
+//! status (`/health`, `booth doctor`) and self-tests (the admin screen).
+//!
+//! Must not import: the windows (`shell`), IPC (`ipc`), the CLI or `app`. A capability that needs
+//! a window defines a host trait in its plugin crate; the shell implements it and `app` connects
+//! the two.
+
+pub mod configs;
 
 use crate::config::Config;
-use crate::inputs_config;
 use booth_bridge::{Bridge, SimRegistry};
 use booth_device::{DeviceInfo, TerminalConfig};
 use booth_display::Display;
@@ -11,7 +18,7 @@ use booth_keypad::Keypad;
 use booth_pos::Pos;
 use booth_presence::Presence;
 use booth_scanner::{Backend, Scanner, ScannerConfig};
-use booth_smartcard::{SmartCard, SmartCardConfig};
+use booth_smartcard::SmartCard;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,29 +60,29 @@ impl Devices {
                 _ => Backend::None,
             }
         };
-        let (wedge, burst) = inputs_config::wedge(config);
+        let (wedge, burst) = configs::wedge(config);
         let scanner = Scanner::start(
             ScannerConfig { backend, default_timeout: Duration::from_millis(s.timeout_ms.max(1000)), wedge, burst },
             bridge.bus(),
         );
         scanner.register(&bridge);
-        let smartcard = SmartCard::start(smartcard_config(config, sim), bridge.bus());
+        let smartcard = SmartCard::start(configs::smartcard(config, sim), bridge.bus());
         smartcard.register(&bridge);
         let sims = SimRegistry::default();
         scanner.register_sim(&sims);
 
-        let idcard = IdCard::start(inputs_config::idcard(config, sim), bridge.bus());
+        let idcard = IdCard::start(configs::idcard(config, sim), bridge.bus());
         idcard.register(&bridge);
         idcard.register_sim(&sims);
         let id_entry = IdEntry::new(Duration::from_millis(config.idcard.id_number_timeout_ms));
         id_entry.register(&bridge);
-        let presence = Presence::start(inputs_config::presence(config, sim), bridge.bus());
+        let presence = Presence::start(configs::presence(config, sim), bridge.bus());
         presence.register(&bridge);
         presence.register_sim(&sims);
-        let pos = Pos::start(inputs_config::pos(config, sim));
+        let pos = Pos::start(configs::pos(config, sim));
         pos.register(&bridge);
         pos.register_sim(&sims);
-        let keypad = Keypad::start(inputs_config::keypad(config, sim), bridge.bus());
+        let keypad = Keypad::start(configs::keypad(config, sim), bridge.bus());
         keypad.register(&bridge);
         keypad.register_sim(&sims);
         smartcard.register_sim(&sims);
@@ -84,6 +91,20 @@ impl Devices {
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
         Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
+    }
+
+    /// What the page-side inputs script needs: the keypad's PC keys (for pages that may use
+    /// wxfaceapp) and the keyboard-wedge rule (when the scanner takes bursts from the page).
+    pub fn page_inputs(&self, package: &booth_miniapp_host::Package) -> booth_miniapp_host::runtime::InputsConfig {
+        use booth_miniapp_host::runtime::{InputsConfig, WedgeConfig};
+        let wx = package.manifest.dialect_set().contains(&booth_bridge::Dialect::Wxfaceapp);
+        InputsConfig {
+            keys: if wx { self.keypad.page_keys() } else { Vec::new() },
+            wedge: self
+                .scanner
+                .page_wedge()
+                .map(|b| WedgeConfig { min_length: b.min_length, max_gap_ms: b.max_gap_ms }),
+        }
     }
 
     /// Every device's backend and availability, for `/health`.
@@ -133,27 +154,5 @@ impl Devices {
                 }
             }
         }
-    }
-}
-
-/// `[smartcard]` as the plugin takes it.
-pub fn smartcard_config(config: &Config, sim: bool) -> SmartCardConfig {
-    let c = &config.smartcard;
-    let backend = match c.backend.as_str() {
-        _ if sim => booth_smartcard::Backend::Sim,
-        "pcsc" => booth_smartcard::Backend::Pcsc,
-        "sim" => booth_smartcard::Backend::Sim,
-        _ => booth_smartcard::Backend::None,
-    };
-    SmartCardConfig {
-        backend,
-        readers: booth_smartcard::roles::RolePatterns {
-            card: c.card_reader.clone(),
-            psam1: c.psam1_reader.clone(),
-            psam2: c.psam2_reader.clone(),
-        },
-        default_interval: Duration::from_millis(c.interval_ms),
-        sscard_timeout: Duration::from_millis(c.sscard_timeout_ms),
-        t0_help: c.t0_help,
     }
 }

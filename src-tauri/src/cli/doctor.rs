@@ -3,7 +3,7 @@
 //! status; exits 1 when a configured device is unavailable, 0 otherwise.
 
 use crate::config::Config;
-use crate::devices::{smartcard_config, Devices};
+use crate::devices::{configs, Devices};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -25,7 +25,7 @@ pub fn run(config_path: Option<&Path>) -> i32 {
         None => println!("settings: defaults (no booth.toml)"),
     }
 
-    let sc = smartcard_config(&config, false);
+    let sc = configs::smartcard(&config, false);
     println!();
     println!("smart card readers ([smartcard] backend = {}):", sc.backend.as_str());
     match booth_smartcard::readers_with_roles(sc.backend, &sc.readers) {

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-const INDEX: &str = include_str!("../templates/new/index.html");
-const README: &str = include_str!("../templates/new/README.md");
+const INDEX: &str = include_str!("../../templates/new/index.html");
+const README: &str = include_str!("../../templates/new/README.md");
 
 fn id_from(name: &str) -> String {
     let id: String = name

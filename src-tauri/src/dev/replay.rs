@@ -10,7 +10,7 @@
 //! Replies are compared without `taskId` (pages often make it from the clock) and without the
 //! fields named by `--ignore`.
 
-use crate::recorder::call_entry;
+use super::recorder::call_entry;
 use booth_bridge::{Bridge, CallRecord, Dialect, Observer, SessionId, SessionInfo};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};

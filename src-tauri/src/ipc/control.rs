@@ -12,8 +12,8 @@
 //! which a web page of another origin cannot send without asking first; only Booth's own pages
 //! are answered yes (CORS), so a page in a browser on the terminal cannot produce hardware events.
 
+use crate::dev::recorder::Recorder;
 use crate::devices::Devices;
-use crate::recorder::Recorder;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -29,9 +29,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The port used by `booth dev`, and by `booth run --sim`, when neither `--control-port` nor
-/// booth.toml names one; `booth sim` looks there first.
-pub const DEFAULT_PORT: u16 = 17800;
+pub use crate::names::CONTROL_PORT as DEFAULT_PORT;
 /// The longest `GET /feed` wait.
 const FEED_WAIT_MAX: Duration = Duration::from_secs(30);
 
@@ -59,7 +57,7 @@ pub fn router(state: Arc<ControlState>) -> Router {
 /// Origins of Booth's own pages (the simulator panel), the only ones CORS lets in.
 fn booth_origin(headers: &HeaderMap) -> Option<HeaderValue> {
     let origin = headers.get(header::ORIGIN)?;
-    let allowed = origin.to_str().ok()? == crate::app::ui_origin();
+    let allowed = origin.to_str().ok()? == crate::names::ui_origin();
     allowed.then(|| origin.clone())
 }
 
@@ -187,7 +185,7 @@ async fn feed(State(s): State<Arc<ControlState>>, Query(q): Query<FeedQuery>) ->
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::recorder::Recorder;
+    use crate::dev::recorder::Recorder;
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
@@ -292,7 +290,7 @@ mod tests {
             .unwrap();
         let res = router(s.clone()).oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        for (origin, allowed) in [(crate::app::ui_origin(), true), ("https://evil.example".into(), false)] {
+        for (origin, allowed) in [(crate::names::ui_origin(), true), ("https://evil.example".into(), false)] {
             let req = Request::builder()
                 .method("OPTIONS")
                 .uri("/sim/scanner/scan")

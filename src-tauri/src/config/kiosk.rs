@@ -141,31 +141,3 @@ impl KioskSection {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Config;
-
-    #[test]
-    fn defaults_follow_the_seed_and_bad_values_say_where() {
-        let c = Config::parse("").unwrap();
-        assert_eq!(c.kiosk.operation_timeout(), Some(Duration::from_secs(30)));
-        assert_eq!(c.kiosk.corner(), Corner::TopRight);
-        assert_eq!(c.kiosk.secondary(), SecondaryPlacement::Auto);
-        let c = Config::parse("[kiosk]\noperation_timeout_s = 0\nidle_s = 0\nsecondary_monitor = \"2\"\n").unwrap();
-        assert_eq!(c.kiosk.operation_timeout(), None);
-        assert_eq!(c.kiosk.idle(), None);
-        assert_eq!(c.kiosk.secondary(), SecondaryPlacement::Monitor(1));
-        for (text, key) in [
-            ("admin_corner = \"middle\"", "kiosk.admin_corner"),
-            ("admin_taps = 1", "kiosk.admin_taps"),
-            ("secondary_monitor = \"left\"", "kiosk.secondary_monitor"),
-            ("idle_s = 10\nidle_warning_s = 10", "kiosk.idle_warning_s"),
-            ("hang_s = 0", "kiosk.hang_s"),
-        ] {
-            let e = Config::parse(&format!("[kiosk]\n{text}\n")).unwrap_err();
-            assert!(e.contains(key), "{text}: {e}");
-        }
-    }
-}

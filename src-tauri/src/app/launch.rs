@@ -1,0 +1,261 @@
+//! Turning a windowed sub-command (`run`, `kiosk`, `dev`, `replay`) into a run: booth.toml, how
+//! pages are drawn, logging, the package (a kiosk shows the launcher for one that cannot load),
+//! the control port (bound before any window, so a taken port fails at once), the flight
+//! recorder and the devices.
+
+use super::run::{Mode, RunOptions};
+use crate::cli::args::{DevArgs, KioskArgs, ReplayArgs, RunArgs};
+use crate::cli::error::fail;
+use crate::config::Config;
+use crate::devices::Devices;
+use crate::names::CONTROL_PORT;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a run needs, worked out from one subcommand's arguments.
+struct Launch {
+    mode: Mode,
+    kiosk: bool,
+    /// Kiosk mode with a package that could not load: (what was asked for, why).
+    unavailable: Option<(String, String)>,
+    config_path: Option<PathBuf>,
+    package: booth_miniapp_host::Package,
+    config: Config,
+    sim: bool,
+    control_port: Option<u16>,
+    record: Option<PathBuf>,
+    /// `--bench`: the benchmark probe.
+    bench: bool,
+    /// How pages are drawn (`[display] compositing`), applied before any thread started.
+    rendering: crate::shell::rendering::Decision,
+}
+
+fn start(l: Launch) -> i32 {
+    let mut bound_port = None;
+    let control = match l.control_port {
+        Some(port) => match crate::ipc::control::bind(port) {
+            Ok(listener) => {
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+                bound_port = Some(port);
+                println!("control: http://127.0.0.1:{port}");
+                let _ = std::io::stdout().flush();
+                Some(listener)
+            }
+            Err(e) => {
+                let hint = if port == CONTROL_PORT {
+                    " — is another Booth running? Pass --control-port 0 to pick a free port"
+                } else {
+                    ""
+                };
+                return fail(format!("control endpoint: cannot listen on 127.0.0.1:{port} ({e}){hint}"));
+            }
+        },
+        None => None,
+    };
+    let recorder = match crate::dev::recorder::Recorder::new(l.record.as_deref()) {
+        Ok(r) => std::sync::Arc::new(r),
+        Err(e) => {
+            let file = l.record.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+            return fail(format!("{file}: cannot write the flight recording ({e})"));
+        }
+    };
+    let m = &l.package.manifest;
+    recorder.start(serde_json::json!({"id": m.id, "version": m.version, "location": l.package.location()}));
+    if let Some(p) = &l.record {
+        tracing::info!(file = %p.display(), "flight recorder on");
+    }
+    tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
+    tracing::info!(compositing = l.rendering.compositing, why = l.rendering.why, "page rendering");
+    let devices = Devices::start(&l.config, l.sim);
+    // Records cost a little per call: only keep them when someone can read them.
+    if control.is_some() || l.record.is_some() {
+        devices.bridge.add_observer(recorder.clone());
+    }
+    if l.bench {
+        crate::dev::benchprobe::start(&devices.bridge);
+    }
+    if let Mode::Dev { dir, panel, .. } = &l.mode {
+        let sims = devices.sims.ids();
+        println!("booth dev: {}", dir.display());
+        println!("  simulated   {}", if sims.is_empty() { "none".to_string() } else { sims.join(", ") });
+        println!("  panel       {}", if *panel { "open (--no-panel to hide)" } else { "closed" });
+        let sim = match bound_port {
+            Some(CONTROL_PORT) | None => "booth sim".to_string(),
+            Some(p) => format!("booth sim --control-port {p}"),
+        };
+        println!("  from a terminal: {sim}   (lists what each simulated device can do)");
+        if let Some(p) = &l.record {
+            println!("  recording   {}", p.display());
+        }
+        println!("  watching for changes; page output follows");
+        let _ = std::io::stdout().flush();
+    }
+    if l.kiosk {
+        tracing::info!("kiosk mode");
+    }
+    super::run::run(RunOptions {
+        mode: l.mode,
+        kiosk: l.kiosk,
+        unavailable: l.unavailable,
+        kiosk_config: l.config.kiosk.clone(),
+        config_path: l.config_path,
+        log_dir: l.config.log.dir(),
+        admin: l.config.admin.clone(),
+        package: l.package,
+        devices,
+        recorder,
+        control,
+    })
+}
+
+/// `booth run`.
+pub fn run(args: RunArgs) -> i32 {
+    let (config, config_path) = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let rendering = crate::shell::rendering::apply(config.display.compositing);
+    let _log_guard = super::logging::init(&config.log);
+    if let Some(p) = &config_path {
+        tracing::info!(path = %p.display(), "configuration loaded");
+    }
+    let mut unavailable = None;
+    let mut package = match booth_miniapp_host::Package::load(&args.package) {
+        Ok(p) => p,
+        // A kiosk is never blank: its launcher page says why and retries.
+        Err(e) if args.kiosk => {
+            tracing::error!(package = %args.package, error = %e, "the package cannot load; the launcher retries");
+            unavailable = Some(e.to_string());
+            booth_miniapp_host::Package::unavailable(&args.package)
+        }
+        Err(e) => return fail(e),
+    };
+    if package.is_remote() {
+        match &config.package.remote_permissions {
+            Some(list) => package.restrict_permissions(list.iter().filter_map(|p| p.parse().ok()).collect()),
+            None => tracing::warn!(
+                "remote package: every permission granted (set [package] remote_permissions to restrict)"
+            ),
+        }
+    }
+    let control_port = args.control_port.or(if args.sim {
+        Some(config.control.port.unwrap_or(CONTROL_PORT))
+    } else {
+        config.control.port
+    });
+    start(Launch {
+        mode: Mode::Run,
+        kiosk: args.kiosk,
+        unavailable: unavailable.map(|e| (args.package.clone(), e)),
+        config_path,
+        package,
+        config,
+        sim: args.sim,
+        control_port,
+        record: args.record,
+        bench: args.bench,
+        rendering,
+    })
+}
+
+/// `booth kiosk`: `booth run --kiosk` with the package of booth.toml `[package] source`.
+pub fn kiosk(args: KioskArgs) -> i32 {
+    let package = match args.package {
+        Some(p) => p,
+        None => {
+            let (config, path) = match Config::load(args.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            match config.package.source.filter(|s| !s.trim().is_empty()) {
+                Some(s) => s,
+                None => {
+                    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "booth.toml".into());
+                    return fail(format!("no package: give one, or set [package] source in {file}"));
+                }
+            }
+        }
+    };
+    run(RunArgs {
+        package,
+        sim: args.sim,
+        control_port: args.control_port,
+        config: args.config,
+        record: args.record,
+        kiosk: true,
+        bench: false,
+    })
+}
+
+/// `booth dev`.
+pub fn dev(args: DevArgs) -> i32 {
+    let (mut config, config_path) = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let rendering = crate::shell::rendering::apply(config.display.compositing);
+    let _log_guard = super::logging::init(&config.log);
+    if let Some(p) = &config_path {
+        tracing::info!(path = %p.display(), "configuration loaded");
+    }
+    let package = match booth_miniapp_host::Package::load_dev(&args.dir) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if !package.has_manifest {
+        eprintln!(
+            "booth: warning: {} has no miniapp.json: running index.html with every dialect and permission \
+             (`booth new` shows a manifest)",
+            args.dir.display()
+        );
+    }
+    let simulated = config.simulate_unconfigured();
+    tracing::info!(devices = ?simulated, "simulated in development (booth.toml selects real backends)");
+    let control_port = args.control_port.or(config.control.port).unwrap_or(CONTROL_PORT);
+    start(Launch {
+        mode: Mode::Dev { dir: args.dir, panel: !args.no_panel, open_devtools: args.open_devtools },
+        kiosk: false,
+        unavailable: None,
+        config_path,
+        package,
+        config,
+        sim: false,
+        control_port: Some(control_port),
+        record: args.record,
+        bench: false,
+        rendering,
+    })
+}
+
+/// `booth replay`.
+pub fn replay(args: ReplayArgs) -> i32 {
+    let (config, config_path) = match Config::load(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let rendering = crate::shell::rendering::apply(config.display.compositing);
+    let _log_guard = super::logging::init(&config.log);
+    let plan = match crate::dev::replay::Plan::load(&args.file, args.ignore, Duration::from_secs(args.wait)) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let package = match booth_miniapp_host::Package::load(&args.against) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    tracing::info!(events = plan.events(), "replaying");
+    start(Launch {
+        mode: Mode::Replay(plan),
+        kiosk: false,
+        unavailable: None,
+        config_path,
+        package,
+        config,
+        sim: true,
+        control_port: None,
+        record: None,
+        bench: false,
+        rendering,
+    })
+}

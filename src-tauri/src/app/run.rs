@@ -1,0 +1,164 @@
+//! The Tauri application of a run: the package scheme and IPC, the shell and its windows, the
+//! capabilities' windows connected to their plugins, the developer tools of `booth dev` and
+//! `booth replay`, the control endpoint, the desktop lock-down, and the event loop.
+
+use crate::dev::recorder::Recorder;
+use crate::devices::Devices;
+use crate::ipc::control::{self, ControlState};
+use crate::ipc::handler::{allow_package_origins, invoke_handler};
+use crate::ipc::state::AppState;
+use crate::kiosk::admin::Admin;
+use crate::names::SCHEME;
+use crate::shell::id_number::IdNumberScreen;
+use crate::shell::lifecycle::Shell;
+use crate::shell::open::{open_panel, open_windows, reload_package_windows, window_report};
+use booth_miniapp_host::Package;
+use std::net::TcpListener;
+use std::sync::Arc;
+use tauri::{Manager, RunEvent};
+
+/// What kind of run this is.
+pub enum Mode {
+    /// `booth run`: the package as configured.
+    Run,
+    /// `booth dev`: devtools, hot reload of `dir`, and (with `panel`) the simulator panel.
+    Dev { dir: std::path::PathBuf, panel: bool, open_devtools: bool },
+    /// `booth replay`: feed recorded device events, then exit with the comparison's code.
+    Replay(crate::dev::replay::Plan),
+}
+
+pub struct RunOptions {
+    pub mode: Mode,
+    /// Kiosk mode: fullscreen and locked down, idle reset, admin gesture, hang recovery.
+    pub kiosk: bool,
+    /// Kiosk mode with a package that could not load (what was asked for, why): the launcher
+    /// shows instead, retrying.
+    pub unavailable: Option<(String, String)>,
+    /// `[kiosk]` of booth.toml.
+    pub kiosk_config: crate::config::KioskSection,
+    /// The booth.toml in use (the admin screen writes its settings there).
+    pub config_path: Option<std::path::PathBuf>,
+    /// Where the log files are (the admin screen shows their tail).
+    pub log_dir: Option<std::path::PathBuf>,
+    /// `[admin]` of booth.toml (PIN lockout policy).
+    pub admin: crate::config::AdminSection,
+    pub package: Package,
+    pub devices: Devices,
+    pub recorder: Arc<Recorder>,
+    /// Already bound, so that a taken port fails before any window opens.
+    pub control: Option<TcpListener>,
+}
+
+/// Runs until the main window closes; returns the process exit code.
+pub fn run(opts: RunOptions) -> i32 {
+    let package = Arc::new(opts.package);
+    let devices = Arc::new(opts.devices);
+    let state = Arc::new(AppState { devices: devices.clone(), package: package.clone() });
+    let control = opts.control;
+    let recorder = opts.recorder;
+    let mut mode = opts.mode;
+    let kiosk = opts.kiosk;
+    let unavailable = opts.unavailable;
+    let kiosk_config = opts.kiosk_config;
+    let admin = Arc::new(Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
+
+    let serve_pkg = package.clone();
+    let builder = tauri::Builder::default()
+        .register_asynchronous_uri_scheme_protocol(SCHEME, move |_ctx, request, responder| {
+            // Files are read off the main thread, which runs the windows.
+            let package = serve_pkg.clone();
+            let path = request.uri().path().to_string();
+            tauri::async_runtime::spawn_blocking(move || match crate::ipc::scheme::serve(&package, &path) {
+                Ok(r) => responder.respond(r),
+                Err(e) => tracing::error!(error = %e, "cannot build a response"),
+            });
+        })
+        .manage(state)
+        .invoke_handler(invoke_handler())
+        .manage(admin)
+        .manage(crate::ipc::page::LogLimiter::default())
+        .setup(move |app| {
+            allow_package_origins(app, &package)?;
+            let dev = matches!(mode, Mode::Dev { .. });
+            let shell = Shell::new(
+                app.handle().clone(),
+                kiosk,
+                kiosk_config.clone(),
+                package.clone(),
+                devices.bridge.clone(),
+                devices.shell.clone(),
+            );
+            if let Some((spec, why)) = &unavailable {
+                shell.set_unavailable(spec, why);
+            }
+            app.manage(shell.clone());
+            let inputs = devices.page_inputs(&package);
+            let secondary = open_windows(app, &package, dev, &shell, &inputs, &devices.bridge)?;
+            devices.display.set_screen(secondary.clone());
+            secondary.open_entry();
+            shell.start();
+            devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
+            let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
+            match std::mem::replace(&mut mode, Mode::Run) {
+                Mode::Run => {}
+                Mode::Dev { dir, panel, open_devtools } => {
+                    if open_devtools {
+                        for w in app.webview_windows().values() {
+                            w.open_devtools();
+                        }
+                    }
+                    if let (true, Some(port)) = (panel, control_port) {
+                        open_panel(app, port)?;
+                    }
+                    let handle = app.handle().clone();
+                    let watch =
+                        crate::dev::reload::watch(&dir, move |changed| reload_package_windows(&handle, &changed))?;
+                    // The watch lives as long as the app.
+                    app.manage(ReloadWatch(std::sync::Mutex::new(Some(watch))));
+                    tracing::info!(target: "reload", dir = %dir.display(), "watching for changes");
+                }
+                Mode::Replay(plan) => {
+                    let handle = app.handle().clone();
+                    crate::dev::replay::drive(plan, devices.bridge.clone(), move |code| handle.exit(code));
+                }
+            }
+            if let Some(listener) = control {
+                let handle = app.handle().clone();
+                let windows = Box::new(move || window_report(&handle));
+                let reporting = shell.clone();
+                let state = Arc::new(ControlState {
+                    devices: devices.clone(),
+                    package: package.clone(),
+                    recorder: recorder.clone(),
+                    windows: Some(windows),
+                    shell: Some(Box::new(move || reporting.report_state())),
+                });
+                tauri::async_runtime::spawn(control::serve(listener, state));
+            }
+            Ok(())
+        });
+
+    // What a crashed Booth left hidden or switched off (taskbar, hotkeys, notifications) comes
+    // back first; a kiosk then locks the desktop down for as long as it runs.
+    let marker = crate::kiosk::lockdown::default_marker_path()
+        .unwrap_or_else(|| std::env::temp_dir().join("booth-lockdown.json"));
+    if let Some(report) = crate::kiosk::lockdown::restore_after_crash(&marker) {
+        report.log("restored after a crash");
+    }
+    let _lockdown = kiosk.then(|| crate::kiosk::lockdown::engage(&crate::kiosk::lockdown::Options::default(), &marker));
+
+    let app = match builder.build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("booth: error: cannot start the window system: {e}");
+            return 1;
+        }
+    };
+    app.run_return(|_handle, event| {
+        if let RunEvent::ExitRequested { code, .. } = event {
+            tracing::info!(?code, "exiting");
+        }
+    })
+}
+
+struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::dev::reload::Watch>>);

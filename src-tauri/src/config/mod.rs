@@ -1,0 +1,247 @@
+//! Room `config`: `booth.toml`, the terminal's settings. It owns the sections and their defaults,
+//! validation at load (unknown keys are refused so typos surface at start), atomic edits that
+//! keep comments ([`settings`]), and where the admin PIN's attempt count is kept ([`admin`]).
+//!
+//! Must not import: any other room of the app (it sits at the bottom, next to [`crate::names`]).
+//! Turning sections into plugin configurations is the `devices` room's job.
+
+pub mod admin;
+mod check;
+pub mod inputs;
+pub mod kiosk;
+pub mod sections;
+pub mod settings;
+
+pub use admin::AdminSection;
+pub use inputs::{IdcardSection, KeypadSection, PosSection, PresenceSection};
+pub use kiosk::{KioskSection, SecondaryPlacement};
+pub use sections::{
+    Compositing, ControlSection, DisplaySection, LogSection, PackageSection, ScannerSection, SmartcardSection, Terminal,
+};
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub terminal: Terminal,
+    pub package: PackageSection,
+    pub scanner: ScannerSection,
+    pub idcard: inputs::IdcardSection,
+    pub presence: inputs::PresenceSection,
+    pub pos: inputs::PosSection,
+    pub keypad: inputs::KeypadSection,
+    pub smartcard: SmartcardSection,
+    pub control: ControlSection,
+    pub display: DisplaySection,
+    pub log: LogSection,
+    pub admin: admin::AdminSection,
+    pub kiosk: kiosk::KioskSection,
+}
+
+/// The default location: `<config dir>/booth/booth.toml` (`~/.config/booth/booth.toml`,
+/// `%APPDATA%\booth\booth.toml`).
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("booth").join("booth.toml"))
+}
+
+impl Config {
+    /// Loads `path` (which must exist), or the default file if there is one, or the defaults.
+    pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => match default_path().filter(|p| p.exists()) {
+                Some(p) => p,
+                None => return Ok((Config::default(), None)),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
+        let config = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((config, Some(path)))
+    }
+
+    /// For `booth dev`: every device left at backend `none` gets its simulator; devices the
+    /// file gives a real backend stay real. Returns the simulated devices' names.
+    pub fn simulate_unconfigured(&mut self) -> Vec<&'static str> {
+        let mut simulated = Vec::new();
+        for (name, backend) in [("scanner", &mut self.scanner.backend), ("card", &mut self.smartcard.backend)] {
+            if backend == "none" || backend == "sim" {
+                *backend = "sim".into();
+                simulated.push(name);
+            }
+        }
+        for (name, backend) in [
+            ("idcard", &mut self.idcard.backend),
+            ("presence", &mut self.presence.backend),
+            ("pos", &mut self.pos.backend),
+        ] {
+            if backend == "none" || backend == "sim" {
+                *backend = "sim".into();
+                simulated.push(name);
+            }
+        }
+        if self.keypad.port.is_none() && self.keypad.device.is_none() {
+            self.keypad.backend = "sim".into();
+            simulated.push("keypad");
+        }
+        simulated
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            // toml's message spans several lines with a source excerpt; keep the first and the last.
+            let msg = e.message().trim().to_string();
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {msg}")
+                }
+                None => msg,
+            }
+        })?;
+        config.scanner.validate()?;
+        inputs::validate(&config.idcard, &config.presence, &config.pos, &config.keypad, &config.scanner)?;
+        config.smartcard.validate()?;
+        config.admin.validate()?;
+        config.kiosk.validate()?;
+        config.package.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_a_full_file() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse(
+            "[terminal]\nsn = \"T-001\"\n[scanner]\nbackend = \"serial\"\nport = \"/dev/ttyACM0\"\nbaud = 115200\n[control]\nport = 17800\n",
+        )
+        .unwrap();
+        assert_eq!(c.terminal.sn.as_deref(), Some("T-001"));
+        assert_eq!(c.scanner.baud, 115200);
+        assert_eq!(c.scanner.timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let e = Config::parse("[scanner]\nbackend = \"serial\"\n").unwrap_err();
+        assert!(e.contains("scanner.port"), "{e}");
+        let e = Config::parse("[scanner]\nbackend = \"usb\"\n").unwrap_err();
+        assert!(e.contains("`usb`"), "{e}");
+        let e = Config::parse("\n[scanner]\nbaud = \"fast\"\n").unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        let e = Config::parse("[scaner]\n").unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+        let e = Config::parse("[smartcard]\nbackend = \"usb\"\n").unwrap_err();
+        assert!(e.contains("smartcard.backend") && e.contains("`usb`"), "{e}");
+        let e = Config::parse("[smartcard]\ninterval_ms = 5\n").unwrap_err();
+        assert!(e.contains("smartcard.interval_ms"), "{e}");
+        let e = Config::parse("[smartcard]\ncard_readr = \"ACS\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn display_section() {
+        assert_eq!(Config::parse("").unwrap().display.compositing, Compositing::Auto);
+        assert_eq!(Config::parse("[display]\ncompositing = \"off\"\n").unwrap().display.compositing, Compositing::Off);
+        let e = Config::parse("[display]\ncompositing = \"gpu\"\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("gpu"), "{e}");
+    }
+
+    #[test]
+    fn smartcard_section() {
+        assert_eq!(Config::parse("").unwrap().smartcard.backend, "none");
+        let c = Config::parse(
+            "[smartcard]\nbackend = \"pcsc\"\ncard_reader = \"ACS*PICC*\"\npsam2_reader = \"SAM 00 01\"\ninterval_ms = 500\n",
+        )
+        .unwrap();
+        assert_eq!(c.smartcard.card_reader.as_deref(), Some("ACS*PICC*"));
+        assert_eq!(c.smartcard.psam1_reader, None);
+        assert_eq!(c.smartcard.interval_ms, 500);
+        assert_eq!(c.smartcard.sscard_timeout_ms, 15_000);
+        assert!(c.smartcard.t0_help);
+
+        // booth dev simulates the smart cards unless booth.toml gives them a reader.
+        let mut c = Config::default();
+        assert!(c.simulate_unconfigured().contains(&"card"));
+        assert_eq!(c.smartcard.backend, "sim");
+        let mut c = Config::parse("[smartcard]\nbackend = \"pcsc\"\n").unwrap();
+        assert!(!c.simulate_unconfigured().contains(&"card"));
+        assert_eq!(c.smartcard.backend, "pcsc");
+    }
+
+    #[test]
+    fn input_sections_parse_and_errors_name_the_key() {
+        let c = Config::parse(
+            r#"
+[idcard]
+backend = "sdk"
+sdk = "termb"
+library = "/opt/reader/libtermb.so"
+photo_decoder = "/opt/reader/libwlt.so"
+[presence]
+backend = "serial"
+port = "/dev/ttyUSB1"
+query = "?\r\n"
+[pos]
+backend = "serial"
+port = "/dev/ttyS0"
+encoding = "gbk"
+suffix = "\r\n"
+[keypad]
+port = "/dev/ttyUSB2"
+format = "char"
+[keypad.keys]
+"144" = ["Numpad0"]
+[scanner]
+wedge = "page"
+wedge_max_gap_ms = 30
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.idcard.sdk, "termb");
+        assert_eq!(c.keypad.keys["144"], ["Numpad0"]);
+
+        for (text, want) in [
+            ("[idcard]\nbackend = \"sam\"\n", "idcard.port"),
+            ("[idcard]\nbackend = \"sdk\"\n", "idcard.library"),
+            ("[idcard]\nbackend = \"nfc\"\n", "idcard.backend"),
+            ("[presence]\nbackend = \"serial\"\n", "presence.port"),
+            ("[presence]\npresent = \"x\"\nabsent = \"x\"\n", "presence.present"),
+            ("[pos]\nencoding = \"latin1\"\n", "pos.encoding"),
+            ("[keypad]\nformat = \"morse\"\n", "keypad.format"),
+            ("[keypad.keys]\n\"144\" = [\"num 1\"]\n", "keypad.keys"),
+            ("[scanner]\nwedge = \"device\"\n", "scanner.wedge_device"),
+            ("[pos]\nbuad = 9600\n", "unknown field"),
+        ] {
+            let e = Config::parse(text).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn kiosk_defaults_follow_the_seed_and_bad_values_say_where() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.kiosk.operation_timeout(), Some(std::time::Duration::from_secs(30)));
+        assert_eq!(c.kiosk.corner(), kiosk::Corner::TopRight);
+        assert_eq!(c.kiosk.secondary(), SecondaryPlacement::Auto);
+        let c = Config::parse("[kiosk]\noperation_timeout_s = 0\nidle_s = 0\nsecondary_monitor = \"2\"\n").unwrap();
+        assert_eq!(c.kiosk.operation_timeout(), None);
+        assert_eq!(c.kiosk.idle(), None);
+        assert_eq!(c.kiosk.secondary(), SecondaryPlacement::Monitor(1));
+        for (text, key) in [
+            ("admin_corner = \"middle\"", "kiosk.admin_corner"),
+            ("admin_taps = 1", "kiosk.admin_taps"),
+            ("secondary_monitor = \"left\"", "kiosk.secondary_monitor"),
+            ("idle_s = 10\nidle_warning_s = 10", "kiosk.idle_warning_s"),
+            ("hang_s = 0", "kiosk.hang_s"),
+        ] {
+            let e = Config::parse(&format!("[kiosk]\n{text}\n")).unwrap_err();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The names every room shares: window labels, the package scheme, and where package files and
+//! Booth's own pages appear to the webview.
+//!
+//! A leaf: it imports nothing of the app, so any room may use it without making a cycle.
+
+use booth_miniapp_host::Package;
+use tauri::WebviewUrl;
+use url::Url;
+
+/// The label of the main window.
+pub const MAIN: &str = "main";
+/// The label of the customer-facing window.
+pub const SECONDARY: &str = "secondary";
+/// The label of the simulator panel (`booth dev`).
+pub const PANEL: &str = "panel";
+/// The label of the administrator's window.
+pub const ADMIN: &str = "admin";
+
+/// The control endpoint's port under `booth dev`, and under `booth run --sim`, when neither
+/// `--control-port` nor booth.toml names one; `booth sim` looks there first.
+pub const CONTROL_PORT: u16 = 17800;
+
+/// The scheme that serves package files, giving pages a stable origin.
+pub const SCHEME: &str = "booth";
+
+/// Where the package's files appear to pages: `booth://localhost/` (WebKitGTK, WKWebView) or
+/// `http://booth.localhost/` (WebView2 maps custom schemes to that form).
+pub fn package_base() -> Url {
+    let base = if cfg!(windows) { "http://booth.localhost/" } else { "booth://localhost/" };
+    Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
+}
+
+/// Booth's own pages (`ui/`).
+pub fn ui_base() -> Url {
+    let base = if cfg!(windows) { "http://tauri.localhost/" } else { "tauri://localhost/" };
+    Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
+}
+
+/// The `Origin` header Booth's own pages send (`tauri://localhost`, `http://tauri.localhost`).
+pub fn ui_origin() -> String {
+    let base = ui_base();
+    format!("{}://{}", base.scheme(), base.host_str().unwrap_or_default())
+}
+
+/// Where `entry` of the package is, as a webview URL: the remote page itself, or the file on
+/// the package scheme.
+pub fn entry_url(package: &Package, entry: &str) -> Result<WebviewUrl, String> {
+    if let booth_miniapp_host::Source::Remote(url) = &package.source {
+        return Ok(WebviewUrl::External(url.clone()));
+    }
+    package_base().join(entry).map(WebviewUrl::CustomProtocol).map_err(|e| format!("entry `{entry}`: {e}"))
+}
+
+/// Where `entry` of the package is, as a URL to navigate to.
+pub fn entry_location(package: &Package, entry: &str) -> Result<Url, String> {
+    match entry_url(package, entry)? {
+        WebviewUrl::External(u) | WebviewUrl::CustomProtocol(u) => Ok(u),
+        _ => Err(format!("entry `{entry}`: not a URL")),
+    }
+}

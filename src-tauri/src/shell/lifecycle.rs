@@ -1,0 +1,624 @@
+//! The shell around the mini-program: the launcher page, `deviceConfig` and `exitMp`, the
+//! operation watcher (`ampeStartOperationWatcher` / `ampeOperationTimeout`), the idle reset,
+//! and bringing back a page whose web process died or hung.
+//!
+//! Pages report touches, clicks, keys and heartbeat answers through `booth_shell`
+//! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`booth_session::timers`]).
+
+use super::signals::PageSignals;
+use crate::config::KioskSection;
+use crate::names::{MAIN, SECONDARY};
+use booth_bridge::{ApiError, Bridge, ErrorCode};
+use booth_miniapp_host::Package;
+use booth_session::timers::{Due, IdlePolicy, Timers};
+use booth_session::{DeviceConfig, ShellApis, ShellHost};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Manager, WebviewWindow};
+use url::Url;
+
+pub use booth_session::OPERATION_TIMEOUT_TOPIC;
+/// How often the ticker looks at the clocks.
+const TICK: Duration = Duration::from_millis(200);
+/// How often a loaded page is asked for a heartbeat.
+const BEAT_EVERY: Duration = Duration::from_millis(1000);
+/// Time for a reply to reach the page before its window changes.
+const REPLY_GRACE: Duration = Duration::from_millis(150);
+
+/// Why the launcher page is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherReason {
+    /// The mini-program closed itself (`deviceConfig` exitApplet, `wxfaceapp.exitMp`).
+    Exit,
+    /// The package could not load; the launcher retries.
+    Failed,
+}
+
+#[derive(Debug, Default)]
+struct Launcher {
+    showing: Option<LauncherReason>,
+    status: String,
+    /// Failed loads in a row; the retry delay doubles with each.
+    failures: u32,
+}
+
+/// Settings a page changed with `deviceConfig` for the current run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BarState {
+    pub navigation_hidden: bool,
+    pub notifications_blocked: bool,
+}
+
+pub struct Shell {
+    app: AppHandle,
+    kiosk: bool,
+    cfg: RwLock<KioskSection>,
+    package: Arc<Package>,
+    bridge: Bridge,
+    apis: Arc<ShellApis>,
+    launcher: Mutex<Launcher>,
+    bars: Mutex<BarState>,
+    /// Admin exit: the main window may close now.
+    leaving: AtomicBool,
+    /// Recoveries of crashed or hung pages, for `/health` and the admin screen.
+    recoveries: Mutex<Vec<Value>>,
+    /// The package asked for could not load at start: (what was asked for). Retrying loads it
+    /// again and restarts Booth with it.
+    unavailable: Mutex<Option<String>>,
+    /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
+    loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
+}
+
+impl Shell {
+    /// The shell of this run; it serves the page APIs of `apis` (deviceConfig, exitMp).
+    pub fn new(
+        app: AppHandle,
+        kiosk: bool,
+        cfg: KioskSection,
+        package: Arc<Package>,
+        bridge: Bridge,
+        apis: Arc<ShellApis>,
+    ) -> Arc<Shell> {
+        let shell = Arc::new(Shell {
+            app,
+            kiosk,
+            cfg: RwLock::new(cfg),
+            package,
+            bridge,
+            apis: apis.clone(),
+            launcher: Mutex::new(Launcher::default()),
+            bars: Mutex::new(BarState::default()),
+            leaving: AtomicBool::new(false),
+            recoveries: Mutex::new(Vec::new()),
+            loads: Mutex::new(Default::default()),
+            unavailable: Mutex::new(None),
+        });
+        apis.set_host(Host(shell.clone()));
+        shell
+    }
+
+    pub fn kiosk(&self) -> bool {
+        self.kiosk
+    }
+
+    pub fn config(&self) -> KioskSection {
+        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies changed settings to the running shell (timeouts take effect at once).
+    pub fn set_config(&self, cfg: KioskSection) {
+        self.apis.set_operation_timeout(cfg.operation_timeout());
+        *self.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
+    }
+
+    fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
+        self.apis.timers()
+    }
+
+    /// The administrator is leaving: windows may close.
+    pub fn leaving(&self) -> bool {
+        self.leaving.load(Ordering::SeqCst)
+    }
+
+    pub fn set_leaving(&self) {
+        self.leaving.store(true, Ordering::SeqCst);
+    }
+
+    // --- bridge ----------------------------------------------------------------------------
+
+    fn apply_device_config(self: &Arc<Self>, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+        if let Some(hide) = change.hide_navigation {
+            self.set_navigation_hidden(hide).map_err(|e| ApiError::new(ErrorCode::DeviceError, e))?;
+        }
+        if let Some(block) = change.block_notifications {
+            self.set_notifications_blocked(block).map_err(|e| ApiError::new(ErrorCode::DeviceError, e))?;
+        }
+        if change.exit {
+            self.exit_applet_later(label, "deviceConfig exitApplet");
+        }
+        Ok(())
+    }
+}
+
+impl PageSignals for Shell {
+    fn page_load(&self, label: &str, url: &Url, finished: bool, status: Option<u16>) {
+        Shell::page_load(self, label, url, finished, status)
+    }
+    fn load_failed(&self, label: &str, url: &Url, why: &str) {
+        Shell::load_failed(self, label, url, why)
+    }
+    fn process_gone(&self, label: &str, why: &str) {
+        Shell::process_gone(self, label, why)
+    }
+}
+
+/// The session APIs' way to the windows.
+struct Host(Arc<Shell>);
+
+impl ShellHost for Host {
+    fn device_config(&self, label: &str, change: DeviceConfig) -> Result<(), ApiError> {
+        self.0.apply_device_config(label, change)
+    }
+
+    fn exit_applet(&self, label: &str, why: &str) {
+        self.0.exit_applet_later(label, why);
+    }
+}
+
+impl Shell {
+    /// hideNavigationBar: 1 hides the taskbar (or panel) for this run, 2 shows it again.
+    /// Booth's window covers the panel while fullscreen, so showing the bar leaves fullscreen.
+    fn set_navigation_hidden(&self, hide: bool) -> Result<(), String> {
+        crate::kiosk::lockdown::set_taskbar_visible(!hide)?;
+        if let Some(main) = self.app.get_webview_window(MAIN) {
+            main.set_fullscreen(hide).map_err(|e| e.to_string())?;
+        }
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).navigation_hidden = hide;
+        tracing::info!(hidden = hide, "navigation bar");
+        Ok(())
+    }
+
+    /// hindeNotificationBar: 1 suppresses desktop notifications for this run, 2 allows them.
+    fn set_notifications_blocked(&self, block: bool) -> Result<(), String> {
+        crate::kiosk::lockdown::set_notifications(!block)?;
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).notifications_blocked = block;
+        tracing::info!(blocked = block, "notifications");
+        Ok(())
+    }
+
+    pub fn bars(&self) -> BarState {
+        *self.bars.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts the taskbar and notifications back as they were before this run's deviceConfig.
+    pub fn restore_bars(&self) {
+        let bars = self.bars();
+        if bars.navigation_hidden {
+            let _ = crate::kiosk::lockdown::set_taskbar_visible(true);
+        }
+        if bars.notifications_blocked {
+            let _ = crate::kiosk::lockdown::set_notifications(true);
+        }
+    }
+
+    // --- the launcher ----------------------------------------------------------------------
+
+    /// Where the package starts.
+    pub fn entry(&self) -> Result<Url, String> {
+        crate::names::entry_location(&self.package, &self.package.manifest.entry)
+    }
+
+    /// Kiosk start with a package that could not load: the launcher shows `why` and retries.
+    pub fn set_unavailable(&self, spec: &str, why: &str) {
+        *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = Some(spec.to_string());
+        let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        l.failures = 1;
+        l.showing = Some(LauncherReason::Failed);
+        l.status = why.to_string();
+    }
+
+    pub fn unavailable(&self) -> bool {
+        self.unavailable.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    pub fn launcher_url(reason: LauncherReason) -> Url {
+        let mut u = crate::names::ui_base().join("launcher.html").unwrap_or_else(|_| crate::names::ui_base());
+        u.set_query(Some(&format!(
+            "reason={}",
+            serde_json::to_value(reason).unwrap_or_default().as_str().unwrap_or("")
+        )));
+        u
+    }
+
+    fn is_launcher(url: &Url) -> bool {
+        let ui = crate::names::ui_base();
+        url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/launcher.html"
+    }
+
+    /// Closes the mini-program after its reply went out.
+    fn exit_applet_later(self: &Arc<Self>, label: &str, why: &str) {
+        let why = why.to_string();
+        let me = self.clone();
+        let label = label.to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(REPLY_GRACE);
+            me.close_applet(&label, &why);
+        });
+    }
+
+    /// The mini-program closes: its sessions end (device loops and listeners stop), its
+    /// secondary page goes, and the main window shows the launcher.
+    pub fn close_applet(&self, label: &str, why: &str) {
+        tracing::info!(window = label, why, "mini-program closed; showing the launcher");
+        for l in [MAIN, SECONDARY] {
+            self.bridge.end_sessions_for(l);
+        }
+        self.clear_secondary();
+        {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            l.showing = Some(LauncherReason::Exit);
+            l.status = String::new();
+        }
+        self.timers().fresh(MAIN, Instant::now());
+        self.navigate_main(Self::launcher_url(LauncherReason::Exit));
+    }
+
+    /// The package failed to load in the main window: the launcher shows why and retries.
+    pub fn load_failed(&self, label: &str, url: &Url, why: &str) {
+        if label != MAIN || Self::is_launcher(url) {
+            tracing::warn!(window = label, url = %url, why, "page failed to load");
+            return;
+        }
+        let delay = {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            l.failures += 1;
+            l.showing = Some(LauncherReason::Failed);
+            l.status = format!("{url}: {why}");
+            self.retry_delay(l.failures)
+        };
+        tracing::warn!(url = %url, why, retry_in_s = delay.as_secs(), "the package cannot load; the launcher retries");
+        self.timers().forget_beat(MAIN);
+        self.navigate_main(Self::launcher_url(LauncherReason::Failed));
+    }
+
+    fn retry_delay(&self, failures: u32) -> Duration {
+        let cfg = self.config();
+        let secs = cfg.retry_s.saturating_mul(1u64 << failures.saturating_sub(1).min(16)).min(cfg.retry_max_s);
+        Duration::from_secs(secs)
+    }
+
+    /// What the launcher page shows.
+    fn launcher_state(&self) -> Value {
+        let l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        let m = &self.package.manifest;
+        json!({
+            "name": m.name,
+            "version": m.version,
+            "reason": l.showing,
+            "status": l.status,
+            "failures": l.failures,
+            "retryInS": if l.showing == Some(LauncherReason::Failed) { self.retry_delay(l.failures).as_secs() } else { 0 },
+        })
+    }
+
+    /// Opens the package's entry in the main window (the launcher's start and retry). When the
+    /// package could not load at start, it is loaded again first: Booth restarts with it once it
+    /// loads, and the launcher shows the new reason when it still does not.
+    pub fn start_package(&self) -> Result<(), String> {
+        let spec = self.unavailable.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(spec) = spec {
+            match Package::load(&spec) {
+                Ok(_) => {
+                    tracing::info!(package = %spec, "the package loads now; restarting Booth with it");
+                    self.set_leaving();
+                    self.app.request_restart();
+                }
+                Err(e) => {
+                    {
+                        let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+                        l.failures += 1;
+                        l.status = e.to_string();
+                    }
+                    tracing::warn!(package = %spec, error = %e, "the package still cannot load");
+                    self.navigate_main(Self::launcher_url(LauncherReason::Failed));
+                }
+            }
+            return Ok(());
+        }
+        let entry = self.entry()?;
+        tracing::info!(url = %entry, "starting the mini-program");
+        self.timers().fresh(MAIN, Instant::now());
+        self.navigate_main(entry);
+        self.show_secondary_entry();
+        Ok(())
+    }
+
+    /// The customer screen shows nothing of the last customer: a picture is dropped and the
+    /// window hidden (getSecondaryScreenState then answers 0).
+    fn clear_secondary(&self) {
+        use booth_display::SecondaryScreen;
+        if let Some(second) = self.app.try_state::<Arc<super::secondary::Secondary>>() {
+            let _ = second.close();
+        }
+    }
+
+    /// The package's own customer screen page (`secondary.entry`), fresh, when it has one.
+    fn show_secondary_entry(&self) {
+        let Some(second) = &self.package.manifest.secondary else { return };
+        let Ok(url) = crate::names::entry_location(&self.package, &second.entry) else { return };
+        let app = self.app.clone();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(SECONDARY) {
+                let _ = w.navigate(url);
+                let _ = w.show();
+            }
+        });
+    }
+
+    fn navigate_main(&self, url: Url) {
+        let app = self.app.clone();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(MAIN) {
+                if let Err(e) = w.navigate(url.clone()) {
+                    tracing::error!(url = %url, error = %e, "cannot navigate the main window");
+                }
+            }
+        });
+    }
+
+    // --- page loads, crashes and hangs -----------------------------------------------------
+
+    /// A page of `label` started (`finished = false`) or finished loading, with its HTTP status
+    /// when the platform reports one.
+    pub fn page_load(&self, label: &str, url: &Url, finished: bool, status: Option<u16>) {
+        let now = Instant::now();
+        if !finished {
+            if label == MAIN {
+                self.timers().loading(label, false, now);
+            }
+            return;
+        }
+        {
+            let mut loads = self.loads.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = loads.entry(label.to_string()).or_default();
+            entry.0 += 1;
+            entry.1 = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        }
+        if let Some(code) = status.filter(|c| *c >= 400) {
+            if !Self::is_launcher(url) && label == MAIN {
+                self.load_failed(label, url, &format!("HTTP {code}"));
+                return;
+            }
+        }
+        if label == MAIN {
+            let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+            if Self::is_launcher(url) {
+                if l.showing.is_none() {
+                    l.showing = Some(LauncherReason::Exit);
+                }
+            } else {
+                if l.failures > 0 {
+                    tracing::info!(url = %url, "the package loads again");
+                }
+                l.failures = 0;
+                l.showing = None;
+                l.status.clear();
+            }
+        }
+        if label == MAIN && url.scheme() != "about" {
+            self.timers().loading(label, true, now);
+        }
+    }
+
+    /// The web process of `label` is gone (crashed, killed, or ended by Booth after a hang):
+    /// load the page again.
+    pub fn process_gone(&self, label: &str, why: &str) {
+        let at = chrono::Local::now().to_rfc3339();
+        tracing::error!(window = label, why, "the page's web process ended; reloading the page");
+        self.timers().forget_beat(label);
+        self.note_recovery(json!({"window": label, "why": why, "at": at}));
+        let app = self.app.clone();
+        let label = label.to_string();
+        let _ = self.app.run_on_main_thread(move || {
+            if let Some(w) = app.get_webview_window(&label) {
+                if let Err(e) = w.reload() {
+                    tracing::error!(window = %label, error = %e, "cannot reload after the web process ended");
+                }
+            }
+        });
+    }
+
+    fn note_recovery(&self, record: Value) {
+        let mut r = self.recoveries.lock().unwrap_or_else(|p| p.into_inner());
+        r.push(record);
+        let excess = r.len().saturating_sub(50);
+        r.drain(..excess);
+    }
+
+    pub fn recoveries(&self) -> Vec<Value> {
+        self.recoveries.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn hung(&self, label: &str, silent: Duration) {
+        tracing::error!(
+            window = label,
+            silent_ms = silent.as_millis() as u64,
+            "the page stopped answering; restarting its web process"
+        );
+        let Some(w) = self.app.get_webview_window(label) else { return };
+        #[cfg(target_os = "linux")]
+        {
+            // Ending the process brings `process_gone`, which reloads.
+            super::webkit::terminate(&w);
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            self.note_recovery(json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339()}));
+            let _ = w.reload();
+        }
+    }
+
+    /// Hooks a window's platform signals: web process ended, load failures and HTTP status,
+    /// and (on kiosks) the native context menu and file chooser.
+    pub fn watch_window(self: &Arc<Self>, window: &WebviewWindow) {
+        #[cfg(target_os = "linux")]
+        super::webkit::watch(self.clone(), window, self.kiosk);
+        #[cfg(windows)]
+        {
+            let me = self.clone();
+            let label = window.label().to_string();
+            super::webview2::watch_process_failed(window.as_ref(), move || {
+                me.process_gone(&label, "the WebView2 process failed")
+            });
+            // Finished loads, with their HTTP status, and failed ones (the launcher's business).
+            let me = self.clone();
+            let label = window.label().to_string();
+            let watched = super::webview2::watch_navigations(window.as_ref(), move |end| {
+                let Ok(url) = Url::parse(&end.url) else { return };
+                // 14: COREWEBVIEW2_WEB_ERROR_STATUS_OPERATION_CANCELED (replaced or refused navigation).
+                if !end.success && end.http_status == 0 && end.web_error != 14 {
+                    me.load_failed(&label, &url, &format!("WebView2 error status {}", end.web_error));
+                } else if end.success || end.http_status > 0 {
+                    let status = u16::try_from(end.http_status).ok().filter(|c| *c > 0);
+                    me.page_load(&label, &url, true, status);
+                }
+            });
+            if let Err(e) = watched {
+                tracing::error!(error = %e, "cannot watch the window's navigations");
+            }
+        }
+    }
+
+    // --- what pages report -----------------------------------------------------------------
+
+    /// `booth_shell` from a page of `label`.
+    pub fn report(self: &Arc<Self>, label: &str, kind: &str, payload: &Value) -> Result<Value, String> {
+        let now = Instant::now();
+        match kind {
+            "activity" => {
+                let ago = payload.get("agoMs").and_then(Value::as_u64).unwrap_or(0).min(60_000);
+                tracing::trace!(window = label, ago_ms = ago, "input");
+                self.timers().input(label, now, Duration::from_millis(ago));
+                Ok(Value::Null)
+            }
+            "beat" => {
+                self.timers().answered(label, now);
+                Ok(Value::Null)
+            }
+            "admin" if self.kiosk => {
+                super::admin_window::open(&self.app);
+                Ok(Value::Null)
+            }
+            "admin" => Ok(Value::Null),
+            "launcher" => Ok(self.launcher_state()),
+            "start" if label == MAIN => self.start_package().map(|_| Value::Null),
+            other => Err(format!("unknown report `{other}`")),
+        }
+    }
+
+    /// Starts the ticker thread: operation timeouts, idle warning and reset, heartbeats.
+    pub fn start(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let started = std::thread::Builder::new().name("booth-shell".into()).spawn(move || {
+            let mut last_beat = Instant::now();
+            loop {
+                std::thread::sleep(TICK);
+                let Some(me) = me.upgrade() else { return };
+                let now = Instant::now();
+                if now.duration_since(last_beat) >= BEAT_EVERY {
+                    last_beat = now;
+                    me.send_beats();
+                }
+                me.tick(now);
+            }
+        });
+        if let Err(e) = started {
+            tracing::error!(error = %e, "cannot start the shell's timers");
+        }
+    }
+
+    fn send_beats(&self) {
+        // Only kiosks judge hangs (a developer's page may sit at a breakpoint).
+        if !self.kiosk {
+            return;
+        }
+        for label in [MAIN] {
+            let Some(n) = self.timers().beat(label) else { continue };
+            if let Some(w) = self.app.get_webview_window(label) {
+                let _ = w.eval(format!("window.__boothBeat && window.__boothBeat({n})"));
+            }
+        }
+    }
+
+    fn tick(self: &Arc<Self>, now: Instant) {
+        let cfg = self.config();
+        let on_launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner()).showing.is_some();
+        let idle = match (self.kiosk && !on_launcher, cfg.idle()) {
+            (true, Some(after)) => Some((MAIN, IdlePolicy { after, warning: Duration::from_secs(cfg.idle_warning_s) })),
+            _ => None,
+        };
+        let hang = self.kiosk.then(|| Duration::from_secs(cfg.hang_s));
+        let due = self.timers().tick(now, idle, hang);
+        for d in due {
+            match d {
+                Due::OperationTimeout(session) => {
+                    let secs = cfg.operation_timeout_s;
+                    if self.bridge.bus().publish_to(session, OPERATION_TIMEOUT_TOPIC, json!({"timeout": secs})) {
+                        tracing::info!(session, timeout_s = secs, "operation timeout");
+                    }
+                }
+                Due::IdleWarning { label, seconds } => {
+                    tracing::info!(window = %label, seconds, "idle: warning");
+                    if let Some(w) = self.app.get_webview_window(&label) {
+                        let _ = w.eval(format!("window.__boothIdleWarning && window.__boothIdleWarning({seconds})"));
+                    }
+                }
+                Due::IdleReset { label } => self.idle_reset(&label, cfg.idle_clear_data),
+                Due::Hung { label, silent } => self.hung(&label, silent),
+            }
+        }
+    }
+
+    /// Nobody used the terminal for the idle time: back to the entry with nothing of the last
+    /// customer left (cookies, storage, caches).
+    fn idle_reset(&self, label: &str, clear: bool) {
+        tracing::info!(window = label, clear_data = clear, "idle: back to the start");
+        let Some(w) = self.app.get_webview_window(label) else { return };
+        for l in [MAIN, SECONDARY] {
+            self.bridge.end_sessions_for(l);
+        }
+        if clear {
+            // Clear storage while the page is still there (WebKit keeps local storage of a live
+            // page in memory), then the site data of the web context.
+            let _ = w.eval("try{localStorage.clear();sessionStorage.clear();}catch(e){}");
+            if let Err(e) = w.clear_all_browsing_data() {
+                tracing::warn!(error = %e, "cannot clear browsing data");
+            }
+        }
+        match self.entry() {
+            Ok(entry) => self.navigate_main(entry),
+            Err(e) => tracing::error!(error = %e, "no entry to go back to"),
+        }
+        self.clear_secondary();
+        self.show_secondary_entry();
+    }
+
+    /// For `/health`: the shell's state.
+    pub fn report_state(&self) -> Value {
+        let l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
+        json!({
+            "kiosk": self.kiosk,
+            "launcher": l.showing,
+            "launcherStatus": l.status,
+            "bars": self.bars(),
+            "recoveries": self.recoveries(),
+            "loads": self.loads.lock().unwrap_or_else(|p| p.into_inner()).iter()
+                .map(|(k, (n, at))| (k.clone(), json!({"count": n, "lastMs": at})))
+                .collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}

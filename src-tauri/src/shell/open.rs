@@ -1,0 +1,221 @@
+//! Opening Booth's windows at start: the main window with its scripts, navigation guard and
+//! kiosk flags, the secondary window's setup, and the simulator panel; the windows' report for
+//! `/health`; reloading the package's windows under `booth dev`.
+
+use super::lifecycle::{LauncherReason, Shell};
+use super::secondary::{Secondary, Setup};
+use crate::names::{package_base, ui_base, MAIN, PANEL, SECONDARY};
+use booth_bridge::Bridge;
+use booth_miniapp_host::package::origin_key;
+use booth_miniapp_host::{runtime, Package};
+use std::sync::Arc;
+use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use url::Url;
+
+/// Opens the main window (the package's entry, or the launcher when the package could not
+/// load) and prepares the secondary one; the caller connects the returned second screen to the
+/// display plugin and then shows the package's `secondary.entry` ([`Secondary::open_entry`]).
+pub fn open_windows(
+    app: &tauri::App,
+    package: &Arc<Package>,
+    dev: bool,
+    shell: &Arc<Shell>,
+    inputs: &runtime::InputsConfig,
+    bridge: &Bridge,
+) -> Result<Arc<Secondary>, Box<dyn std::error::Error>> {
+    let m = &package.manifest;
+    let kiosk = shell.kiosk();
+    let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
+    let inputs = runtime::inputs_script(inputs);
+    let shell_js = shell_script(shell);
+    let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
+
+    let guard = |label: &'static str| {
+        let package = package.clone();
+        let app_origins = app_origins.clone();
+        move |url: &Url| {
+            let ok = package.allows_navigation(url, &app_origins);
+            if !ok {
+                tracing::warn!(window = label, url = %url, "navigation blocked: origin not allowed by the package");
+            }
+            ok
+        }
+    };
+    // Pages never open windows of their own (WebView2 would open a browser window).
+    let no_new_windows = |label: &'static str| {
+        move |url: Url, _| {
+            tracing::warn!(window = label, url = %url, "new window blocked");
+            tauri::webview::NewWindowResponse::Deny
+        }
+    };
+
+    let first = match shell.unavailable() {
+        true => WebviewUrl::CustomProtocol(Shell::launcher_url(LauncherReason::Failed)),
+        false => crate::names::entry_url(package, &m.entry)?,
+    };
+    let mut main = WebviewWindowBuilder::new(app, MAIN, first)
+        .title(format!("{} — Booth", m.name))
+        .inner_size(1280.0, 800.0)
+        .initialization_script(&script)
+        .initialization_script(&inputs)
+        .initialization_script(&shell_js)
+        .on_navigation(guard(MAIN))
+        .on_new_window(no_new_windows(MAIN))
+        .devtools(dev);
+    if kiosk {
+        main = main
+            .decorations(false)
+            .always_on_top(true)
+            .fullscreen(true)
+            .skip_taskbar(true)
+            .zoom_hotkeys_enabled(false)
+            .on_download(|_, event| {
+                if let tauri::webview::DownloadEvent::Requested { url, .. } = event {
+                    tracing::warn!(url = %url, "kiosk: download blocked");
+                }
+                false
+            });
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let s = shell.clone();
+        // Loads starting; how they end comes from WebView2's NavigationCompleted (Shell::watch_window).
+        main = main.on_page_load(move |w, p| {
+            if matches!(p.event(), tauri::webview::PageLoadEvent::Started) {
+                s.page_load(w.label(), p.url(), false, None);
+            }
+        });
+    }
+    let main = main.build()?;
+    if kiosk {
+        place_on_primary_monitor(app, &main);
+    }
+    shell.watch_window(&main);
+
+    // The second screen costs nothing until it is used (see `secondary`).
+    let secondary_entry = m.secondary.as_ref().map(|s| crate::names::entry_url(package, &s.entry)).transpose()?;
+    let watching = shell.clone();
+    let secondary = Secondary::new(
+        app.handle().clone(),
+        Setup {
+            title: format!("{} — Booth (secondary)", m.name),
+            scripts: vec![script, inputs, shell_js],
+            guard: Arc::new(guard(SECONDARY)),
+            devtools: dev,
+            entry: secondary_entry,
+            on_primary_if_alone: dev,
+            kiosk,
+            placement: shell.config().secondary(),
+            watch: Arc::new(move |w| watching.watch_window(w)),
+            bridge: bridge.clone(),
+        },
+    );
+    app.manage(secondary.clone());
+
+    // Closing the main window ends Booth, secondary window or not; on a kiosk only the
+    // administrator's exit does (Alt+F4 and the window manager's close are refused).
+    let handle = app.handle().clone();
+    let bridge = bridge.clone();
+    let guard_shell = shell.clone();
+    main.on_window_event(move |event| match event {
+        WindowEvent::CloseRequested { api, .. } if guard_shell.kiosk() && !guard_shell.leaving() => {
+            tracing::warn!("kiosk: closing the main window refused");
+            api.prevent_close();
+        }
+        WindowEvent::CloseRequested { .. } | WindowEvent::Destroyed => {
+            bridge.end_sessions_for(MAIN);
+            guard_shell.restore_bars();
+            handle.exit(0);
+        }
+        _ => {}
+    });
+    Ok(secondary)
+}
+
+/// The shell script of package pages (and the launcher page): activity, heartbeat, idle
+/// warning, and on kiosks the lock-down and the administrator's gesture.
+fn shell_script(shell: &Shell) -> String {
+    let cfg = shell.config();
+    let admin = shell.kiosk().then(|| runtime::AdminGesture {
+        corner: cfg.admin_corner.clone(),
+        taps: cfg.admin_taps,
+        window_ms: cfg.admin_window_ms,
+        px: cfg.admin_corner_px,
+    });
+    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 })
+}
+
+/// Geometry and visibility of Booth's windows, for `/health`.
+pub fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
+    let mut report = serde_json::Map::new();
+    for (label, window) in app.webview_windows() {
+        let pos = window.outer_position().ok();
+        let size = window.outer_size().ok();
+        report.insert(
+            label,
+            serde_json::json!({
+                "x": pos.map(|p| p.x), "y": pos.map(|p| p.y),
+                "width": size.map(|s| s.width), "height": size.map(|s| s.height),
+                "visible": window.is_visible().ok(),
+                "fullscreen": window.is_fullscreen().ok(),
+                "decorated": window.is_decorated().ok(),
+                "focused": window.is_focused().ok(),
+                "url": window.url().ok().map(|u| u.to_string()),
+            }),
+        );
+    }
+    serde_json::Value::Object(report)
+}
+
+/// Puts the main window on the primary monitor (a kiosk: fullscreen there).
+fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
+    let monitors = super::monitors::list(app.handle());
+    let Some(primary) = monitors.first() else { return };
+    let placed = window
+        .set_position(tauri::PhysicalPosition::new(primary.x, primary.y))
+        .and_then(|_| window.set_size(tauri::PhysicalSize::new(primary.width, primary.height)))
+        .and_then(|_| window.set_fullscreen(true))
+        .and_then(|_| window.set_always_on_top(true))
+        .and_then(|_| window.set_focus());
+    match placed {
+        Ok(()) => tracing::info!(?primary, "main window fullscreen on the primary monitor"),
+        Err(e) => tracing::warn!(error = %e, "cannot place the main window"),
+    }
+}
+
+/// The simulator panel: Booth's own page, driving devices through the control endpoint.
+pub fn open_panel(app: &tauri::App, control_port: u16) -> tauri::Result<()> {
+    let url = WebviewUrl::App(format!("sim.html?control={control_port}").into());
+    WebviewWindowBuilder::new(app, PANEL, url)
+        .title("Booth — 设备模拟 Simulator")
+        .inner_size(460.0, 820.0)
+        .initialization_script(runtime::console_script())
+        .devtools(true)
+        .build()?;
+    Ok(())
+}
+
+/// Reloads the windows that show the package (not the secondary screen's own picture page),
+/// after the files in `changed` were saved (`booth dev`).
+pub fn reload_package_windows(handle: &tauri::AppHandle, changed: &[String]) {
+    let what = match changed.len() {
+        0 => "the package folder changed".to_string(),
+        1..=4 => format!("{} changed", changed.join(", ")),
+        n => format!("{} and {} more changed", changed[..3].join(", "), n - 3),
+    };
+    if changed.iter().any(|f| f == booth_miniapp_host::package::MANIFEST) {
+        tracing::warn!(target: "reload", "miniapp.json changed: its permissions, dialects and entry apply after restarting booth dev");
+    }
+    tracing::info!(target: "reload", "reload: {what}");
+    for label in [MAIN, SECONDARY] {
+        // Only windows showing the package (the secondary screen may show Booth's own page).
+        let shows_package = |w: &tauri::WebviewWindow| {
+            w.url().is_ok_and(|u| u.scheme() == package_base().scheme() && u.host() == package_base().host())
+        };
+        if let Some(w) = handle.get_webview_window(label).filter(shows_package) {
+            if let Err(e) = w.reload() {
+                tracing::warn!(target: "reload", window = label, error = %e, "cannot reload");
+            }
+        }
+    }
+}
