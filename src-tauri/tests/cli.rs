@@ -145,3 +145,29 @@ fn booth_new_writes_a_package_that_loads() {
     assert_eq!(manifest["name"], "食堂");
     assert!(std::fs::read_to_string(dir.join("index.html")).unwrap().contains("<title>食堂</title>"));
 }
+
+/// A machine's first start: no log folder, no config folder, nothing cached. Booth still prints
+/// only its own line (the log appender once printed a second one about the missing folder).
+#[test]
+fn a_first_start_on_a_fresh_machine_prints_only_booths_line() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_booth"))
+        .args(["run", "/nonexistent/package"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("XDG_STATE_HOME")
+        .output()
+        .expect("booth runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "a first start printed more than its one line:\n{err}");
+    assert!(lines[0].starts_with("booth: error: /nonexistent/package"), "{err}");
+    if cfg!(target_os = "linux") {
+        assert!(home.path().join(".local/share/booth/logs").is_dir(), "the log folder is made at the first start");
+    }
+}

@@ -12,7 +12,10 @@ pub fn init(log: &crate::config::LogSection) -> Option<tracing_appender::non_blo
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr);
     let mut problem = None;
+    // The appender prunes old files before it creates the folder, and says so on stderr when
+    // the folder is missing (every first start on a machine): the folder comes first.
     let ready = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("booth")
