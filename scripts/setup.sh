@@ -61,3 +61,10 @@ booth_npm_ci() {
   echo "==> npm ci in $dir"
   (cd "$dir" && npm ci --no-audit --no-fund "$@" >/dev/null)
 }
+
+# The debug build of the whole workspace, tests included: scripts/test-all and scripts/demo run
+# the same command, so that one reuses the other's build (another cargo command may resolve
+# dependency features differently and compile much of the workspace again).
+booth_build() {
+  cargo build --workspace --tests --bins
+}
