@@ -31,6 +31,14 @@ function __boothInputs(cfg) {
   (cfg.keys || []).forEach(function (k) { keys[k] = true; });
   var wedge = cfg.wedge;
   var now = function () { return (window.performance && performance.now) ? performance.now() : Date.now(); };
+  // When a key was pressed: the event's own time stamp (taken when the key arrived, before any
+  // wait for a busy page), else the time it is handled. Gaps between keys are judged on these,
+  // so a page that is busy while a scanner types does not turn the scan into typing.
+  function stamp(e) {
+    var n = now();
+    var t = e.timeStamp;
+    return (typeof t === 'number' && t > 0 && t <= n + 1 && n - t < 10000) ? t : n;
+  }
 
   function editable(el) {
     if (!el) return false;
@@ -89,7 +97,7 @@ function __boothInputs(cfg) {
 
   function onKeyDown(e) {
     if (e.isComposing) return;
-    var t = now();
+    var t = stamp(e);
     var printable = e.key && e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey;
     if (wedge) {
       var inBurst = burst && t - burst.last <= wedge.maxGapMs;
@@ -103,7 +111,9 @@ function __boothInputs(cfg) {
           burst = { chars: [e.key], last: t, first: snapshot(e.target) };
         }
         if (abandon) clearTimeout(abandon);
-        abandon = setTimeout(function () { abandon = null; endBurst(true); }, wedge.maxGapMs + 20);
+        // A burst that stops without Enter was fast typing; the margin lets keys that arrived in
+        // time but wait behind a busy page still join it.
+        abandon = setTimeout(function () { abandon = null; endBurst(true); }, wedge.maxGapMs + 200);
         if (inBurst) return;
       } else if (e.key === 'Enter' && inBurst && burst.chars.length >= wedge.minLength) {
         swallow(e);
