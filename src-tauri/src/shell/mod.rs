@@ -11,6 +11,7 @@
 
 pub mod admin_window;
 pub mod id_number;
+pub mod layout;
 pub mod lifecycle;
 pub mod monitors;
 pub mod open;

@@ -184,15 +184,66 @@ fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
 }
 
 /// The simulator panel: Booth's own page, driving devices through the control endpoint.
+/// It opens beside the mini-program's window, never over it where the screen has room for both
+/// (see [`super::layout::beside`]).
 pub fn open_panel(app: &tauri::App, control_port: u16) -> tauri::Result<()> {
     let url = WebviewUrl::App(format!("sim.html?control={control_port}").into());
-    WebviewWindowBuilder::new(app, PANEL, url)
+    let panel = WebviewWindowBuilder::new(app, PANEL, url)
         .title("Booth — 设备模拟 Simulator")
-        .inner_size(460.0, 820.0)
+        .inner_size(PANEL_SIZE.0, PANEL_SIZE.1)
         .initialization_script(runtime::console_script())
         .devtools(true)
         .build()?;
+    if let Some(main) = app.get_webview_window(MAIN) {
+        place_beside(app.handle(), &main, &panel);
+    }
     Ok(())
+}
+
+/// The panel's size where the screen allows it (logical pixels).
+const PANEL_SIZE: (f64, f64) = (460.0, 820.0);
+/// The narrowest panel that still shows its forms.
+const PANEL_MIN_WIDTH: f64 = 340.0;
+
+/// Moves the mini-program's window and the panel side by side on the main window's monitor.
+fn place_beside(app: &tauri::AppHandle, main: &tauri::WebviewWindow, panel: &tauri::WebviewWindow) {
+    use super::layout::{beside, Rect};
+    let monitors = super::monitors::list(app);
+    let Ok(pos) = main.outer_position() else { return };
+    let scale = main.scale_factor().unwrap_or(1.0);
+    let (Ok(page), Ok(frame_page)) = (main.inner_size(), main.outer_size()) else { return };
+    // Window frames (title bar, borders) as the window manager draws them around the page.
+    let frame = (frame_page.width.saturating_sub(page.width), frame_page.height.saturating_sub(page.height));
+    let areas: Vec<Rect> = monitors.iter().map(|m| Rect { x: m.x, y: m.y, width: m.width, height: m.height }).collect();
+    let here = monitors
+        .iter()
+        .position(|m| pos.x >= m.x && pos.x < m.x + m.width as i32 && pos.y >= m.y && pos.y < m.y + m.height as i32)
+        .unwrap_or(0);
+    let px = |v: f64| (v * scale).round() as u32;
+    let plan = beside(
+        &areas,
+        here,
+        (frame_page.width, frame_page.height),
+        (px(PANEL_SIZE.0) + frame.0, px(PANEL_SIZE.1) + frame.1),
+        px(PANEL_MIN_WIDTH) + frame.0,
+    );
+    let Some(plan) = plan else { return };
+    let moved = main
+        .set_position(tauri::PhysicalPosition::new(plan.page.x, plan.page.y))
+        .and_then(|_| panel.set_position(tauri::PhysicalPosition::new(plan.panel.x, plan.panel.y)))
+        .and_then(|_| {
+            panel.set_size(tauri::PhysicalSize::new(
+                plan.panel.width.saturating_sub(frame.0),
+                plan.panel.height.saturating_sub(frame.1),
+            ))
+        });
+    match moved {
+        Ok(()) if plan.overlaps => tracing::warn!(
+            "the screen has no room for the page and the simulator panel side by side: the panel covers the page's right edge"
+        ),
+        Ok(()) => tracing::debug!(page = ?plan.page, panel = ?plan.panel, "simulator panel beside the page"),
+        Err(e) => tracing::warn!(error = %e, "cannot place the simulator panel"),
+    }
 }
 
 /// Reloads the windows that show the package (not the secondary screen's own picture page),
