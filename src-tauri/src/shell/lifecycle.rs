@@ -71,6 +71,8 @@ pub struct Shell {
     unavailable: Mutex<Option<String>>,
     /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
     loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
+    /// Whether the kiosk's main window should be fullscreen (deviceConfig can change it).
+    fullscreen: Arc<AtomicBool>,
 }
 
 impl Shell {
@@ -96,6 +98,7 @@ impl Shell {
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
             unavailable: Mutex::new(None),
+            fullscreen: Arc::new(AtomicBool::new(true)),
         });
         apis.set_host(Host(shell.clone()));
         shell
@@ -117,6 +120,12 @@ impl Shell {
 
     fn timers(&self) -> std::sync::MutexGuard<'_, Timers> {
         self.apis.timers()
+    }
+
+    /// Whether the kiosk's main window should be fullscreen now (shared with the window-manager
+    /// state keeper).
+    pub fn fullscreen_flag(&self) -> Arc<AtomicBool> {
+        self.fullscreen.clone()
     }
 
     /// The administrator is leaving: windows may close.
@@ -174,6 +183,7 @@ impl Shell {
     /// Booth's window covers the panel while fullscreen, so showing the bar leaves fullscreen.
     fn set_navigation_hidden(&self, hide: bool) -> Result<(), String> {
         crate::kiosk::lockdown::set_taskbar_visible(!hide)?;
+        self.fullscreen.store(hide, Ordering::SeqCst);
         if let Some(main) = self.app.get_webview_window(MAIN) {
             main.set_fullscreen(hide).map_err(|e| e.to_string())?;
         }

@@ -22,3 +22,5 @@ pub mod signals;
 pub mod webkit;
 #[cfg(windows)]
 pub mod webview2;
+#[cfg(target_os = "linux")]
+pub mod wm;

@@ -89,6 +89,8 @@ pub fn open_windows(
     let main = main.build()?;
     if kiosk {
         place_on_primary_monitor(app, &main);
+        #[cfg(target_os = "linux")]
+        super::wm::keep(&main, shell.fullscreen_flag());
     }
     shell.watch_window(&main);
 

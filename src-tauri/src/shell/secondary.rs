@@ -102,6 +102,8 @@ fn place(window: WebviewWindow, monitor: Area, setup: &Setup) -> tauri::Result<W
     window.set_size(tauri::PhysicalSize::new(monitor.width, monitor.height))?;
     if setup.kiosk {
         window.set_fullscreen(true)?;
+        #[cfg(target_os = "linux")]
+        super::wm::keep(&window, Arc::new(std::sync::atomic::AtomicBool::new(true)));
     }
     (setup.watch)(&window);
     tracing::info!(?monitor, "secondary window made");
