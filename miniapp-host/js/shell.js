@@ -124,6 +124,9 @@ function __boothShell(cfg) {
   window.addEventListener('keydown', function (e) {
     if (escapeKey(e)) {
       e.preventDefault();
+      // The webview's own devtools shortcut listens on the document: it must not hear it (its
+      // refused request would read as an error of the page).
+      if ((e.ctrlKey || e.metaKey) && e.shiftKey && (e.key || '').toLowerCase() === 'i') e.stopImmediatePropagation();
       blocked('key ' + [e.ctrlKey && 'Ctrl', e.altKey && 'Alt', e.shiftKey && 'Shift', e.key].filter(Boolean).join('+'));
     }
   }, { capture: true });
