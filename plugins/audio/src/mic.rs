@@ -281,6 +281,10 @@ impl Microphone {
                     tracing::info!(device = %cap.name, rate = cap.rate, "microphone open");
                     let why = self.pump(&mut cap);
                     self.lock().open = false;
+                    if let Some(why) = &why {
+                        self.health.set(false, why.clone());
+                    }
+                    crate::output::drop_aside(cap, "microphone stream");
                     why
                 }
                 Err(e) => Some(e),
@@ -322,12 +326,9 @@ impl Microphone {
         let mut chunk: Vec<i16> = Vec::with_capacity(self.chunk);
         let mut last_data = Instant::now();
         let mut first_block_at: Option<Instant> = None;
-        {
-            let mut st = self.lock();
-            st.open = true;
-            st.last_error = None;
-            self.changed.notify_all();
-        }
+        let mut pcm: Vec<i16> = Vec::with_capacity(out_block.len());
+        let mut announced_open = false;
+        let (mut counted, mut window) = (0usize, Instant::now());
         loop {
             if cap.broken.load(Ordering::Relaxed) {
                 return Some(format!("{}: 设备已断开", cap.name));
@@ -337,15 +338,19 @@ impl Microphone {
                 if !Self::wanted(&st) {
                     return None;
                 }
-                if !st.open {
+                if announced_open && !st.open {
                     // The simulator's source changed.
                     return None;
                 }
             }
             cap.produce();
             let mut got = false;
-            while let Ok(s) = cap.ring.pop() {
+            // At most 100 ms per round, so that faults and stops are seen between rounds.
+            let mut budget = block_in * 10;
+            while let Some(s) = (budget > 0).then(|| cap.ring.pop().ok()).flatten() {
+                budget -= 1;
                 got = true;
+                counted += 1;
                 if filled == 0 {
                     first_block_at.get_or_insert_with(Instant::now);
                 }
@@ -372,8 +377,22 @@ impl Microphone {
                 };
                 let take = skip.min(produced.len());
                 skip -= take;
-                for &v in &produced[take..] {
-                    chunk.push((v.clamp(-1.0, 1.0) * 32767.0).round() as i16);
+                pcm.clear();
+                pcm.extend(produced[take..].iter().map(|&v| (v.clamp(-1.0, 1.0) * 32767.0).round() as i16));
+                if pcm.is_empty() {
+                    continue;
+                }
+                if !announced_open {
+                    // Open means sound arrives: a clip starts with the call's answer.
+                    announced_open = true;
+                    let mut st = self.lock();
+                    st.open = true;
+                    st.last_error = None;
+                    self.changed.notify_all();
+                }
+                self.record(&pcm);
+                for &v in &pcm {
+                    chunk.push(v);
                     if chunk.len() == self.chunk {
                         if let Some(t) = first_block_at.take() {
                             // The newest sample of the chunk arrived about now; its block began
@@ -384,6 +403,16 @@ impl Microphone {
                         chunk.clear();
                     }
                 }
+            }
+            if window.elapsed() >= Duration::from_secs(1) {
+                // A device that went away can make its driver return at once, over and over:
+                // far more samples than real time delivers is a fault too.
+                let per_s = counted as f64 / window.elapsed().as_secs_f64();
+                if per_s > f64::from(cap.rate) * 1.5 {
+                    return Some(format!("{}: 设备数据异常 ({per_s:.0} 样本/秒)", cap.name));
+                }
+                counted = 0;
+                window = Instant::now();
             }
             if got {
                 last_data = Instant::now();
@@ -402,10 +431,15 @@ impl Microphone {
                 st.listener = None;
             }
         }
+    }
+
+    /// Clips take every block as it comes (not whole chunks), so a clip ends where it is stopped.
+    fn record(&self, pcm: &[i16]) {
         let max = self.max_clip;
+        let mut st = self.lock();
         if let Some(c) = st.clip.as_mut().filter(|c| c.recording) {
             let room = max.saturating_sub(c.samples.len());
-            c.samples.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            c.samples.extend_from_slice(&pcm[..room.min(pcm.len())]);
             if c.samples.len() >= max {
                 c.recording = false;
                 tracing::info!(seconds = max / RATE as usize, "microphone clip reached its maximum length");
@@ -556,7 +590,7 @@ where
 
 /// Encodes a clip as MP3 (MPEG-2 layer III at 16 kHz mono) with LAME.
 pub fn encode_mp3(samples: &[i16], kbps: u32) -> Result<Vec<u8>, String> {
-    use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, Mode, MonoPcm, Quality};
+    use mp3lame_encoder::{Bitrate, Builder, FlushGap, Mode, MonoPcm, Quality};
     let bitrate = match kbps {
         16 => Bitrate::Kbps16,
         24 => Bitrate::Kbps24,
@@ -574,6 +608,6 @@ pub fn encode_mp3(samples: &[i16], kbps: u32) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(samples.len()));
     enc.encode_to_vec(MonoPcm(samples), &mut out).map_err(|e| format!("LAME: {e}"))?;
     out.reserve(7200);
-    enc.flush_to_vec::<FlushNoGap>(&mut out).map_err(|e| format!("LAME: {e}"))?;
+    enc.flush_to_vec::<FlushGap>(&mut out).map_err(|e| format!("LAME: {e}"))?;
     Ok(out)
 }

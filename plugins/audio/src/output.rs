@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The device buffer: what is already on its way to the speaker when playback stops.
+const BUFFER_MS: u32 = 10;
 /// How often a missing device is looked for again.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -112,7 +114,7 @@ impl Output {
                                 break;
                             }
                         }
-                        drop(sink);
+                        drop_aside(sink, "sound output stream");
                     }
                     Err(e) => {
                         if e != last_error {
@@ -167,10 +169,27 @@ impl Output {
     }
 }
 
+/// Closes a device stream on a thread of its own: a driver whose server or device vanished
+/// can block in its close for good, and the thread that reopens the device must not wait for it.
+pub(crate) fn drop_aside<T: Send + 'static>(stream: T, what: &'static str) {
+    let spawned = std::thread::Builder::new().name("booth-audio-close".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        drop(stream);
+        tracing::debug!(what, ms = started.elapsed().as_millis() as u64, "closed");
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(what, error = %e, "cannot close a stream aside; closed here");
+    }
+}
+
 fn open(device: &str, broken: Arc<AtomicBool>) -> Result<MixerDeviceSink, String> {
     let dev = find_device(false, device)?;
+    let rate = dev.default_output_config().map(|c| c.sample_rate()).unwrap_or(48_000);
     let builder = DeviceSinkBuilder::from_device(dev).map_err(|e| e.to_string())?;
+    // rodio's default is 50 ms; an interrupt must silence the old utterance within 50 ms of
+    // the call, device and server latency included.
     let mut sink = builder
+        .with_buffer_size(cpal::BufferSize::Fixed(rate * BUFFER_MS / 1000))
         .with_error_callback(move |e: cpal::Error| {
             // An underrun is a hiccup; anything else means the device is gone or unusable.
             if e.kind() != cpal::ErrorKind::Xrun {
