@@ -9,8 +9,6 @@ use std::num::NonZero;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The rate tones are made at (the mixer converts to the device's).
-const TONE_RATE: u32 = 48_000;
 /// Fade in and out, so that the tone starts and ends without a click.
 const RAMP_MS: f32 = 3.0;
 
@@ -28,11 +26,12 @@ pub struct Buzzer {
     serial: Arc<Mutex<()>>,
 }
 
-/// A sine tone of exactly `ms` milliseconds with short fades.
-pub fn tone(frequency_hz: u32, ms: u32, volume: f32) -> Vec<f32> {
-    let n = (u64::from(TONE_RATE) * u64::from(ms) / 1000) as usize;
-    let ramp = (TONE_RATE as f32 * RAMP_MS / 1000.0).min(n as f32 / 2.0).max(1.0);
-    let w = 2.0 * std::f32::consts::PI * frequency_hz as f32 / TONE_RATE as f32;
+/// A sine tone of exactly `ms` milliseconds with short fades, at `rate` (the device's, so that
+/// nothing converts it).
+pub fn tone(rate: u32, frequency_hz: u32, ms: u32, volume: f32) -> Vec<f32> {
+    let n = (u64::from(rate) * u64::from(ms) / 1000) as usize;
+    let ramp = (rate as f32 * RAMP_MS / 1000.0).min(n as f32 / 2.0).max(1.0);
+    let w = 2.0 * std::f32::consts::PI * frequency_hz as f32 / rate as f32;
     (0..n)
         .map(|i| {
             let edge = (i as f32).min((n - 1 - i) as f32);
@@ -66,12 +65,9 @@ impl Buzzer {
                 if guard.as_ref().is_none_or(|(e, _)| *e != epoch) {
                     *guard = Some((epoch, Player::connect_new(&mixer)));
                 }
-                if let Some((_, player)) = guard.as_ref() {
-                    player.append(SamplesBuffer::new(
-                        NonZero::<u16>::MIN,
-                        NonZero::new(TONE_RATE).unwrap_or(NonZero::<u32>::MIN),
-                        tone(*frequency_hz, ms, *volume),
-                    ));
+                let rate = self.output.rate();
+                if let (Some((_, player)), Some(nz)) = (guard.as_ref(), NonZero::new(rate)) {
+                    player.append(SamplesBuffer::new(NonZero::<u16>::MIN, nz, tone(rate, *frequency_hz, ms, *volume)));
                 }
                 Ok(())
             }
@@ -142,13 +138,13 @@ mod tests {
 
     #[test]
     fn tone_has_the_exact_length_and_soft_edges() {
-        let t = tone(1000, 100, 0.5);
+        let t = tone(48_000, 1000, 100, 0.5);
         assert_eq!(t.len(), 4800);
         assert!(t[0].abs() < 1e-3 && t[4799].abs() < 0.01);
         let peak = t.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!((peak - 0.5).abs() < 0.01, "{peak}");
-        assert_eq!(tone(1000, 0, 0.5).len(), 0);
-        assert_eq!(tone(1000, 1, 0.5).len(), 48);
+        assert_eq!(tone(48_000, 1000, 0, 0.5).len(), 0);
+        assert_eq!(tone(44_100, 1000, 1, 0.5).len(), 44);
     }
 
     #[test]

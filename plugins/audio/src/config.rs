@@ -12,6 +12,9 @@ pub struct SpeechConfig {
     pub engine: String,
     /// Output device: a part of its name as `booth doctor` lists it; "" = the system's default.
     pub device: String,
+    /// The output device's buffer (5–200 ms): an interrupt or speechStop is heard about this
+    /// much after the call; too small underruns on a busy machine.
+    pub buffer_ms: u32,
     /// espeak-ng's program and voice (`cmn-latn-pinyin`; Debian's `cmn` voice is broken).
     pub espeak: String,
     pub voice: String,
@@ -46,6 +49,7 @@ impl Default for SpeechConfig {
         SpeechConfig {
             engine: "auto".into(),
             device: String::new(),
+            buffer_ms: 20,
             espeak: "espeak-ng".into(),
             voice: "cmn-latn-pinyin".into(),
             winrt_voice: String::new(),
@@ -143,6 +147,9 @@ pub fn validate(s: &SpeechConfig, b: &BuzzerConfig, m: &MicrophoneConfig) -> Res
     }
     if s.engine == "http" && !(s.http_url.starts_with("http://") || s.http_url.starts_with("https://")) {
         return Err("speech.http_url: engine = \"http\" needs an http:// or https:// URL".into());
+    }
+    if !(5..=200).contains(&s.buffer_ms) {
+        return Err(format!("speech.buffer_ms: {} (expected 5–200)", s.buffer_ms));
     }
     if !(0.0..=1.0).contains(&s.volume) {
         return Err(format!("speech.volume: {} (expected 0.0–1.0)", s.volume));

@@ -226,12 +226,10 @@ impl Engine for Http {
     fn synthesize(&self, text: &str, p: Prosody) -> Result<Synthesis, EngineError> {
         let (pitch, rate) = (format!("{:.2}", p.pitch), format!("{:.2}", p.rate));
         let url = self.url.replace("{text}", &percent_encode(text)).replace("{pitch}", &pitch).replace("{rate}", &rate);
-        let json_text = serde_json::to_string(text).unwrap_or_default();
-        let body = self
-            .body
-            .replace("{text}", json_text.trim_matches('"'))
-            .replace("{pitch}", &pitch)
-            .replace("{rate}", &rate);
+        // The text as a JSON string's contents (the template supplies the quotes).
+        let quoted = serde_json::to_string(text).unwrap_or_default();
+        let json_text = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or("");
+        let body = self.body.replace("{text}", json_text).replace("{pitch}", &pitch).replace("{rate}", &rate);
         // The operating system's TLS and certificate store (OpenSSL on Linux, SChannel on
         // Windows): nothing to bundle or keep up to date.
         let tls = ureq::tls::TlsConfig::builder()

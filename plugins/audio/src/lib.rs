@@ -17,6 +17,7 @@ pub mod engine;
 pub mod mic;
 pub mod normalize;
 pub mod output;
+pub mod resample;
 pub mod speech;
 pub mod status;
 pub mod wav;
@@ -122,7 +123,7 @@ impl Audio {
     /// microphone hears the simulator's source (`[microphone] sim_wav`, else a tone) and speech
     /// and beeps are accepted even without an output device (the panel lists them).
     pub fn start(s: &SpeechConfig, b: &BuzzerConfig, m: &MicrophoneConfig, sim: bool, bus: EventBus) -> Arc<Audio> {
-        let output = output::Output::start(s.device.clone());
+        let output = output::Output::start(s.device.clone(), s.buffer_ms);
         let engine_ok: Arc<Mutex<Option<Result<(), String>>>> = Arc::default();
         let (speech, speech_detail) = match build_engine(s) {
             Ok((engine, fallback)) => {

@@ -498,9 +498,9 @@ impl Capture {
                 let broken = Arc::new(AtomicBool::new(false));
                 let stream_config: cpal::StreamConfig = config.config();
                 let b2 = broken.clone();
+                let mut faults = crate::output::Faults::default();
                 let on_error = move |e: cpal::Error| {
-                    if e.kind() != cpal::ErrorKind::Xrun {
-                        tracing::debug!(error = %e, "microphone stream error");
+                    if faults.fatal(&e) {
                         b2.store(true, Ordering::Relaxed);
                     }
                 };

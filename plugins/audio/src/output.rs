@@ -7,12 +7,10 @@ use crate::status::{Health, Status};
 use cpal::traits::{DeviceTrait, HostTrait};
 use rodio::mixer::Mixer;
 use rodio::{DeviceSinkBuilder, MixerDeviceSink};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The device buffer: what is already on its way to the speaker when playback stops.
-const BUFFER_MS: u32 = 10;
 /// How often a missing device is looked for again.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -72,17 +70,22 @@ pub struct Output {
     stop: AtomicBool,
     /// Counts openings of the device: players made on an older one are replaced.
     epoch: AtomicU64,
+    /// The open device's sample rate: what is played is made or converted at this rate.
+    rate: AtomicU32,
 }
 
 impl Output {
     /// Opens the device named `device` ("" = default) on a thread of its own and keeps it open.
-    pub fn start(device: String) -> Arc<Output> {
+    /// `buffer_ms` is the device buffer: what is already on its way to the speaker when
+    /// playback stops (an interrupt is heard this much later, at least).
+    pub fn start(device: String, buffer_ms: u32) -> Arc<Output> {
         let what = if device.is_empty() { "默认输出设备".to_string() } else { device.clone() };
         let out = Arc::new(Output {
             mixer: Mutex::new(None),
             health: Health::new(Status::new("output", false, format!("{what}: 尚未打开"))),
             stop: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
+            rate: AtomicU32::new(48_000),
         });
         let weak = Arc::downgrade(&out);
         let spawned = std::thread::Builder::new().name("booth-audio-out".into()).spawn(move || {
@@ -93,10 +96,11 @@ impl Output {
                     return;
                 }
                 let broken = Arc::new(AtomicBool::new(false));
-                match open(&device, broken.clone()) {
+                match open(&device, buffer_ms, broken.clone()) {
                     Ok(sink) => {
                         tracing::info!(device = %what, rate = sink.config().sample_rate().get(), "sound output open");
                         last_error.clear();
+                        me.rate.store(sink.config().sample_rate().get(), Ordering::Relaxed);
                         me.epoch.fetch_add(1, Ordering::Relaxed);
                         *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink.mixer().clone());
                         me.health.set(true, what.clone());
@@ -146,6 +150,11 @@ impl Output {
         self.health.get()
     }
 
+    /// The device's sample rate (48 kHz until it is open).
+    pub fn rate(&self) -> u32 {
+        self.rate.load(Ordering::Relaxed)
+    }
+
     /// Which opening of the device the current mixer belongs to.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Relaxed)
@@ -169,6 +178,37 @@ impl Output {
     }
 }
 
+/// Tells a stream's passing troubles from a device that is gone. The driver reports an
+/// underrun (and a failed recovery from one) now and then on a loaded machine and plays on;
+/// a device that vanished reports that, or keeps failing.
+#[derive(Default)]
+pub(crate) struct Faults {
+    recent: std::collections::VecDeque<std::time::Instant>,
+}
+
+impl Faults {
+    /// Notes an error; true when the stream should be given up.
+    pub(crate) fn fatal(&mut self, e: &cpal::Error) -> bool {
+        use cpal::ErrorKind as K;
+        match e.kind() {
+            K::Xrun => false,
+            K::DeviceNotAvailable | K::StreamInvalidated | K::DeviceChanged | K::HostUnavailable => {
+                tracing::debug!(error = %e, "audio stream: device gone");
+                true
+            }
+            _ => {
+                let now = std::time::Instant::now();
+                self.recent.push_back(now);
+                while self.recent.front().is_some_and(|t| now - *t > Duration::from_secs(1)) {
+                    self.recent.pop_front();
+                }
+                tracing::debug!(error = %e, count = self.recent.len(), "audio stream error");
+                self.recent.len() >= 5
+            }
+        }
+    }
+}
+
 /// Closes a device stream on a thread of its own: a driver whose server or device vanished
 /// can block in its close for good, and the thread that reopens the device must not wait for it.
 pub(crate) fn drop_aside<T: Send + 'static>(stream: T, what: &'static str) {
@@ -182,19 +222,21 @@ pub(crate) fn drop_aside<T: Send + 'static>(stream: T, what: &'static str) {
     }
 }
 
-fn open(device: &str, broken: Arc<AtomicBool>) -> Result<MixerDeviceSink, String> {
+fn open(device: &str, buffer_ms: u32, broken: Arc<AtomicBool>) -> Result<MixerDeviceSink, String> {
     let dev = find_device(false, device)?;
     let rate = dev.default_output_config().map(|c| c.sample_rate()).unwrap_or(48_000);
     let builder = DeviceSinkBuilder::from_device(dev).map_err(|e| e.to_string())?;
     // rodio's default is 50 ms; an interrupt must silence the old utterance within 50 ms of
-    // the call, device and server latency included.
+    // the call, device and server latency included. Below ≈20 ms PulseAudio's ALSA plugin
+    // under load underruns and then fails (EIO) until the stream is reopened.
     let mut sink = builder
-        .with_buffer_size(cpal::BufferSize::Fixed(rate * BUFFER_MS / 1000))
-        .with_error_callback(move |e: cpal::Error| {
-            // An underrun is a hiccup; anything else means the device is gone or unusable.
-            if e.kind() != cpal::ErrorKind::Xrun {
-                tracing::debug!(error = %e, "sound output error");
-                broken.store(true, Ordering::Relaxed);
+        .with_buffer_size(cpal::BufferSize::Fixed(rate * buffer_ms.clamp(5, 200) / 1000))
+        .with_error_callback({
+            let mut faults = Faults::default();
+            move |e: cpal::Error| {
+                if faults.fatal(&e) {
+                    broken.store(true, Ordering::Relaxed);
+                }
             }
         })
         .open_stream()

@@ -2,7 +2,8 @@
 //!
 //! `speak` accepts an utterance and returns at once; a worker thread splits it into sentences,
 //! normalises each, takes it from the phrase cache or has the engine synthesize it, and appends
-//! the PCM to the player as it arrives (the first 40 ms are played while the rest is made).
+//! the PCM to the player as it arrives: each sentence is one stream the mixer plays while the
+//! engine is still writing it.
 //! Queued utterances follow each other with no gap. An interrupt (`speechQueue: 1`) or
 //! `speechStop` moves to a new generation: the queue is emptied, the engine's process is
 //! killed, the player is stopped (its sound ends within one mixer period) and a new player is
@@ -11,21 +12,18 @@
 use crate::engine::{Engine, Prosody, Synthesis};
 use crate::normalize::{self, Money};
 use crate::output::Output;
-use rodio::buffer::SamplesBuffer;
+use crate::resample::Converter;
 use rodio::Player;
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::num::NonZero;
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Sentences longer than this (characters) are split at commas.
 const SOFT_SENTENCE: usize = 40;
-/// The first piece of a sentence is played as soon as this much has been synthesized …
-const FIRST_PIECE_MS: u32 = 40;
-/// … later pieces in larger steps (fewer sources in the player's queue).
-const NEXT_PIECE_MS: u32 = 200;
 
 #[derive(Debug, Clone)]
 pub struct SpeechOptions {
@@ -214,8 +212,10 @@ impl Speech {
             );
             let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key);
             if let Some((rate, pcm)) = cached {
+                let Some(mut out) = self.open_stream(generation, rate) else { return self.current(generation) };
                 self.mark_first(first, started);
-                return self.append(generation, rate, pcm.to_vec());
+                let ok = out.push(self, &pcm) && out.close(self);
+                return ok && self.current(generation);
             }
             let synthesis = match engine.synthesize(&text, prosody) {
                 Ok(s) => s,
@@ -229,10 +229,14 @@ impl Speech {
                     self.cache.lock().unwrap_or_else(|p| p.into_inner()).put(key, rate, all);
                     true
                 }
-                None => self.lock().generation == generation,
+                None => self.current(generation),
             };
         }
         true
+    }
+
+    fn current(&self, generation: u64) -> bool {
+        self.lock().generation == generation
     }
 
     fn mark_first(&self, first: &mut bool, started: Option<Instant>) {
@@ -262,11 +266,11 @@ impl Speech {
             st.current = synthesis.child.clone();
         }
         let rate = synthesis.format.rate;
+        let mut out = self.open_stream(generation, rate);
         let mut decoder = crate::wav::Decoder::new(synthesis.format);
         let mut all = Vec::new();
         let mut sent = 0usize;
         let mut buf = vec![0u8; 8192];
-        let mut piece = (rate * FIRST_PIECE_MS / 1000) as usize;
         let mut complete = false;
         loop {
             let n = match synthesis.reader.read(&mut buf) {
@@ -282,18 +286,24 @@ impl Speech {
                 }
             };
             decoder.push(&buf[..n], &mut all);
-            let end = n == 0;
-            if all.len() - sent >= piece || (end && all.len() > sent) {
-                self.mark_first(first, started);
-                if !self.append(generation, rate, all[sent..].to_vec()) {
-                    synthesis.kill();
-                    return None;
+            if all.len() > sent {
+                if let Some(o) = out.as_mut() {
+                    self.mark_first(first, started);
+                    if !o.push(self, &all[sent..]) {
+                        synthesis.kill();
+                        return None;
+                    }
                 }
                 sent = all.len();
-                piece = (rate * NEXT_PIECE_MS / 1000) as usize;
             }
-            if end {
+            if n == 0 {
                 break;
+            }
+        }
+        if let Some(o) = out {
+            if !o.close(self) {
+                synthesis.kill();
+                return None;
             }
         }
         synthesis.finish();
@@ -302,18 +312,13 @@ impl Speech {
         (complete && st.generation == generation).then_some((rate, all))
     }
 
-    /// Appends PCM to this generation's player; false when the generation moved on.
-    fn append(&self, generation: u64, rate: u32, mut pcm: Vec<f32>) -> bool {
-        let Some(rate) = NonZero::new(rate) else { return true };
-        if pcm.is_empty() {
-            return true;
-        }
-        for s in &mut pcm {
-            *s *= self.options.volume;
-        }
+    /// A stream for one sentence, appended to this generation's player: one source per
+    /// sentence, so that the mixer resamples it without seams. `None` when the generation
+    /// moved on or there is no output (the sentence is then made but not heard).
+    fn open_stream(&self, generation: u64, rate: u32) -> Option<Feed> {
         let mut st = self.lock();
         if st.generation != generation {
-            return false;
+            return None;
         }
         let epoch = self.output.epoch();
         if st.player.as_ref().is_none_or(|(e, _)| *e != epoch) {
@@ -321,14 +326,168 @@ impl Speech {
                 Ok(mixer) => st.player = Some((epoch, Player::connect_new(&mixer))),
                 Err(why) => {
                     tracing::debug!(why, "speech: no output, sentence dropped");
-                    return true;
+                    return None;
                 }
             }
         }
+        let device_rate = self.output.rate();
+        let conv = match Converter::new(rate, device_rate) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(rate, device_rate, error = %e, "speech: cannot convert the engine's rate");
+                return None;
+            }
+        };
+        let (producer, consumer) = rtrb::RingBuffer::new(device_rate as usize * RING_SECONDS);
+        let done = Arc::new(AtomicBool::new(false));
         if let Some((_, player)) = &st.player {
-            player.append(SamplesBuffer::new(NonZero::<u16>::MIN, rate, pcm));
+            player.append(Stream { ring: consumer, done: done.clone(), rate: NonZero::new(device_rate)? });
         }
+        Some(Feed {
+            producer,
+            done,
+            generation,
+            epoch,
+            volume: self.options.volume,
+            conv,
+            scratch: Vec::new(),
+            rate_in: rate,
+            rate: device_rate,
+        })
+    }
+}
+
+/// Seconds of PCM a sentence's stream holds ahead of the speaker.
+const RING_SECONDS: usize = 2;
+/// A stream nobody plays from for this long (the device went away) is given up.
+const STALL: Duration = Duration::from_secs(2);
+
+/// The worker's end of a sentence stream.
+struct Feed {
+    producer: rtrb::Producer<f32>,
+    done: Arc<AtomicBool>,
+    generation: u64,
+    epoch: u64,
+    volume: f32,
+    /// From the engine's rate to the device's.
+    conv: Converter,
+    scratch: Vec<f32>,
+    rate_in: u32,
+    /// The device rate the stream plays at.
+    rate: u32,
+}
+
+impl Feed {
+    /// Converts and pushes every sample, waiting for room; false when the generation moved
+    /// on, the device changed or nothing is played any more.
+    fn push(&mut self, speech: &Speech, pcm: &[f32]) -> bool {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        self.conv.push(pcm, &mut scratch);
+        let ok = self.push_converted(speech, &scratch);
+        self.scratch = scratch;
+        ok
+    }
+
+    /// The end of the sentence: the converter's tail, then the stream ends.
+    fn close(mut self, speech: &Speech) -> bool {
+        let mut tail = Vec::new();
+        self.conv.finish(&mut tail);
+        self.push_converted(speech, &tail)
+    }
+
+    fn push_converted(&mut self, speech: &Speech, pcm: &[f32]) -> bool {
+        let mut i = 0;
+        let mut stalled = Instant::now();
+        while i < pcm.len() {
+            let room = self.producer.slots().min(pcm.len() - i);
+            if room > 0 {
+                for &v in &pcm[i..i + room] {
+                    // Cannot fail: `room` slots are free and only this thread writes.
+                    let _ = self.producer.push(v * self.volume);
+                }
+                i += room;
+                stalled = Instant::now();
+                continue;
+            }
+            if !speech.current(self.generation) || stalled.elapsed() > STALL {
+                return false;
+            }
+            if speech.output.epoch() != self.epoch {
+                // The device was reopened (a driver fault): carry on on the new one.
+                if !self.reattach(speech) {
+                    return false;
+                }
+                stalled = Instant::now();
+                continue;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        speech.current(self.generation)
+    }
+}
+
+impl Feed {
+    /// Moves the rest of the sentence to a new stream on the current device.
+    fn reattach(&mut self, speech: &Speech) -> bool {
+        let Some(new) = speech.open_stream(self.generation, self.conv_rate_in()) else { return false };
+        if new.rate != self.rate {
+            return false;
+        }
+        let old_done = std::mem::replace(&mut self.done, new.done.clone());
+        old_done.store(true, Ordering::Release);
+        let mut new = new;
+        std::mem::swap(&mut self.producer, &mut new.producer);
+        self.epoch = new.epoch;
+        // `new` now holds the old ring; its drop marks the new stream's twin flag, which is
+        // ours now, so keep it from doing that.
+        new.done = Arc::new(AtomicBool::new(false));
         true
+    }
+
+    fn conv_rate_in(&self) -> u32 {
+        self.rate_in
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+    }
+}
+
+/// A sentence as the mixer plays it: samples as the worker makes them, silence if it falls
+/// behind, the end once the worker is done and everything is played.
+struct Stream {
+    ring: rtrb::Consumer<f32>,
+    done: Arc<AtomicBool>,
+    rate: NonZero<u32>,
+}
+
+impl Iterator for Stream {
+    type Item = f32;
+    fn next(&mut self) -> Option<f32> {
+        // Real-time thread: no lock, no allocation.
+        match self.ring.pop() {
+            Ok(v) => Some(v),
+            Err(_) if self.done.load(Ordering::Acquire) => self.ring.pop().ok(),
+            Err(_) => Some(0.0),
+        }
+    }
+}
+
+impl rodio::Source for Stream {
+    fn current_span_len(&self) -> Option<usize> {
+        None
+    }
+    fn channels(&self) -> rodio::ChannelCount {
+        NonZero::<u16>::MIN
+    }
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.rate
+    }
+    fn total_duration(&self) -> Option<Duration> {
+        None
     }
 }
 

@@ -379,7 +379,7 @@ async fn microphone_stream_is_16_khz_and_matches_what_was_played() {
         })
         .fold((f64::MIN, 0), |best, c| if c.0 > best.0 { c } else { best });
     println!("microphone: correlation {corr:.4} at lag {lag} against the source at 16 kHz");
-    assert!(corr >= 0.99, "correlation {corr}");
+    assert!(corr >= 0.99, "correlation {corr}; {}", rig.audio.status());
     let st = rig.call(page, "getMicrophoneState", json!({})).await;
     assert_eq!(st["data"], json!({"microphoneListenerState": 1, "microphoneState": 0}));
     let reply = rig.call(page, "stopMicrophoneListener", json!({})).await;
@@ -602,4 +602,100 @@ async fn sound_server_gone_is_device_unavailable_and_everything_recovers() {
     );
     let r = rig.call(page, "speech", json!({"text": "440 0.2"})).await;
     assert_eq!(r["success"], true, "{r}");
+}
+
+/// A cloud TTS stand-in: answers every request with `answer` and keeps what it was sent.
+fn tts_server(answer: Vec<u8>) -> (u16, Arc<Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            s2.lock().unwrap().push(format!("{head}\n{}", String::from_utf8_lossy(&body)));
+            let mut stream = stream;
+            let _ = stream.write_all(&answer);
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_engine_speaks_what_the_endpoint_answers_and_espeak_when_it_fails() {
+    let pulse = pulse().await;
+    let p = pulse.as_ref().unwrap();
+    let tone: Vec<i16> =
+        (0..9600).map(|i| ((2.0 * std::f64::consts::PI * 700.0 * i as f64 / 24000.0).sin() * 20000.0) as i16).collect();
+    let wav = booth_audio::wav::encode_s16(24000, 1, &tone);
+    let mut ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        wav.len()
+    )
+    .into_bytes();
+    ok.extend_from_slice(&wav);
+    let (good, seen) = tts_server(ok);
+    let (bad, _) =
+        tts_server(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec());
+    for (port, expect_tone) in [(good, true), (bad, false)] {
+        let rig = Rig::new(
+            SpeechConfig {
+                engine: "http".into(),
+                http_url: format!("http://127.0.0.1:{port}/tts?voice=x&text={{text}}"),
+                http_headers: [("Authorization".to_string(), "Bearer k".to_string())].into(),
+                http_body: r#"{"text": "{text}", "rate": {rate}}"#.into(),
+                ..SpeechConfig::default()
+            },
+            BuzzerConfig::default(),
+            MicrophoneConfig::default(),
+        );
+        let (page, _) = rig.page("main", None);
+        let rec = p.record();
+        rec.wait_for(Duration::from_secs(5), |r| r.samples.len() > 4800).expect("recording runs");
+        let t = Instant::now();
+        let reply = rig.call(page, "speech", json!({"text": "请取\"票\"", "rate": 1.5})).await;
+        assert_eq!(reply["success"], true, "{reply}");
+        let from = rec.snapshot().index_at(t);
+        let r = rec
+            .wait_for(Duration::from_secs(10), |r| {
+                let segs = analysis::segments(&r.samples[from.min(r.samples.len())..], RATE, 0.05, 4800);
+                segs.first().is_some_and(|s| r.samples.len() - from > s.1 + 9600)
+            })
+            .expect("something is spoken");
+        let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 4800);
+        let (s, e) = segs[0];
+        let hz = analysis::zero_crossing_hz(&r.samples[from + s..from + e], RATE);
+        println!("http engine (answer ok: {expect_tone}): heard {:.0} ms, {hz:.0} Hz", (e - s) as f64 / 48.0);
+        if expect_tone {
+            assert!((hz - 700.0).abs() < 20.0, "the endpoint's answer is played: {hz} Hz");
+            let req = seen.lock().unwrap().last().cloned().unwrap();
+            assert!(req.starts_with("POST /tts?voice=x&text=%E8%AF%B7%E5%8F%96%22%E7%A5%A8%22 "), "{req}");
+            assert!(req.to_ascii_lowercase().contains("authorization: bearer k"), "{req}");
+            assert!(req.ends_with(r#"{"text": "请取\"票\"", "rate": 1.50}"#), "{req}");
+        } else {
+            std::thread::sleep(Duration::from_millis(1500));
+            let r = rec.snapshot();
+            let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 4800);
+            let spoken = (segs.last().unwrap().1 - segs[0].0) as f64 / 48.0;
+            println!("http engine failing: espeak-ng spoke {spoken:.0} ms in {} pieces", segs.len());
+            assert!(spoken > 300.0 && segs.len() > 1, "espeak-ng speaks instead: {segs:?}");
+            assert!((hz - 700.0).abs() > 50.0);
+        }
+        rec.stop();
+    }
 }

@@ -240,7 +240,8 @@ impl Pulse {
     /// player process (it ends when the samples are played).
     pub fn play_into_mic(&self, samples: &[i16], rate: u32) -> Child {
         let mut c = self.cmd("pacat");
-        c.args(["-p", "-d", "micfeed", "--latency-msec=10", "--channels=1", "--format=s16le", "--raw"])
+        // A generous buffer: an underrun here would put a gap into what the microphone hears.
+        c.args(["-p", "-d", "micfeed", "--latency-msec=100", "--channels=1", "--format=s16le", "--raw"])
             .arg(format!("--rate={rate}"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
