@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How often a missing device is looked for again.
-const RETRY: Duration = Duration::from_millis(500);
+/// How often a missing device is looked for again: soon after it went away, then less often
+/// (each failed attempt makes ALSA print its complaint on stderr).
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// An audio device as `booth doctor` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,6 +92,7 @@ impl Output {
         let weak = Arc::downgrade(&out);
         let spawned = std::thread::Builder::new().name("booth-audio-out".into()).spawn(move || {
             let mut last_error = String::new();
+            let mut retry = RETRY_FIRST;
             loop {
                 let Some(me) = weak.upgrade() else { return };
                 if me.stop.load(Ordering::Relaxed) {
@@ -100,6 +103,7 @@ impl Output {
                     Ok(sink) => {
                         tracing::info!(device = %what, rate = sink.config().sample_rate().get(), "sound output open");
                         last_error.clear();
+                        retry = RETRY_FIRST;
                         me.rate.store(sink.config().sample_rate().get(), Ordering::Relaxed);
                         me.epoch.fetch_add(1, Ordering::Relaxed);
                         *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink.mixer().clone());
@@ -127,7 +131,8 @@ impl Output {
                         }
                         me.health.set(false, format!("{what}: {e}"));
                         drop(me);
-                        std::thread::sleep(RETRY);
+                        std::thread::sleep(retry);
+                        retry = (retry * 2).min(RETRY_MAX);
                     }
                 }
             }
