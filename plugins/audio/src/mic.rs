@@ -498,9 +498,15 @@ impl Capture {
                 let broken = Arc::new(AtomicBool::new(false));
                 let stream_config: cpal::StreamConfig = config.config();
                 let b2 = broken.clone();
-                let mut faults = crate::output::Faults::default();
+                // Only a kind that says the device is gone ends the capture here: passing
+                // troubles are left to the data watchdog (no data, or far too much).
                 let on_error = move |e: cpal::Error| {
-                    if faults.fatal(&e) {
+                    use cpal::ErrorKind as K;
+                    if matches!(
+                        e.kind(),
+                        K::DeviceNotAvailable | K::StreamInvalidated | K::DeviceChanged | K::HostUnavailable
+                    ) {
+                        tracing::debug!(error = %e, "microphone: device gone");
                         b2.store(true, Ordering::Relaxed);
                     }
                 };

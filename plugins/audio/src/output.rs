@@ -98,9 +98,9 @@ impl Output {
                 if me.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let broken = Arc::new(AtomicBool::new(false));
-                match open(&device, buffer_ms, broken.clone()) {
-                    Ok(sink) => {
+                let faults = Arc::new(Faults::default());
+                match open(&device, buffer_ms, faults.clone()) {
+                    Ok((sink, dev)) => {
                         tracing::info!(device = %what, rate = sink.config().sample_rate().get(), "sound output open");
                         last_error.clear();
                         retry = RETRY_FIRST;
@@ -115,7 +115,9 @@ impl Output {
                             if me.stop.load(Ordering::Relaxed) {
                                 return;
                             }
-                            if broken.load(Ordering::Relaxed) {
+                            // Opening the device's configuration connects to it: it fails when
+                            // the device or its server is gone.
+                            if faults.settle(|| dev.default_output_config().is_ok()) {
                                 *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
                                 me.health.set(false, format!("{what}: 设备已断开"));
                                 tracing::warn!(device = %what, "sound output lost; reopening when it is back");
@@ -183,36 +185,69 @@ impl Output {
     }
 }
 
-/// Tells a stream's passing troubles from a device that is gone. The driver reports an
-/// underrun (and a failed recovery from one) now and then on a loaded machine and plays on;
-/// a device that vanished reports that, or keeps failing.
+/// What a stream's error callback saw, for the thread that owns the stream.
+///
+/// PulseAudio's ALSA plugin, after an underrun on a busy machine, answers every call with EIO
+/// for a while as it sets its stream up again, and then plays on; a device or server that is
+/// gone looks the same from inside the stream. So errors only make the stream *suspect*; the
+/// owner then asks the device itself ([`Faults::settle`]).
 #[derive(Default)]
 pub(crate) struct Faults {
-    recent: std::collections::VecDeque<std::time::Instant>,
+    /// A kind that means the device is gone.
+    fatal: AtomicBool,
+    /// Milliseconds since `base` of the first and the latest error of the current run.
+    first: AtomicU64,
+    last: AtomicU64,
+    base: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl Faults {
-    /// Notes an error; true when the stream should be given up.
-    pub(crate) fn fatal(&mut self, e: &cpal::Error) -> bool {
+    fn now_ms(&self) -> u64 {
+        // Never 0, so that 0 can mean "none".
+        self.base.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64 + 1
+    }
+
+    /// Notes an error (from the stream's callback).
+    pub(crate) fn note(&self, e: &cpal::Error) {
         use cpal::ErrorKind as K;
         match e.kind() {
-            K::Xrun => false,
+            K::Xrun => {}
             K::DeviceNotAvailable | K::StreamInvalidated | K::DeviceChanged | K::HostUnavailable => {
                 tracing::debug!(error = %e, "audio stream: device gone");
-                true
+                self.fatal.store(true, Ordering::Relaxed);
             }
             _ => {
-                let now = std::time::Instant::now();
-                self.recent.push_back(now);
-                while self.recent.front().is_some_and(|t| now - *t > Duration::from_secs(1)) {
-                    self.recent.pop_front();
-                }
-                tracing::debug!(error = %e, count = self.recent.len(), "audio stream error");
-                self.recent.len() >= 5
+                let now = self.now_ms();
+                let _ = self.first.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+                self.last.store(now, Ordering::Relaxed);
             }
         }
     }
+
+    /// Whether the stream must be given up: a fatal kind, errors that go on for
+    /// `PERSIST`, or errors while the device cannot be opened (`probe` fails).
+    pub(crate) fn settle(&self, probe: impl FnOnce() -> bool) -> bool {
+        if self.fatal.load(Ordering::Relaxed) {
+            return true;
+        }
+        let first = self.first.load(Ordering::Relaxed);
+        if first == 0 {
+            return false;
+        }
+        let (now, last) = (self.now_ms(), self.last.load(Ordering::Relaxed));
+        if now.saturating_sub(last) > QUIET_MS {
+            // The run of errors is over: the stream recovered by itself.
+            self.first.store(0, Ordering::Relaxed);
+            return false;
+        }
+        last.saturating_sub(first) > PERSIST_MS || !probe()
+    }
 }
+
+/// Errors followed by this much quiet were a passing trouble …
+const QUIET_MS: u64 = 300;
+/// … errors going on this long are not.
+const PERSIST_MS: u64 = 3000;
 
 /// Closes a device stream on a thread of its own: a driver whose server or device vanished
 /// can block in its close for good, and the thread that reopens the device must not wait for it.
@@ -227,25 +262,18 @@ pub(crate) fn drop_aside<T: Send + 'static>(stream: T, what: &'static str) {
     }
 }
 
-fn open(device: &str, buffer_ms: u32, broken: Arc<AtomicBool>) -> Result<MixerDeviceSink, String> {
+fn open(device: &str, buffer_ms: u32, faults: Arc<Faults>) -> Result<(MixerDeviceSink, cpal::Device), String> {
     let dev = find_device(false, device)?;
     let rate = dev.default_output_config().map(|c| c.sample_rate()).unwrap_or(48_000);
-    let builder = DeviceSinkBuilder::from_device(dev).map_err(|e| e.to_string())?;
+    let builder = DeviceSinkBuilder::from_device(dev.clone()).map_err(|e| e.to_string())?;
     // rodio's default is 50 ms; an interrupt must silence the old utterance within 50 ms of
     // the call, device and server latency included. Below ≈20 ms PulseAudio's ALSA plugin
     // under load underruns and then fails (EIO) until the stream is reopened.
     let mut sink = builder
         .with_buffer_size(cpal::BufferSize::Fixed(rate * buffer_ms.clamp(5, 200) / 1000))
-        .with_error_callback({
-            let mut faults = Faults::default();
-            move |e: cpal::Error| {
-                if faults.fatal(&e) {
-                    broken.store(true, Ordering::Relaxed);
-                }
-            }
-        })
+        .with_error_callback(move |e: cpal::Error| faults.note(&e))
         .open_stream()
         .map_err(|e| e.to_string())?;
     sink.log_on_drop(false);
-    Ok(sink)
+    Ok((sink, dev))
 }

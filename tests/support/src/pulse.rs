@@ -103,6 +103,8 @@ impl Pulse {
             ("XDG_RUNTIME_DIR".into(), self.dir.display().to_string()),
             ("PULSE_SERVER".into(), format!("unix:{}", self.dir.join("pulse/native").display())),
             ("PULSE_RUNTIME_PATH".into(), self.dir.join("pulse").display().to_string()),
+            // Clients keep their cookie here rather than in the account's ~/.config/pulse.
+            ("PULSE_COOKIE".into(), self.dir.join("cookie").display().to_string()),
         ]
     }
 
