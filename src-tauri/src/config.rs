@@ -14,6 +14,9 @@ pub struct Config {
     pub pos: crate::inputs_config::PosSection,
     pub keypad: crate::inputs_config::KeypadSection,
     pub smartcard: SmartcardSection,
+    pub speech: booth_audio::SpeechConfig,
+    pub buzzer: booth_audio::BuzzerConfig,
+    pub microphone: booth_audio::MicrophoneConfig,
     pub control: ControlSection,
     pub display: DisplaySection,
     pub log: LogSection,
@@ -190,6 +193,18 @@ impl Config {
             }
         }
         crate::inputs_config::simulate_unconfigured(self, &mut simulated);
+        // Sound: speech and beeps play through the real output when there is one, and the
+        // microphone is simulated unless booth.toml gives it a device.
+        if self.speech.engine == "none" {
+            self.speech.engine = "auto".into();
+        }
+        if self.buzzer.backend == "none" {
+            self.buzzer.backend = "output".into();
+        }
+        if self.microphone.backend == "none" || self.microphone.backend == "sim" {
+            self.microphone.backend = "sim".into();
+            simulated.push("microphone");
+        }
         simulated
     }
 
@@ -227,6 +242,7 @@ impl Config {
         if !wait.contains(&(sc.sscard_timeout_ms as i64)) {
             return Err(format!("smartcard.sscard_timeout_ms: must be {} to {}", wait.start(), wait.end()));
         }
+        booth_audio::config::validate(&config.speech, &config.buzzer, &config.microphone)?;
         config.admin.validate()?;
         config.kiosk.validate()?;
         if let Some(perms) = &config.package.remote_permissions {
@@ -270,6 +286,36 @@ mod tests {
         assert!(e.contains("smartcard.interval_ms"), "{e}");
         let e = Config::parse("[smartcard]\ncard_readr = \"ACS\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn sound_sections() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.speech.engine, "none");
+        assert_eq!(c.microphone.backend, "none");
+        let c = Config::parse(
+            "[speech]\nengine = \"command\"\ncommand = [\"my-tts\", \"--wav\"]\nmoney = \"decimal\"\n[buzzer]\nfrequency_hz = 2700\n[microphone]\nbackend = \"device\"\ndevice = \"USB\"\nmax_clip_s = 30\n",
+        )
+        .unwrap();
+        assert_eq!(c.speech.command, ["my-tts", "--wav"]);
+        assert_eq!(c.buzzer.frequency_hz, 2700);
+        assert_eq!(c.microphone.max_clip_s, 30);
+        let e = Config::parse("[speech]\nengine = \"festival\"\n").unwrap_err();
+        assert!(e.contains("speech.engine"), "{e}");
+        let e = Config::parse("[microphone]\nchunk_ms = 1\n").unwrap_err();
+        assert!(e.contains("microphone.chunk_ms"), "{e}");
+        let e = Config::parse("[buzzer]\nbeep = 5\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+
+        // booth dev simulates the microphone unless booth.toml gives it a device, and speaks.
+        let mut c = Config::default();
+        assert!(c.simulate_unconfigured().contains(&"microphone"));
+        assert_eq!(
+            (c.microphone.backend.as_str(), c.speech.engine.as_str(), c.buzzer.backend.as_str()),
+            ("sim", "auto", "output")
+        );
+        let mut c = Config::parse("[microphone]\nbackend = \"device\"\ndevice = \"USB\"\n").unwrap();
+        assert!(!c.simulate_unconfigured().contains(&"microphone"));
     }
 
     #[test]

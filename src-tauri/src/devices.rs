@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::inputs_config;
+use booth_audio::Audio;
 use booth_bridge::{Bridge, SimRegistry};
 use booth_device::{DeviceInfo, TerminalConfig};
 use booth_display::Display;
@@ -34,6 +35,8 @@ pub struct Devices {
     pub display: Arc<Display>,
     /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
     pub shell: Arc<booth_session::ShellApis>,
+    /// Speech, the buzzer and the microphone.
+    pub audio: Arc<Audio>,
 }
 
 impl Devices {
@@ -83,19 +86,40 @@ impl Devices {
         display.register(&bridge);
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
+        let audio = Audio::start(&config.speech, &config.buzzer, &config.microphone, sim, bridge.bus());
+        audio.register(&bridge);
+        audio.register_sim(&sims);
+        Devices {
+            bridge,
+            sims,
+            device,
+            scanner,
+            idcard,
+            id_entry,
+            presence,
+            pos,
+            keypad,
+            smartcard,
+            shell,
+            display,
+            audio,
+        }
     }
 
     /// Every device's backend and availability, for `/health`.
     pub fn status(&self) -> Value {
-        json!({
+        let mut status = json!({
             "scanner": self.scanner.status(),
             "idcard": self.idcard.status(),
             "presence": self.presence.status(),
             "pos": self.pos.status(),
             "keypad": self.keypad.status(),
             "smartcard": self.smartcard.status(),
-        })
+        });
+        if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
+            map.extend(sound);
+        }
+        status
     }
 
     /// The admin screen's self-test of one device: its backend must be up, and an input device
@@ -106,6 +130,10 @@ impl Devices {
         let Some(s) = status.get(name) else { return json!({"ok": false, "detail": format!("no device `{name}`")}) };
         if s["backend"] == "none" {
             return json!({"ok": false, "detail": "not configured"});
+        }
+        if matches!(name, "speech" | "buzzer" | "microphone") {
+            // A tone through the output, then the microphone's level.
+            return self.audio.self_test();
         }
         if s["available"] != true {
             return json!({"ok": false, "detail": s["detail"]});

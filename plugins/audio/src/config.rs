@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpeechConfig {
-    /// `auto` (espeak-ng on Linux, WinRT on Windows) | `espeak` | `winrt` | `command` | `http` | `none`.
+    /// `auto` (espeak-ng on Linux, WinRT on Windows) | `espeak` | `winrt` | `command` | `http` |
+    /// `none` (the default: calls answer DEVICE_UNAVAILABLE; `--sim` and `booth dev` use `auto`).
     pub engine: String,
-    /// Output device: a part of its name as `booth doctor` lists it; "" = the system's default.
+    /// Output device: a part of its id or name as `booth doctor` lists them; "" = the system's default.
     pub device: String,
     /// The output device's buffer (5–200 ms): an interrupt or speechStop is heard about this
     /// much after the call; too small underruns on a busy machine.
@@ -47,7 +48,7 @@ pub struct SpeechConfig {
 impl Default for SpeechConfig {
     fn default() -> Self {
         SpeechConfig {
-            engine: "auto".into(),
+            engine: "none".into(),
             device: String::new(),
             buffer_ms: 20,
             espeak: "espeak-ng".into(),
@@ -73,7 +74,8 @@ impl Default for SpeechConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BuzzerConfig {
-    /// `output` (a tone through [speech]'s output device) | `serial` | `none`.
+    /// `output` (a tone through [speech]'s output device) | `serial` | `none` (the default;
+    /// `--sim` and `booth dev` use `output`).
     pub backend: String,
     pub frequency_hz: u32,
     /// 0.0–1.0.
@@ -89,7 +91,7 @@ pub struct BuzzerConfig {
 impl Default for BuzzerConfig {
     fn default() -> Self {
         BuzzerConfig {
-            backend: "output".into(),
+            backend: "none".into(),
             frequency_hz: 2000,
             volume: 0.5,
             port: String::new(),
@@ -104,9 +106,10 @@ impl Default for BuzzerConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MicrophoneConfig {
-    /// `device` (the input device below) | `none`.
+    /// `device` (the input device below) | `sim` (the simulator's tone or WAV; speech and beeps
+    /// are then accepted without an output device too, as under `--sim`) | `none` (the default).
     pub backend: String,
-    /// A part of the input device's name; "" = the system's default.
+    /// A part of the input device's id or name as `booth doctor` lists them; "" = the system's default.
     pub device: String,
     /// Length of one `initMicrophoneListener` chunk (20–200 ms).
     pub chunk_ms: u32,
@@ -124,7 +127,7 @@ pub struct MicrophoneConfig {
 impl Default for MicrophoneConfig {
     fn default() -> Self {
         MicrophoneConfig {
-            backend: "device".into(),
+            backend: "none".into(),
             device: String::new(),
             chunk_ms: 40,
             max_clip_s: 60,
@@ -166,8 +169,8 @@ pub fn validate(s: &SpeechConfig, b: &BuzzerConfig, m: &MicrophoneConfig) -> Res
     if !(0.0..=1.0).contains(&b.volume) {
         return Err(format!("buzzer.volume: {} (expected 0.0–1.0)", b.volume));
     }
-    if !["device", "none"].contains(&m.backend.as_str()) {
-        return Err(format!("microphone.backend: `{}` (expected device or none)", m.backend));
+    if !["device", "sim", "none"].contains(&m.backend.as_str()) {
+        return Err(format!("microphone.backend: `{}` (expected device, sim or none)", m.backend));
     }
     if !(20..=200).contains(&m.chunk_ms) {
         return Err(format!("microphone.chunk_ms: {} (expected 20–200)", m.chunk_ms));

@@ -119,10 +119,21 @@ fn build_engine(s: &SpeechConfig) -> Result<Engines, String> {
 }
 
 impl Audio {
-    /// Starts the output, the speech worker and the microphone owner. With `sim`, the
-    /// microphone hears the simulator's source (`[microphone] sim_wav`, else a tone) and speech
-    /// and beeps are accepted even without an output device (the panel lists them).
+    /// Starts the output, the speech worker and the microphone owner. With `sim` (or
+    /// `[microphone] backend = "sim"`), the microphone hears the simulator's source
+    /// (`[microphone] sim_wav`, else a tone) and speech and beeps are accepted even without an
+    /// output device (the panel lists them).
     pub fn start(s: &SpeechConfig, b: &BuzzerConfig, m: &MicrophoneConfig, sim: bool, bus: EventBus) -> Arc<Audio> {
+        let sim = sim || m.backend == "sim";
+        // The simulator speaks and beeps through the real output when there is one.
+        let s = &SpeechConfig {
+            engine: if sim && s.engine == "none" { "auto".into() } else { s.engine.clone() },
+            ..s.clone()
+        };
+        let b = &BuzzerConfig {
+            backend: if sim && b.backend == "none" { "output".into() } else { b.backend.clone() },
+            ..b.clone()
+        };
         let output = output::Output::start(s.device.clone(), s.buffer_ms);
         let engine_ok: Arc<Mutex<Option<Result<(), String>>>> = Arc::default();
         let (speech, speech_detail) = match build_engine(s) {

@@ -19,6 +19,9 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// An audio device as `booth doctor` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeviceEntry {
+    /// The host's id (`alsa:pulse`, `alsa:hw:CARD=PCH,DEV=0`, a WASAPI endpoint id).
+    pub id: String,
+    /// The description the system gives it.
     pub name: String,
     pub input: bool,
     pub output: bool,
@@ -36,6 +39,7 @@ pub fn devices() -> Vec<DeviceEntry> {
     all.map(|d| {
         let n = name(&d);
         DeviceEntry {
+            id: d.id().map(|i| i.to_string()).unwrap_or_default(),
             input: d.supports_input(),
             output: d.supports_output(),
             default_input: def_in.as_deref() == Some(n.as_str()),
@@ -46,7 +50,7 @@ pub fn devices() -> Vec<DeviceEntry> {
     .collect()
 }
 
-/// Finds a device whose name contains `pattern` (any case); the default one for "".
+/// Finds a device whose id or name contains `pattern` (any case); the default one for "".
 pub(crate) fn find_device(input: bool, pattern: &str) -> Result<cpal::Device, String> {
     let host = cpal::default_host();
     let kind = if input { "输入" } else { "输出" };
@@ -59,7 +63,8 @@ pub(crate) fn find_device(input: bool, pattern: &str) -> Result<cpal::Device, St
     for d in devices {
         let fits = if input { d.supports_input() } else { d.supports_output() };
         let name = d.description().map(|x| x.name().to_string()).unwrap_or_default();
-        if fits && name.to_lowercase().contains(&want) {
+        let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+        if fits && (name.to_lowercase().contains(&want) || id.to_lowercase().contains(&want)) {
             return Ok(d);
         }
     }

@@ -103,6 +103,18 @@ impl Drop for Rig {
     }
 }
 
+fn speech_on() -> SpeechConfig {
+    SpeechConfig { engine: "espeak".into(), ..SpeechConfig::default() }
+}
+
+fn buzzer_on() -> BuzzerConfig {
+    BuzzerConfig { backend: "output".into(), ..BuzzerConfig::default() }
+}
+
+fn mic_on() -> MicrophoneConfig {
+    MicrophoneConfig { backend: "device".into(), ..MicrophoneConfig::default() }
+}
+
 fn tones_engine() -> SpeechConfig {
     // A stand-in voice: the text is "FREQUENCY SECONDS", spoken as that sine tone, so the
     // capture shows which utterance is playing.
@@ -165,8 +177,8 @@ async fn beeps_have_the_configured_frequency_and_length() {
     for (hz, beep) in [(2000u32, 100u32), (1000, 300), (440, 500)] {
         let rig = Rig::new(
             SpeechConfig { engine: "none".into(), ..SpeechConfig::default() },
-            BuzzerConfig { frequency_hz: hz, volume: 0.5, ..BuzzerConfig::default() },
-            MicrophoneConfig::default(),
+            BuzzerConfig { frequency_hz: hz, volume: 0.5, ..buzzer_on() },
+            mic_on(),
         );
         let (page, _) = rig.page("main", None);
         let rec = p.record();
@@ -199,7 +211,7 @@ async fn beeps_have_the_configured_frequency_and_length() {
 #[tokio::test(flavor = "multi_thread")]
 async fn buzzer_refuses_bad_lengths() {
     let _pulse = pulse().await;
-    let rig = Rig::new(SpeechConfig::default(), BuzzerConfig::default(), MicrophoneConfig::default());
+    let rig = Rig::new(speech_on(), buzzer_on(), mic_on());
     let (page, _) = rig.page("main", None);
     for bad in [json!({}), json!({"beep": 5}), json!({"beep": 5001}), json!({"beep": "long"}), json!({"beep": 1.5})] {
         let r = rig.call(page, "startBuzzer", bad.clone()).await;
@@ -211,7 +223,7 @@ async fn buzzer_refuses_bad_lengths() {
 async fn speech_queues_interrupts_and_stops_as_the_capture_shows() {
     let pulse = pulse().await;
     let p = pulse.as_ref().unwrap();
-    let rig = Rig::new(tones_engine(), BuzzerConfig::default(), MicrophoneConfig::default());
+    let rig = Rig::new(tones_engine(), buzzer_on(), mic_on());
     let (page, _) = rig.page("main", None);
     let rec = p.record();
     rec.wait_for(Duration::from_secs(5), |r| r.samples.len() > 4800).expect("recording runs");
@@ -299,11 +311,7 @@ async fn speech_queues_interrupts_and_stops_as_the_capture_shows() {
 async fn espeak_speaks_mandarin_and_repeats_come_from_the_cache() {
     let pulse = pulse().await;
     let p = pulse.as_ref().unwrap();
-    let rig = Rig::new(
-        SpeechConfig { engine: "espeak".into(), ..SpeechConfig::default() },
-        BuzzerConfig::default(),
-        MicrophoneConfig::default(),
-    );
+    let rig = Rig::new(SpeechConfig { engine: "espeak".into(), ..SpeechConfig::default() }, buzzer_on(), mic_on());
     let (page, _) = rig.page("main", None);
     let rec = p.record();
     rec.wait_for(Duration::from_secs(5), |r| r.samples.len() > 4800).expect("recording runs");
@@ -336,7 +344,7 @@ async fn espeak_speaks_mandarin_and_repeats_come_from_the_cache() {
 async fn microphone_stream_is_16_khz_and_matches_what_was_played() {
     let pulse = pulse().await;
     let p = pulse.as_ref().unwrap();
-    let rig = Rig::new(SpeechConfig::default(), BuzzerConfig::default(), MicrophoneConfig::default());
+    let rig = Rig::new(speech_on(), buzzer_on(), mic_on());
     let (page, events) = rig.page("main", None);
     let reply =
         rig.call(page, "startMicrophoneListener", json!({"intervalTime": 1000, "isMicrophoneSourceData": false})).await;
@@ -400,8 +408,8 @@ async fn capture_to_listener_latency_through_a_loopback() {
     std::env::set_var("PULSE_SOURCE", "spk.monitor");
     let rig = Rig::new(
         SpeechConfig { engine: "none".into(), ..SpeechConfig::default() },
-        BuzzerConfig { frequency_hz: 1000, ..BuzzerConfig::default() },
-        MicrophoneConfig::default(),
+        BuzzerConfig { frequency_hz: 1000, ..buzzer_on() },
+        mic_on(),
     );
     let (page, events) = rig.page("main", None);
     let reply = rig.call(page, "startMicrophoneListener", json!({})).await;
@@ -447,11 +455,7 @@ async fn capture_to_listener_latency_through_a_loopback() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mp3_clip_has_the_recorded_length_and_stops_at_the_maximum() {
     let _pulse = pulse().await;
-    let rig = Rig::new(
-        SpeechConfig::default(),
-        BuzzerConfig::default(),
-        MicrophoneConfig { max_clip_s: 2, ..MicrophoneConfig::default() },
-    );
+    let rig = Rig::new(speech_on(), buzzer_on(), MicrophoneConfig { max_clip_s: 2, ..mic_on() });
     let (page, _) = rig.page("main", None);
     for (record_ms, want_ms) in [(1200u64, 1200.0), (3000, 2000.0)] {
         let reply = rig.call(page, "startMicrophone", json!({})).await;
@@ -493,7 +497,7 @@ async fn mp3_clip_has_the_recorded_length_and_stops_at_the_maximum() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_page_that_goes_away_stops_its_recordings_and_another_must_wait() {
     let _pulse = pulse().await;
-    let rig = Rig::new(SpeechConfig::default(), BuzzerConfig::default(), MicrophoneConfig::default());
+    let rig = Rig::new(speech_on(), buzzer_on(), mic_on());
     let (a, _) = rig.page("main", None);
     let (b, _) = rig.page("secondary", None);
     assert_eq!(rig.call(a, "startMicrophoneListener", json!({})).await["success"], true);
@@ -525,11 +529,7 @@ async fn a_page_that_goes_away_stops_its_recordings_and_another_must_wait() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_page_gets_dropped_chunks_not_unbounded_buffers() {
     let _pulse = pulse().await;
-    let rig = Rig::new(
-        SpeechConfig::default(),
-        BuzzerConfig::default(),
-        MicrophoneConfig { queue_chunks: 4, ..MicrophoneConfig::default() },
-    );
+    let rig = Rig::new(speech_on(), buzzer_on(), MicrophoneConfig { queue_chunks: 4, ..mic_on() });
     let (page, events) = rig.page("main", Some(Duration::from_millis(200)));
     assert_eq!(rig.call(page, "startMicrophoneListener", json!({})).await["success"], true);
     std::thread::sleep(Duration::from_secs(2));
@@ -545,7 +545,7 @@ async fn a_slow_page_gets_dropped_chunks_not_unbounded_buffers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sound_server_gone_is_device_unavailable_and_everything_recovers() {
     let mut pulse = pulse().await;
-    let rig = Rig::new(tones_engine(), BuzzerConfig::default(), MicrophoneConfig::default());
+    let rig = Rig::new(tones_engine(), buzzer_on(), mic_on());
     let (page, events) = rig.page("main", None);
     assert_eq!(rig.call(page, "startMicrophoneListener", json!({})).await["success"], true);
     assert_eq!(rig.call(page, "startBuzzer", json!({"beep": 50})).await["success"], true);
@@ -661,8 +661,8 @@ async fn http_engine_speaks_what_the_endpoint_answers_and_espeak_when_it_fails()
                 http_body: r#"{"text": "{text}", "rate": {rate}}"#.into(),
                 ..SpeechConfig::default()
             },
-            BuzzerConfig::default(),
-            MicrophoneConfig::default(),
+            buzzer_on(),
+            mic_on(),
         );
         let (page, _) = rig.page("main", None);
         let rec = p.record();
