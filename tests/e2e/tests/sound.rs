@@ -28,7 +28,7 @@ async fn a_page_speaks_beeps_and_streams_the_microphone() {
     let config = dir.path().join("booth.toml");
     std::fs::write(
         &config,
-        "[speech]\nengine = \"espeak\"\n[buzzer]\nfrequency_hz = 1000\n[microphone]\nchunk_ms = 40\n",
+        "[speech]\nengine = \"espeak\"\n[buzzer]\nbackend = \"output\"\nfrequency_hz = 1000\n[microphone]\nbackend = \"device\"\nchunk_ms = 40\n",
     )
     .expect("booth.toml");
     let config = config.display().to_string();
