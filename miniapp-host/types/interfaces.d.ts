@@ -315,7 +315,7 @@ export interface AmpeActions {
     };
     data: EmptyData;
   };
-  /** 停止麦克风持续录音. */
+  /** 停止麦克风持续录音 (Booth: any page may stop a recording left running). */
   stopMicrophoneListener: { params: NoParams; data: EmptyData };
   /** 开启单次录音. */
   startMicrophone: { params: NoParams; data: EmptyData };
@@ -362,9 +362,9 @@ export interface AmpeActions {
     params: {
       /** 要播报的文字内容 */
       text: string;
-      /** 音调,值越大声音越尖(女声),值越小则变成男声,1.0 是常规. */
+      /** 音调,值越大声音越尖(女声),值越小则变成男声,1.0 是常规. Booth: 0.1–4.0, mapped onto the engine's range. */
       pitch?: number;
-      /** 语速,1.0 是常规. */
+      /** 语速,1.0 是常规. Booth: 0.1–4.0, mapped onto the engine's range. */
       rate?: number;
       /** 0: 播完上次才开始播当前 (默认); 1: 打断上一次播报内容,播报当前. */
       speechQueue?: 0 | 1;
@@ -507,7 +507,7 @@ export interface AmpeActions {
   /** 蜂鸣器. */
   startBuzzer: {
     params: {
-      /** 蜂鸣器时长 (the example sends `"50"`). */
+      /** 蜂鸣器时长, ms (the example sends `"50"`). Booth: 10–5000. */
       beep: IntLike;
     };
     data: EmptyData;

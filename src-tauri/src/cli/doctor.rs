@@ -1,6 +1,6 @@
 //! `booth doctor`: what this terminal's devices look like to Booth, for an operator at the
-//! console. Prints the smart card readers with their roles and every configured device's
-//! status; exits 1 when a configured device is unavailable, 0 otherwise.
+//! console. Prints the smart card readers with their roles, the audio devices, and every
+//! configured device's status; exits 1 when a configured device is unavailable, 0 otherwise.
 
 use crate::config::Config;
 use crate::devices::{configs, Devices};
@@ -45,6 +45,26 @@ pub fn run(config_path: Option<&Path>) -> i32 {
             }
         }
         Err(e) => println!("  PC/SC: {e}"),
+    }
+
+    println!();
+    println!(
+        "audio devices ([speech] device = {:?}, [microphone] device = {:?}; \"\" = the default):",
+        config.speech.device, config.microphone.device
+    );
+    let audio = booth_audio::devices();
+    if audio.is_empty() {
+        println!("  (none)");
+    }
+    for d in audio {
+        let mut what = Vec::new();
+        if d.output {
+            what.push(if d.default_output { "output (default)" } else { "output" });
+        }
+        if d.input {
+            what.push(if d.default_input { "input (default)" } else { "input" });
+        }
+        println!("  {:<28} {:<15} {}", d.id, what.join(", "), d.name);
     }
 
     let devices = Devices::start(&config, false);

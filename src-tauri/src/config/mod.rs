@@ -33,6 +33,9 @@ pub struct Config {
     pub pos: inputs::PosSection,
     pub keypad: inputs::KeypadSection,
     pub smartcard: SmartcardSection,
+    pub speech: booth_audio::SpeechConfig,
+    pub buzzer: booth_audio::BuzzerConfig,
+    pub microphone: booth_audio::MicrophoneConfig,
     pub control: ControlSection,
     pub display: DisplaySection,
     pub log: LogSection,
@@ -85,6 +88,18 @@ impl Config {
             self.keypad.backend = "sim".into();
             simulated.push("keypad");
         }
+        // Sound: speech and beeps play through the real output when there is one, and the
+        // microphone is simulated unless booth.toml gives it a device.
+        if self.speech.engine == "none" {
+            self.speech.engine = "auto".into();
+        }
+        if self.buzzer.backend == "none" {
+            self.buzzer.backend = "output".into();
+        }
+        if self.microphone.backend == "none" || self.microphone.backend == "sim" {
+            self.microphone.backend = "sim".into();
+            simulated.push("microphone");
+        }
         simulated
     }
 
@@ -103,6 +118,7 @@ impl Config {
         config.scanner.validate()?;
         inputs::validate(&config.idcard, &config.presence, &config.pos, &config.keypad, &config.scanner)?;
         config.smartcard.validate()?;
+        booth_audio::config::validate(&config.speech, &config.buzzer, &config.microphone)?;
         config.admin.validate()?;
         config.kiosk.validate()?;
         config.package.validate()?;
@@ -142,6 +158,36 @@ mod tests {
         assert!(e.contains("smartcard.interval_ms"), "{e}");
         let e = Config::parse("[smartcard]\ncard_readr = \"ACS\"\n").unwrap_err();
         assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn sound_sections() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.speech.engine, "none");
+        assert_eq!(c.microphone.backend, "none");
+        let c = Config::parse(
+            "[speech]\nengine = \"command\"\ncommand = [\"my-tts\", \"--wav\"]\nmoney = \"decimal\"\n[buzzer]\nfrequency_hz = 2700\n[microphone]\nbackend = \"device\"\ndevice = \"USB\"\nmax_clip_s = 30\n",
+        )
+        .unwrap();
+        assert_eq!(c.speech.command, ["my-tts", "--wav"]);
+        assert_eq!(c.buzzer.frequency_hz, 2700);
+        assert_eq!(c.microphone.max_clip_s, 30);
+        let e = Config::parse("[speech]\nengine = \"festival\"\n").unwrap_err();
+        assert!(e.contains("speech.engine"), "{e}");
+        let e = Config::parse("[microphone]\nchunk_ms = 1\n").unwrap_err();
+        assert!(e.contains("microphone.chunk_ms"), "{e}");
+        let e = Config::parse("[buzzer]\nbeep = 5\n").unwrap_err();
+        assert!(e.starts_with("line 2:") && e.contains("unknown field"), "{e}");
+
+        // booth dev simulates the microphone unless booth.toml gives it a device, and speaks.
+        let mut c = Config::default();
+        assert!(c.simulate_unconfigured().contains(&"microphone"));
+        assert_eq!(
+            (c.microphone.backend.as_str(), c.speech.engine.as_str(), c.buzzer.backend.as_str()),
+            ("sim", "auto", "output")
+        );
+        let mut c = Config::parse("[microphone]\nbackend = \"device\"\ndevice = \"USB\"\n").unwrap();
+        assert!(!c.simulate_unconfigured().contains(&"microphone"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod configs;
 
 use crate::config::Config;
+use booth_audio::Audio;
 use booth_bridge::{Bridge, SimRegistry};
 use booth_device::{DeviceInfo, TerminalConfig};
 use booth_display::Display;
@@ -41,6 +42,8 @@ pub struct Devices {
     pub display: Arc<Display>,
     /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
     pub shell: Arc<booth_session::ShellApis>,
+    /// Speech, the buzzer and the microphone.
+    pub audio: Arc<Audio>,
 }
 
 impl Devices {
@@ -90,7 +93,24 @@ impl Devices {
         display.register(&bridge);
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
+        let audio = Audio::start(&config.speech, &config.buzzer, &config.microphone, sim, bridge.bus());
+        audio.register(&bridge);
+        audio.register_sim(&sims);
+        Devices {
+            bridge,
+            sims,
+            device,
+            scanner,
+            idcard,
+            id_entry,
+            presence,
+            pos,
+            keypad,
+            smartcard,
+            shell,
+            display,
+            audio,
+        }
     }
 
     /// What the page-side inputs script needs: the keypad's PC keys (for pages that may use
@@ -109,14 +129,18 @@ impl Devices {
 
     /// Every device's backend and availability, for `/health`.
     pub fn status(&self) -> Value {
-        json!({
+        let mut status = json!({
             "scanner": self.scanner.status(),
             "idcard": self.idcard.status(),
             "presence": self.presence.status(),
             "pos": self.pos.status(),
             "keypad": self.keypad.status(),
             "smartcard": self.smartcard.status(),
-        })
+        });
+        if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
+            map.extend(sound);
+        }
+        status
     }
 
     /// The admin screen's self-test of one device: its backend must be up, and an input device
@@ -127,6 +151,10 @@ impl Devices {
         let Some(s) = status.get(name) else { return json!({"ok": false, "detail": format!("no device `{name}`")}) };
         if s["backend"] == "none" {
             return json!({"ok": false, "detail": "not configured"});
+        }
+        if matches!(name, "speech" | "buzzer" | "microphone") {
+            // A tone through the output, then the microphone's level.
+            return self.audio.self_test();
         }
         if s["available"] != true {
             return json!({"ok": false, "detail": s["detail"]});

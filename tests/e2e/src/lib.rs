@@ -95,8 +95,32 @@ impl Booth {
 
     /// Launches booth with these arguments (its control endpoint on `control_port`).
     pub async fn start(args: Vec<String>, control_port: u16) -> Booth {
+        Self::start_app(booth_bin(), args, control_port).await
+    }
+
+    /// Like [`Booth::launch`] without `--sim`, with these variables added to booth's
+    /// environment (e.g. where a private sound server is). The driver starts the application
+    /// with its own environment, so booth is started through a small wrapper script.
+    pub async fn launch_with_env(package: &str, extra: &[&str], env: &[(String, String)]) -> Booth {
+        use std::os::unix::fs::PermissionsExt;
+        let control_port = free_port();
+        let mut script = String::from("#!/bin/sh\n");
+        for (k, v) in env {
+            script.push_str(&format!("export {k}='{}'\n", v.replace('\'', "'\\''")));
+        }
+        script.push_str(&format!("exec '{}' \"$@\"\n", booth_bin().display()));
+        let wrapper = std::env::temp_dir().join(format!("booth-e2e-env-{}-{control_port}.sh", std::process::id()));
+        std::fs::write(&wrapper, script).expect("wrapper script");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod wrapper");
+        let mut args = vec!["run".to_string(), package.to_string(), "--control-port".into(), control_port.to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::start_app(wrapper, args, control_port).await
+    }
+
+    /// Launches `app` (booth, or a script that runs it) with these arguments.
+    pub async fn start_app(app: PathBuf, args: Vec<String>, control_port: u16) -> Booth {
         let caps = json!({
-            "tauri:options": { "application": booth_bin().display().to_string(), "args": args },
+            "tauri:options": { "application": app.display().to_string(), "args": args },
         });
         let caps = caps.as_object().cloned().expect("object");
         let url = std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
@@ -171,6 +195,16 @@ pub async fn with_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&B
 /// Like [`with_booth`], with the device backends of the configuration (pass `--config FILE`).
 pub async fn with_real_booth(package: &str, extra: &[&str], test: impl AsyncFnOnce(&Booth)) {
     run_with(Booth::launch(package, false, extra).await, test).await
+}
+
+/// Like [`with_real_booth`], with variables added to booth's environment.
+pub async fn with_real_booth_env(
+    package: &str,
+    extra: &[&str],
+    env: &[(String, String)],
+    test: impl AsyncFnOnce(&Booth),
+) {
+    run_with(Booth::launch_with_env(package, extra, env).await, test).await
 }
 
 /// Like [`with_booth`], for `booth dev <dir> <extra…>`.

@@ -50,9 +50,10 @@ async fn device_info_system_info_and_wx_os_info() {
 async fn unsupported_and_bad_calls_get_error_replies() {
     with_booth(&fixture("basic"), &[], async |b| {
 
+        // A documented API the package's manifest does not grant.
         let r = b.ampe(json!({"action": "speech", "event": "open", "taskId": "8", "params": {"text": "你好"}})).await;
         assert_eq!(r["success"], false, "{r}");
-        assert_eq!(r["errorCode"], "UNSUPPORTED");
+        assert_eq!(r["errorCode"], "PERMISSION_DENIED");
         assert_eq!(r["taskId"], "8");
         assert!(r["message"].as_str().unwrap_or("").contains("speech"), "{r}");
 

@@ -10,6 +10,9 @@
 //!   rules, GET CHALLENGE, a social security application); connecting is inserting it, closing
 //!   is pulling it out.
 //!
+//! - [`pulse::Pulse`]: a private PulseAudio server with null sinks: a speaker whose output is
+//!   recorded with arrival times, and a microphone the test plays into; stopping and starting
+//!   it is "the sound device went away and came back".
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //!
 //! Not for: production code.
@@ -19,6 +22,8 @@ pub mod events;
 pub mod pcscd;
 #[cfg(unix)]
 pub mod pty;
+#[cfg(unix)]
+pub mod pulse;
 #[cfg(unix)]
 pub mod sam;
 pub mod vcard;
