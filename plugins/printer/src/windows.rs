@@ -1,0 +1,1 @@
+//! Windows printers (type-checked only here).
