@@ -26,13 +26,13 @@ pub struct Finish {
 }
 
 fn finish(out: &mut Vec<u8>, f: Finish) {
+    if f.drawer {
+        out.extend_from_slice(KICK_DRAWER);
+    }
     if f.cut {
         out.extend_from_slice(FEED_AND_CUT);
     } else {
         out.extend_from_slice(&[0x1B, 0x64, 0x04]);
-    }
-    if f.drawer {
-        out.extend_from_slice(KICK_DRAWER);
     }
 }
 
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(bytes[10], 0x80);
         let second = 10 + 2 * 128;
         assert_eq!(&bytes[second..second + 8], &[0x1D, 0x76, 0x30, 0x00, 2, 0, 72, 0]);
-        assert!(bytes.ends_with(&[FEED_AND_CUT, KICK_DRAWER].concat()));
+        assert!(bytes.ends_with(&[KICK_DRAWER, FEED_AND_CUT].concat()));
     }
 
     #[test]
