@@ -4,8 +4,10 @@
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# Debian packages: build (WebKitGTK, OpenSSL, librsvg, pcsc-lite) and, for tests, the stand-ins
-# (pcscd with the vpcd virtual reader driver for smart cards).
+# Debian packages: build (WebKitGTK, OpenSSL, librsvg, pcsc-lite), the receipt font (Noto Sans
+# CJK, OFL 1.1: Simplified Chinese with Latin digits and a real bold) and, for tests, the
+# stand-ins (pcscd with the vpcd virtual reader driver for smart cards; a private cupsd with the
+# cups-pdf driver, poppler to render and read PDFs).
 booth_apt() {
   local missing=()
   for p in "$@"; do
@@ -19,8 +21,8 @@ booth_apt() {
   fi
 }
 
-BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev)
-BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd)
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev fonts-noto-cjk)
+BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).
 booth_rust() {
