@@ -100,7 +100,7 @@ pub fn check(name: &str) -> Result<(), PrintError> {
 /// Waits for `job` to leave the queue; cancels it after `timeout`.
 fn follow(h: &Handle, name: &str, job: u32, timeout: Duration) -> Result<(), PrintError> {
     let deadline = Instant::now() + timeout;
-    let mut last = 0u32;
+    let mut last: u32;
     loop {
         match h.job_status(job) {
             None => return Ok(()),
@@ -137,7 +137,7 @@ pub fn print_raw(name: &str, bytes: &[u8], timeout: Duration) -> Result<Printed,
     if job == 0 {
         return Err(PrintError::Unavailable(format!(
             "打印机 \"{name}\": StartDocPrinter: {}",
-            windows::core::Error::from_win32()
+            windows::core::Error::from_thread()
         )));
     }
     let mut written = 0u32;

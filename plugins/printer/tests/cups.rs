@@ -1,6 +1,8 @@
 //! CUPS queues of a private cupsd (booth-testkit): the receipt's PDF reaches the queue with its
 //! page size, and a job stuck on an absent printer is cancelled after `job_timeout_s`.
 
+#![cfg(unix)]
+
 mod common;
 
 use booth_printer::{BackendKind, PrinterConfig};
