@@ -125,7 +125,9 @@ impl Cupsd {
             if let Some(status) = c.child.as_mut().and_then(|ch| ch.try_wait().ok().flatten()) {
                 panic!("cupsd exited ({status}): {}", c.log());
             }
-            if c.run("lpstat", &["-r"]).0 {
+            // `lpstat -r` exits 0 either way; only its words tell.
+            let (ok, out) = c.run("lpstat", &["-r"]);
+            if ok && out.contains("scheduler is running") {
                 break;
             }
             assert!(Instant::now() < deadline, "cupsd did not answer within 15 s: {}", c.log());
@@ -150,6 +152,7 @@ impl Cupsd {
             .arg(format!("127.0.0.1:{}", self.port))
             .args(args)
             .env("CUPS_SERVER", format!("127.0.0.1:{}", self.port))
+            .env("LC_ALL", "C")
             .output();
         match out {
             Ok(o) => (
