@@ -182,6 +182,21 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_in_page_text_never_reach_the_printer_as_commands() {
+        let fonts = match crate::fonts::Fonts::load(&Default::default()) {
+            Ok(f) => f,
+            Err(e) => panic!("{e}"),
+        };
+        let list = serde_json::json!([{"text": "a\u{1b}p\u{0}\u{19}\u{fa}b\u{1d}V\u{42}"}]);
+        let receipt = Receipt::parse(Some(&list)).unwrap();
+        let layout = Layout::new(&receipt, &fonts, crate::layout::Paper::new(58, 0.0).unwrap()).unwrap();
+        let bytes = text_mode(&receipt, &layout, false, Finish { cut: false, drawer: false });
+        assert!(!bytes.windows(2).any(|w| w == [0x1B, 0x70]), "drawer kick injected");
+        assert!(!bytes.windows(2).any(|w| w == [0x1D, 0x56]), "cut injected");
+        assert!(bytes.windows(3).any(|w| w == b"a p"), "controls print as spaces");
+    }
+
+    #[test]
     fn yen_becomes_full_width_and_status_bits_decode() {
         assert_eq!(gb18030("¥1"), vec![0xA3, 0xA4, b'1']);
         assert_eq!(gb18030("合计"), vec![0xBA, 0xCF, 0xBC, 0xC6]);
