@@ -1,5 +1,7 @@
 //! CUPS queues of a private cupsd (booth-testkit): the receipt's PDF reaches the queue with its
-//! page size, and a job stuck on an absent printer is cancelled after `job_timeout_s`.
+//! page size (through the cups-pdf driver's filters into a capturing backend, and out of the real
+//! cups-pdf printer as a PDF), and a job stuck on an absent printer is cancelled after
+//! `job_timeout_s`.
 
 #![cfg(unix)]
 
@@ -125,4 +127,18 @@ async fn missing_or_stopped_queues_and_no_cupsd_are_unavailable() {
 
 fn config_for_absent() -> PrinterConfig {
     PrinterConfig { backend: BackendKind::Cups, queue: "R".into(), job_timeout_s: 5, ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipt_on_the_cups_pdf_printer_comes_out_as_a_58_mm_pdf() {
+    let cupsd = Cupsd::start();
+    cupsd.add_pdf_queue("PDF");
+    let started = std::time::SystemTime::now();
+    let rig = Rig::new(config(&cupsd, "PDF", 60));
+    let reply = rig.print(receipt()).await;
+    assert_eq!(reply["success"], true, "{reply}\n{}", cupsd.log());
+    let out = Cupsd::cups_pdf_output_since(started).unwrap_or_else(|| panic!("no cups-pdf output\n{}", cupsd.log()));
+    let (w, h) = page_points(&std::fs::read(&out).unwrap()).expect("page size");
+    assert!((w - 164.4).abs() < 2.0 && h > 40.0 && h < 300.0, "{w} x {h} pt");
+    let _ = std::fs::remove_file(out);
 }

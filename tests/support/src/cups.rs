@@ -221,6 +221,24 @@ impl Cupsd {
         self.run("lpstat", &["-W", "not-completed", "-o"]).1
     }
 
+    /// The newest PDF cups-pdf wrote since `since` (it writes where its own configuration says:
+    /// `~/PDF` of a local user, else `/var/spool/cups-pdf/ANONYMOUS`).
+    pub fn cups_pdf_output_since(since: std::time::SystemTime) -> Option<PathBuf> {
+        let mut dirs = vec![PathBuf::from("/var/spool/cups-pdf/ANONYMOUS")];
+        if let Some(home) = std::env::var_os("HOME") {
+            dirs.push(Path::new(&home).join("PDF"));
+        }
+        dirs.push(PathBuf::from("/root/PDF"));
+        dirs.iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|rd| rd.flatten())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .filter(|(t, _)| *t >= since)
+            .max_by_key(|(t, _)| *t)
+            .map(|(_, p)| p)
+    }
+
     /// cupsd's error log (debug level).
     pub fn log(&self) -> String {
         let mut s = std::fs::read_to_string(self.dir.join("log/cupsd.out")).unwrap_or_default();
