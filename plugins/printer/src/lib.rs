@@ -338,19 +338,17 @@ impl Printer {
 
     async fn print_ticket(&self, ticket: Ticket, list: Option<Value>) -> Result<Printed, PrintError> {
         let engine = self.engine.clone();
-        let rx = tokio::task::spawn_blocking(move || {
-            let receipt = Receipt::parse(list.as_ref()).map_err(|e| PrintError::Invalid(e.0))?;
-            let fonts = engine.fonts()?;
-            let paper = engine.paper.clone().map_err(PrintError::Unavailable)?;
-            let layout = Layout::new(&receipt, &fonts, paper).map_err(PrintError::Invalid)?;
-            let (tx, rx) = oneshot::channel();
-            let called = ticket.called;
-            ticket.send(Job { receipt, layout, called, reply: tx });
-            Ok::<_, PrintError>(rx)
-        })
-        .await
-        .map_err(|e| PrintError::Internal(format!("排版失败: {e}")))??;
+        let rx = tokio::task::spawn_blocking(move || engine.prepare(ticket, list))
+            .await
+            .map_err(|e| PrintError::Internal(format!("排版失败: {e}")))??;
         rx.await.map_err(|_| PrintError::Internal("打印队列已停止".into()))?
+    }
+
+    /// [`Printer::print`] for threads outside the async runtime (`booth print-test`, the admin
+    /// screen's self-test): waits for the printer.
+    pub fn print_blocking(&self, print_list: Option<Value>) -> Result<Printed, PrintError> {
+        let rx = self.engine.prepare(self.ticket(), print_list)?;
+        rx.blocking_recv().map_err(|_| PrintError::Internal("打印队列已停止".into()))?
     }
 
     /// Checks that the printer is there and ready (for `booth doctor` and the admin screen).
@@ -404,6 +402,22 @@ impl Drop for Printer {
 }
 
 impl Engine {
+    /// Checks and lays the receipt out, then hands it to the queue at its ticket's place.
+    fn prepare(
+        &self,
+        ticket: Ticket,
+        list: Option<Value>,
+    ) -> Result<oneshot::Receiver<Result<Printed, PrintError>>, PrintError> {
+        let receipt = Receipt::parse(list.as_ref()).map_err(|e| PrintError::Invalid(e.0))?;
+        let fonts = self.fonts()?;
+        let paper = self.paper.clone().map_err(PrintError::Unavailable)?;
+        let layout = Layout::new(&receipt, &fonts, paper).map_err(PrintError::Invalid)?;
+        let (tx, rx) = oneshot::channel();
+        let called = ticket.called;
+        ticket.send(Job { receipt, layout, called, reply: tx });
+        Ok(rx)
+    }
+
     fn fonts(&self) -> Result<Arc<Fonts>, PrintError> {
         match self.fonts.get_or_init(|| {
             let started = Instant::now();

@@ -136,3 +136,14 @@ impl booth_bridge::EventSink for Sink {
         true
     }
 }
+
+#[test]
+fn test_receipt_prints_from_a_plain_thread() {
+    let printer = booth_printer::Printer::start(PrinterConfig { backend: BackendKind::Sim, ..Default::default() });
+    let printed = printer.print_blocking(Some(printer.test_receipt()));
+    assert!(printed.is_ok(), "{printed:?}");
+    let kept = printer.kept();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].text.contains("Booth 打印测试"));
+    assert!(kept[0].height_dots > 300);
+}
