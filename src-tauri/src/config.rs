@@ -16,6 +16,7 @@ pub struct Config {
     pub smartcard: SmartcardSection,
     pub control: ControlSection,
     pub display: DisplaySection,
+    pub printer: booth_printer::PrinterConfig,
     pub log: LogSection,
     pub admin: crate::kiosk::pin::AdminSection,
     pub kiosk: crate::kiosk_config::KioskSection,
@@ -190,6 +191,10 @@ impl Config {
             }
         }
         crate::inputs_config::simulate_unconfigured(self, &mut simulated);
+        if matches!(self.printer.backend, booth_printer::BackendKind::None | booth_printer::BackendKind::Sim) {
+            self.printer.backend = booth_printer::BackendKind::Sim;
+            simulated.push("printer");
+        }
         simulated
     }
 

@@ -10,6 +10,7 @@ use booth_idcard::IdCard;
 use booth_keypad::Keypad;
 use booth_pos::Pos;
 use booth_presence::Presence;
+use booth_printer::{BackendKind, Printer, PrinterConfig};
 use booth_scanner::{Backend, Scanner, ScannerConfig};
 use booth_smartcard::{SmartCard, SmartCardConfig};
 use serde_json::{json, Value};
@@ -30,6 +31,8 @@ pub struct Devices {
     pub pos: Arc<Pos>,
     pub keypad: Arc<Keypad>,
     pub smartcard: Arc<SmartCard>,
+    /// The receipt printer.
+    pub printer: Arc<Printer>,
     /// The second screen (the app connects its window).
     pub display: Arc<Display>,
     /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
@@ -79,11 +82,28 @@ impl Devices {
         keypad.register(&bridge);
         keypad.register_sim(&sims);
         smartcard.register_sim(&sims);
+        let printer = Printer::start(printer_config(config, sim));
+        printer.register(&bridge);
+        printer.register_sim(&sims);
         let display = Display::new();
         display.register(&bridge);
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
-        Devices { bridge, sims, device, scanner, idcard, id_entry, presence, pos, keypad, smartcard, shell, display }
+        Devices {
+            bridge,
+            sims,
+            device,
+            scanner,
+            idcard,
+            id_entry,
+            presence,
+            pos,
+            keypad,
+            smartcard,
+            printer,
+            shell,
+            display,
+        }
     }
 
     /// Every device's backend and availability, for `/health`.
@@ -95,6 +115,7 @@ impl Devices {
             "pos": self.pos.status(),
             "keypad": self.keypad.status(),
             "smartcard": self.smartcard.status(),
+            "printer": self.printer.status(),
         })
     }
 
@@ -109,6 +130,13 @@ impl Devices {
         }
         if s["available"] != true {
             return json!({"ok": false, "detail": s["detail"]});
+        }
+        if name == "printer" {
+            // The printer's test is a receipt: it prints (or says why not).
+            return match self.printer.print_blocking(Some(self.printer.test_receipt())) {
+                Ok(p) => json!({"ok": true, "detail": format!("测试小票已打印 test receipt printed ({})", p.detail)}),
+                Err(e) => json!({"ok": false, "detail": e.to_string()}),
+            };
         }
         let (topics, ask): (&[&str], &str) = match name {
             "scanner" => (&[booth_scanner::TOPIC_CODE], "scan a code"),
@@ -134,6 +162,22 @@ impl Devices {
             }
         }
     }
+}
+
+/// `[printer]` as the plugin takes it: `sim` replaces the backend by the simulator, and a
+/// simulated printer keeps its receipts (PNG and PDF) in the local data folder unless
+/// `[printer] keep` names another.
+pub fn printer_config(config: &Config, sim: bool) -> PrinterConfig {
+    let mut c = config.printer.clone();
+    if sim {
+        c.backend = BackendKind::Sim;
+    }
+    if c.backend == BackendKind::Sim && c.keep.trim().is_empty() {
+        if let Some(dir) = dirs::data_local_dir() {
+            c.keep = dir.join("booth").join("receipts").display().to_string();
+        }
+    }
+    c
 }
 
 /// `[smartcard]` as the plugin takes it.
