@@ -4,10 +4,12 @@
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# Debian packages: build (WebKitGTK, OpenSSL, librsvg, pcsc-lite, ALSA) and, for tests, the
+# Debian packages: build (WebKitGTK, OpenSSL, librsvg, pcsc-lite, ALSA), the receipt font (Noto
+# Sans CJK, OFL 1.1: Simplified Chinese with Latin digits and a real bold) and, for tests, the
 # stand-ins (pcscd with the vpcd virtual reader driver for smart cards; a private PulseAudio with
-# null sinks, sox and mpg123 for sound). espeak-ng is Booth's Mandarin voice on Linux (run as a
-# program, never linked: it is GPL-3.0).
+# null sinks, sox and mpg123 for sound; a private cupsd with the cups-pdf driver, poppler to
+# render and read PDFs). espeak-ng is Booth's Mandarin voice on Linux (run as a program, never
+# linked: it is GPL-3.0).
 booth_apt() {
   local missing=()
   for p in "$@"; do
@@ -21,10 +23,11 @@ booth_apt() {
   fi
 }
 
-BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev)
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev fonts-noto-cjk)
 BOOTH_RUN_PKGS=(espeak-ng)
 BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
-  pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}")
+  pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
+  cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).
 booth_rust() {

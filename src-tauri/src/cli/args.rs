@@ -19,7 +19,9 @@ Examples:
   booth replay flight.jsonl --against ./shop
       Feed a recording's device events to a fresh run and report every reply that differs.
   booth new ./my-miniapp
-      Start a mini-program that `booth dev` runs at once.";
+      Start a mini-program that `booth dev` runs at once.
+  booth print-test --config /etc/booth/booth.toml
+      Print a test receipt on the configured printer.";
 
 #[derive(Debug, Parser)]
 #[command(name = "booth", version, about = "Booth: a kiosk shell for self-service mini-programs", after_help = EXAMPLES)]
@@ -63,6 +65,12 @@ pub enum Command {
     },
     /// List smart card readers with their roles and each configured device's status.
     Doctor {
+        /// Settings file [default: <config dir>/booth/booth.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a test receipt on the printer of booth.toml `[printer]` and say what happened.
+    PrintTest {
         /// Settings file [default: <config dir>/booth/booth.toml].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! `booth doctor`: what this terminal's devices look like to Booth, for an operator at the
 //! console. Prints the smart card readers with their roles, the audio devices, and every
 //! configured device's status; exits 1 when a configured device is unavailable, 0 otherwise.
+//! `booth print-test`: the printer's test receipt; exits 0 when it printed, 1 when not.
 
 use crate::config::Config;
 use crate::devices::{configs, Devices};
@@ -93,5 +94,48 @@ pub fn run(config_path: Option<&Path>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// `booth print-test`: prints the test receipt on the configured printer (its real backend).
+pub fn print_test(config_path: Option<&Path>) -> i32 {
+    let (config, path) = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("booth: error: {e}");
+            return 2;
+        }
+    };
+    match &path {
+        Some(p) => println!("settings: {}", p.display()),
+        None => println!("settings: defaults (no booth.toml)"),
+    }
+    let printer = booth_printer::Printer::start(crate::devices::configs::printer(&config, false));
+    let c = printer.config();
+    let target = match c.backend {
+        booth_printer::BackendKind::Escpos => format!("escpos {} ({}, {} mm)", c.port, c.mode.name(), c.width_mm),
+        booth_printer::BackendKind::Cups => format!("cups {} {} ({} mm)", c.server, c.queue, c.width_mm),
+        booth_printer::BackendKind::Windows => format!("windows \"{}\" ({} mm)", c.queue, c.width_mm),
+        booth_printer::BackendKind::Sim => format!("sim ({} mm)", c.width_mm),
+        booth_printer::BackendKind::None => "none".to_string(),
+    };
+    println!("printer: {target}");
+    let started = std::time::Instant::now();
+    let outcome = printer.print_blocking(Some(printer.test_receipt()));
+    let ms = started.elapsed().as_millis();
+    match outcome {
+        Ok(p) => {
+            println!("printed in {ms} ms: {} ({} bytes)", p.detail, p.bytes);
+            if let Some(k) = printer.kept().last() {
+                for path in [&k.png_path, &k.pdf_path].into_iter().flatten() {
+                    println!("kept: {}", path.display());
+                }
+            }
+            0
+        }
+        Err(e) => {
+            println!("NOT printed ({}): {e}", e.code());
+            1
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Room `cli`: the command line — argument parsing ([`args`]) and the sub-commands that need no
-//! window: `doctor`, `new`, `sim`, `pin`, `install` and `kiosk-session`. The sub-commands that
+//! window: `doctor`, `print-test`, `new`, `sim`, `pin`, `install` and `kiosk-session`. The sub-commands that
 //! open windows (`run`, `kiosk`, `dev`, `replay`) are handed back to `app`, which builds them.
 //!
 //! Must not import: `shell`, `ipc` or `app`.
@@ -50,6 +50,7 @@ pub fn dispatch() -> Dispatch {
             Err(e) => fail(e),
         },
         Command::Doctor { config } => doctor::run(config.as_deref()),
+        Command::PrintTest { config } => doctor::print_test(config.as_deref()),
         Command::Pin(args) => pin::run(args),
         Command::Install(args) => install::run(args),
         Command::KioskSession { config, compositor } => {

@@ -38,6 +38,7 @@ pub struct Config {
     pub microphone: booth_audio::MicrophoneConfig,
     pub control: ControlSection,
     pub display: DisplaySection,
+    pub printer: booth_printer::PrinterConfig,
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
@@ -87,6 +88,10 @@ impl Config {
         if self.keypad.port.is_none() && self.keypad.device.is_none() {
             self.keypad.backend = "sim".into();
             simulated.push("keypad");
+        }
+        if matches!(self.printer.backend, booth_printer::BackendKind::None | booth_printer::BackendKind::Sim) {
+            self.printer.backend = booth_printer::BackendKind::Sim;
+            simulated.push("printer");
         }
         // Sound: speech and beeps play through the real output when there is one, and the
         // microphone is simulated unless booth.toml gives it a device.

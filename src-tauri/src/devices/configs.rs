@@ -94,6 +94,23 @@ pub fn wedge(c: &Config) -> (booth_scanner::Wedge, booth_scanner::Burst) {
     (wedge, booth_scanner::Burst { min_length: s.wedge_min_length, max_gap_ms: s.wedge_max_gap_ms })
 }
 
+/// `[printer]` as the plugin takes it: `sim` replaces the backend by the simulator, and a
+/// simulated printer keeps its receipts (PNG and PDF) in the local data folder unless
+/// `[printer] keep` names another.
+pub fn printer(config: &Config, sim: bool) -> booth_printer::PrinterConfig {
+    use booth_printer::BackendKind;
+    let mut c = config.printer.clone();
+    if sim {
+        c.backend = BackendKind::Sim;
+    }
+    if c.backend == BackendKind::Sim && c.keep.trim().is_empty() {
+        if let Some(dir) = dirs::data_local_dir() {
+            c.keep = dir.join("booth").join("receipts").display().to_string();
+        }
+    }
+    c
+}
+
 /// `[smartcard]` as the plugin takes it.
 pub fn smartcard(config: &Config, sim: bool) -> SmartCardConfig {
     let c = &config.smartcard;

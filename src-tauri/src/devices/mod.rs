@@ -18,6 +18,7 @@ use booth_idcard::IdCard;
 use booth_keypad::Keypad;
 use booth_pos::Pos;
 use booth_presence::Presence;
+use booth_printer::Printer;
 use booth_scanner::{Backend, Scanner, ScannerConfig};
 use booth_smartcard::SmartCard;
 use serde_json::{json, Value};
@@ -38,6 +39,8 @@ pub struct Devices {
     pub pos: Arc<Pos>,
     pub keypad: Arc<Keypad>,
     pub smartcard: Arc<SmartCard>,
+    /// The receipt printer.
+    pub printer: Arc<Printer>,
     /// The second screen (the app connects its window).
     pub display: Arc<Display>,
     /// deviceConfig, the operation watcher and exitMp (the app connects its windows).
@@ -89,10 +92,16 @@ impl Devices {
         keypad.register(&bridge);
         keypad.register_sim(&sims);
         smartcard.register_sim(&sims);
+        let printer = Printer::start(configs::printer(config, sim));
+        printer.register(&bridge);
+        printer.register_sim(&sims);
         let display = Display::new();
         display.register(&bridge);
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
+        let printer = Printer::start(configs::printer(config, sim));
+        printer.register(&bridge);
+        printer.register_sim(&sims);
         let audio = Audio::start(&config.speech, &config.buzzer, &config.microphone, sim, bridge.bus());
         audio.register(&bridge);
         audio.register_sim(&sims);
@@ -107,6 +116,7 @@ impl Devices {
             pos,
             keypad,
             smartcard,
+            printer,
             shell,
             display,
             audio,
@@ -136,6 +146,7 @@ impl Devices {
             "pos": self.pos.status(),
             "keypad": self.keypad.status(),
             "smartcard": self.smartcard.status(),
+            "printer": self.printer.status(),
         });
         if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
             map.extend(sound);
@@ -158,6 +169,13 @@ impl Devices {
         }
         if s["available"] != true {
             return json!({"ok": false, "detail": s["detail"]});
+        }
+        if name == "printer" {
+            // The printer's test is a receipt: it prints (or says why not).
+            return match self.printer.print_blocking(Some(self.printer.test_receipt())) {
+                Ok(p) => json!({"ok": true, "detail": format!("测试小票已打印 test receipt printed ({})", p.detail)}),
+                Err(e) => json!({"ok": false, "detail": e.to_string()}),
+            };
         }
         let (topics, ask): (&[&str], &str) = match name {
             "scanner" => (&[booth_scanner::TOPIC_CODE], "scan a code"),

@@ -13,10 +13,18 @@
 //! - [`pulse::Pulse`]: a private PulseAudio server with null sinks: a speaker whose output is
 //!   recorded with arrival times, and a microphone the test plays into; stopping and starting
 //!   it is "the sound device went away and came back".
+//! - [`escpos::FakePrinter`]: an ESC/POS thermal printer on TCP or a pty that records and decodes
+//!   what it is sent, answers status queries, and can run out of paper.
+//! - [`cups::Cupsd`]: a private cupsd on a free port with its own configuration, spool and
+//!   backends (a cups-pdf queue, a capturing raw queue that can be made to hang).
+//!
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //!
 //! Not for: production code.
 
+#[cfg(unix)]
+pub mod cups;
+pub mod escpos;
 pub mod events;
 #[cfg(unix)]
 pub mod pcscd;
