@@ -96,8 +96,10 @@ pub trait Source: Send {
 
 struct Slot {
     frame: Option<Frame>,
-    /// Set when the source failed: waiting consumers are told at once.
-    error: Option<String>,
+    /// Set when the source failed: waiting consumers are told at once. Numbered, so that a
+    /// consumer only hears of failures after it subscribed.
+    error: Option<(u64, String)>,
+    errors: u64,
 }
 
 struct Shared {
@@ -150,7 +152,7 @@ impl Camera {
         Camera {
             shared: Arc::new(Shared {
                 config,
-                slot: Mutex::new(Slot { frame: None, error: None }),
+                slot: Mutex::new(Slot { frame: None, error: None, errors: 0 }),
                 cv: Condvar::new(),
                 notify: tokio::sync::Notify::new(),
                 users: AtomicUsize::new(0),
@@ -201,8 +203,11 @@ impl Camera {
             *lock.lock().unwrap_or_else(|p| p.into_inner()) += 1;
             cv.notify_all();
         }
-        let seen = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner()).frame.as_ref().map_or(0, |f| f.seq);
-        Ok(Subscription { shared: self.shared.clone(), seen })
+        let slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = slot.frame.as_ref().map_or(0, |f| f.seq);
+        let errors_seen = slot.errors;
+        drop(slot);
+        Ok(Subscription { shared: self.shared.clone(), seen, errors_seen })
     }
 
     /// The newest frame, if the camera is running (the preview's snapshot).
@@ -215,6 +220,7 @@ impl Camera {
 pub struct Subscription {
     shared: Arc<Shared>,
     seen: u64,
+    errors_seen: u64,
 }
 
 impl Subscription {
@@ -224,7 +230,8 @@ impl Subscription {
         let deadline = Instant::now() + timeout;
         let mut slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(err) = &slot.error {
+            if let Some((n, err)) = slot.error.as_ref().filter(|(n, _)| *n > self.errors_seen) {
+                self.errors_seen = *n;
                 return Err(CameraError::Unavailable(err.clone()));
             }
             if let Some(f) = slot.frame.as_ref().filter(|f| f.seq > self.seen) {
@@ -246,7 +253,8 @@ impl Subscription {
             let notified = self.shared.notify.notified();
             {
                 let slot = self.shared.slot.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(err) = &slot.error {
+                if let Some((n, err)) = slot.error.as_ref().filter(|(n, _)| *n > self.errors_seen) {
+                    self.errors_seen = *n;
                     return Err(CameraError::Unavailable(err.clone()));
                 }
                 if let Some(f) = slot.frame.as_ref().filter(|f| f.seq > self.seen) {
@@ -292,7 +300,8 @@ fn publish(shared: &Shared, result: Result<Frame, String>) {
         }
         Err(e) => {
             slot.frame = None;
-            slot.error = Some(e);
+            slot.errors += 1;
+            slot.error = Some((slot.errors, e));
         }
     }
     drop(slot);
@@ -363,6 +372,7 @@ fn capture(shared: Arc<Shared>) {
     // Consumers that come later must not get a stale picture of whoever stood there.
     let mut slot = shared.slot.lock().unwrap_or_else(|p| p.into_inner());
     slot.frame = None;
+    slot.error = None;
 }
 
 fn describe(cfg: &CameraConfig) -> String {

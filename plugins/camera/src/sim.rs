@@ -110,8 +110,9 @@ impl SimCamera {
                 let fitted = fit(&picture, w, h);
                 // A slow head turn: 0 → left → 0 → right → 0, about 4 s a cycle at 15 fps.
                 let phase = (s.tick % 60) as f32 / 60.0 * std::f32::consts::TAU;
-                let shift = phase.sin() * fitted.width.min(fitted.height) as f32 * 0.09;
-                head_turn(&fitted, shift)
+                let size = fitted.width.min(fitted.height) as f32;
+                let shift = phase.sin() * size * 0.09;
+                head_turn(&fitted, fitted.width as f32 / 2.0, fitted.height as f32 / 2.0, size * 0.13, shift)
             }
             Scene::Photo => {
                 let inner = fit(&picture, w * 3 / 5, h * 3 / 5);
@@ -154,13 +155,11 @@ fn paste(dst: &mut Frame, src: &Frame, x: u32, y: u32) {
     dst.rgb = px.into();
 }
 
-/// The middle of the picture (nose and eyes of a centred face) moved sideways by `shift`
-/// pixels while its outer parts (ears, background) stay: how a head turning looks to a camera.
-pub fn head_turn(frame: &Frame, shift: f32) -> Frame {
+/// The part of the picture around (`cx`, `cy`) — the nose and eyes of a face — moved sideways
+/// by `shift` pixels, fading out over `sigma` pixels, while the outer parts (ears, background)
+/// stay: how a head turning looks to a camera.
+pub fn head_turn(frame: &Frame, cx: f32, cy: f32, sigma: f32, shift: f32) -> Frame {
     let (w, h) = (frame.width as usize, frame.height as usize);
-    let cx = w as f32 / 2.0;
-    let cy = h as f32 / 2.0;
-    let sigma = w.min(h) as f32 * 0.13;
     let mut out = vec![0u8; w * h * 3];
     for y in 0..h {
         let dy = y as f32 - cy;

@@ -14,6 +14,7 @@
 //! README's Face section), or logging anything biometric: embeddings and pictures never reach a
 //! log, the flight recorder or `/health`.
 
+pub mod attempt;
 pub mod authcode;
 pub mod config;
 pub mod detect;
@@ -25,7 +26,9 @@ pub mod liveness;
 pub mod models;
 pub mod quality;
 
+pub use config::{FaceConfig, FaceSection};
 pub use engine::Engine;
+pub use handlers::{FaceScreen, FaceService};
 
 /// What goes wrong inside the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

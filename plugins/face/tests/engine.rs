@@ -55,3 +55,43 @@ fn same_person_is_near_and_different_people_are_far() {
         assert!(d > 0.65, "{what}: different people at {d}");
     }
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+#[test]
+fn a_synthetic_head_turn_moves_the_yaw_both_ways() {
+    for name in ["obama.jpg", "biden.jpg"] {
+        head_turn_of(name);
+    }
+}
+
+fn head_turn_of(name: &str) {
+    let base = common::camera_frame(name);
+    let y0 = engine().detect(&base).unwrap()[0].yaw();
+    for amount in [-1.0f32, -0.5, 0.5, 1.0] {
+        let f = common::turned(&base, amount);
+        let dets = engine().detect(&f).unwrap();
+        assert_eq!(dets.len(), 1);
+        let y = dets[0].yaw();
+        eprintln!(
+            "{name} amount {amount}: yaw {y:.3} (base {y0:.3}) pitch {:.2} roll {:.1}",
+            dets[0].pitch(),
+            dets[0].roll()
+        );
+        if amount.abs() == 1.0 {
+            assert!((y - y0) * amount.signum() > 0.25, "amount {amount}: yaw {y} base {y0}");
+        }
+    }
+}
+
+#[test]
+fn live_sequences_face_the_camera_then_turn_both_ways() {
+    for name in ["obama.jpg", "biden.jpg"] {
+        let seq = common::live_sequence(name);
+        let yaws: Vec<f32> = seq.iter().step_by(8).map(|f| engine().detect(f).unwrap()[0].yaw()).collect();
+        eprintln!("{name}: {yaws:?}");
+        assert!(yaws[0].abs() < 0.15, "{name} faces the camera: {yaws:?}");
+        assert!(yaws[1] - yaws[0] > 0.25 && yaws[0] - yaws[3] > 0.25, "{name}: {yaws:?}");
+    }
+}
