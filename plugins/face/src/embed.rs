@@ -47,7 +47,7 @@ pub fn l2(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+    for (ca, cb) in a.as_chunks::<8>().0.iter().zip(b.as_chunks::<8>().0) {
         for i in 0..8 {
             let d = ca[i] - cb[i];
             acc[i] += d * d;

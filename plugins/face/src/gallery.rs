@@ -111,6 +111,52 @@ struct Part {
     owners: Vec<u32>,
 }
 
+/// The two nearest people of a sweep: `a` the nearest, `b` the nearest other person.
+#[derive(Clone, Copy)]
+struct Top2 {
+    a: (f32, u32),
+    b: (f32, u32),
+}
+
+impl Top2 {
+    const NONE: Top2 = Top2 { a: (f32::INFINITY, u32::MAX), b: (f32::INFINITY, u32::MAX) };
+
+    #[inline]
+    fn push(&mut self, d: f32, owner: u32) {
+        if d >= self.b.0 {
+            return;
+        }
+        if owner == self.a.1 {
+            self.a.0 = self.a.0.min(d);
+        } else if d < self.a.0 {
+            self.b = self.a;
+            self.a = (d, owner);
+        } else {
+            self.b = (d, owner);
+        }
+    }
+
+    fn merge(mut self, o: Top2) -> Top2 {
+        for (d, owner) in [o.a, o.b] {
+            if owner != u32::MAX {
+                self.push(d, owner);
+            }
+        }
+        self
+    }
+}
+
+fn sweep(data: &[f32], owners: &[u32], probe: &[f32]) -> Top2 {
+    let mut top = Top2::NONE;
+    for (row, owner) in data.chunks_exact(DIM).zip(owners) {
+        top.push(l2_squared(row, probe), *owner);
+    }
+    top
+}
+
+/// A partition this large is swept by two threads.
+const SPLIT_ROWS: usize = 20_000;
+
 #[derive(Default)]
 struct Index {
     people: HashMap<String, PersonEntry>,
@@ -423,12 +469,30 @@ impl Gallery {
         info: PersonInfo,
         faces: Vec<Embedding>,
     ) -> Result<(), FaceError> {
-        if id.is_empty() || faces.is_empty() {
-            return Err(err("empty person"));
+        self.add_many(vec![(id.to_string(), partition.clone(), info, faces)])
+    }
+
+    /// Enrols many people with one write to disk (imports, benchmarks).
+    pub fn add_many(&self, people: Vec<(String, Partition, PersonInfo, Vec<Embedding>)>) -> Result<(), FaceError> {
+        let at = now();
+        let mut records = Vec::with_capacity(people.len());
+        let mut bytes = Vec::new();
+        for (id, partition, info, faces) in people {
+            if id.is_empty() || faces.is_empty() {
+                return Err(err("empty person"));
+            }
+            let r = Record::Add { id, partition, at, info, faces };
+            bytes.extend_from_slice(&seal(&self.cipher, MAGIC, &encode(&r))?);
+            records.push(r);
         }
-        let r = Record::Add { id: id.to_string(), partition: partition.clone(), at: now(), info, faces };
-        self.append(&r)?;
-        self.index.write().unwrap_or_else(|p| p.into_inner()).apply(r);
+        {
+            let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+            log.write_all(&bytes).and_then(|()| log.sync_data()).map_err(|e| err(format!("{LOG}: {e}")))?;
+        }
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        for r in records {
+            index.apply(r);
+        }
         Ok(())
     }
 
@@ -448,35 +512,35 @@ impl Gallery {
         self.index.read().unwrap_or_else(|p| p.into_inner()).people.contains_key(id)
     }
 
-    /// The nearest enrolled face in `partition` (all partitions when `None`).
+    /// The nearest enrolled face in `partition` (all partitions when `None`), and how far the
+    /// nearest other person is. An exhaustive sweep; large partitions are split over two threads.
     pub fn find(&self, partition: Option<&Partition>, probe: &Embedding) -> Option<Match> {
         let index = self.index.read().unwrap_or_else(|p| p.into_inner());
-        // (distance², owner, partition) of the best, and the best of any other person.
-        let mut best: Option<(f32, u32, &Partition)> = None;
-        let mut second: Option<f32> = None;
-        for (p, part) in index.parts.iter().filter(|(p, _)| partition.is_none_or(|want| want == *p)) {
-            for (row, chunk) in part.data.chunks_exact(DIM).enumerate() {
-                let d = l2_squared(chunk, &probe.0);
-                let owner = part.owners[row];
-                match best {
-                    Some((bd, bo, _)) if d < bd => {
-                        if bo != owner {
-                            second = Some(second.map_or(bd, |s| s.min(bd)));
-                        }
-                        best = Some((d, owner, p));
-                    }
-                    Some((_, bo, _)) if bo != owner => second = Some(second.map_or(d, |s| s.min(d))),
-                    Some(_) => {}
-                    None => best = Some((d, owner, p)),
-                }
+        let mut top = Top2::NONE;
+        for (_, part) in index.parts.iter().filter(|(p, _)| partition.is_none_or(|want| want == *p)) {
+            let rows = part.owners.len();
+            if rows >= SPLIT_ROWS {
+                let half = rows / 2;
+                let (d1, d2) = part.data.split_at(half * DIM);
+                let (o1, o2) = part.owners.split_at(half);
+                let (t1, t2) = std::thread::scope(|s| {
+                    let other = s.spawn(|| sweep(d2, o2, &probe.0));
+                    let mine = sweep(d1, o1, &probe.0);
+                    (mine, other.join().unwrap_or(Top2::NONE))
+                });
+                top = top.merge(t1).merge(t2);
+            } else {
+                top = top.merge(sweep(&part.data, &part.owners, &probe.0));
             }
         }
-        let (d, owner, p) = best?;
+        let (d, owner) = top.a;
+        let name = index.names.get(owner as usize)?;
+        let entry = index.people.get(name)?;
         Some(Match {
-            person: index.names[owner as usize].clone(),
-            partition: p.clone(),
+            person: name.clone(),
+            partition: entry.partition.clone(),
             distance: d.sqrt(),
-            second: second.map(f32::sqrt),
+            second: (top.b.1 != u32::MAX).then(|| top.b.0.sqrt()),
         })
     }
 
@@ -617,13 +681,15 @@ impl Gallery {
             records.push(r);
             rest = &rest[4 + n..];
         }
-        let mut added = 0;
-        for r in records {
-            if let Record::Add { id, partition, info, faces, .. } = r {
-                self.add(&id, &partition, info, faces)?;
-                added += 1;
-            }
-        }
+        let people: Vec<_> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Add { id, partition, info, faces, .. } => Some((id, partition, info, faces)),
+                Record::Delete { .. } => None,
+            })
+            .collect();
+        let added = people.len();
+        self.add_many(people)?;
         Ok(added)
     }
 }
@@ -707,6 +773,31 @@ mod tests {
         assert!(Gallery::open(&gdir, &other_key).is_err());
         // A key inside the gallery folder is refused.
         assert!(Gallery::open(&gdir, &gdir.join("k")).is_err());
+    }
+
+    #[test]
+    fn a_large_partition_split_over_threads_finds_the_nearest_and_the_next_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Gallery::open(&dir.path().join("g"), &dir.path().join("k")).unwrap();
+        let p = Partition::new("o", "c");
+        let mut people: Vec<_> =
+            (0..25_000).map(|i| (format!("p{i}"), p.clone(), PersonInfo::default(), vec![emb(i)])).collect();
+        // One person enrolled twice (two faces), near the end (the second thread's half).
+        people.push((
+            "twice".into(),
+            p.clone(),
+            PersonInfo::default(),
+            vec![near(&emb(99_999), 0.02), near(&emb(99_999), 0.03)],
+        ));
+        g.add_many(people).unwrap();
+        let m = g.find(Some(&p), &emb(99_999)).unwrap();
+        assert_eq!(m.person, "twice");
+        assert!((m.distance - 0.02).abs() < 1e-4, "{}", m.distance);
+        let second = m.second.unwrap();
+        assert!(second > 0.03, "the next *other* person, not the same person's second face: {second}");
+        let m = g.find(None, &emb(24_000)).unwrap();
+        assert_eq!(m.person, "p24000");
+        assert!(m.distance < 1e-6);
     }
 
     #[test]

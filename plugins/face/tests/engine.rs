@@ -4,27 +4,17 @@
 
 use booth_camera::Frame;
 use booth_face::Engine;
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-fn face_dir() -> PathBuf {
-    std::env::var_os("BOOTH_FACE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share/booth/face"))
-}
+#[path = "common/mod.rs"]
+mod common;
 
-fn engine() -> &'static Engine {
-    static E: OnceLock<Engine> = OnceLock::new();
-    E.get_or_init(|| {
-        Engine::load(&face_dir().join("models"))
-            .unwrap_or_else(|e| panic!("{e} (the face tests need `. scripts/setup.sh; booth_face_models`)"))
-    })
+fn engine() -> Arc<Engine> {
+    common::engine()
 }
 
 fn photo(name: &str) -> Frame {
-    let path = face_dir().join("samples").join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run booth_face_models)", path.display()));
-    Frame::decode(&bytes).unwrap()
+    common::photo(name)
 }
 
 #[test]
@@ -55,9 +45,6 @@ fn same_person_is_near_and_different_people_are_far() {
         assert!(d > 0.65, "{what}: different people at {d}");
     }
 }
-
-#[path = "common/mod.rs"]
-mod common;
 
 #[test]
 fn a_synthetic_head_turn_moves_the_yaw_both_ways() {
@@ -94,4 +81,52 @@ fn live_sequences_face_the_camera_then_turn_both_ways() {
         assert!(yaws[0].abs() < 0.15, "{name} faces the camera: {yaws:?}");
         assert!(yaws[1] - yaws[0] > 0.25 && yaws[0] - yaws[3] > 0.25, "{name}: {yaws:?}");
     }
+}
+
+#[test]
+fn id_size_crops_match_their_person_only() {
+    let e = engine();
+    let live = e.embed_photo(&common::camera_frame("obama.jpg")).unwrap();
+    let other = e.embed_photo(&common::camera_frame("biden.jpg")).unwrap();
+    for name in ["obama2.jpg", "obama3.jpg"] {
+        let card = common::id_size(&photo(name));
+        assert_eq!((card.width, card.height), (102, 126));
+        let c = e.embed_photo(&card).unwrap();
+        let (same, diff) = (c.distance(&live), c.distance(&other));
+        eprintln!("{name} 102x126: same {same:.3} different {diff:.3}");
+        assert!(same < 0.5 && diff > 0.65, "{name}: {same} {diff}");
+    }
+}
+
+#[test]
+fn several_faces_and_no_face() {
+    let e = engine();
+    let mut counts = Vec::new();
+    for i in 1..=6 {
+        counts.push(e.detect(&photo(&format!("sample{i}.jpg"))).unwrap().len());
+    }
+    eprintln!("faces in face-api's demo photos: {counts:?}");
+    assert!(counts.iter().any(|&n| n >= 2), "{counts:?}");
+    let grey = Frame::filled(640, 480, [128, 128, 128]);
+    assert!(e.detect(&grey).unwrap().is_empty());
+    assert_eq!(e.embed_photo(&grey).err(), Some(booth_face::FaceError::NoFaceInPhoto));
+    // Tiny or odd pictures are not an error.
+    assert!(e.detect(&Frame::filled(3, 700, [10, 200, 10])).unwrap().is_empty());
+}
+
+#[test]
+fn a_sideways_camera_needs_its_rotation_set() {
+    let e = engine();
+    let upright = common::camera_frame("obama.jpg");
+    let reference = e.embed_photo(&upright).unwrap();
+    // The camera is mounted turned a quarter clockwise: the picture arrives rotated.
+    let sideways = upright.oriented(90, false);
+    let gates = booth_face::quality::Gates::default();
+    let dets = e.detect(&sideways).unwrap();
+    assert!(gates.placement(&dets).is_err(), "a sideways face is no capture: {dets:?}");
+    // `[camera] rotation = 270` turns it back.
+    let corrected = sideways.oriented(270, false);
+    let dets = e.detect(&corrected).unwrap();
+    assert!(gates.placement(&dets).is_ok());
+    assert!(e.embed_photo(&corrected).unwrap().distance(&reference) < 0.05);
 }

@@ -208,7 +208,7 @@ async fn person_card_against_a_photo_an_id_size_crop_and_the_card_reader() {
     assert!(r.screens.saw("show main verify"));
 
     // An ID card's photo is 102×126: the card reader's size.
-    let id_photo = id_size(&common::photo("obama3.jpg"));
+    let id_photo = common::id_size(&common::photo("obama3.jpg"));
     r.bridge.bus().publish(
         "idcard.card",
         json!({"idNum": "11010119900307001X", "name": "奥巴马", "photoBase64": b64(&id_photo)}),
@@ -235,21 +235,6 @@ async fn person_card_against_a_photo_an_id_size_crop_and_the_card_reader() {
         assert_eq!(body["errorCode"], "INVALID_PARAMS", "{why}: {body}");
         assert!(body["message"].as_str().unwrap().contains(why), "{why}: {body}");
     }
-}
-
-/// A centred 102×126 crop around the face, as on an ID card.
-fn id_size(photo: &Frame) -> Frame {
-    let d = common::engine().detect(photo).unwrap()[0];
-    let h = d.h * 1.7;
-    let w = h * 102.0 / 126.0;
-    let (x0, y0) = (d.cx - w / 2.0, d.cy - h / 2.0 - d.h * 0.1);
-    let mut px = Vec::with_capacity(102 * 126 * 3);
-    for y in 0..126 {
-        for x in 0..102 {
-            px.extend_from_slice(&photo.sample(x0 + x as f32 * w / 102.0, y0 + y as f32 * h / 126.0));
-        }
-    }
-    Frame::new(102, 126, px)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

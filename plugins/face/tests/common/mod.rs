@@ -93,3 +93,18 @@ pub fn live_sequence(name: &str) -> Vec<Frame> {
 pub fn still_sequence(name: &str) -> Vec<Frame> {
     vec![camera_frame(name); 4]
 }
+
+/// A centred 102×126 crop around the face, as an ID card's photo is.
+pub fn id_size(photo: &Frame) -> Frame {
+    let d = engine().detect(photo).unwrap()[0];
+    let h = d.h * 1.7;
+    let w = h * 102.0 / 126.0;
+    let (x0, y0) = (d.cx - w / 2.0, d.cy - h / 2.0 - d.h * 0.1);
+    let mut px = Vec::with_capacity(102 * 126 * 3);
+    for y in 0..126 {
+        for x in 0..102 {
+            px.extend_from_slice(&photo.sample(x0 + x as f32 * w / 102.0, y0 + y as f32 * h / 126.0));
+        }
+    }
+    Frame::new(102, 126, px)
+}
