@@ -1,7 +1,7 @@
 //! `[camera]` in booth.toml.
 
 use crate::{Backend, CameraConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// `[camera]` as written in booth.toml.
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 /// rotation = 0         # clockwise: 0 | 90 | 180 | 270
 /// mirror = false
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CameraSection {
     pub backend: String,

@@ -1,11 +1,11 @@
 //! `[face]` in booth.toml.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// `[face]` as written in booth.toml (see README → Face for every key).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaceSection {
     /// `local` (this terminal's models and gallery) or `none` (face calls answer UNSUPPORTED).

@@ -214,47 +214,60 @@ impl FaceService {
 
     /// For `/health` and `booth doctor`: no biometric data, only counts and states.
     pub fn status(&self) -> Value {
-        let gallery: Option<GalleryStatus> = self.gallery().ok().map(|g| g.status());
+        // Only an existing gallery is opened: a status query creates no files.
+        let exists = self.config.gallery_dir.join("gallery.log").is_file();
+        let opened = self.gallery.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let gallery: Option<GalleryStatus> =
+            (exists || opened).then(|| self.gallery().ok().map(|g| g.status())).flatten();
         let models = self.config.models_dir.join(crate::models::DETECTOR_FILE).is_file()
             && self.config.models_dir.join(crate::models::EMBEDDER_FILE).is_file()
             && self.config.models_dir.join(crate::models::RUNTIME_FILE).is_file();
         let busy = self.busy.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        let camera = self.camera.status();
+        // Without a camera face is not configured, not broken.
+        let configured = self.config.enabled && camera.backend != "none";
+        let detail = if !self.config.enabled {
+            "[face] engine = \"none\"".to_string()
+        } else if camera.backend == "none" {
+            "没有摄像头 ([camera] backend = \"none\")".to_string()
+        } else if !models {
+            format!("人脸模型未安装 ({}); {}", self.config.models_dir.display(), crate::models::INSTALL_HINT)
+        } else if !camera.available {
+            format!("摄像头不可用: {}", camera.detail)
+        } else {
+            self.engine_detail.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        };
         json!({
-            "engine": if self.config.enabled { "local" } else { "none" },
-            "available": self.config.enabled && models,
-            "detail": if models {
-                self.engine_detail.lock().unwrap_or_else(|p| p.into_inner()).clone()
-            } else {
-                format!("人脸模型未安装 ({}); {}", self.config.models_dir.display(), crate::models::INSTALL_HINT)
-            },
+            "backend": if configured { "local" } else { "none" },
+            "available": configured && models && camera.available,
+            "detail": detail,
             "busy": busy,
             "gallery": gallery,
-            "camera": self.camera.status(),
         })
     }
 
     /// Keeps the photo of the last ID card read, for getFaceInfoPersonCard (60 s, then dropped).
-    /// Needs a tokio runtime.
     pub fn watch_id_cards(self: &Arc<Self>, bus: &booth_bridge::EventBus) {
         let mut rx = bus.subscribe();
         let me = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let ev = match rx.recv().await {
-                    Ok(ev) => ev,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => break,
-                };
-                let Some(me) = me.upgrade() else { break };
-                if ev.topic != ID_CARD_TOPIC {
-                    continue;
-                }
-                let number = ev.payload.get("idNum").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-                let photo = ev.payload.get("photoBase64").and_then(Value::as_str).unwrap_or_default().to_string();
-                *me.last_card.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(IdCardPhoto { number, photo, at: Instant::now() });
+        let watcher = std::thread::Builder::new().name("booth-face-idcard".into()).spawn(move || loop {
+            let ev = match rx.blocking_recv() {
+                Ok(ev) => ev,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let Some(me) = me.upgrade() else { break };
+            if ev.topic != ID_CARD_TOPIC {
+                continue;
             }
+            let number = ev.payload.get("idNum").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+            let photo = ev.payload.get("photoBase64").and_then(Value::as_str).unwrap_or_default().to_string();
+            *me.last_card.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(IdCardPhoto { number, photo, at: Instant::now() });
         });
+        if let Err(e) = watcher {
+            tracing::warn!(error = %e, "face: ID card photos will not be used (no thread)");
+        }
     }
 
     fn card_photo(&self, number: &str) -> Option<String> {
@@ -267,8 +280,17 @@ impl FaceService {
             .map(|c| c.photo.clone())
     }
 
-    /// initFace: models, gallery, camera.
+    /// initFace: models, gallery, and a picture from the camera.
     async fn init(self: &Arc<Self>) -> Result<(), ApiError> {
+        self.prepare().await?;
+        let mut sub = self.camera.subscribe().map_err(ApiError::unavailable)?;
+        sub.next_frame_async(Duration::from_secs(3)).await.map_err(ApiError::unavailable)?;
+        Ok(())
+    }
+
+    /// Models, gallery and preview, loaded once (the face calls' own camera errors come from
+    /// the attempt).
+    async fn prepare(self: &Arc<Self>) -> Result<(), ApiError> {
         if !self.config.enabled {
             return Err(ApiError::new(ErrorCode::Unsupported, "本终端未启用人脸识别 ([face] engine = \"none\")"));
         }
@@ -281,9 +303,6 @@ impl FaceService {
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, e))??;
         self.preview().await?;
-        // The camera must give a picture.
-        let mut sub = self.camera.subscribe().map_err(ApiError::unavailable)?;
-        sub.next_frame_async(Duration::from_secs(3)).await.map_err(ApiError::unavailable)?;
         Ok(())
     }
 
@@ -422,7 +441,7 @@ impl FaceService {
 
     async fn get_face_info(self: &Arc<Self>, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
         let partition = self.partition(&params)?;
-        self.init().await?;
+        self.prepare().await?;
         let capture = self.capture(&ctx, Mode::Recognize).await?;
         let gallery = self.gallery().map_err(ApiError::unavailable)?;
         let ftoken = authcode::random_id("fp");
@@ -468,7 +487,7 @@ impl FaceService {
             .decode(b64.split_whitespace().collect::<String>())
             .map_err(|_| ApiError::invalid("certPhotoBase64Str 不是 base64"))?;
         let photo = Frame::decode(&bytes).map_err(|e| ApiError::invalid(format!("certPhotoBase64Str: {e}")))?;
-        self.init().await?;
+        self.prepare().await?;
         let engine = self.engine().map_err(engine_error)?;
         let reference = tokio::task::spawn_blocking(move || engine.embed_photo(&photo))
             .await
@@ -509,7 +528,7 @@ impl FaceService {
             phone: params.str("phone")?.unwrap_or_default().to_string(),
         };
         let unique_id = params.str("uniqueId")?.unwrap_or_default().to_string();
-        self.init().await?;
+        self.prepare().await?;
         let capture = match self.capture(&ctx, Mode::Enrol).await {
             Ok(c) => c,
             Err(e) if e.data == Some(json!("consent")) => {

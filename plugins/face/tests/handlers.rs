@@ -10,7 +10,7 @@ use booth_camera::{Backend, Camera, CameraConfig, Frame};
 use booth_face::authcode;
 use booth_face::{FaceScreen, FaceSection, FaceService};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -120,16 +120,8 @@ impl Rig {
     }
 
     fn show(&self, frames: &[Frame]) {
-        replace_frames(&self.frames, frames);
+        common::replace_frames(&self.frames, frames);
     }
-}
-
-fn replace_frames(dir: &Path, frames: &[Frame]) {
-    let fresh = dir.with_extension("new");
-    let _ = std::fs::remove_dir_all(&fresh);
-    common::write_frames(&fresh, frames);
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::rename(&fresh, dir).unwrap();
 }
 
 fn verify(code: &str) -> authcode::Claims {

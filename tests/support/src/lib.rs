@@ -11,10 +11,13 @@
 //!   is pulling it out.
 //!
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
+//! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
+//!   crop) made from the registry photos the face setup fetches.
 //!
 //! Not for: production code.
 
 pub mod events;
+pub mod face;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]
