@@ -19,8 +19,10 @@ booth_apt() {
   fi
 }
 
-BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev)
-BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd)
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev)
+BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).
 booth_rust() {

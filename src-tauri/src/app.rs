@@ -149,6 +149,7 @@ pub fn run(opts: RunOptions) -> i32 {
             open_windows(app, &package, dev, &shell)?;
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
+            devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
                 Mode::Run => {}
@@ -466,6 +467,30 @@ impl booth_idcard::entry::EntryScreen for IdNumberScreen {
     fn hide(&self, window: &str) {
         if let Some(webview) = self.0.get_webview_window(window) {
             let _ = webview.eval("window.__boothIdNumber && window.__boothIdNumber.close()");
+        }
+    }
+}
+
+/// Shows the face screen (`miniapp-host/js/face.js`) in the page of a window.
+struct FaceScreen(tauri::AppHandle);
+
+impl booth_face::FaceScreen for FaceScreen {
+    fn show(&self, window: &str, options: &serde_json::Value) -> Result<(), String> {
+        let webview = self.0.get_webview_window(window).ok_or_else(|| format!("没有窗口 {window}"))?;
+        webview
+            .eval(format!("window.__boothFace && window.__boothFace.open({options})"))
+            .map_err(|e| format!("无法显示刷脸界面: {e}"))
+    }
+
+    fn update(&self, window: &str, state: &serde_json::Value) {
+        if let Some(webview) = self.0.get_webview_window(window) {
+            let _ = webview.eval(format!("window.__boothFace && window.__boothFace.update({state})"));
+        }
+    }
+
+    fn hide(&self, window: &str) {
+        if let Some(webview) = self.0.get_webview_window(window) {
+            let _ = webview.eval("window.__boothFace && window.__boothFace.close()");
         }
     }
 }

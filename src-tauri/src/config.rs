@@ -16,6 +16,8 @@ pub struct Config {
     pub smartcard: SmartcardSection,
     pub control: ControlSection,
     pub display: DisplaySection,
+    pub camera: booth_camera::CameraSection,
+    pub face: booth_face::FaceSection,
     pub log: LogSection,
     pub admin: crate::kiosk::pin::AdminSection,
     pub kiosk: crate::kiosk_config::KioskSection,
@@ -190,6 +192,10 @@ impl Config {
             }
         }
         crate::inputs_config::simulate_unconfigured(self, &mut simulated);
+        if self.camera.backend == "none" || self.camera.backend == "sim" {
+            self.camera.backend = "sim".into();
+            simulated.push("camera");
+        }
         simulated
     }
 
@@ -229,6 +235,8 @@ impl Config {
         }
         config.admin.validate()?;
         config.kiosk.validate()?;
+        config.camera.to_config(false)?;
+        config.face.resolve(Path::new("/"), Path::new("/"), "")?;
         if let Some(perms) = &config.package.remote_permissions {
             for p in perms {
                 p.parse::<booth_bridge::Family>().map_err(|e| format!("package.remote_permissions: {e}"))?;
