@@ -111,6 +111,9 @@ struct Shared {
     running: AtomicBool,
     status: Mutex<Status>,
     frames: std::sync::atomic::AtomicU64,
+    /// The last frame's number; it keeps counting when the camera stops and starts again, so a
+    /// consumer never mistakes new frames for ones it has seen.
+    seq: std::sync::atomic::AtomicU64,
     make_source: Box<dyn Fn() -> Option<Box<dyn Source>> + Send + Sync>,
     /// Wakes the capture thread's back-off when a consumer arrives.
     wake: (Mutex<u64>, Condvar),
@@ -159,6 +162,7 @@ impl Camera {
                 running: AtomicBool::new(false),
                 status: Mutex::new(Status { backend, available, detail, running: false, frames: 0 }),
                 frames: Default::default(),
+                seq: Default::default(),
                 make_source,
                 wake: (Mutex::new(0), Condvar::new()),
             }),
@@ -327,7 +331,6 @@ fn capture(shared: Arc<Shared>) {
     };
     let cfg = shared.config.clone();
     let mut open = false;
-    let mut seq = shared.slot.lock().unwrap_or_else(|p| p.into_inner()).frame.as_ref().map_or(0, |f| f.seq);
     loop {
         if shared.users.load(Ordering::SeqCst) == 0 {
             // Stop, unless a consumer arrived between the check and the flag.
@@ -352,9 +355,8 @@ fn capture(shared: Arc<Shared>) {
         }
         match source.next() {
             Ok(frame) => {
-                seq += 1;
                 let mut f = frame.oriented(cfg.rotation, cfg.mirror);
-                f.seq = seq;
+                f.seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
                 f.captured = Instant::now();
                 shared.frames.fetch_add(1, Ordering::Relaxed);
                 publish(&shared, Ok(f));

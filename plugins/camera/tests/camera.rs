@@ -341,3 +341,18 @@ fn the_simulator_panel_checks_its_arguments() {
     assert_eq!(panel.state()["unplugged"], true);
     assert!(panel.act("fly", &Map::new()).is_err());
 }
+
+#[test]
+fn a_consumer_that_arrives_while_the_camera_stops_still_gets_new_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    write_frames(dir.path(), 2);
+    let cam = file_camera(dir.path(), 30);
+    for _ in 0..20 {
+        let mut a = cam.subscribe().unwrap();
+        a.next_frame(Duration::from_secs(5)).unwrap();
+        drop(a);
+        // Straight away, while the capture thread may be on its way out.
+        let mut b = cam.subscribe().unwrap();
+        b.next_frame(Duration::from_secs(5)).expect("frames after a restart are new to a consumer");
+    }
+}
