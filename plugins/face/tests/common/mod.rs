@@ -1,7 +1,7 @@
 //! Shared by the face tests: the engine on the registry photos, and booth-testkit's frames of
 //! people located with it.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use booth_camera::Frame;
 use booth_face::detect::kp;
