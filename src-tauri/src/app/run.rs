@@ -9,6 +9,7 @@ use crate::ipc::handler::{allow_package_origins, invoke_handler};
 use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
+use crate::shell::face_screen::FaceScreen;
 use crate::shell::id_number::IdNumberScreen;
 use crate::shell::lifecycle::Shell;
 use crate::shell::open::{open_panel, open_windows, reload_package_windows, window_report};
@@ -98,6 +99,7 @@ pub fn run(opts: RunOptions) -> i32 {
             secondary.open_entry();
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
+            devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
                 Mode::Run => {}

@@ -68,6 +68,18 @@ pub fn run(config_path: Option<&Path>) -> i32 {
         println!("  {:<28} {:<15} {}", d.id, what.join(", "), d.name);
     }
 
+    println!();
+    println!("cameras ([camera] backend = {}):", config.camera.backend);
+    match booth_camera::list_devices() {
+        Ok(names) if names.is_empty() => println!("  (no cameras)"),
+        Ok(names) => {
+            for (i, n) in names.iter().enumerate() {
+                println!("  {i}  {n}");
+            }
+        }
+        Err(e) => println!("  {e}"),
+    }
+
     let devices = Devices::start(&config, false);
     std::thread::sleep(SETTLE);
     let status = devices.status();

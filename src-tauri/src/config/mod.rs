@@ -39,6 +39,8 @@ pub struct Config {
     pub control: ControlSection,
     pub display: DisplaySection,
     pub printer: booth_printer::PrinterConfig,
+    pub camera: booth_camera::CameraSection,
+    pub face: booth_face::FaceSection,
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
@@ -93,6 +95,10 @@ impl Config {
             self.printer.backend = booth_printer::BackendKind::Sim;
             simulated.push("printer");
         }
+        if self.camera.backend == "none" || self.camera.backend == "sim" {
+            self.camera.backend = "sim".into();
+            simulated.push("camera");
+        }
         // Sound: speech and beeps play through the real output when there is one, and the
         // microphone is simulated unless booth.toml gives it a device.
         if self.speech.engine == "none" {
@@ -126,6 +132,8 @@ impl Config {
         booth_audio::config::validate(&config.speech, &config.buzzer, &config.microphone)?;
         config.admin.validate()?;
         config.kiosk.validate()?;
+        config.camera.to_config(false)?;
+        config.face.resolve(Path::new("/"), Path::new("/"), "")?;
         config.package.validate()?;
         Ok(config)
     }

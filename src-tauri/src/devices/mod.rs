@@ -47,6 +47,11 @@ pub struct Devices {
     pub shell: Arc<booth_session::ShellApis>,
     /// Speech, the buzzer and the microphone.
     pub audio: Arc<Audio>,
+    /// The camera's one owner in Booth.
+    pub camera: booth_camera::Camera,
+    /// initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo (the app connects the
+    /// face screen).
+    pub face: Arc<booth_face::FaceService>,
 }
 
 impl Devices {
@@ -105,6 +110,7 @@ impl Devices {
         let audio = Audio::start(&config.speech, &config.buzzer, &config.microphone, sim, bridge.bus());
         audio.register(&bridge);
         audio.register_sim(&sims);
+        let (camera, face) = face(config, sim, &device, &bridge, &sims);
         Devices {
             bridge,
             sims,
@@ -120,6 +126,8 @@ impl Devices {
             shell,
             display,
             audio,
+            camera,
+            face,
         }
     }
 
@@ -147,6 +155,8 @@ impl Devices {
             "keypad": self.keypad.status(),
             "smartcard": self.smartcard.status(),
             "printer": self.printer.status(),
+            "camera": self.camera.status(),
+            "face": self.face.status(),
         });
         if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
             map.extend(sound);
@@ -202,3 +212,43 @@ impl Devices {
         }
     }
 }
+
+/// The camera and the face capability from `[camera]` and `[face]` (checked when booth.toml was
+/// read). The simulated camera starts with the first sample photo of the face models' setup, if
+/// there is one.
+fn face(
+    config: &Config,
+    sim: bool,
+    device: &DeviceInfo,
+    bridge: &Bridge,
+    sims: &SimRegistry,
+) -> (booth_camera::Camera, Arc<booth_face::FaceService>) {
+    let camera_config = config.camera.to_config(sim).unwrap_or_else(|e| {
+        tracing::warn!(%e, "[camera] ignored");
+        booth_camera::CameraConfig::default()
+    });
+    let camera = booth_camera::Camera::new(camera_config);
+    let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let conf = dirs::config_dir().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let face_config = config.face.resolve(&data, &conf, device.serial()).unwrap_or_else(|e| {
+        tracing::warn!(%e, "[face] ignored");
+        booth_face::FaceSection::default().resolve(&data, &conf, device.serial()).expect("the defaults are valid")
+    });
+    match camera.sim() {
+        Some(s) => {
+            let sample = face_config.models_dir.parent().map(|d| d.join("samples").join("obama.jpg"));
+            if let Some(frame) =
+                sample.and_then(|p| std::fs::read(p).ok()).and_then(|b| booth_camera::Frame::decode(&b).ok())
+            {
+                s.set_picture(frame);
+            }
+            sims.register(Arc::new(booth_camera::sim::CameraSim(s.clone())));
+        }
+        None => sims.note_real(booth_camera::sim::SIM_ID, camera.status().backend),
+    }
+    let face = booth_face::FaceService::new(face_config, camera.clone());
+    face.register(bridge);
+    face.watch_id_cards(&bridge.bus());
+    (camera, face)
+}
+

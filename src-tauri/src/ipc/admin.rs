@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tauri::{AppHandle, State, WebviewWindow};
 
 /// The admin screen's requests: `state`, `pin {pin}`, and once unlocked `overview`, `settings`,
-/// `save {values}`, `setPin {pin}`, `selfTest {device}`, `log`, `reload`, `restart`, `exit`,
+/// `save {values}`, `setPin {pin}`, `selfTest {device}`, `facePeople`, `faceDelete {id}`, `log`, `reload`, `restart`, `exit`,
 /// `close`.
 #[tauri::command]
 pub async fn booth_admin(
@@ -75,6 +75,20 @@ pub async fn booth_admin(
             Ok(tauri::async_runtime::spawn_blocking(move || devices.self_test(&device, admin::SELF_TEST_WAIT))
                 .await
                 .map_err(|e| refuse(e.to_string()))?)
+        }
+        "facePeople" => {
+            let gallery = state.devices.face.gallery().map_err(|e| refuse(e.to_string()))?;
+            Ok(json!({"status": gallery.status(), "people": gallery.people(None)}))
+        }
+        "faceDelete" => {
+            let id = payload["id"].as_str().unwrap_or_default().to_string();
+            let gallery = state.devices.face.gallery().map_err(|e| refuse(e.to_string()))?;
+            let deleted = tauri::async_runtime::spawn_blocking(move || gallery.delete(&id))
+                .await
+                .map_err(|e| refuse(e.to_string()))?
+                .map_err(|e| refuse(e.to_string()))?;
+            tracing::warn!("a person was deleted from the face gallery by the administrator");
+            Ok(json!({"deleted": deleted}))
         }
         "log" => Ok(admin.log_tail()),
         "reload" => {

@@ -19,6 +19,8 @@
 //!   backends (a cups-pdf queue, a capturing raw queue that can be made to hang).
 //!
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
+//! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
+//!   crop) made from the registry photos the face setup fetches.
 //!
 //! Not for: production code.
 
@@ -26,6 +28,7 @@
 pub mod cups;
 pub mod escpos;
 pub mod events;
+pub mod face;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

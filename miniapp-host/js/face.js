@@ -1,0 +1,157 @@
+// Booth's face screen (seed 000's initFace / getFaceInfo / getFaceInfoPersonCard /
+// doStorageFaceInfo): a live camera preview with a face guide, prompts, a countdown and a cancel
+// button over the mini-program, in a shadow root so that the page's styles and scripts leave it
+// alone.
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//
+// Booth shows it (`__boothFace.open({mode, previewUrl, timeoutMs, consentText?})`) when a page
+// starts a face call, updates its prompt (`__boothFace.update({prompt, step})`) as the capture
+// goes on, and hides it when the call ends. The preview is an MJPEG stream from 127.0.0.1 with a
+// token for this showing only. With a consentText (enrolment) the person first agrees or not.
+/* eslint-disable no-var */
+function __boothFaceScreen() {
+  'use strict';
+  if (window.__boothFace) return;
+  var internals = window.__TAURI_INTERNALS__;
+  if (!internals || typeof internals.invoke !== 'function') return;
+
+  var STRINGS = {
+    zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', cancel: '取消', agree: '同意',
+      refuse: '不同意', consent: '授权说明', left: '秒', start: '请正对摄像头' },
+    en: { recognize: 'Face recognition', verify: 'Face and ID check', enrol: 'Face enrolment', cancel: 'Cancel',
+      agree: 'I agree', refuse: 'No', consent: 'Consent', left: 's', start: 'Please face the camera' }
+  };
+  var lang = /^en/i.test(document.documentElement.lang || navigator.language || '') ? 'en' : 'zh';
+  var S = STRINGS[lang];
+
+  var CSS = [
+    ':host{all:initial;position:fixed;inset:0;z-index:2147483647;display:flex;align-items:center;justify-content:center;',
+    'background:rgba(0,0,0,.78);font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;touch-action:manipulation;color:#fff}',
+    '.panel{display:flex;flex-direction:column;align-items:center;gap:18px;width:min(620px,96vw)}',
+    'h1{margin:0;font-size:30px;font-weight:600}',
+    '.view{position:relative;width:min(440px,80vw,56vh);aspect-ratio:1;border-radius:50%;overflow:hidden;background:#111;',
+    'box-shadow:0 0 0 6px #1677ff,0 0 40px rgba(22,119,255,.6)}',
+    '.view img{width:100%;height:100%;object-fit:cover;transform:scaleX(-1);display:block}',
+    '.guide{position:absolute;inset:12% 20%;border:3px dashed rgba(255,255,255,.75);border-radius:50%}',
+    '.arrow{position:absolute;top:50%;transform:translateY(-50%);font-size:72px;color:#ffd666;text-shadow:0 0 12px #000;display:none}',
+    '.arrow.l{left:4%}.arrow.r{right:4%}',
+    '.prompt{font-size:34px;font-weight:600;min-height:46px;text-align:center}',
+    '.left{color:#bbb;font-size:18px}',
+    '.consent{background:#fff;color:#222;border-radius:16px;padding:24px;font-size:22px;line-height:1.6;box-sizing:border-box;width:100%}',
+    '.consent h2{margin:0 0 10px;font-size:26px}',
+    '.actions{display:grid;grid-template-columns:1fr 1fr;gap:14px;width:100%}',
+    'button{font:600 28px system-ui,sans-serif;min-height:80px;border-radius:14px;border:none;cursor:pointer}',
+    '.cancel{background:#fff;color:#222;width:100%}.agree{background:#1677ff;color:#fff}.refuse{background:#eee;color:#222}',
+    'button:active{filter:brightness(.9)}'
+  ].join('');
+
+  var host = null, root = null, timer = null, deadline = 0, options = null;
+
+  function $(sel) { return root.querySelector(sel); }
+
+  function invoke(payload) {
+    return internals.invoke('booth_input', { kind: 'face', payload: payload });
+  }
+
+  function tick() {
+    if (!root) return;
+    var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    var el = $('.left');
+    if (el) el.textContent = left + ' ' + S.left;
+  }
+
+  function startCountdown() {
+    deadline = Date.now() + ((options && options.timeoutMs) || 20000);
+    tick();
+    if (timer) clearInterval(timer);
+    timer = setInterval(tick, 250);
+  }
+
+  function showCamera() {
+    var panel = $('.panel');
+    panel.innerHTML = '<h1></h1><div class="view"><img alt=""><div class="guide"></div>' +
+      '<div class="arrow l">⟵</div><div class="arrow r">⟶</div></div>' +
+      '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
+      '<button type="button" class="cancel" data-action="cancel"></button>';
+    $('h1').textContent = S[options.mode] || S.recognize;
+    $('.prompt').textContent = S.start;
+    $('[data-action="cancel"]').textContent = S.cancel;
+    // Only Booth's own loopback stream is shown.
+    if (/^http:\/\/127\.0\.0\.1:\d+\/stream\/[0-9a-f-]+$/.test(options.previewUrl || '')) {
+      $('img').src = options.previewUrl;
+    }
+    startCountdown();
+  }
+
+  function showConsent() {
+    var panel = $('.panel');
+    panel.innerHTML = '<h1></h1><div class="consent"><h2></h2><div class="text"></div></div>' +
+      '<div class="actions"><button type="button" class="refuse" data-action="refuse"></button>' +
+      '<button type="button" class="agree" data-action="agree"></button></div><div class="left"></div>';
+    $('h1').textContent = S.enrol;
+    $('h2').textContent = S.consent;
+    $('.text').textContent = options.consentText;
+    $('[data-action="agree"]').textContent = S.agree;
+    $('[data-action="refuse"]').textContent = S.refuse;
+    startCountdown();
+  }
+
+  function open(opts) {
+    close();
+    options = opts || {};
+    host = document.createElement('booth-face');
+    root = host.attachShadow({ mode: 'open' });
+    root.innerHTML = '<style>' + CSS + '</style><div class="panel" role="dialog" aria-modal="true"></div>';
+    root.addEventListener('click', function (e) {
+      var b = e.target.closest ? e.target.closest('button') : null;
+      if (!b) return;
+      var a = b.getAttribute('data-action');
+      if (a === 'cancel') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
+      else if (a === 'agree') { invoke({ action: 'consent', accepted: true }).catch(function () {}); showCamera(); }
+      else if (a === 'refuse') { invoke({ action: 'consent', accepted: false }).catch(function () {}); close(); }
+    });
+    // The page underneath gets no keys while the screen is up; Escape cancels.
+    window.addEventListener('keydown', onKey, true);
+    (document.body || document.documentElement).appendChild(host);
+    if (options.consentText) showConsent(); else showCamera();
+  }
+
+  function onKey(e) {
+    if (!root) return;
+    if (e.key === 'Escape') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }
+
+  function update(state) {
+    if (!root || !state) return;
+    var p = $('.prompt');
+    if (p && typeof state.prompt === 'string') p.textContent = state.prompt;
+    var l = $('.arrow.l'), r = $('.arrow.r');
+    // The preview is a mirror: the person's left is on the screen's left.
+    if (l) l.style.display = state.step === 'TURN_LEFT' ? 'block' : 'none';
+    if (r) r.style.display = state.step === 'TURN_RIGHT' ? 'block' : 'none';
+  }
+
+  function close() {
+    if (timer) { clearInterval(timer); timer = null; }
+    window.removeEventListener('keydown', onKey, true);
+    if (root) {
+      // Stop the stream at once rather than when the element is collected.
+      var img = root.querySelector('img');
+      if (img) img.removeAttribute('src');
+    }
+    if (host && host.parentNode) host.parentNode.removeChild(host);
+    host = null;
+    root = null;
+    options = null;
+  }
+
+  Object.defineProperty(window, '__boothFace', {
+    value: Object.freeze({
+      open: open, update: update, close: close, isOpen: function () { return !!root; },
+      prompt: function () { var p = root && root.querySelector('.prompt'); return p ? p.textContent : ''; }
+    }),
+    enumerable: false, configurable: false, writable: false
+  });
+}

@@ -1,0 +1,220 @@
+//! End to end, the face calls in a real booth window with the `file` camera (frames made from
+//! the registry photos the face setup fetches): enrolment with consent on the face screen,
+//! recognition with a signed auth code, a stranger, 1:1 against a photo and against the
+//! simulated ID card, a still photo, cancel, timeout, and the camera's folder removed mid-call.
+//! Needs Xvfb, a window manager, tauri-driver and the face models: run through scripts/test-all.
+
+use booth_camera::Frame;
+use booth_e2e::{fixture, with_real_booth, Booth};
+use booth_face::detect::kp;
+use booth_face::Engine;
+use booth_testkit::face::{self as tk, FaceAt};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+const SITE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn engine() -> Arc<Engine> {
+    static E: OnceLock<Arc<Engine>> = OnceLock::new();
+    E.get_or_init(|| Arc::new(Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
+}
+
+fn detect(f: &Frame) -> Option<FaceAt> {
+    let d = *engine().detect(f).ok()?.first()?;
+    Some(FaceAt {
+        cx: d.cx,
+        cy: d.cy,
+        w: d.w,
+        h: d.h,
+        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
+        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
+        yaw: d.yaw(),
+    })
+}
+
+/// A booth.toml with the file camera playing `frames` and a private gallery.
+fn setup(dir: &Path, frames: &[Frame], timeout_s: u64) -> (String, PathBuf) {
+    let camera = dir.join("camera");
+    tk::write_frames(&camera, frames);
+    let config = dir.join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\ndir = \"\"\n[idcard]\nbackend = \"sim\"\n[camera]\nbackend = \"file\"\npath = \"{}\"\nfps = 15\n\
+             [face]\nmodels_dir = \"{}\"\ngallery_dir = \"{}\"\nkey_file = \"{}\"\nsite_key = \"{SITE_KEY}\"\ntimeout_s = {timeout_s}\n",
+            camera.display(),
+            tk::models_dir().display(),
+            dir.join("gallery").display(),
+            dir.join("keys/gallery.key").display(),
+        ),
+    )
+    .expect("booth.toml");
+    (config.display().to_string(), camera)
+}
+
+async fn ready(b: &Booth) {
+    b.wait_for("return window.ready", Duration::from_secs(5)).await;
+}
+
+/// Presses a button of the face screen (in its shadow root), once it is there.
+async fn press(b: &Booth, action: &str) {
+    let js = format!(
+        "var h = document.querySelector('booth-face'); var x = h && h.shadowRoot.querySelector('[data-action=\"{action}\"]'); \
+         if (!x) return false; x.click(); return true;"
+    );
+    b.wait_for(&js, Duration::from_secs(20)).await;
+}
+
+async fn result(b: &Booth, var: &str, within: Duration) -> Value {
+    b.wait_for(&format!("return window[{}]", Value::from(var)), within).await
+}
+
+fn call(action: &str, params: Value) -> Value {
+    json!({"action": action, "event": "open", "taskId": "t", "params": params})
+}
+
+fn verify(code: &str) -> String {
+    use hmac_check::check;
+    check(SITE_KEY, code)
+}
+
+/// The auth code verifier of README → Face, in Rust: signature, expiry; returns the uid.
+mod hmac_check {
+    pub fn check(key_hex: &str, code: &str) -> String {
+        let key = booth_face::authcode::parse_key(key_hex).expect("key");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        booth_face::authcode::verify(&key, code, now, |_, _| true).expect("a valid auth code").uid
+    }
+}
+
+fn b64(frame: &Frame) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(frame.to_jpeg(90))
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn enrol_recognise_and_a_stranger_with_the_file_camera() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        let init = b.ampe(call("initFace", json!({"scope": "auth_user,yingpin", "serviceId": "", "query": ""}))).await;
+        assert_eq!(init["success"], true, "{init}");
+
+        b.ampe_pending("enrol", call("doStorageFaceInfo", json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "day_label_sign_online", "isvPid": "2088"}))).await;
+        // The consent question first, then the camera with its live preview.
+        press(b, "agree").await;
+        b.wait_for(
+            "var h = document.querySelector('booth-face'); var i = h && h.shadowRoot.querySelector('img'); return !!(i && i.complete && i.naturalWidth > 0);",
+            Duration::from_secs(10),
+        )
+        .await;
+        let enrolled = result(b, "enrol", Duration::from_secs(40)).await;
+        assert_eq!(enrolled["success"], true, "{enrolled}");
+        let data: Value = serde_json::from_str(enrolled["data"].as_str().expect("data is a JSON string")).unwrap();
+        let uid = data["eventData"]["uid"].as_str().unwrap().to_string();
+        assert_eq!(verify(data["eventData"]["authCode"].as_str().unwrap()), uid);
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+
+        let found = b.ampe(call("getFaceInfo", json!({}))).await;
+        assert_eq!(found["success"], true, "{found}");
+        assert_eq!(found["data"]["alipayUid"], uid.as_str());
+        assert_eq!(found["data"]["code"], 1000);
+        let ext: Value = serde_json::from_str(found["data"]["extInfo"].as_str().unwrap()).unwrap();
+        assert_eq!(verify(ext["authCode"].as_str().unwrap()), uid);
+
+        tk::replace_frames(&camera, &tk::live_sequence("biden.jpg", &detect));
+        let stranger = b.ampe(call("getFaceInfo", json!({}))).await;
+        assert_eq!(stranger["success"], false, "{stranger}");
+        assert_eq!(stranger["data"]["originFaceInfo"]["reason"], "NOT_ENROLLED");
+
+        // /health counts the gallery and names nobody.
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["devices"]["face"]["gallery"]["people"], 1, "{health}");
+        assert_eq!(health["devices"]["camera"]["backend"], "file");
+        assert!(!health.to_string().contains(&uid));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn person_card_with_a_photo_and_with_the_simulated_id_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        let photo = tk::photo("obama2.jpg");
+        let ok = b
+            .ampe(call("getFaceInfoPersonCard", json!({"certName": "奥巴马", "certNo": "110101199003070011", "certPhotoBase64Str": b64(&photo)})))
+            .await;
+        assert_eq!(ok["success"], true, "{ok}");
+
+        // The simulated reader reads a card whose photo is an ID-size crop of the person.
+        let card = tk::photo("obama3.jpg");
+        let id_photo = tk::id_size(&card, &detect(&card).unwrap());
+        let (status, placed) = b.control(
+            "POST",
+            "/sim/idcard/place",
+            &json!({"name": "奥巴马", "idNumber": "110101199003070011", "photo": b64(&id_photo)}).to_string(),
+        );
+        assert_eq!(status, 200, "{placed}");
+        let by_card = b.ampe(call("getFaceInfoPersonCard", json!({"certName": "奥巴马", "certNo": "110101199003070011"}))).await;
+        assert_eq!(by_card["success"], true, "{by_card}");
+
+        let none = b.ampe(call("getFaceInfoPersonCard", json!({"certName": "x", "certNo": "110101199003070027"}))).await;
+        assert_eq!(none["errorCode"], "INVALID_PARAMS", "{none}");
+        let other = b
+            .ampe(call("getFaceInfoPersonCard", json!({"certName": "拜登", "certNo": "110101199003070011", "certPhotoBase64Str": b64(&tk::photo("biden.jpg"))})))
+            .await;
+        assert_eq!(other["data"]["originFaceInfo"]["reason"], "MISMATCH", "{other}");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn still_photo_cancel_timeout_and_a_removed_camera() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, camera) = setup(dir.path(), &tk::still_sequence("obama.jpg", &detect), 6);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        let still = b.ampe(call("getFaceInfo", json!({}))).await;
+        assert_eq!(still["data"]["originFaceInfo"]["reason"], "LIVENESS_FAILED", "{still}");
+        assert_eq!(still["message"], "活体检测未通过");
+
+        b.ampe_pending("cancelled", call("getFaceInfo", json!({}))).await;
+        press(b, "cancel").await;
+        let cancelled = result(b, "cancelled", Duration::from_secs(10)).await;
+        assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
+
+        tk::replace_frames(&camera, &[Frame::filled(640, 480, [120, 120, 120])]);
+        let nobody = b.ampe(call("getFaceInfo", json!({}))).await;
+        assert_eq!(nobody["errorCode"], "TIMEOUT", "{nobody}");
+        assert_eq!(nobody["data"]["originFaceInfo"]["reason"], "NO_FACE");
+
+        // The camera's folder disappears mid-call: a clean error, and it works again after.
+        tk::replace_frames(&camera, &tk::still_sequence("obama.jpg", &detect));
+        b.ampe_pending("gone", call("getFaceInfo", json!({}))).await;
+        b.wait_for("return !!document.querySelector('booth-face')", Duration::from_secs(10)).await;
+        std::fs::remove_dir_all(&camera).unwrap();
+        let gone = result(b, "gone", Duration::from_secs(15)).await;
+        assert_eq!(gone["errorCode"], "DEVICE_UNAVAILABLE", "{gone}");
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+        let start = Instant::now();
+        loop {
+            let (_, health) = b.control("GET", "/health", "");
+            if health["devices"]["camera"]["available"] == false || start.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tk::write_frames(&camera, &tk::still_sequence("obama.jpg", &detect));
+        let back = b.ampe(call("getFaceInfo", json!({}))).await;
+        assert_eq!(back["data"]["originFaceInfo"]["reason"], "LIVENESS_FAILED", "the camera works again: {back}");
+    })
+    .await;
+}
