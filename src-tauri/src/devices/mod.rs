@@ -104,9 +104,6 @@ impl Devices {
         display.register(&bridge);
         let shell = booth_session::ShellApis::new(config.kiosk.operation_timeout());
         shell.register(&bridge);
-        let printer = Printer::start(configs::printer(config, sim));
-        printer.register(&bridge);
-        printer.register_sim(&sims);
         let audio = Audio::start(&config.speech, &config.buzzer, &config.microphone, sim, bridge.bus());
         audio.register(&bridge);
         audio.register_sim(&sims);
