@@ -197,9 +197,44 @@ pub fn open_panel(app: &tauri::App, control_port: u16) -> tauri::Result<()> {
         .devtools(true)
         .build()?;
     if let Some(main) = app.get_webview_window(MAIN) {
-        place_beside(app.handle(), &main, &panel);
+        place_when_mapped(app.handle(), main, panel);
     }
     Ok(())
+}
+
+/// X11 window managers place a window when they map it, and a position asked for before that is
+/// lost (openbox put the panel over the middle of the page on a 1920×1080 screen). So the pair
+/// is placed once the panel is mapped and the page's window is visible, off the main thread
+/// (the window getters wait for the event loop).
+#[cfg(target_os = "linux")]
+fn place_when_mapped(app: &tauri::AppHandle, main: tauri::WebviewWindow, panel: tauri::WebviewWindow) {
+    use gtk::prelude::WidgetExtManual;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let gtk = match panel.gtk_window() {
+        Ok(w) => w,
+        Err(e) => return tracing::warn!(error = %e, "cannot place the simulator panel"),
+    };
+    let placed = AtomicBool::new(false);
+    let app = app.clone();
+    gtk.connect_map_event(move |_, _| {
+        if !placed.swap(true, Ordering::SeqCst) {
+            let (app, main, panel) = (app.clone(), main.clone(), panel.clone());
+            std::thread::spawn(move || {
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !main.is_visible().unwrap_or(false) && std::time::Instant::now() < until {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                place_beside(&app, &main, &panel);
+            });
+        }
+        gtk::glib::Propagation::Proceed
+    });
+}
+
+/// Elsewhere a position given before the window shows is kept.
+#[cfg(not(target_os = "linux"))]
+fn place_when_mapped(app: &tauri::AppHandle, main: tauri::WebviewWindow, panel: tauri::WebviewWindow) {
+    place_beside(app, &main, &panel);
 }
 
 /// The panel's size where the screen allows it (logical pixels).
