@@ -10,6 +10,7 @@
 pub mod api;
 pub mod envelope;
 pub mod error;
+pub mod guard;
 pub mod params;
 pub mod session;
 pub mod sim;
@@ -26,7 +27,7 @@ use serde_json::Value;
 use session::Session;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Semaphore};
@@ -122,6 +123,34 @@ struct Inner {
     next_id: AtomicU64,
     tx: broadcast::Sender<DeviceEvent>,
     observers: Mutex<Vec<Arc<dyn Observer>>>,
+    /// Calls entered and not yet answered (or dropped), over every session.
+    calls: AtomicUsize,
+}
+
+/// What the bridge holds right now (`/health`, the fuzz and soak checks): after every page is
+/// gone and every call answered, all three are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub sessions: usize,
+    pub subscriptions: usize,
+    pub calls_in_flight: usize,
+}
+
+/// Counts one call as in flight for as long as it lives (also when its future is dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A finished call, as observers see it.
@@ -268,12 +297,19 @@ fn dispatch_to(inner: &Arc<Inner>, event: &DeviceEvent, only: Option<SessionId>)
         if gone.contains(&s.id) {
             continue;
         }
-        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&event.payload)));
-        let payload = match rendered {
+        let payload = match guard::call(|| render(&event.payload)) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
-            Err(_) => {
-                tracing::error!(topic = event.topic, %dialect, name, "event renderer panicked");
+            Err(panic) => {
+                tracing::error!(
+                    topic = event.topic,
+                    %dialect,
+                    name,
+                    at = %panic.location,
+                    "event renderer panicked: {}\n{}",
+                    panic.message,
+                    panic.backtrace
+                );
                 continue;
             }
         };
@@ -314,6 +350,7 @@ impl Default for Bridge {
 
 impl Bridge {
     pub fn new(limits: Limits) -> Self {
+        guard::install();
         let (tx, _) = broadcast::channel(256);
         Bridge {
             inner: Arc::new(Inner {
@@ -324,6 +361,7 @@ impl Bridge {
                 next_id: AtomicU64::new(1),
                 tx,
                 observers: Mutex::default(),
+                calls: AtomicUsize::new(0),
             }),
         }
     }
@@ -448,6 +486,19 @@ impl Bridge {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// Open sessions, their subscriptions, and calls not yet answered.
+    pub fn stats(&self) -> Stats {
+        let sessions = self.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
+        Stats {
+            sessions: sessions.len(),
+            subscriptions: sessions
+                .values()
+                .map(|s| s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).len())
+                .sum(),
+            calls_in_flight: self.inner.calls.load(Ordering::Relaxed),
+        }
+    }
+
     fn session(&self, id: SessionId) -> Option<Arc<Session>> {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
@@ -483,6 +534,7 @@ impl Bridge {
     /// the whole `{action, event, taskId, params}` object, for every other API its parameter object.
     /// Never panics and always answers: errors become the dialect's failure reply.
     pub async fn call(&self, id: SessionId, dialect: Dialect, name: &str, raw_params: &str) -> Reply {
+        let _in_flight = InFlight::new(&self.inner.calls);
         let started = Instant::now();
         let ampe = dialect == Dialect::My && name == envelope::AMPE;
         let Some(session) = self.session(id) else {
@@ -567,21 +619,21 @@ impl Bridge {
             task_id: request.task_id.clone(),
             cancel: session.cancel.clone(),
         };
-        // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL).
+        // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL),
+        // the log gets the panic once with its backtrace, and the plugin goes on serving.
         let params = request.params.clone();
-        let fut =
-            futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-                async move { handler.call(ctx, params).await },
-            ));
+        let fut = guard::Guarded::new(async move { handler.call(ctx, params).await });
         let fut = async move {
             fut.await.unwrap_or_else(|panic| {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(%dialect, name, %detail, "handler panicked");
-                Err(ErrorCode::Internal.err(format!("{name} 的处理程序崩溃 ({detail})")))
+                tracing::error!(
+                    %dialect,
+                    name,
+                    at = %panic.location,
+                    "handler panicked: {}\n{}",
+                    panic.message,
+                    panic.backtrace
+                );
+                Err(ErrorCode::Internal.err(format!("{name} 的处理程序崩溃 ({})", panic.message)))
             })
         };
         tokio::select! {
