@@ -43,13 +43,25 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Default time a handler may take before the page gets `TIMEOUT`.
     pub default_timeout: Duration,
+    /// Deepest nesting of arrays and objects accepted in a request (32: the documents' deepest
+    /// parameter is 4 levels); deeper is `INVALID_PARAMS`, refused before it is parsed.
+    pub max_depth: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_params_bytes: 4 * 1024 * 1024, max_in_flight: 1024, default_timeout: Duration::from_secs(10) }
+        Limits {
+            max_params_bytes: 4 * 1024 * 1024,
+            max_in_flight: 1024,
+            default_timeout: Duration::from_secs(10),
+            max_depth: 32,
+        }
     }
 }
+
+/// Longest API or event name a message or a log line repeats; a longer name is cut (no name in
+/// the contract comes near it).
+pub const MAX_NAME_SHOWN: usize = 64;
 
 /// Everything a handler gets besides its parameters.
 #[derive(Clone)]
@@ -506,8 +518,9 @@ impl Bridge {
     /// Starts delivering an event to a page.
     pub fn subscribe(&self, id: SessionId, dialect: Dialect, name: &str) -> Result<(), ApiError> {
         let session = self.session(id).ok_or_else(|| ApiError::bare(ErrorCode::SessionEnded))?;
-        let spec = api::lookup(dialect, name, Kind::Event)
-            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{name}")))?;
+        let spec = api::lookup(dialect, name, Kind::Event).ok_or_else(|| {
+            ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{}", params::clip(name, MAX_NAME_SHOWN)))
+        })?;
         check_dialect(&session.info, dialect)?;
         if !self.implements(spec) {
             return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)")));
@@ -535,6 +548,9 @@ impl Bridge {
     /// Never panics and always answers: errors become the dialect's failure reply.
     pub async fn call(&self, id: SessionId, dialect: Dialect, name: &str, raw_params: &str) -> Reply {
         let _in_flight = InFlight::new(&self.inner.calls);
+        // A name longer than any in the contract is unknown anyway; only its start is repeated in
+        // the reply, the log and the recording.
+        let name = &*params::clip(name, MAX_NAME_SHOWN);
         let started = Instant::now();
         let ampe = dialect == Dialect::My && name == envelope::AMPE;
         let Some(session) = self.session(id) else {
@@ -572,6 +588,11 @@ impl Bridge {
             let err = ErrorCode::PayloadTooLarge.err(format!("{} 字节, 上限 {limit} 字节", raw.len()));
             return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
         }
+        let max_depth = self.inner.limits.max_depth;
+        if nesting_exceeds(raw, max_depth) {
+            let err = ErrorCode::InvalidParams.err(format!("参数嵌套超过 {max_depth} 层"));
+            return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
+        }
         let (request, echo) = match envelope::parse(dialect, name, raw) {
             Ok(ok) => ok,
             Err(rejected) => {
@@ -594,7 +615,7 @@ impl Bridge {
         let spec = api::lookup(dialect, name, Kind::Call)
             // `my` names are ampeHHCommunication actions or top-level my.call names, never both.
             .filter(|s| dialect != Dialect::My || api::MY_TOP_LEVEL_CALLS.contains(&s.name) != ampe)
-            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {name}")))?;
+            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {}", params::clip(name, MAX_NAME_SHOWN))))?;
         check_dialect(&session.info, dialect)?;
         // What the terminal cannot do is UNSUPPORTED whatever the manifest says; permission is
         // checked for what it can do.
@@ -649,6 +670,35 @@ fn check_dialect(info: &SessionInfo, dialect: Dialect) -> Result<(), ApiError> {
     } else {
         Err(ErrorCode::PermissionDenied.err(format!("清单未声明 {dialect} 接口")))
     }
+}
+
+/// Whether `raw` nests arrays and objects deeper than `max` (brackets inside strings do not
+/// count). A linear scan, so a hostile request costs no recursion and no allocation.
+fn nesting_exceeds(raw: &str, max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in raw.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn truncate(v: &Value) -> String {
