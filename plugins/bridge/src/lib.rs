@@ -10,6 +10,7 @@
 pub mod api;
 pub mod envelope;
 pub mod error;
+pub mod fuzz;
 pub mod guard;
 pub mod params;
 pub mod session;
