@@ -419,6 +419,15 @@ impl Bridge {
             .insert((dialect, spec.name), EventRegistration { topic, render });
     }
 
+    /// The device-event topics some page event is registered for (the fuzz run publishes on them).
+    pub fn event_topics(&self) -> Vec<&'static str> {
+        let events = self.inner.events.read().unwrap_or_else(|p| p.into_inner());
+        let mut topics: Vec<&'static str> = events.values().map(|r| r.topic).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        topics
+    }
+
     /// Whether an API has an implementation (for `booth doctor` and the coverage test).
     pub fn implements(&self, spec: &ApiSpec) -> bool {
         match spec.kind {
