@@ -382,11 +382,19 @@ impl Generator {
     }
 }
 
+/// Events delivered over every page of a run, the ill-formed ones, and the first of those.
+#[derive(Default)]
+struct Counts {
+    delivered: AtomicUsize,
+    bad: AtomicUsize,
+    first_bad: std::sync::Mutex<Option<String>>,
+}
+
 /// A page's event channel: checks each event's shape, and can go away like a closed webview.
 struct Sink {
     gone: AtomicBool,
     /// Events delivered, and of those the ill-formed, shared by every page of the run.
-    counts: Arc<(AtomicUsize, AtomicUsize)>,
+    counts: Arc<Counts>,
 }
 
 impl EventSink for Sink {
@@ -394,14 +402,16 @@ impl EventSink for Sink {
         if self.gone.load(Ordering::SeqCst) {
             return false;
         }
-        let ok = match m.dialect {
-            Dialect::My => m.body.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("data")),
-            _ => !m.body.is_null(),
-        };
+        // The bridge's part of an event's shape: `my` listeners get `{data}`; the other dialects
+        // get what the plugin's renderer made of the device event, as it is.
+        let ok = m.dialect != Dialect::My || m.body.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("data"));
         if !ok {
-            self.counts.1.fetch_add(1, Ordering::SeqCst);
+            if self.counts.bad.fetch_add(1, Ordering::SeqCst) == 0 {
+                let shown = format!("{}.{}: {}", m.dialect, m.name, clip(&m.body.to_string(), 200));
+                *self.counts.first_bad.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
+            }
         }
-        self.counts.0.fetch_add(1, Ordering::SeqCst);
+        self.counts.delivered.fetch_add(1, Ordering::SeqCst);
         true
     }
 }
@@ -588,6 +598,8 @@ pub struct Report {
     /// Events delivered to pages, and how many of them were ill-formed.
     pub delivered: usize,
     pub bad_events: usize,
+    /// The first ill-formed event: `dialect.name: body`.
+    pub first_bad_event: Option<String>,
     /// Replies by `errorCode` (`OK` for successes), requests by [`Shape`].
     pub codes: std::collections::BTreeMap<String, u64>,
     pub shapes: std::collections::BTreeMap<String, u64>,
@@ -652,7 +664,7 @@ pub async fn storm(bridge: &Bridge, options: Options) -> Result<Report, String> 
     let bus = bridge.bus();
     let mut gen = Generator::new(seed, limits);
     let mut rng = Rng::new(seed ^ 0x5eed);
-    let counts = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let counts = Arc::new(Counts::default());
     let mut report = Report { seed, ..Report::default() };
 
     let keys: Vec<String> = (0..options.pages.max(1)).map(|i| format!("page-{i}")).collect();
@@ -801,7 +813,8 @@ pub async fn storm(bridge: &Bridge, options: Options) -> Result<Report, String> 
         .await
         .map_err(|_| "calls still unanswered 120 s after every page went away".to_string())??;
     report.elapsed = started.elapsed();
-    report.delivered = counts.0.load(Ordering::SeqCst);
-    report.bad_events = counts.1.load(Ordering::SeqCst);
+    report.delivered = counts.delivered.load(Ordering::SeqCst);
+    report.bad_events = counts.bad.load(Ordering::SeqCst);
+    report.first_bad_event = counts.first_bad.lock().unwrap_or_else(|p| p.into_inner()).take();
     Ok(report)
 }

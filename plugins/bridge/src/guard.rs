@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 use std::task::{Context, Poll};
 
@@ -30,6 +31,15 @@ pub struct Caught {
 }
 
 static HOOK: Once = Once::new();
+
+/// Panics of plugin code caught since the process started.
+static CONTAINED: AtomicU64 = AtomicU64::new(0);
+
+/// How many panics of plugin code (handlers, event renderers) were caught since the process
+/// started: zero on a healthy terminal.
+pub fn contained() -> u64 {
+    CONTAINED.load(Ordering::Relaxed)
+}
 
 /// Installs the hook (once per process).
 pub(crate) fn install() {
@@ -73,6 +83,7 @@ impl Drop for Mark {
 }
 
 fn take_caught(payload: Box<dyn std::any::Any + Send>) -> Caught {
+    CONTAINED.fetch_add(1, Ordering::Relaxed);
     CAUGHT.with(|c| c.borrow_mut().take()).unwrap_or_else(|| Caught {
         message: payload_text(payload.as_ref()),
         location: String::new(),

@@ -122,7 +122,7 @@ async fn every_request_is_answered_once_well_formed_and_nothing_is_left_behind()
         RENDER_PANICS.load(Ordering::SeqCst)
     );
     assert_eq!(report.answered, report.calls, "every call answered exactly once");
-    assert_eq!(report.bad_events, 0, "events of the wrong shape");
+    assert_eq!(report.bad_events, 0, "events of the wrong shape, the first: {:?}", report.first_bad_event);
     assert_eq!(
         report.code("INTERNAL") as usize,
         HANDLER_PANICS.load(Ordering::SeqCst),
@@ -131,6 +131,11 @@ async fn every_request_is_answered_once_well_formed_and_nothing_is_left_behind()
     assert!(
         RENDER_PANICS.load(Ordering::SeqCst) > 0 && HANDLER_PANICS.load(Ordering::SeqCst) > 0,
         "the run provoked panics"
+    );
+    assert_eq!(
+        booth_bridge::guard::contained() as usize,
+        HANDLER_PANICS.load(Ordering::SeqCst) + RENDER_PANICS.load(Ordering::SeqCst),
+        "every provoked panic caught and counted once"
     );
 
     // Nothing left: sessions, subscriptions, calls, background tasks, page sinks.
