@@ -405,11 +405,9 @@ impl EventSink for Sink {
         // The bridge's part of an event's shape: `my` listeners get `{data}`; the other dialects
         // get what the plugin's renderer made of the device event, as it is.
         let ok = m.dialect != Dialect::My || m.body.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("data"));
-        if !ok {
-            if self.counts.bad.fetch_add(1, Ordering::SeqCst) == 0 {
-                let shown = format!("{}.{}: {}", m.dialect, m.name, clip(&m.body.to_string(), 200));
-                *self.counts.first_bad.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
-            }
+        if !ok && self.counts.bad.fetch_add(1, Ordering::SeqCst) == 0 {
+            let shown = format!("{}.{}: {}", m.dialect, m.name, clip(&m.body.to_string(), 200));
+            *self.counts.first_bad.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
         }
         self.counts.delivered.fetch_add(1, Ordering::SeqCst);
         true
