@@ -10,6 +10,8 @@
 pub mod api;
 pub mod envelope;
 pub mod error;
+pub mod fuzz;
+pub mod guard;
 pub mod params;
 pub mod session;
 pub mod sim;
@@ -26,7 +28,7 @@ use serde_json::Value;
 use session::Session;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Semaphore};
@@ -42,13 +44,25 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// Default time a handler may take before the page gets `TIMEOUT`.
     pub default_timeout: Duration,
+    /// Deepest nesting of arrays and objects accepted in a request (32: the documents' deepest
+    /// parameter is 4 levels); deeper is `INVALID_PARAMS`, refused before it is parsed.
+    pub max_depth: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_params_bytes: 4 * 1024 * 1024, max_in_flight: 1024, default_timeout: Duration::from_secs(10) }
+        Limits {
+            max_params_bytes: 4 * 1024 * 1024,
+            max_in_flight: 1024,
+            default_timeout: Duration::from_secs(10),
+            max_depth: 32,
+        }
     }
 }
+
+/// Longest API or event name a message or a log line repeats; a longer name is cut (no name in
+/// the contract comes near it).
+pub const MAX_NAME_SHOWN: usize = 64;
 
 /// Everything a handler gets besides its parameters.
 #[derive(Clone)]
@@ -122,6 +136,34 @@ struct Inner {
     next_id: AtomicU64,
     tx: broadcast::Sender<DeviceEvent>,
     observers: Mutex<Vec<Arc<dyn Observer>>>,
+    /// Calls entered and not yet answered (or dropped), over every session.
+    calls: AtomicUsize,
+}
+
+/// What the bridge holds right now (`/health`, the fuzz and soak checks): after every page is
+/// gone and every call answered, all three are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub sessions: usize,
+    pub subscriptions: usize,
+    pub calls_in_flight: usize,
+}
+
+/// Counts one call as in flight for as long as it lives (also when its future is dropped).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A finished call, as observers see it.
@@ -268,12 +310,19 @@ fn dispatch_to(inner: &Arc<Inner>, event: &DeviceEvent, only: Option<SessionId>)
         if gone.contains(&s.id) {
             continue;
         }
-        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(&event.payload)));
-        let payload = match rendered {
+        let payload = match guard::call(|| render(&event.payload)) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
-            Err(_) => {
-                tracing::error!(topic = event.topic, %dialect, name, "event renderer panicked");
+            Err(panic) => {
+                tracing::error!(
+                    topic = event.topic,
+                    %dialect,
+                    name,
+                    at = %panic.location,
+                    "event renderer panicked: {}\n{}",
+                    panic.message,
+                    panic.backtrace
+                );
                 continue;
             }
         };
@@ -314,6 +363,7 @@ impl Default for Bridge {
 
 impl Bridge {
     pub fn new(limits: Limits) -> Self {
+        guard::install();
         let (tx, _) = broadcast::channel(256);
         Bridge {
             inner: Arc::new(Inner {
@@ -324,6 +374,7 @@ impl Bridge {
                 next_id: AtomicU64::new(1),
                 tx,
                 observers: Mutex::default(),
+                calls: AtomicUsize::new(0),
             }),
         }
     }
@@ -366,6 +417,15 @@ impl Bridge {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert((dialect, spec.name), EventRegistration { topic, render });
+    }
+
+    /// The device-event topics some page event is registered for (the fuzz run publishes on them).
+    pub fn event_topics(&self) -> Vec<&'static str> {
+        let events = self.inner.events.read().unwrap_or_else(|p| p.into_inner());
+        let mut topics: Vec<&'static str> = events.values().map(|r| r.topic).collect();
+        topics.sort_unstable();
+        topics.dedup();
+        topics
     }
 
     /// Whether an API has an implementation (for `booth doctor` and the coverage test).
@@ -448,6 +508,19 @@ impl Bridge {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).len()
     }
 
+    /// Open sessions, their subscriptions, and calls not yet answered.
+    pub fn stats(&self) -> Stats {
+        let sessions = self.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
+        Stats {
+            sessions: sessions.len(),
+            subscriptions: sessions
+                .values()
+                .map(|s| s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).len())
+                .sum(),
+            calls_in_flight: self.inner.calls.load(Ordering::Relaxed),
+        }
+    }
+
     fn session(&self, id: SessionId) -> Option<Arc<Session>> {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
@@ -455,8 +528,9 @@ impl Bridge {
     /// Starts delivering an event to a page.
     pub fn subscribe(&self, id: SessionId, dialect: Dialect, name: &str) -> Result<(), ApiError> {
         let session = self.session(id).ok_or_else(|| ApiError::bare(ErrorCode::SessionEnded))?;
-        let spec = api::lookup(dialect, name, Kind::Event)
-            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{name}")))?;
+        let spec = api::lookup(dialect, name, Kind::Event).ok_or_else(|| {
+            ErrorCode::Unsupported.err(format!("未知事件 {dialect}.{}", params::clip(name, MAX_NAME_SHOWN)))
+        })?;
         check_dialect(&session.info, dialect)?;
         if !self.implements(spec) {
             return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)")));
@@ -483,6 +557,10 @@ impl Bridge {
     /// the whole `{action, event, taskId, params}` object, for every other API its parameter object.
     /// Never panics and always answers: errors become the dialect's failure reply.
     pub async fn call(&self, id: SessionId, dialect: Dialect, name: &str, raw_params: &str) -> Reply {
+        let _in_flight = InFlight::new(&self.inner.calls);
+        // A name longer than any in the contract is unknown anyway; only its start is repeated in
+        // the reply, the log and the recording.
+        let name = &*params::clip(name, MAX_NAME_SHOWN);
         let started = Instant::now();
         let ampe = dialect == Dialect::My && name == envelope::AMPE;
         let Some(session) = self.session(id) else {
@@ -520,6 +598,11 @@ impl Bridge {
             let err = ErrorCode::PayloadTooLarge.err(format!("{} 字节, 上限 {limit} 字节", raw.len()));
             return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
         }
+        let max_depth = self.inner.limits.max_depth;
+        if nesting_exceeds(raw, max_depth) {
+            let err = ErrorCode::InvalidParams.err(format!("参数嵌套超过 {max_depth} 层"));
+            return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
+        }
         let (request, echo) = match envelope::parse(dialect, name, raw) {
             Ok(ok) => ok,
             Err(rejected) => {
@@ -542,7 +625,7 @@ impl Bridge {
         let spec = api::lookup(dialect, name, Kind::Call)
             // `my` names are ampeHHCommunication actions or top-level my.call names, never both.
             .filter(|s| dialect != Dialect::My || api::MY_TOP_LEVEL_CALLS.contains(&s.name) != ampe)
-            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {name}")))?;
+            .ok_or_else(|| ErrorCode::Unsupported.err(format!("未知的操作 {}", params::clip(name, MAX_NAME_SHOWN))))?;
         check_dialect(&session.info, dialect)?;
         // What the terminal cannot do is UNSUPPORTED whatever the manifest says; permission is
         // checked for what it can do.
@@ -567,21 +650,21 @@ impl Bridge {
             task_id: request.task_id.clone(),
             cancel: session.cancel.clone(),
         };
-        // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL).
+        // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL),
+        // the log gets the panic once with its backtrace, and the plugin goes on serving.
         let params = request.params.clone();
-        let fut =
-            futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-                async move { handler.call(ctx, params).await },
-            ));
+        let fut = guard::Guarded::new(async move { handler.call(ctx, params).await });
         let fut = async move {
             fut.await.unwrap_or_else(|panic| {
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(%dialect, name, %detail, "handler panicked");
-                Err(ErrorCode::Internal.err(format!("{name} 的处理程序崩溃 ({detail})")))
+                tracing::error!(
+                    %dialect,
+                    name,
+                    at = %panic.location,
+                    "handler panicked: {}\n{}",
+                    panic.message,
+                    panic.backtrace
+                );
+                Err(ErrorCode::Internal.err(format!("{name} 的处理程序崩溃 ({})", panic.message)))
             })
         };
         tokio::select! {
@@ -597,6 +680,35 @@ fn check_dialect(info: &SessionInfo, dialect: Dialect) -> Result<(), ApiError> {
     } else {
         Err(ErrorCode::PermissionDenied.err(format!("清单未声明 {dialect} 接口")))
     }
+}
+
+/// Whether `raw` nests arrays and objects deeper than `max` (brackets inside strings do not
+/// count). A linear scan, so a hostile request costs no recursion and no allocation.
+fn nesting_exceeds(raw: &str, max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in raw.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn truncate(v: &Value) -> String {

@@ -36,7 +36,7 @@ impl Params {
                 .trim()
                 .parse::<i64>()
                 .map(Some)
-                .map_err(|_| ApiError::invalid(format!("{key} 应为整数, 收到 \"{s}\""))),
+                .map_err(|_| ApiError::invalid(format!("{key} 应为整数, 收到 \"{}\"", clip(s, SHOWN)))),
             Some(other) => Err(ApiError::invalid(format!("{key} 应为整数, 收到 {}", kind(other)))),
         }
     }
@@ -61,6 +61,22 @@ impl Params {
         }
     }
 }
+
+/// `s` cut to at most `max` bytes (at a character boundary) with `…` added when it was longer:
+/// what a message or a log line repeats of a page's string.
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return s.into();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end]).into()
+}
+
+/// Most of a page's string value an error message repeats.
+const SHOWN: usize = 64;
 
 /// The JSON type name of a value, for error messages.
 pub fn kind(v: &Value) -> &'static str {

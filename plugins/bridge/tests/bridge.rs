@@ -1602,3 +1602,63 @@ async fn publish_to_reaches_only_that_session_and_reports_ended_ones() {
     assert!(!bridge.bus().publish_to(b, "scanner.code", json!({"code": "gone"})));
     assert_eq!(sink_b.messages().len(), 1);
 }
+
+#[tokio::test]
+async fn nesting_deeper_than_the_limit_is_invalid_params_before_parsing_and_the_limit_itself_is_accepted() {
+    let bridge = Bridge::default();
+    register_echo_device_info(&bridge);
+    let (id, _) = open(&bridge, full_info("main"));
+    let max = bridge.limits().max_depth;
+    assert_eq!(max, 32, "the documented limit");
+    // The request object is one level and params a second: max - 2 more fit exactly.
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    let at_limit = format!(r#"{{"action":"getDeviceInfo","taskId":"d","params":{{"x":{}}}}}"#, nested(max - 2));
+    let body = call_ampe(&bridge, id, &at_limit).await;
+    assert_eq!(body["success"], json!(true), "{body}");
+
+    let over = format!(r#"{{"action":"getDeviceInfo","taskId":"d","params":{{"x":{}}}}}"#, nested(max - 1));
+    let body = call_ampe(&bridge, id, &over).await;
+    assert_eq!(body, ampe_err(json!(""), json!("open"), json!(""), "INVALID_PARAMS", "参数错误: 参数嵌套超过 32 层"));
+
+    // Brackets inside strings (also after escaped quotes) are text, not nesting.
+    let text = format!(r#"{{"action":"getDeviceInfo","params":{{"x":"\"{}"}}}}"#, "[{".repeat(5000));
+    let body = call_ampe(&bridge, id, &text).await;
+    assert_eq!(body["success"], json!(true), "{body}");
+
+    // Far deeper than serde_json's own recursion limit: still the same answer, in every dialect.
+    let deep = nested(100_000);
+    let reply = bridge.call(id, Dialect::Wxfaceapp, "postMsg", &deep).await;
+    assert_eq!(reply.body["errorCode"], "INVALID_PARAMS", "{:?}", reply);
+    let reply = bridge.call(id, Dialect::Ft, "finCardOcr", &deep).await;
+    assert_eq!(reply.body["errMsg"], "finCardOcr:fail 参数错误: 参数嵌套超过 32 层");
+}
+
+#[tokio::test]
+async fn long_names_and_values_are_cut_in_messages() {
+    let bridge = Bridge::default();
+    register_echo_device_info(&bridge);
+    let (id, _) = open(&bridge, full_info("main"));
+    let long = "汉".repeat(100_000);
+
+    // An unknown action is echoed exactly (the contract) but the message repeats only its start.
+    let body = call_ampe(&bridge, id, &ampe(&long, "t", json!({}))).await;
+    assert_eq!(body["action"], json!(long));
+    let shown = format!("本终端不支持: 未知的操作 {}…", "汉".repeat(21));
+    assert_eq!(body["message"], json!(shown));
+
+    // A page-supplied method name is cut in errMsg too.
+    let name = format!("x{}", "y".repeat(1_000_000));
+    let reply = bridge.call(id, Dialect::Ft, &name, "{}").await;
+    let err_msg = reply.body["errMsg"].as_str().expect("errMsg");
+    assert!(err_msg.len() < 300, "{err_msg}");
+    assert!(err_msg.starts_with(&format!("x{}…:fail 本终端不支持: 未知的操作 x", "y".repeat(63))), "{err_msg}");
+
+    // A subscription to a long unknown event name likewise.
+    let err = bridge.subscribe(id, Dialect::My, &long).expect_err("unknown event");
+    assert!(err.message.len() < 300, "{}", err.message);
+
+    // A numeric field given as a huge non-numeric string.
+    let params = Params(json!({"n": "9".repeat(10) + &"z".repeat(1_000_000)}).as_object().cloned().unwrap_or_default());
+    let err = params.int("n").expect_err("not an integer");
+    assert!(err.message.len() < 300, "{}", err.message);
+}

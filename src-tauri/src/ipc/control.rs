@@ -11,10 +11,14 @@
 //! It listens on 127.0.0.1 only. POST bodies must be sent as `Content-Type: application/json`,
 //! which a web page of another origin cannot send without asking first; only Booth's own pages
 //! are answered yes (CORS), so a page in a browser on the terminal cannot produce hardware events.
+//! A request must name the loopback address as its `Host` (`127.0.0.1` or `localhost`): a page
+//! whose own name was made to resolve to 127.0.0.1 (DNS rebinding) sends its own name and gets
+//! 403. Bodies over [`BODY_MAX`] get 413.
 
 use crate::dev::recorder::Recorder;
 use crate::devices::Devices;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -32,6 +36,8 @@ use std::time::Duration;
 pub use crate::names::CONTROL_PORT as DEFAULT_PORT;
 /// The longest `GET /feed` wait.
 const FEED_WAIT_MAX: Duration = Duration::from_secs(30);
+/// The largest request body: room for a simulated camera picture or ID card photo in base64.
+pub const BODY_MAX: usize = 8 * 1024 * 1024;
 
 pub struct ControlState {
     pub devices: Arc<Devices>,
@@ -51,6 +57,8 @@ pub fn router(state: Arc<ControlState>) -> Router {
         .route("/feed", get(feed))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see README, Control endpoint") })
         .layer(middleware::from_fn(guard))
+        // Also bounds a body sent without Content-Length, which `guard` cannot see in advance.
+        .layer(DefaultBodyLimit::max(BODY_MAX))
         .with_state(state)
 }
 
@@ -61,8 +69,26 @@ fn booth_origin(headers: &HeaderMap) -> Option<HeaderValue> {
     allowed.then(|| origin.clone())
 }
 
-/// CORS for Booth's pages, and JSON-only POSTs.
+/// Whether `Host` names the loopback address (any port: the listener is on 127.0.0.1 only, so
+/// the port is the one it listens on).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return false };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost")
+}
+
+/// Loopback `Host` only, bounded bodies, CORS for Booth's pages, and JSON-only POSTs.
 async fn guard(request: Request, next: Next) -> Response {
+    if !loopback_host(request.headers()) {
+        return error(StatusCode::FORBIDDEN, "the control endpoint answers only requests for 127.0.0.1 or localhost");
+    }
+    let length = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if length.is_some_and(|n| n > BODY_MAX as u64) {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body is over {BODY_MAX} bytes"));
+    }
     let origin = booth_origin(request.headers());
     if request.method() == Method::OPTIONS {
         let mut res = StatusCode::NO_CONTENT.into_response();
@@ -210,6 +236,7 @@ mod tests {
         let req = Request::builder()
             .method(method)
             .uri(uri)
+            .header("host", "127.0.0.1:17800")
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
@@ -284,6 +311,7 @@ mod tests {
         let req = Request::builder()
             .method("POST")
             .uri("/sim/scanner/scan")
+            .header("host", "localhost:17800")
             .header("content-type", "text/plain")
             .header("origin", "https://evil.example")
             .body(Body::from(r#"{"code":"1"}"#))
@@ -294,6 +322,7 @@ mod tests {
             let req = Request::builder()
                 .method("OPTIONS")
                 .uri("/sim/scanner/scan")
+                .header("host", "127.0.0.1")
                 .header("origin", origin.as_str())
                 .header("access-control-request-method", "POST")
                 .body(Body::empty())
@@ -302,5 +331,63 @@ mod tests {
             let acao = res.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_string());
             assert_eq!(acao, allowed.then_some(origin.clone()), "{origin}");
         }
+    }
+
+    #[tokio::test]
+    async fn only_requests_for_the_loopback_address_are_answered() {
+        let (s, _d) = state(true);
+        let mut rx = s.devices.bridge.bus().subscribe();
+        // A rebinding page sends its own name; a request without Host is refused too.
+        for host in [Some("evil.example:17800"), Some("127.0.0.1.evil.example"), Some("localhost.evil"), None] {
+            for (method, uri, body) in [("GET", "/health", ""), ("POST", "/sim/scanner/scan", r#"{"code":"1"}"#)] {
+                let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+                if let Some(h) = host {
+                    req = req.header("host", h);
+                }
+                let res = router(s.clone()).oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+                assert_eq!(res.status(), StatusCode::FORBIDDEN, "{host:?} {uri}");
+            }
+        }
+        assert!(rx.try_recv().is_err(), "no scan reached the bus");
+        for host in ["127.0.0.1", "127.0.0.1:17800", "localhost:1", "LOCALHOST"] {
+            let req = Request::builder().uri("/health").header("host", host).body(Body::empty()).unwrap();
+            let res = router(s.clone()).oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused_with_413() {
+        let (s, _d) = state(true);
+        let big = format!(r#"{{"code":"{}"}}"#, "1".repeat(BODY_MAX));
+        // Announced by Content-Length: refused before it is read.
+        let req = Request::builder()
+            .method("POST")
+            .uri("/sim/scanner/scan")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("content-length", big.len())
+            .body(Body::from(big.clone()))
+            .unwrap();
+        let res = router(s.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(v["error"], format!("the body is over {BODY_MAX} bytes"));
+        // Without Content-Length (a streamed body), the limit still holds.
+        let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(big))]);
+        let req = Request::builder()
+            .method("POST")
+            .uri("/sim/scanner/scan")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Body::from_stream(stream))
+            .unwrap();
+        let res = router(s.clone()).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // Just under the limit is read (and refused by the scanner for its own reason).
+        let under = format!(r#"{{"code":"{}"}}"#, "1".repeat(BODY_MAX - 20));
+        let (status, v) = send(s, "POST", "/sim/scanner/scan", &under).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     }
 }
