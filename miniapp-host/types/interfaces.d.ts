@@ -891,6 +891,8 @@ export interface WxfaceappCalls {
   /**
    * 启动后屏小程序 (青蛙PRO). Success reply `"suc calling"`. Fail replyCode: `"-1"` 后屏小程序正在启动,
    * `"-2"` 内部错误, `"-3"` 人脸支付已经在运行, `"-4"` 参数设置有误, `"-5"` 当前机具不支持, `"-6"` 机具不支持此功能.
+   * Booth: `appId` names a `[apps.<appId>]` catalogue app of booth.toml; `launchPage` is a path in its
+   * package (`pages/pay`, `pages/pay.html`; empty = its entry); `-6` without a second monitor.
    */
   launchMp: WxCall<
     {
@@ -913,6 +915,7 @@ export interface WxfaceappCalls {
    * 小程序间消息发送 (青蛙PRO, ≤ 2000 字符). Success reply `"suc sending msg"`. Fail replyCode:
    * `"-1"` 后屏小程序正在启动, `"-2"` Appid不匹配, `"-3"` 字符数超出限制, `"-4"` 输入参数有误,
    * `"-5"` 运行状态有误, `"-6"` 机具不支持此功能, `"-7"` 未知错误, `"-8"` 发送消息超时.
+   * Booth: `-8` when the target page does not listen (onRemoteMessage) within 3 s.
    */
   postMsg: WxCall<
     {

@@ -30,6 +30,31 @@ pub fn package_base() -> Url {
     Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
 }
 
+/// Where catalogue app `app_id`'s files appear to pages: its own origin, `booth://<appId>/`
+/// (`http://booth.<appId>/` on WebView2), so that apps never share storage or cookies.
+pub fn app_base(app_id: &str) -> Result<Url, String> {
+    let base = if cfg!(windows) { format!("http://booth.{app_id}/") } else { format!("{SCHEME}://{app_id}/") };
+    Url::parse(&base).map_err(|e| format!("app `{app_id}`: {e}"))
+}
+
+/// The catalogue app a URL on the package scheme belongs to (`None` for `[package]`'s
+/// `booth://localhost/` and anything else).
+pub fn app_of(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    let id = if cfg!(windows) {
+        if url.scheme() != "http" {
+            return None;
+        }
+        host.strip_prefix("booth.")?
+    } else {
+        if url.scheme() != SCHEME {
+            return None;
+        }
+        host
+    };
+    (id != "localhost").then(|| id.to_string())
+}
+
 /// Booth's own pages (`ui/`).
 pub fn ui_base() -> Url {
     let base = if cfg!(windows) { "http://tauri.localhost/" } else { "tauri://localhost/" };

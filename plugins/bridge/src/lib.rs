@@ -504,6 +504,27 @@ impl Bridge {
         self.session(id).map(|s| s.info.key.clone())
     }
 
+    /// What the host said about an open session (its package, screen and window).
+    pub fn session_info(&self, id: SessionId) -> Option<SessionInfo> {
+        self.session(id).map(|s| s.info.clone())
+    }
+
+    /// The open sessions of pages on one screen, oldest first.
+    pub fn sessions_on(&self, screen: Screen) -> Vec<(SessionId, SessionInfo)> {
+        let sessions = self.inner.sessions.read().unwrap_or_else(|p| p.into_inner());
+        let mut on: Vec<_> =
+            sessions.values().filter(|s| s.info.screen == screen).map(|s| (s.id, s.info.clone())).collect();
+        on.sort_by_key(|(id, _)| *id);
+        on
+    }
+
+    /// Whether a page listens to an event (has subscribed and not unsubscribed since).
+    pub fn is_subscribed(&self, id: SessionId, dialect: Dialect, name: &str) -> bool {
+        self.session(id).is_some_and(|s| {
+            s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|(d, n)| *d == dialect && *n == name)
+        })
+    }
+
     pub fn session_count(&self) -> usize {
         self.inner.sessions.read().unwrap_or_else(|p| p.into_inner()).len()
     }

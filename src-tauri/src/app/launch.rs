@@ -94,6 +94,7 @@ fn start(l: Launch) -> i32 {
     if l.kiosk {
         tracing::info!("kiosk mode");
     }
+    let catalogue = crate::shell::apps::Catalogue::load(&l.config.apps);
     super::run::run(RunOptions {
         mode: l.mode,
         kiosk: l.kiosk,
@@ -103,6 +104,7 @@ fn start(l: Launch) -> i32 {
         log_dir: l.config.log.dir(),
         admin: l.config.admin.clone(),
         package: l.package,
+        catalogue,
         devices,
         recorder,
         control,

@@ -9,6 +9,7 @@ use crate::ipc::handler::{allow_package_origins, invoke_handler};
 use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
+use crate::shell::apps::BackScreen;
 use crate::shell::face_screen::FaceScreen;
 use crate::shell::id_number::IdNumberScreen;
 use crate::shell::lifecycle::Shell;
@@ -44,6 +45,8 @@ pub struct RunOptions {
     /// `[admin]` of booth.toml (PIN lockout policy).
     pub admin: crate::config::AdminSection,
     pub package: Package,
+    /// `[apps]` of booth.toml, loaded.
+    pub catalogue: crate::shell::apps::Catalogue,
     pub devices: Devices,
     pub recorder: Arc<Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
@@ -54,7 +57,8 @@ pub struct RunOptions {
 pub fn run(opts: RunOptions) -> i32 {
     let package = Arc::new(opts.package);
     let devices = Arc::new(opts.devices);
-    let state = Arc::new(AppState { devices: devices.clone(), package: package.clone() });
+    let catalogue = Arc::new(opts.catalogue);
+    let state = Arc::new(AppState { devices: devices.clone(), package: package.clone(), catalogue: catalogue.clone() });
     let control = opts.control;
     let recorder = opts.recorder;
     let mut mode = opts.mode;
@@ -64,14 +68,22 @@ pub fn run(opts: RunOptions) -> i32 {
     let admin = Arc::new(Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
 
     let serve_pkg = package.clone();
+    let serve_apps = catalogue.clone();
     let builder = tauri::Builder::default()
         .register_asynchronous_uri_scheme_protocol(SCHEME, move |_ctx, request, responder| {
             // Files are read off the main thread, which runs the windows.
-            let package = serve_pkg.clone();
+            let (package, apps) = (serve_pkg.clone(), serve_apps.clone());
+            let uri = request.uri().to_string();
             let path = request.uri().path().to_string();
-            tauri::async_runtime::spawn_blocking(move || match crate::ipc::scheme::serve(&package, &path) {
-                Ok(r) => responder.respond(r),
-                Err(e) => tracing::error!(error = %e, "cannot build a response"),
+            tauri::async_runtime::spawn_blocking(move || {
+                let answer = match crate::ipc::scheme::package_for(&package, &apps, &uri) {
+                    Some(p) => crate::ipc::scheme::serve(p, &path),
+                    None => crate::ipc::scheme::unknown_origin(&uri),
+                };
+                match answer {
+                    Ok(r) => responder.respond(r),
+                    Err(e) => tracing::error!(error = %e, "cannot build a response"),
+                }
             });
         })
         .manage(state)
@@ -79,7 +91,7 @@ pub fn run(opts: RunOptions) -> i32 {
         .manage(admin)
         .manage(crate::ipc::page::LogLimiter::default())
         .setup(move |app| {
-            allow_package_origins(app, &package)?;
+            allow_package_origins(app, &package, &catalogue)?;
             let dev = matches!(mode, Mode::Dev { .. });
             let shell = Shell::new(
                 app.handle().clone(),
@@ -94,8 +106,9 @@ pub fn run(opts: RunOptions) -> i32 {
             }
             app.manage(shell.clone());
             let inputs = devices.page_inputs(&package);
-            let secondary = open_windows(app, &package, dev, &shell, &inputs, &devices.bridge)?;
+            let secondary = open_windows(app, &package, &catalogue, dev, &shell, &inputs, &devices.bridge)?;
             devices.display.set_screen(secondary.clone());
+            devices.apps.set_host(Arc::new(BackScreen { secondary: secondary.clone(), catalogue: catalogue.clone() }));
             secondary.open_entry();
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));

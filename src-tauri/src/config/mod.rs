@@ -44,6 +44,8 @@ pub struct Config {
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
+    /// `[apps.<appId>]`: the catalogue of mini-programs besides `[package]`.
+    pub apps: booth_apps::catalogue::AppsSection,
 }
 
 /// The default location: `<config dir>/booth/booth.toml` (`~/.config/booth/booth.toml`,
@@ -135,6 +137,7 @@ impl Config {
         config.camera.to_config(false)?;
         config.face.resolve(Path::new("/"), Path::new("/"), "")?;
         config.package.validate()?;
+        booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
         Ok(config)
     }
 }

@@ -52,6 +52,8 @@ pub struct Devices {
     /// initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo (the app connects the
     /// face screen).
     pub face: Arc<booth_face::FaceService>,
+    /// launchMp, postMsg and onRemoteMessage (the app connects its windows and catalogue).
+    pub apps: Arc<booth_apps::TwoScreens>,
 }
 
 impl Devices {
@@ -108,6 +110,8 @@ impl Devices {
         audio.register(&bridge);
         audio.register_sim(&sims);
         let (camera, face) = face(config, sim, &device, &bridge, &sims);
+        let apps = booth_apps::TwoScreens::new(&bridge);
+        apps.register(&bridge);
         Devices {
             bridge,
             sims,
@@ -125,6 +129,7 @@ impl Devices {
             audio,
             camera,
             face,
+            apps,
         }
     }
 

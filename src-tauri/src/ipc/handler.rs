@@ -26,7 +26,11 @@ pub fn invoke_handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Sen
 
 /// Pages of the package (its scheme, its `origins`, or its remote origin) may reach the bridge
 /// commands; nothing else may.
-pub fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Result<()> {
+pub fn allow_package_origins(
+    app: &tauri::App,
+    package: &Package,
+    catalogue: &crate::shell::apps::Catalogue,
+) -> tauri::Result<()> {
     let mut builder = tauri::ipc::CapabilityBuilder::new("booth-package-origins")
         .windows([MAIN, SECONDARY])
         .permission("allow-booth-attach")
@@ -37,6 +41,9 @@ pub fn allow_package_origins(app: &tauri::App, package: &Package) -> tauri::Resu
         .permission("allow-booth-shell");
     let base = package_base();
     builder = builder.remote(format!("{}*", base.as_str()));
+    for base in catalogue.origins() {
+        builder = builder.remote(format!("{}*", base.as_str()));
+    }
     for origin in package.extra_origins() {
         builder = builder.remote(format!("{origin}/*"));
     }

@@ -32,10 +32,13 @@ pub async fn booth_attach(
     url: String,
 ) -> Result<Value, Value> {
     let label = webview.label().to_string();
-    let package = &state.package;
+    // Which app the page belongs to is its origin's word, not the page's.
+    let app = webview.url().ok().and_then(|u| state.catalogue.for_url(&u).cloned());
+    let package = app.as_ref().map_or(&state.package, |a| &a.package);
     let info = SessionInfo {
         key: label.clone(),
-        package_id: package.manifest.id.clone(),
+        // A catalogue app is known by its appId (what launchMp and postMsg name it by).
+        package_id: app.as_ref().map_or_else(|| package.manifest.id.clone(), |a| a.id.clone()),
         permissions: package.permissions().clone(),
         dialects: package.manifest.dialect_set(),
         screen: if label == SECONDARY { Screen::Back } else { Screen::Front },

@@ -8,4 +8,6 @@ use std::sync::Arc;
 pub struct AppState {
     pub devices: Arc<Devices>,
     pub package: Arc<Package>,
+    /// `[apps]`: the other mini-programs, each on its own origin.
+    pub catalogue: Arc<crate::shell::apps::Catalogue>,
 }

@@ -263,6 +263,14 @@ impl Shell {
     /// The mini-program closes: its sessions end (device loops and listeners stop), its
     /// secondary page goes, and the main window shows the launcher.
     pub fn close_applet(&self, label: &str, why: &str) {
+        if label == SECONDARY && self.back_screen_shows_an_app() {
+            // A back-screen app (launchMp) ends alone: the front app keeps running.
+            tracing::info!(why, "back-screen app closed");
+            self.bridge.end_sessions_for(SECONDARY);
+            self.clear_secondary();
+            self.show_secondary_entry();
+            return;
+        }
         tracing::info!(window = label, why, "mini-program closed; showing the launcher");
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
@@ -349,6 +357,14 @@ impl Shell {
 
     /// The customer screen shows nothing of the last customer: a picture is dropped and the
     /// window hidden (getSecondaryScreenState then answers 0).
+    /// Whether the secondary window shows a catalogue app (started by launchMp).
+    fn back_screen_shows_an_app(&self) -> bool {
+        self.app
+            .try_state::<Arc<super::secondary::Secondary>>()
+            .and_then(|s| s.showing())
+            .is_some_and(|u| crate::names::app_of(&u).is_some())
+    }
+
     fn clear_secondary(&self) {
         use booth_display::SecondaryScreen;
         if let Some(second) = self.app.try_state::<Arc<super::secondary::Secondary>>() {

@@ -10,6 +10,7 @@
 //! `config` and `names`.
 
 pub mod admin_window;
+pub mod apps;
 pub mod face_screen;
 pub mod id_number;
 pub mod layout;

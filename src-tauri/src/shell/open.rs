@@ -2,6 +2,7 @@
 //! kiosk flags, the secondary window's setup, and the simulator panel; the windows' report for
 //! `/health`; reloading the package's windows under `booth dev`.
 
+use super::apps::Catalogue;
 use super::lifecycle::{LauncherReason, Shell};
 use super::secondary::{Secondary, Setup};
 use crate::names::{package_base, ui_base, MAIN, PANEL, SECONDARY};
@@ -18,6 +19,7 @@ use url::Url;
 pub fn open_windows(
     app: &tauri::App,
     package: &Arc<Package>,
+    catalogue: &Catalogue,
     dev: bool,
     shell: &Arc<Shell>,
     inputs: &runtime::InputsConfig,
@@ -28,7 +30,10 @@ pub fn open_windows(
     let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
     let inputs = runtime::inputs_script(inputs);
     let shell_js = shell_script(shell);
-    let app_origins: Vec<String> = [package_base(), ui_base()].iter().filter_map(origin_key).collect();
+    // Catalogue apps may be shown too, each on its own origin (launchMp, finOpenOtherApp).
+    let mut bases = vec![package_base(), ui_base()];
+    bases.extend(catalogue.origins());
+    let app_origins: Vec<String> = bases.iter().filter_map(origin_key).collect();
 
     let guard = |label: &'static str| {
         let package = package.clone();
@@ -101,7 +106,17 @@ pub fn open_windows(
         app.handle().clone(),
         Setup {
             title: format!("{} — Booth (secondary)", m.name),
-            scripts: vec![script, inputs, shell_js],
+            // The back screen may show a catalogue app with other dialects: the runtime offers
+            // every dialect there, and the bridge allows each page only its own manifest's.
+            scripts: vec![
+                if catalogue.apps().next().is_some() {
+                    runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION)
+                } else {
+                    script
+                },
+                inputs,
+                shell_js,
+            ],
             guard: Arc::new(guard(SECONDARY)),
             devtools: dev,
             entry: secondary_entry,

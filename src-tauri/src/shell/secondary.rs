@@ -200,6 +200,37 @@ impl Secondary {
     fn window(&self) -> Option<WebviewWindow> {
         self.app.get_webview_window(SECONDARY)
     }
+
+    /// launchMp: a catalogue app's page replaces whatever the screen showed.
+    pub fn show_app(&self, url: WebviewUrl) -> Result<(), booth_apps::BackError> {
+        use booth_apps::BackError;
+        let monitor = self.monitor().ok_or(BackError::Absent)?;
+        let failed = |e: tauri::Error| BackError::Failed(e.to_string());
+        self.lock().picture = None;
+        let window = match self.window() {
+            Some(w) => {
+                // The page that goes ends its sessions now, not when the next one attaches.
+                self.setup.bridge.end_sessions_for(SECONDARY);
+                let (WebviewUrl::External(to) | WebviewUrl::CustomProtocol(to)) = url else {
+                    return Err(BackError::Failed("not a page URL".into()));
+                };
+                w.navigate(to).map_err(failed)?;
+                w
+            }
+            None => self.make(url, monitor).map_err(failed)?,
+        };
+        window.show().map_err(failed)?;
+        self.lock().shown = true;
+        Ok(())
+    }
+
+    /// The page the screen shows (not Booth's picture page), while it is shown.
+    pub fn showing(&self) -> Option<Url> {
+        if !self.lock().shown {
+            return None;
+        }
+        self.window()?.url().ok().filter(|u| !u.path().ends_with(PICTURE_PAGE))
+    }
 }
 
 /// Hands a picture (a data: URL, or "" for none) to the picture page.

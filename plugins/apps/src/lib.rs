@@ -1,0 +1,310 @@
+//! Several mini-programs on one terminal: the app catalogue (`[apps.<appId>]` of booth.toml,
+//! [`catalogue`]) and seed 001's two-screen calls between its apps.
+//!
+//! - `wxfaceapp.launchMp {appId, hostAppId, miniappType, launchPage, needLogin}` (§3.3): the
+//!   front screen's app starts a catalogue app on the back screen (the secondary window).
+//! - `wxfaceapp.postMsg {targetAppid, content}` (§3.5) and `wxfaceapp.onRemoteMessage` (§3.6):
+//!   a text message to the app on the other screen, delivered as `{senderAppid, content}`, in
+//!   order, exactly once, or answered `-8` when it could not be delivered within 3 s.
+//!
+//! The windows are the app's: it implements [`TwoScreenHost`] with its secondary window and
+//! the catalogue's packages. Which app a page belongs to is the bridge session's `package_id`,
+//! which the app sets from the page's origin (`booth://<appId>/`), never from the page's word.
+//!
+//! Not for: the windows themselves, serving packages, or the home screen (the app's `shell`).
+
+pub mod catalogue;
+
+use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params, Screen};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The bus topic of messages between apps (`{senderAppid, content}`).
+pub const TOPIC_REMOTE: &str = "apps.remote";
+/// The longest `content` postMsg takes, in characters (seed 001 §3.5, version 2.13).
+pub const MAX_CONTENT_CHARS: usize = 2000;
+/// How long postMsg waits for the other app to listen before answering `-8`.
+pub const DELIVERY_WAIT: Duration = Duration::from_secs(3);
+/// A back-screen app counts as starting (a second launchMp answers `-1`) until its page has
+/// attached, or for this long.
+pub const STARTING_WAIT: Duration = Duration::from_secs(10);
+
+/// Why the back screen could not start an app.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackError {
+    /// No second monitor.
+    #[error("没有后屏")]
+    Absent,
+    /// The window system refused.
+    #[error("后屏启动失败: {0}")]
+    Failed(String),
+}
+
+/// What the two-screen calls need from the running app. Calls may block (windows are made on
+/// the window system's thread); the plugin runs them off the async runtime.
+pub trait TwoScreenHost: Send + Sync + 'static {
+    /// Whether there is a second screen to start an app on.
+    fn has_back_screen(&self) -> bool;
+    /// Where `page` of catalogue app `app_id` is, as a path inside its package (an empty
+    /// `page` is the app's entry). `Err` says why not: the app is not in the catalogue, or the
+    /// page is not in its package.
+    fn resolve_page(&self, app_id: &str, page: &str) -> Result<String, String>;
+    /// Shows `page` (from [`Self::resolve_page`]) of app `app_id` on the back screen, replacing
+    /// whatever it showed.
+    fn launch(&self, app_id: &str, page: &str) -> Result<(), BackError>;
+    /// The catalogue app the back screen shows now, if any.
+    fn back_app(&self) -> Option<String>;
+}
+
+/// launchMp, postMsg and onRemoteMessage over the app's [`TwoScreenHost`].
+pub struct TwoScreens {
+    bridge: Bridge,
+    host: OnceLock<Arc<dyn TwoScreenHost>>,
+    /// The app launchMp is starting on the back screen, and since when.
+    starting: Mutex<Option<(String, Instant)>>,
+    /// One message at a time per direction (to the front, to the back), so that they arrive in
+    /// the order they were sent.
+    lanes: [tokio::sync::Mutex<()>; 2],
+}
+
+fn code(code: &str, kind: ErrorCode, message: impl Into<String>) -> ApiError {
+    ApiError::with_message(kind, message).reply_code(code)
+}
+
+fn other(screen: Screen) -> Screen {
+    match screen {
+        Screen::Front => Screen::Back,
+        Screen::Back => Screen::Front,
+    }
+}
+
+fn lane(screen: Screen) -> usize {
+    match screen {
+        Screen::Front => 0,
+        Screen::Back => 1,
+    }
+}
+
+/// A required string parameter, `-4` otherwise.
+fn text<'a>(params: &'a Params, key: &str) -> Result<&'a str, ApiError> {
+    match params.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(code("-4", ErrorCode::InvalidParams, format!("{key} 应为字符串"))),
+        None => Err(code("-4", ErrorCode::InvalidParams, format!("缺少 {key}"))),
+    }
+}
+
+/// An integer parameter among `allowed` (a number, or a string of digits as some pages send).
+fn choice(params: &Params, key: &str, allowed: &[i64], default: Option<i64>) -> Result<i64, ApiError> {
+    let value = match params.get(key) {
+        None | Some(Value::Null) => default,
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(_) => None,
+    };
+    value
+        .filter(|v| allowed.contains(v))
+        .ok_or_else(|| code("-4", ErrorCode::InvalidParams, format!("{key} 应为 {allowed:?} 之一")))
+}
+
+impl TwoScreens {
+    pub fn new(bridge: &Bridge) -> Arc<TwoScreens> {
+        Arc::new(TwoScreens {
+            bridge: bridge.clone(),
+            host: OnceLock::new(),
+            starting: Mutex::default(),
+            lanes: [tokio::sync::Mutex::new(()), tokio::sync::Mutex::new(())],
+        })
+    }
+
+    /// Connects the app's windows (once they can be made).
+    pub fn set_host(&self, host: Arc<dyn TwoScreenHost>) {
+        if self.host.set(host).is_err() {
+            tracing::warn!("two-screen host set twice; keeping the first");
+        }
+    }
+
+    fn host(&self) -> Result<Arc<dyn TwoScreenHost>, ApiError> {
+        self.host.get().cloned().ok_or_else(|| code("-6", ErrorCode::DeviceUnavailable, "本终端没有后屏"))
+    }
+
+    /// The app running on `screen`: the back screen's catalogue app, or the front page's app.
+    fn running_on(&self, screen: Screen) -> Option<String> {
+        match screen {
+            Screen::Back => self.host.get().and_then(|h| h.back_app()),
+            Screen::Front => self.bridge.sessions_on(Screen::Front).pop().map(|(_, info)| info.package_id),
+        }
+    }
+
+    pub fn register(self: &Arc<Self>, bridge: &Bridge) {
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "launchMp",
+            None,
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move { me.launch_mp(ctx, params).await }
+            }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "postMsg",
+            // Longer than the delivery wait, so that the page gets -8 rather than TIMEOUT.
+            Some(DELIVERY_WAIT + Duration::from_secs(5)),
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move { me.post_msg(ctx, params).await }
+            }),
+        );
+        bridge.register_event(Dialect::Wxfaceapp, "onRemoteMessage", TOPIC_REMOTE, Arc::new(|v| Some(v.clone())));
+    }
+
+    async fn launch_mp(&self, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
+        if ctx.session.info().screen != Screen::Front {
+            return Err(code("-5", ErrorCode::Unsupported, "只有前屏小程序可以启动后屏小程序"));
+        }
+        let app_id = text(&params, "appId")?.trim().to_string();
+        if app_id.is_empty() {
+            return Err(code("-4", ErrorCode::InvalidParams, "appId 为空"));
+        }
+        text(&params, "hostAppId")?;
+        // 1 is the development version, which the seed does not run either.
+        choice(&params, "miniappType", &[0, 2], None)?;
+        choice(&params, "needLogin", &[0, 1], Some(0))?;
+        let page = match params.get("launchPage") {
+            None | Some(Value::Null) => String::new(),
+            Some(_) => text(&params, "launchPage")?.trim().to_string(),
+        };
+        let host = self.host()?;
+        let probe = host.clone();
+        let has_screen = tokio::task::spawn_blocking(move || probe.has_back_screen()).await.unwrap_or(false);
+        if !has_screen {
+            return Err(code("-6", ErrorCode::DeviceUnavailable, "本终端没有后屏"));
+        }
+        let path = host
+            .resolve_page(&app_id, &page)
+            .map_err(|why| code("-4", ErrorCode::InvalidParams, format!("appId {app_id}: {why}")))?;
+        {
+            let mut starting = self.starting.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((app, since)) = starting.as_ref() {
+                let attached = self.bridge.sessions_on(Screen::Back).iter().any(|(_, i)| &i.package_id == app);
+                if !attached && since.elapsed() < STARTING_WAIT {
+                    return Err(code("-1", ErrorCode::Busy, format!("后屏小程序 {app} 正在启动, 请勿重复启动")));
+                }
+            }
+            *starting = Some((app_id.clone(), Instant::now()));
+        }
+        tracing::info!(app = %app_id, page = %path, "launchMp: starting on the back screen");
+        let (id, p) = (app_id.clone(), path.clone());
+        let launched = tokio::task::spawn_blocking(move || host.launch(&id, &p))
+            .await
+            .unwrap_or_else(|e| Err(BackError::Failed(e.to_string())));
+        if let Err(e) = launched {
+            *self.starting.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            tracing::warn!(app = %app_id, error = %e, "launchMp failed");
+            return Err(match e {
+                BackError::Absent => code("-6", ErrorCode::DeviceUnavailable, e.to_string()),
+                BackError::Failed(_) => code("-2", ErrorCode::DeviceError, e.to_string()),
+            });
+        }
+        Ok(Done::from(json!({"replyCode": "0", "reply": "suc calling"})))
+    }
+
+    async fn post_msg(&self, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
+        let target = text(&params, "targetAppid")?.trim().to_string();
+        if target.is_empty() {
+            return Err(code("-4", ErrorCode::InvalidParams, "targetAppid 为空"));
+        }
+        let content = text(&params, "content")?.to_string();
+        let chars = content.chars().count();
+        if chars > MAX_CONTENT_CHARS {
+            return Err(code(
+                "-3",
+                ErrorCode::PayloadTooLarge,
+                format!("content 有 {chars} 个字符, 上限 {MAX_CONTENT_CHARS}"),
+            ));
+        }
+        let from = ctx.session.info();
+        let there = other(from.screen);
+        let running =
+            self.running_on(there).ok_or_else(|| code("-5", ErrorCode::DeviceUnavailable, "另一屏没有运行小程序"))?;
+        if running != target {
+            return Err(code("-2", ErrorCode::InvalidParams, format!("另一屏运行的是 {running}, 不是 {target}")));
+        }
+        let sender = from.package_id.clone();
+        let _lane = self.lanes[lane(there)].lock().await;
+        let deadline = tokio::time::Instant::now() + DELIVERY_WAIT;
+        let payload = json!({"senderAppid": sender, "content": content});
+        let bus = ctx.bus.clone();
+        loop {
+            // The target app's page on the other screen, once it listens.
+            let listening = self.bridge.sessions_on(there).into_iter().rev().find(|(id, info)| {
+                info.package_id == target && self.bridge.is_subscribed(*id, Dialect::Wxfaceapp, "onRemoteMessage")
+            });
+            if let Some((id, _)) = listening {
+                if bus.publish_to(id, TOPIC_REMOTE, payload.clone()) {
+                    tracing::debug!(from = %sender, to = %target, chars, "postMsg delivered");
+                    return Ok(Done::from(json!({"replyCode": "0", "reply": "suc sending msg"})));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(code(
+                    "-8",
+                    ErrorCode::Timeout,
+                    format!("{target} 在 3 秒内没有接收消息 (onRemoteMessage)"),
+                ));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = ctx.cancel.cancelled() => return Err(ApiError::bare(ErrorCode::Cancelled)),
+            }
+        }
+    }
+}
+
+/// Where `page` of a package is: `page` itself, `page.html` or `page/index.html` (mini-program
+/// pages are often named without an extension, `pages/index`), whichever `exists`; a query is
+/// kept. `None` for anything outside the package (`..`, an absolute path, another scheme).
+pub fn resolve_page(page: &str, entry: &str, exists: impl Fn(&str) -> bool) -> Option<String> {
+    let page = page.trim();
+    let page = if page.is_empty() { entry } else { page };
+    let (path, query) = match page.find(['?', '#']) {
+        Some(i) => page.split_at(i),
+        None => (page, ""),
+    };
+    let path = path.trim_start_matches("./");
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.contains(':')
+        || path.split('/').any(|part| part == ".." || part == ".")
+    {
+        return None;
+    }
+    [path.to_string(), format!("{path}.html"), format!("{}/index.html", path.trim_end_matches('/'))]
+        .into_iter()
+        .find(|p| exists(p))
+        .map(|p| format!("{p}{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_resolve_inside_the_package_only() {
+        let files = ["index.html", "pages/pay.html", "pages/report/index.html"];
+        let exists = |p: &str| files.contains(&p);
+        assert_eq!(resolve_page("", "index.html", exists).as_deref(), Some("index.html"));
+        assert_eq!(resolve_page("pages/pay", "index.html", exists).as_deref(), Some("pages/pay.html"));
+        assert_eq!(resolve_page("pages/pay.html?a=1", "index.html", exists).as_deref(), Some("pages/pay.html?a=1"));
+        assert_eq!(resolve_page("./pages/report", "index.html", exists).as_deref(), Some("pages/report/index.html"));
+        for outside in ["../x.html", "/etc/passwd", "pages/../index.html", "https://e.example/", "pages/none", "c:\\x"]
+        {
+            assert_eq!(resolve_page(outside, "index.html", exists), None, "{outside}");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! launchMp, postMsg and onRemoteMessage through the bridge, with a back screen that records
+//! what it was asked to start and attaches the started app's page like the app's window does
+//! (the real windows are exercised by `e2e apps::*`).
+
+use booth_apps::{resolve_page, BackError, TwoScreenHost, TwoScreens};
+use booth_bridge::{Bridge, Dialect, Family, Screen, SessionId, SessionInfo};
+use booth_testkit::events::Collect;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The catalogue (app → files) and a back screen that starts its apps' pages as sessions.
+struct Back {
+    bridge: Bridge,
+    monitor: bool,
+    catalogue: Vec<(&'static str, Vec<&'static str>)>,
+    /// The started app's page attaches (and listens) by itself, like a real page would.
+    attach: bool,
+    launched: Mutex<Vec<(String, String)>>,
+    showing: Mutex<Option<String>>,
+    pages: Mutex<Vec<(SessionId, Arc<Collect>)>>,
+    /// The apps whose launch has begun.
+    entered: Mutex<Vec<String>>,
+    /// Makes `launch` slow, to see a second launchMp while the first is starting.
+    delay: Duration,
+}
+
+impl TwoScreenHost for Back {
+    fn has_back_screen(&self) -> bool {
+        self.monitor
+    }
+    fn resolve_page(&self, app_id: &str, page: &str) -> Result<String, String> {
+        let (_, files) = self.catalogue.iter().find(|(id, _)| *id == app_id).ok_or("不在应用目录中")?;
+        resolve_page(page, "index.html", |p| files.contains(&p)).ok_or_else(|| format!("{page} 不在包中"))
+    }
+    fn launch(&self, app_id: &str, page: &str) -> Result<(), BackError> {
+        if !self.monitor {
+            return Err(BackError::Absent);
+        }
+        self.entered.lock().unwrap().push(app_id.into());
+        std::thread::sleep(self.delay);
+        self.launched.lock().unwrap().push((app_id.into(), page.into()));
+        *self.showing.lock().unwrap() = Some(app_id.into());
+        if self.attach {
+            let (id, sink) = page_on(&self.bridge, "secondary", app_id, Screen::Back);
+            self.bridge.subscribe(id, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
+            self.pages.lock().unwrap().push((id, sink));
+        }
+        Ok(())
+    }
+    fn back_app(&self) -> Option<String> {
+        self.showing.lock().unwrap().clone()
+    }
+}
+
+fn page_on(bridge: &Bridge, key: &str, app: &str, screen: Screen) -> (SessionId, Arc<Collect>) {
+    let sink = Arc::new(Collect::default());
+    let info = SessionInfo {
+        key: key.into(),
+        package_id: app.into(),
+        permissions: [Family::Display].into_iter().collect(),
+        dialects: [Dialect::Wxfaceapp].into_iter().collect(),
+        screen,
+        url: format!("booth://{app}/index.html"),
+    };
+    (bridge.open_session(info, sink.clone()), sink)
+}
+
+/// The bodies of the onRemoteMessage events a page received, in order.
+trait Bodies {
+    fn bodies(&self) -> Vec<Value>;
+}
+
+impl Bodies for Collect {
+    fn bodies(&self) -> Vec<Value> {
+        self.all().into_iter().filter(|m| m.name == "onRemoteMessage").map(|m| m.body).collect()
+    }
+}
+
+struct Rig {
+    bridge: Bridge,
+    back: Arc<Back>,
+    front: SessionId,
+    front_sink: Arc<Collect>,
+}
+
+fn rig(monitor: bool, attach: bool, delay: Duration) -> Rig {
+    let bridge = Bridge::default();
+    let apps = TwoScreens::new(&bridge);
+    apps.register(&bridge);
+    let back = Arc::new(Back {
+        bridge: bridge.clone(),
+        monitor,
+        catalogue: vec![("cashier", vec!["index.html", "pages/pay.html"]), ("report", vec!["index.html"])],
+        attach,
+        launched: Mutex::default(),
+        showing: Mutex::default(),
+        pages: Mutex::default(),
+        entered: Mutex::default(),
+        delay,
+    });
+    apps.set_host(back.clone());
+    let (front, front_sink) = page_on(&bridge, "main", "front", Screen::Front);
+    Rig { bridge, back, front, front_sink }
+}
+
+async fn wx(bridge: &Bridge, page: SessionId, name: &str, params: Value) -> Value {
+    let r = bridge.call(page, Dialect::Wxfaceapp, name, &params.to_string()).await;
+    r.body
+}
+
+fn launch(app: &str, page: &str) -> Value {
+    json!({"appId": app, "hostAppId": "gh_1", "miniappType": 0, "launchPage": page, "needLogin": 0})
+}
+
+#[tokio::test]
+async fn launch_mp_starts_the_app_on_the_back_screen_and_the_next_one_replaces_it() {
+    let rig = rig(true, true, Duration::ZERO);
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("cashier", "pages/pay")).await;
+    assert_eq!(r, json!({"replyCode": "0", "reply": "suc calling"}));
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("report", "")).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+    assert_eq!(
+        *rig.back.launched.lock().unwrap(),
+        vec![("cashier".to_string(), "pages/pay.html".to_string()), ("report".to_string(), "index.html".to_string())]
+    );
+    // The page that replaced the first one is the only one on the back screen.
+    let back: Vec<String> = rig.bridge.sessions_on(Screen::Back).into_iter().map(|(_, i)| i.package_id).collect();
+    assert_eq!(back, vec!["report"]);
+}
+
+#[tokio::test]
+async fn launch_mp_refuses_bad_parameters_with_minus_4() {
+    let rig = rig(true, true, Duration::ZERO);
+    for (params, needle) in [
+        (json!({"hostAppId": "h", "miniappType": 0, "launchPage": ""}), "缺少 appId"),
+        (launch("", ""), "appId 为空"),
+        (launch("nobody", ""), "不在应用目录中"),
+        (launch("cashier", "pages/none"), "不在包中"),
+        (launch("cashier", "../../etc/passwd"), "不在包中"),
+        (json!({"appId": "cashier", "hostAppId": "h", "miniappType": 1, "launchPage": ""}), "miniappType"),
+        (json!({"appId": "cashier", "hostAppId": "h", "miniappType": "x", "launchPage": ""}), "miniappType"),
+        (json!({"appId": "cashier", "miniappType": 0}), "hostAppId"),
+        (json!({"appId": "cashier", "hostAppId": "h", "miniappType": 2, "needLogin": 5}), "needLogin"),
+        (json!({"appId": 7, "hostAppId": "h", "miniappType": 0}), "appId 应为字符串"),
+    ] {
+        let r = wx(&rig.bridge, rig.front, "launchMp", params.clone()).await;
+        assert_eq!(r["replyCode"], "-4", "{params}: {r}");
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "{params}: {r}");
+        assert!(r["reply"].as_str().unwrap().contains(needle), "{params}: {r}");
+    }
+    assert!(rig.back.launched.lock().unwrap().is_empty());
+    // The trial version (2) is accepted.
+    let r =
+        wx(&rig.bridge, rig.front, "launchMp", json!({"appId": "cashier", "hostAppId": "h", "miniappType": 2})).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+}
+
+#[tokio::test]
+async fn launch_mp_without_a_second_screen_or_from_the_back_screen() {
+    let rig = rig(false, true, Duration::ZERO);
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("cashier", "")).await;
+    assert_eq!((r["replyCode"].as_str(), r["errorCode"].as_str()), (Some("-6"), Some("DEVICE_UNAVAILABLE")), "{r}");
+
+    let rig = self::rig(true, true, Duration::ZERO);
+    let (back, _) = page_on(&rig.bridge, "secondary", "cashier", Screen::Back);
+    let r = wx(&rig.bridge, back, "launchMp", launch("report", "")).await;
+    assert_eq!(r["replyCode"], "-5", "{r}");
+
+    // A bridge whose app never connected its windows.
+    let bridge = Bridge::default();
+    TwoScreens::new(&bridge).register(&bridge);
+    let (front, _) = page_on(&bridge, "main", "front", Screen::Front);
+    let r = wx(&bridge, front, "launchMp", launch("cashier", "")).await;
+    assert_eq!(r["replyCode"], "-6", "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_while_the_first_app_is_starting_is_minus_1() {
+    // The page of the started app never attaches: it is still starting.
+    let rig = rig(true, false, Duration::from_millis(300));
+    let first = {
+        let bridge = rig.bridge.clone();
+        let front = rig.front;
+        tokio::spawn(async move { wx(&bridge, front, "launchMp", launch("cashier", "")).await })
+    };
+    // Once the first call is inside the host, a second one is refused.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while rig.back.entered.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the first launch never reached the screen");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("report", "")).await;
+    assert_eq!((r["replyCode"].as_str(), r["errorCode"].as_str()), (Some("-1"), Some("BUSY")), "{r}");
+    assert_eq!(first.await.unwrap()["replyCode"], "0");
+    // Still starting (no page attached): -1 again; once it attached, a launch goes through.
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("report", "")).await;
+    assert_eq!(r["replyCode"], "-1", "{r}");
+    page_on(&rig.bridge, "secondary", "cashier", Screen::Back);
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("report", "")).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+}
+
+#[tokio::test]
+async fn messages_go_both_ways_in_order_exactly_once_and_only_to_the_target() {
+    let rig = rig(true, true, Duration::ZERO);
+    rig.bridge.subscribe(rig.front, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
+    let r = wx(&rig.bridge, rig.front, "launchMp", launch("cashier", "")).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+    let (back, back_sink) = rig.back.pages.lock().unwrap()[0].clone();
+    // A page of another app on the back screen listens too: it gets nothing.
+    let (other, other_sink) = page_on(&rig.bridge, "elsewhere", "report", Screen::Back);
+    rig.bridge.subscribe(other, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
+
+    for i in 0..50 {
+        let r =
+            wx(&rig.bridge, rig.front, "postMsg", json!({"targetAppid": "cashier", "content": format!("到后屏 {i}")}))
+                .await;
+        assert_eq!(r, json!({"replyCode": "0", "reply": "suc sending msg"}));
+    }
+    let r = wx(&rig.bridge, back, "postMsg", json!({"targetAppid": "front", "content": "到前屏"})).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+
+    let got = back_sink.bodies();
+    let want: Vec<Value> = (0..50).map(|i| json!({"senderAppid": "front", "content": format!("到后屏 {i}")})).collect();
+    assert_eq!(got, want);
+    assert_eq!(rig.front_sink.bodies(), vec![json!({"senderAppid": "cashier", "content": "到前屏"})]);
+    assert!(other_sink.bodies().is_empty());
+}
+
+#[tokio::test]
+async fn post_msg_error_codes() {
+    let rig = rig(true, true, Duration::ZERO);
+    // Nothing on the back screen yet.
+    let r = wx(&rig.bridge, rig.front, "postMsg", json!({"targetAppid": "cashier", "content": "x"})).await;
+    assert_eq!(r["replyCode"], "-5", "{r}");
+    wx(&rig.bridge, rig.front, "launchMp", launch("cashier", "")).await;
+    let (_, back_sink) = rig.back.pages.lock().unwrap()[0].clone();
+    for (params, code) in [
+        (json!({"targetAppid": "report", "content": "x"}), "-2"),
+        (json!({"targetAppid": "front", "content": "x"}), "-2"),
+        (json!({"targetAppid": "cashier", "content": "字".repeat(2001)}), "-3"),
+        (json!({"content": "x"}), "-4"),
+        (json!({"targetAppid": "", "content": "x"}), "-4"),
+        (json!({"targetAppid": "cashier"}), "-4"),
+        (json!({"targetAppid": "cashier", "content": 5}), "-4"),
+    ] {
+        let r = wx(&rig.bridge, rig.front, "postMsg", params.clone()).await;
+        assert_eq!(r["replyCode"], code, "{params}: {r}");
+        assert!(r["reply"].as_str().is_some_and(|s| !s.is_empty()), "{params}: {r}");
+    }
+    // Exactly 2,000 characters is allowed.
+    let r =
+        wx(&rig.bridge, rig.front, "postMsg", json!({"targetAppid": "cashier", "content": "字".repeat(2000)})).await;
+    assert_eq!(r["replyCode"], "0", "{r}");
+    assert_eq!(back_sink.bodies().len(), 1, "refused messages are never delivered");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_that_does_not_listen_within_3_s_is_minus_8() {
+    let rig = rig(true, true, Duration::ZERO);
+    wx(&rig.bridge, rig.front, "launchMp", launch("cashier", "")).await;
+    let (back, back_sink) = rig.back.pages.lock().unwrap()[0].clone();
+    rig.bridge.unsubscribe(back, Dialect::Wxfaceapp, "onRemoteMessage");
+    let started = tokio::time::Instant::now();
+    let r = wx(&rig.bridge, rig.front, "postMsg", json!({"targetAppid": "cashier", "content": "x"})).await;
+    assert_eq!((r["replyCode"].as_str(), r["errorCode"].as_str()), (Some("-8"), Some("TIMEOUT")), "{r}");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    assert!(back_sink.bodies().is_empty());
+
+    // A page that starts listening while the message waits gets it.
+    let bridge = rig.bridge.clone();
+    let front = rig.front;
+    let sent =
+        tokio::spawn(
+            async move { wx(&bridge, front, "postMsg", json!({"targetAppid": "cashier", "content": "y"})).await },
+        );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    rig.bridge.subscribe(back, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
+    assert_eq!(sent.await.unwrap()["replyCode"], "0");
+    assert_eq!(back_sink.bodies(), vec![json!({"senderAppid": "front", "content": "y"})]);
+}
