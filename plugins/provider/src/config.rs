@@ -119,7 +119,7 @@ pub fn check_private(path: &Path) -> Result<(), String> {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(format!(
-                "{}: holds the provider's secret but is readable by others (mode {mode:03o}); run `chmod 600 {}` as Booth's user",
+                "{}: holds a secret but others may read it (mode {mode:03o}); run `chmod 600 {}` as its owner",
                 path.display(),
                 path.display()
             ));

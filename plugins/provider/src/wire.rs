@@ -336,3 +336,9 @@ pub struct CertifyStatus {
 }
 
 pub const CONTRACT: &str = "booth-provider/v1";
+
+/// The embedding model Booth's face engine uses (booth-face: dlib's ResNet v1, 128 numbers);
+/// a provider refuses embeddings of a model it cannot compare.
+pub const FACE_MODEL: &str = "dlib-face-recognition-resnet-v1";
+pub const FACE_MODEL_VERSION: &str = "1";
+pub const FACE_DIM: usize = 128;
