@@ -242,6 +242,12 @@ impl Client {
                 if status >= 500 && matches!(e, SignError::Missing(_)) {
                     return Attempt::Retry(ProviderError::new(Code::Network, format!("提供方不可用 (HTTP {status})")));
                 }
+                // The provider refused our signature (key, clock, nonce): its unsigned reason is
+                // shown as its claim, nothing more.
+                if status == 401 && matches!(e, SignError::Missing(_)) {
+                    let why = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error.message).unwrap_or_default();
+                    return Attempt::Fail(ProviderError::new(Code::Unauthorized, format!("提供方拒绝了请求: {why}")));
+                }
                 return Attempt::Fail(ProviderError::new(Code::Unauthorized, format!("提供方的应答未通过校验: {e}")));
             }
         };

@@ -158,6 +158,18 @@ async fn altered_and_replayed_answers_are_refused() {
     p.capabilities().await.unwrap();
     assert_eq!(p.capabilities().await.unwrap_err().code, Code::Unauthorized);
 
+    // A terminal with the wrong secret hears why (the provider's unsigned claim).
+    let wrong = Arc::new(booth_provider_client::Client::new(booth_provider_client::ClientConfig {
+        url: site.running.url(),
+        key_id: KEY_ID.into(),
+        secret: b"not-the-secret-not-the-secret-0000".to_vec(),
+        timeout: Duration::from_secs(5),
+        retries: 0,
+    }));
+    let e = wrong.exchange("GET", "/v1/capabilities", None).await.unwrap_err();
+    assert_eq!(e.code, Code::Unauthorized);
+    assert!(e.message.contains("signature does not match"), "{}", e.message);
+
     // The same through an honest proxy works.
     let pass = Proxy::start(site.running.addr, Mode::Pass);
     provider(&pass.url()).capabilities().await.unwrap();

@@ -52,6 +52,8 @@ pub struct Devices {
     /// initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo (the app connects the
     /// face screen).
     pub face: Arc<booth_face::FaceService>,
+    /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
+    pub provider: Option<Arc<booth_provider_client::Provider>>,
 }
 
 impl Devices {
@@ -108,6 +110,10 @@ impl Devices {
         audio.register(&bridge);
         audio.register_sim(&sims);
         let (camera, face) = face(config, sim, &device, &bridge, &sims);
+        let provider = provider(config, sim, &sims);
+        if let Some(p) = &provider {
+            face.set_provider(p.clone());
+        }
         Devices {
             bridge,
             sims,
@@ -125,6 +131,7 @@ impl Devices {
             audio,
             camera,
             face,
+            provider,
         }
     }
 
@@ -155,6 +162,9 @@ impl Devices {
             "camera": self.camera.status(),
             "face": self.face.status(),
         });
+        if let (Value::Object(map), Some(p)) = (&mut status, &self.provider) {
+            map.insert("provider".into(), p.status());
+        }
         if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
             map.extend(sound);
         }
@@ -210,6 +220,26 @@ impl Devices {
     }
 }
 
+/// The identity provider from `[provider]` (checked when booth.toml was read); `sim` (or
+/// `backend = "sim"`) answers in-process with the outcome chosen in the simulator panel.
+fn provider(config: &Config, sim: bool, sims: &SimRegistry) -> Option<Arc<booth_provider_client::Provider>> {
+    let section = if sim {
+        booth_provider_client::ProviderSection { backend: "sim".into(), ..config.provider.clone() }
+    } else {
+        config.provider.clone()
+    };
+    let resolved = section.resolve().unwrap_or_else(|e| {
+        tracing::warn!(%e, "[provider] ignored");
+        booth_provider_client::ProviderConfig::None
+    });
+    let provider = booth_provider_client::Provider::from_config(&resolved, None)?;
+    match provider.sim() {
+        Some(s) => sims.register(Arc::new(booth_provider_client::sim::ProviderSim(s))),
+        None => sims.note_real(booth_provider_client::sim::SIM_ID, provider.backend_name()),
+    }
+    Some(provider)
+}
+
 /// The camera and the face capability from `[camera]` and `[face]` (checked when booth.toml was
 /// read). The simulated camera starts with the first sample photo of the face models' setup, if
 /// there is one.
@@ -248,4 +278,3 @@ fn face(
     face.watch_id_cards(&bridge.bus());
     (camera, face)
 }
-

@@ -1,0 +1,1 @@
+//! Identity through a provider (in progress).
