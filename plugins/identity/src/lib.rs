@@ -1,1 +1,0 @@
-//! Identity through a provider (in progress).
