@@ -174,7 +174,16 @@ fn signed_ms(a: Instant, b: Instant) -> f64 {
 async fn beeps_have_the_configured_frequency_and_length() {
     let pulse = pulse().await;
     let p = pulse.as_ref().unwrap();
-    for (hz, beep) in [(2000u32, 100u32), (1000, 300), (440, 500)] {
+    // A machine starved of CPU (CI builds beside the tests) can drop samples between the player,
+    // PulseAudio and the recorder: the beep then arrives in pieces. That says nothing about the
+    // beep Booth made, so a broken-up recording is measured again (up to three times); a beep
+    // of the wrong length or pitch still fails at once.
+    let mut attempt = 0;
+    let beeps = [(2000u32, 100u32), (1000, 300), (440, 500)];
+    let mut next = 0;
+    while next < beeps.len() {
+        let (hz, beep) = beeps[next];
+        attempt += 1;
         let rig = Rig::new(
             SpeechConfig { engine: "none".into(), ..SpeechConfig::default() },
             BuzzerConfig { frequency_hz: hz, volume: 0.5, ..buzzer_on() },
@@ -195,6 +204,11 @@ async fn beeps_have_the_configured_frequency_and_length() {
             .expect("the beep is heard");
         let from = r.index_at(called);
         let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+        if segs.len() > 1 && attempt < 3 {
+            println!("beep {beep} ms at {hz} Hz arrived in {} pieces {segs:?}: measuring again", segs.len());
+            rec.stop();
+            continue;
+        }
         assert_eq!(segs.len(), 1, "one beep: {segs:?}");
         let (s, e) = segs[0];
         let len_ms = (e - s) as f64 * 1000.0 / f64::from(RATE);
@@ -205,6 +219,8 @@ async fn beeps_have_the_configured_frequency_and_length() {
         assert!((len_ms - f64::from(beep)).abs() <= f64::from(beep) * 0.05 + 6.0, "length {len_ms} ms for {beep} ms");
         assert!((f - f64::from(hz)).abs() <= f64::from(hz) * 0.05, "frequency {f} Hz for {hz} Hz");
         rec.stop();
+        next += 1;
+        attempt = 0;
     }
 }
 
