@@ -8,7 +8,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaceSection {
-    /// `local` (this terminal's models and gallery) or `none` (face calls answer UNSUPPORTED).
+    /// `local` (this terminal's models and gallery), `provider` (this terminal's camera screen,
+    /// models and liveness; search, verification and enrolment by the `[provider]`) or `none`
+    /// (face calls answer UNSUPPORTED).
     pub engine: String,
     /// Where scripts/setup.sh put the models; default `<local data dir>/booth/face/models`.
     pub models_dir: String,
@@ -76,6 +78,8 @@ impl Default for FaceSection {
 #[derive(Debug, Clone)]
 pub struct FaceConfig {
     pub enabled: bool,
+    /// `engine = "provider"`: the people are the provider's, not the local gallery's.
+    pub via_provider: bool,
     pub models_dir: PathBuf,
     pub gallery_dir: PathBuf,
     pub key_file: PathBuf,
@@ -105,10 +109,11 @@ impl FaceSection {
         config_dir: &std::path::Path,
         sn: &str,
     ) -> Result<FaceConfig, String> {
-        let enabled = match self.engine.as_str() {
-            "local" => true,
-            "none" => false,
-            other => return Err(format!("[face] engine: unknown `{other}` (local or none)")),
+        let (enabled, via_provider) = match self.engine.as_str() {
+            "local" => (true, false),
+            "provider" => (true, true),
+            "none" => (false, false),
+            other => return Err(format!("[face] engine: unknown `{other}` (local, provider or none)")),
         };
         let path = |s: &str, default: PathBuf| if s.trim().is_empty() { default } else { PathBuf::from(s.trim()) };
         let base = data_dir.join("booth").join("face");
@@ -142,6 +147,7 @@ impl FaceSection {
             .then(|| crate::gallery::Partition::new(self.org_out_id.clone(), self.component_out_id.clone()));
         Ok(FaceConfig {
             enabled,
+            via_provider,
             models_dir: path(&self.models_dir, base.join("models")),
             gallery_dir: path(&self.gallery_dir, base.join("gallery")),
             key_file: path(&self.key_file, config_dir.join("booth").join("face-gallery.key")),
@@ -170,7 +176,9 @@ mod tests {
     #[test]
     fn defaults_resolve_and_bad_values_are_refused() {
         let c = FaceSection::default().resolve(Path::new("/d"), Path::new("/c"), "T1").unwrap();
-        assert!(c.enabled);
+        assert!(c.enabled && !c.via_provider);
+        let p = FaceSection { engine: "provider".into(), ..Default::default() };
+        assert!(p.resolve(Path::new("/d"), Path::new("/c"), "").unwrap().via_provider);
         assert_eq!(c.models_dir, Path::new("/d/booth/face/models"));
         assert_eq!(c.key_file, Path::new("/c/booth/face-gallery.key"));
         assert!(c.site_key.is_none() && c.captures_dir.is_none());

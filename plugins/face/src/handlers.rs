@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+mod provider;
+
 /// Event topic the ID card plugin publishes card reads on (`idNum`, `photoBase64`, …).
 pub const ID_CARD_TOPIC: &str = "idcard.card";
 /// How long a card read stays usable for getFaceInfoPersonCard.
@@ -74,6 +76,8 @@ pub struct FaceService {
     last_card: Mutex<Option<IdCardPhoto>>,
     /// Why the engine is not loaded (for /health), if it is not.
     engine_detail: Mutex<String>,
+    /// `[face] engine = "provider"`: who searches, verifies and enrols.
+    provider: OnceLock<Arc<booth_provider_client::Provider>>,
 }
 
 enum Mode {
@@ -140,6 +144,7 @@ impl FaceService {
             busy: Mutex::default(),
             last_card: Mutex::default(),
             engine_detail: Mutex::new("未加载 (initFace 时加载)".into()),
+            provider: OnceLock::new(),
         })
     }
 
@@ -147,6 +152,13 @@ impl FaceService {
     pub fn set_screen(&self, screen: Arc<dyn FaceScreen>) {
         if self.screen.set(screen).is_err() {
             tracing::warn!("face screen set twice; keeping the first");
+        }
+    }
+
+    /// Connects the identity provider (`[face] engine = "provider"`).
+    pub fn set_provider(&self, provider: Arc<booth_provider_client::Provider>) {
+        if self.provider.set(provider).is_err() {
+            tracing::warn!("face provider set twice; keeping the first");
         }
     }
 
@@ -237,12 +249,18 @@ impl FaceService {
         } else {
             self.engine_detail.lock().unwrap_or_else(|p| p.into_inner()).clone()
         };
+        let backend = match (configured, self.config.via_provider) {
+            (false, _) => "none",
+            (true, false) => "local",
+            (true, true) => "provider",
+        };
         json!({
-            "backend": if configured { "local" } else { "none" },
+            "backend": backend,
             "available": configured && models && camera.available,
             "detail": detail,
             "busy": busy,
             "gallery": gallery,
+            "provider": self.provider.get().map(|p| p.status()),
         })
     }
 
@@ -297,7 +315,9 @@ impl FaceService {
         let me = self.clone();
         tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
             me.engine().map_err(engine_error)?;
-            me.gallery().map_err(ApiError::unavailable)?;
+            if !me.config.via_provider {
+                me.gallery().map_err(ApiError::unavailable)?;
+            }
             Ok(())
         })
         .await
@@ -441,8 +461,14 @@ impl FaceService {
 
     async fn get_face_info(self: &Arc<Self>, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
         let partition = self.partition(&params)?;
+        if self.config.via_provider {
+            self.the_provider()?;
+        }
         self.prepare().await?;
         let capture = self.capture(&ctx, Mode::Recognize).await?;
+        if self.config.via_provider {
+            return self.remote_search(&capture, partition.as_ref()).await;
+        }
         let gallery = self.gallery().map_err(ApiError::unavailable)?;
         let ftoken = authcode::random_id("fp");
         match self.identify(&gallery, partition.as_ref(), &capture) {
@@ -469,12 +495,27 @@ impl FaceService {
     }
 
     async fn person_card(self: &Arc<Self>, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
-        required(&params, "certName")?;
+        let cert_name = required(&params, "certName")?.trim().to_string();
         let cert_no = required(&params, "certNo")?.trim().to_string();
         if !(cert_no.len() == 15 || cert_no.len() == 18)
             || !cert_no.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x')
         {
             return Err(ApiError::invalid("certNo 应为 15 或 18 位身份证号"));
+        }
+        if self.config.via_provider {
+            // The provider may hold templates for the ID number: a photo is optional here.
+            let given = params.str("certPhotoBase64Str")?.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            let photo = given.or_else(|| self.card_photo(&cert_no));
+            if let Some(p) = &photo {
+                let b64 = p.split_once("base64,").map_or(p.as_str(), |(_, b)| b);
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.split_whitespace().collect::<String>())
+                    .map_err(|_| ApiError::invalid("certPhotoBase64Str 不是 base64"))?;
+            }
+            self.the_provider()?;
+            self.prepare().await?;
+            let capture = self.capture(&ctx, Mode::Verify).await?;
+            return self.remote_verify(&capture, &cert_name, &cert_no, photo).await;
         }
         let photo_b64 = match params.str("certPhotoBase64Str")?.map(str::trim).filter(|s| !s.is_empty()) {
             Some(p) => p.to_string(),
@@ -528,6 +569,9 @@ impl FaceService {
             phone: params.str("phone")?.unwrap_or_default().to_string(),
         };
         let unique_id = params.str("uniqueId")?.unwrap_or_default().to_string();
+        if self.config.via_provider {
+            self.the_provider()?;
+        }
         self.prepare().await?;
         let capture = match self.capture(&ctx, Mode::Enrol).await {
             Ok(c) => c,
@@ -545,6 +589,9 @@ impl FaceService {
             }
             Err(e) => return Err(e),
         };
+        if self.config.via_provider {
+            return self.remote_enroll(&capture, &partition, info, unique_id).await;
+        }
         let gallery = self.gallery().map_err(ApiError::unavailable)?;
         let ftoken = authcode::random_id("fp");
         let data = match self.identify(&gallery, Some(&partition), &capture) {

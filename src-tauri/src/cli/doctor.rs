@@ -102,10 +102,52 @@ pub fn run(config_path: Option<&Path>) -> i32 {
             println!("  {name:<10} {backend:<7} {state:<14} {detail}");
         }
     }
+    if let Some(p) = &devices.provider {
+        println!();
+        println!("identity provider ([provider] backend = {}):", p.backend_name());
+        if !provider_check(p) {
+            healthy = false;
+        }
+    }
     if healthy {
         0
     } else {
         1
+    }
+}
+
+/// `GET /v1/capabilities`: reachable, the answer's signature verified, and the clocks within
+/// the contract's window. Prints the outcome; `false` when the provider cannot be used.
+fn provider_check(p: &booth_provider_client::Provider) -> bool {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            println!("  UNAVAILABLE  {e}");
+            return false;
+        }
+    };
+    match rt.block_on(p.capabilities()) {
+        Ok((caps, at)) => {
+            let skew = at - booth_provider_client::sign::now_s();
+            let window = booth_provider_client::sign::WINDOW_S;
+            println!("  reachable, answer signature verified: {} ({})", caps.provider, caps.contract);
+            println!("  features: {}", caps.features.join(", "));
+            println!("  clock skew: {skew:+} s (allowed ±{window} s)");
+            if skew.abs() > window / 2 {
+                println!("  WARNING: the clocks differ by more than half the window; check NTP on both sides");
+            }
+            true
+        }
+        Err(e) => {
+            println!("  UNAVAILABLE  {}: {}", e.code, e.message);
+            if e.message.contains("clock skew") {
+                println!(
+                    "  the clocks differ by more than ±{} s; set the time (NTP) on the terminal or the provider",
+                    booth_provider_client::sign::WINDOW_S
+                );
+            }
+            false
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub struct Config {
     pub printer: booth_printer::PrinterConfig,
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
+    pub provider: booth_provider_client::ProviderSection,
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
@@ -66,6 +67,10 @@ impl Config {
         };
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: cannot read ({e})", path.display()))?;
         let config = Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if config.provider.has_secret() {
+            // The provider's secret signs identity answers: nobody else on the machine may read it.
+            booth_provider_client::config::check_private(&path)?;
+        }
         Ok((config, Some(path)))
     }
 
@@ -100,6 +105,10 @@ impl Config {
         if self.camera.backend == "none" || self.camera.backend == "sim" {
             self.camera.backend = "sim".into();
             simulated.push("camera");
+        }
+        if self.provider.backend == "none" || self.provider.backend == "sim" {
+            self.provider.backend = "sim".into();
+            simulated.push("provider");
         }
         // Sound: speech and beeps play through the real output when there is one, and the
         // microphone is simulated unless booth.toml gives it a device.
@@ -136,6 +145,7 @@ impl Config {
         config.kiosk.validate()?;
         config.camera.to_config(false)?;
         config.face.resolve(Path::new("/"), Path::new("/"), "")?;
+        config.provider.resolve()?;
         config.package.validate()?;
         booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
         Ok(config)
@@ -305,5 +315,27 @@ wedge_max_gap_ms = 30
             let e = Config::parse(&format!("[kiosk]\n{text}\n")).unwrap_err();
             assert!(e.contains(key), "{text}: {e}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_provider_secret_needs_a_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("booth.toml");
+        let secret = "s".repeat(32);
+        std::fs::write(
+            &path,
+            format!("[provider]\nbackend = \"http\"\nurl = \"http://127.0.0.1:8765\"\nkey_id = \"T-1\"\nsecret = \"{secret}\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::load(Some(&path)).unwrap_err();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (c, _) = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.provider.backend, "http");
+        let e = Config::parse("[provider]\nbackend = \"http\"\nurl = \"http://10.0.0.2\"\n").unwrap_err();
+        assert!(e.contains("loopback"), "{e}");
     }
 }

@@ -54,6 +54,8 @@ pub struct Devices {
     pub face: Arc<booth_face::FaceService>,
     /// launchMp, postMsg and onRemoteMessage (the app connects its windows and catalogue).
     pub apps: Arc<booth_apps::TwoScreens>,
+    /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
+    pub provider: Option<Arc<booth_provider_client::Provider>>,
 }
 
 impl Devices {
@@ -112,6 +114,10 @@ impl Devices {
         let (camera, face) = face(config, sim, &device, &bridge, &sims);
         let apps = booth_apps::TwoScreens::new(&bridge);
         apps.register(&bridge);
+        let provider = provider(config, sim, &sims);
+        if let Some(p) = &provider {
+            face.set_provider(p.clone());
+        }
         Devices {
             bridge,
             sims,
@@ -130,6 +136,7 @@ impl Devices {
             camera,
             face,
             apps,
+            provider,
         }
     }
 
@@ -160,6 +167,9 @@ impl Devices {
             "camera": self.camera.status(),
             "face": self.face.status(),
         });
+        if let (Value::Object(map), Some(p)) = (&mut status, &self.provider) {
+            map.insert("provider".into(), p.status());
+        }
         if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
             map.extend(sound);
         }
@@ -213,6 +223,26 @@ impl Devices {
             }
         }
     }
+}
+
+/// The identity provider from `[provider]` (checked when booth.toml was read); `sim` (or
+/// `backend = "sim"`) answers in-process with the outcome chosen in the simulator panel.
+fn provider(config: &Config, sim: bool, sims: &SimRegistry) -> Option<Arc<booth_provider_client::Provider>> {
+    let section = if sim {
+        booth_provider_client::ProviderSection { backend: "sim".into(), ..config.provider.clone() }
+    } else {
+        config.provider.clone()
+    };
+    let resolved = section.resolve().unwrap_or_else(|e| {
+        tracing::warn!(%e, "[provider] ignored");
+        booth_provider_client::ProviderConfig::None
+    });
+    let provider = booth_provider_client::Provider::from_config(&resolved, None)?;
+    match provider.sim() {
+        Some(s) => sims.register(Arc::new(booth_provider_client::sim::ProviderSim(s))),
+        None => sims.note_real(booth_provider_client::sim::SIM_ID, provider.backend_name()),
+    }
+    Some(provider)
 }
 
 /// The camera and the face capability from `[camera]` and `[face]` (checked when booth.toml was

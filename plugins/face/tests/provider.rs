@@ -1,0 +1,254 @@
+//! Seed 000's face APIs with `[face] engine = "provider"`, answered by the reference provider
+//! (booth-provider) on loopback through the signed contract: the real models and liveness
+//! challenge on the `file` camera, the provider's people.
+
+mod common;
+
+use base64::Engine as _;
+use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Reply, Screen, SessionInfo};
+use booth_camera::{Backend, Camera, CameraConfig, Frame};
+use booth_face::{FaceScreen, FaceSection, FaceService};
+use booth_provider_client::client::{Exchange, Observer};
+use booth_provider_client::{ClientConfig, Provider, ProviderConfig};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const KEY_ID: &str = "T-0001";
+const SECRET: &str = "face-provider-test-secret-0123456789";
+
+struct NoScreen;
+impl FaceScreen for NoScreen {
+    fn show(&self, _w: &str, _o: &Value) -> Result<(), String> {
+        Ok(())
+    }
+    fn update(&self, _w: &str, _s: &Value) {}
+    fn hide(&self, _w: &str) {}
+}
+
+struct Sink;
+impl EventSink for Sink {
+    fn deliver(&self, _m: EventMessage) -> bool {
+        true
+    }
+}
+
+/// Every log line the process writes, for the check that nothing biometric is in them.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+impl Write for Logs {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Rig {
+    bridge: Bridge,
+    face: Arc<FaceService>,
+    session: u64,
+    frames: PathBuf,
+    sent: Arc<Mutex<Vec<Exchange>>>,
+    _dir: tempfile::TempDir,
+}
+
+fn rig(url: &str, frames: &[Frame]) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let frames_dir = dir.path().join("camera");
+    common::write_frames(&frames_dir, frames);
+    let section = FaceSection {
+        engine: "provider".into(),
+        models_dir: common::models_dir().display().to_string(),
+        gallery_dir: dir.path().join("gallery").display().to_string(),
+        key_file: dir.path().join("keys/gallery.key").display().to_string(),
+        timeout_s: 20,
+        ..Default::default()
+    };
+    let config = section.resolve(dir.path(), dir.path(), "T-0001").unwrap();
+    let camera =
+        Camera::new(CameraConfig { backend: Backend::File(frames_dir.clone()), fps: 15, ..Default::default() });
+    let face = FaceService::new(config, camera);
+    let sent: Arc<Mutex<Vec<Exchange>>> = Arc::default();
+    let log = sent.clone();
+    let observer: Observer = Arc::new(move |x: &Exchange| log.lock().unwrap().push(x.clone()));
+    let provider = Provider::from_config(
+        &ProviderConfig::Http {
+            client: ClientConfig {
+                url: url.into(),
+                key_id: KEY_ID.into(),
+                secret: SECRET.as_bytes().to_vec(),
+                timeout: Duration::from_secs(5),
+                retries: 1,
+            },
+            provider_liveness: false,
+        },
+        Some(observer),
+    )
+    .unwrap();
+    face.set_provider(provider);
+    let bridge = Bridge::default();
+    face.register(&bridge);
+    face.set_screen(Arc::new(NoScreen));
+    let info = SessionInfo {
+        key: "main".into(),
+        package_id: "t".into(),
+        permissions: [Family::Face].into_iter().collect(),
+        dialects: [Dialect::My].into_iter().collect(),
+        screen: Screen::Front,
+        url: "booth://localhost/".into(),
+    };
+    let session = bridge.open_session(info, Arc::new(Sink));
+    Rig { bridge, face, session, frames: frames_dir, sent, _dir: dir }
+}
+
+impl Rig {
+    fn start(&self, action: &str, params: Value) -> tokio::task::JoinHandle<Reply> {
+        let raw = json!({"action": action, "event": "open", "taskId": "7", "params": params}).to_string();
+        let (bridge, session) = (self.bridge.clone(), self.session);
+        tokio::spawn(async move { bridge.call(session, Dialect::My, "ampeHHCommunication", &raw).await })
+    }
+
+    async fn call(&self, action: &str, params: Value) -> Value {
+        self.start(action, params).await.unwrap().body
+    }
+
+    async fn enrol(&self, params: Value) -> Value {
+        let task = self.start("doStorageFaceInfo", params);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.face.waiting(self.session) {
+            assert!(Instant::now() < deadline, "the face screen never opened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(self.face.consent(self.session, true));
+        task.await.unwrap().body
+    }
+}
+
+fn reason(body: &Value) -> (&str, &str) {
+    let o = &body["data"]["originFaceInfo"];
+    (o["reason"].as_str().unwrap_or(""), o["subCode"].as_str().unwrap_or(""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_face_apis_through_the_reference_provider() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _ =
+        tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(move || writer.clone()).try_init();
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(booth_provider::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("provider.db"),
+        key_file: dir.path().join("keys/templates.key"),
+        models_dir: Some(common::models_dir()),
+        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        ..Default::default()
+    })
+    .unwrap();
+    let server = app.serve().await.unwrap();
+    let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
+
+    let enrolled = r
+        .enrol(json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "canteen", "isvPid": "2088", "certNo": "11010119610804001X", "name": "奥巴马"}))
+        .await;
+    assert_eq!(enrolled["success"], true, "{enrolled}");
+    let data: Value = serde_json::from_str(enrolled["data"].as_str().expect("data is a JSON string")).unwrap();
+    assert_eq!(data["eventType"], "rocketResult");
+    assert_eq!(data["eventData"]["subCode"], "SUCCESS");
+    let uid = data["eventData"]["uid"].as_str().unwrap().to_string();
+    let people = app.store.people().unwrap();
+    assert_eq!(people.len(), 1);
+    assert_eq!((people[0].id.as_str(), people[0].consents[0].terminal.as_str()), (uid.as_str(), "T-0001"));
+    assert!(r.face.gallery().unwrap().status().people == 0, "nothing enrolled on the terminal itself");
+
+    // What went over the wire: the aligned 150×150 crop and the embedding, never the camera frame.
+    {
+        let sent = r.sent.lock().unwrap();
+        let enrol = sent.iter().find(|x| x.path == "/v1/face/enroll").expect("an enrolment was sent");
+        let face = &enrol.request.as_ref().unwrap()["face"];
+        let jpeg = base64::engine::general_purpose::STANDARD.decode(face["image"].as_str().unwrap()).unwrap();
+        let crop = Frame::decode(&jpeg).unwrap();
+        assert_eq!((crop.width, crop.height), (150, 150));
+        assert_eq!(face["embedding"]["values"].as_array().unwrap().len(), 128);
+        assert_eq!(face["liveness"]["passed"], true);
+    }
+
+    let found = r.call("getFaceInfo", json!({"orgOutId": "org1", "componentOutId": "canteen"})).await;
+    assert_eq!(found["success"], true, "{found}");
+    let d = &found["data"];
+    assert_eq!((d["alipayUid"].as_str().unwrap(), d["code"].as_i64().unwrap()), (uid.as_str(), 1000));
+    assert!(d["ftoken"].as_str().unwrap().starts_with("fp"));
+    let ext: Value = serde_json::from_str(d["extInfo"].as_str().unwrap()).unwrap();
+    assert!(ext.get("authCode").is_some());
+    assert!(d["score"].as_u64().unwrap() > 55, "{found}");
+
+    // 1:1 against the ID number the provider holds templates for (no photo needed).
+    let card = r.call("getFaceInfoPersonCard", json!({"certName": "奥巴马", "certNo": "11010119610804001x"})).await;
+    assert_eq!(card["success"], true, "{card}");
+    assert_eq!(card["data"]["alipayUid"], uid.as_str());
+
+    common::replace_frames(&r.frames, &common::live_sequence("biden.jpg"));
+    let other = r.call("getFaceInfo", json!({"orgOutId": "org1", "componentOutId": "canteen"})).await;
+    assert_eq!(other["errorCode"], "DEVICE_ERROR", "{other}");
+    assert_eq!(reason(&other), ("NOT_MATCHED", "NOT_MATCHED"));
+    assert!(!other["message"].as_str().unwrap().is_empty());
+    let wrong = r.call("getFaceInfoPersonCard", json!({"certName": "奥巴马", "certNo": "11010119610804001X"})).await;
+    assert_eq!(reason(&wrong).0, "MISMATCH", "{wrong}");
+    // Against a photo of someone nobody enrolled.
+    let photo = base64::engine::general_purpose::STANDARD.encode(common::photo("biden.jpg").to_jpeg(90));
+    let by_photo = r
+        .call(
+            "getFaceInfoPersonCard",
+            json!({"certName": "拜登", "certNo": "110101194211200011", "certPhotoBase64Str": photo}),
+        )
+        .await;
+    assert_eq!(by_photo["success"], true, "{by_photo}");
+
+    // The provider gone: a clear error, and the terminal is free again.
+    server.stop().await;
+    let down = r.call("getFaceInfo", json!({})).await;
+    assert_eq!(down["errorCode"], "DEVICE_UNAVAILABLE", "{down}");
+    assert_eq!(reason(&down).0, "NETWORK");
+    assert_eq!(r.face.status()["backend"], "provider");
+
+    // Nothing of a face reached a log: no picture, no embedding.
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).to_string();
+    assert!(text.contains("getFaceInfo"), "the log was captured: {text}");
+    assert!(!text.contains("/9j/"), "a JPEG in the log");
+    assert!(!text.contains("values"), "an embedding in the log");
+    assert!(text.lines().all(|l| l.len() < 1000), "a long log line");
+}
+
+#[tokio::test]
+async fn without_a_provider_the_face_calls_say_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let section = FaceSection {
+        engine: "provider".into(),
+        models_dir: common::models_dir().display().to_string(),
+        ..Default::default()
+    };
+    let config = section.resolve(dir.path(), dir.path(), "").unwrap();
+    let face = FaceService::new(config, Camera::new(CameraConfig { backend: Backend::Sim, ..Default::default() }));
+    let bridge = Bridge::default();
+    face.register(&bridge);
+    let info = SessionInfo {
+        key: "main".into(),
+        package_id: "t".into(),
+        permissions: [Family::Face].into_iter().collect(),
+        dialects: [Dialect::My].into_iter().collect(),
+        screen: Screen::Front,
+        url: String::new(),
+    };
+    let session = bridge.open_session(info, Arc::new(Sink));
+    let raw = json!({"action": "getFaceInfo", "event": "open", "taskId": "1", "params": {}}).to_string();
+    let body = bridge.call(session, Dialect::My, "ampeHHCommunication", &raw).await.body;
+    assert_eq!(body["errorCode"], "DEVICE_UNAVAILABLE", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("[provider]"), "{body}");
+}

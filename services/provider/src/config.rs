@@ -1,0 +1,83 @@
+//! The reference provider's configuration file (`booth-provider.toml`, see the README's
+//! "Reference provider" section). It holds the terminals' shared secrets, so it must be
+//! readable by the provider's user only.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Plain HTTP; put it behind a TLS proxy unless it listens on loopback (Booth refuses plain
+    /// HTTP to anything else).
+    pub listen: SocketAddr,
+    pub database: PathBuf,
+    /// The template key (32 bytes, made on first use, mode 0600): keep it outside the
+    /// database's backups.
+    pub key_file: PathBuf,
+    /// Booth's face models (`scripts/setup.sh face`), for photos (`person add --photo`, 1:1
+    /// against a photo); empty: photos answer NOT_CONFIGURED.
+    pub models_dir: Option<PathBuf>,
+    /// 1:N: the nearest template must be closer than this (L2) …
+    pub match_threshold: f32,
+    /// … and the nearest other person at least this much further.
+    pub match_margin: f32,
+    /// 1:1 (against an ID number's templates or a photo).
+    pub verify_threshold: f32,
+    pub session_ttl_s: i64,
+    /// Terminals: key id → shared secret (at least 32 characters).
+    pub clients: HashMap<String, String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            database: PathBuf::from("/var/lib/booth-provider/provider.db"),
+            key_file: PathBuf::from("/etc/booth-provider/templates.key"),
+            models_dir: None,
+            match_threshold: 0.45,
+            match_margin: 0.06,
+            verify_threshold: 0.5,
+            session_ttl_s: 600,
+            clients: HashMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn check(&self) -> Result<(), String> {
+        if self.clients.is_empty() {
+            return Err("[clients]: no terminal may call (add `<key id> = \"<secret>\"`)".into());
+        }
+        for (id, secret) in &self.clients {
+            if secret.len() < 32 {
+                return Err(format!("[clients] {id}: the secret needs at least 32 characters"));
+            }
+        }
+        for (name, v) in [
+            ("match_threshold", self.match_threshold),
+            ("match_margin", self.match_margin),
+            ("verify_threshold", self.verify_threshold),
+        ] {
+            if !(0.0..=1.5).contains(&v) {
+                return Err(format!("{name}: {v} is out of range (0-1.5)"));
+            }
+        }
+        if !(30..=86_400).contains(&self.session_ttl_s) {
+            return Err(format!("session_ttl_s: {} (30-86400)", self.session_ttl_s));
+        }
+        Ok(())
+    }
+
+    /// Reads and checks the file, refusing one that others may read.
+    pub fn load(path: &Path) -> Result<Settings, String> {
+        booth_provider_client::config::check_private(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let s: Settings = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        s.check().map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(s)
+    }
+}
