@@ -21,7 +21,7 @@ use crate::signing;
 use crate::store::{Installed, Store};
 use crate::topics::Topics;
 use bytes::Bytes;
-use rumqttc::v5::mqttbytes::v5::{LastWill, Packet, PublishProperties};
+use rumqttc::v5::mqttbytes::v5::{Filter, LastWill, Packet, PublishProperties, RetainForwardRule};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::{json, Value};
@@ -336,10 +336,19 @@ impl Inner {
         let first = self.state.connections.fetch_add(1, Ordering::SeqCst) == 0;
         self.state.connected.store(true, Ordering::SeqCst);
         tracing::info!(broker = %self.cfg.broker.host, terminal = %self.cfg.terminal_id, "fleet broker connected");
-        for t in self.topics.subscriptions() {
-            if let Err(e) = self.client.try_subscribe(t.clone(), QoS::AtLeastOnce) {
-                tracing::error!(topic = %t, error = %e, "cannot subscribe");
+        // The retained desired document arrives on every subscription; a retained command never
+        // does, and one published live with the retain flag keeps it (retain as published), so
+        // it is refused rather than run again by every terminal that subscribes later.
+        let filters = self.topics.subscriptions().map(|t| {
+            let mut f = Filter::new(t.clone(), QoS::AtLeastOnce);
+            if t != self.topics.desired() {
+                f.preserve_retain = true;
+                f.retain_forward_rule = RetainForwardRule::Never;
             }
+            f
+        });
+        if let Err(e) = self.client.try_subscribe_many(filters) {
+            tracing::error!(error = %e, "cannot subscribe");
         }
         let status = json!({
             "state": "online",
@@ -537,6 +546,9 @@ impl Inner {
                 correlation: correlation.clone(),
             });
         };
+        if p.payload.is_empty() {
+            return; // a retained message being cleared
+        }
         let req = match CommandRequest::parse(&p.payload, self.cfg.max_payload) {
             Ok(r) => r,
             Err((code, msg)) => return reply(self, "", "", code, msg),
@@ -591,7 +603,7 @@ impl Inner {
     }
 
     /// With `fleet.command_keys`, a command must carry a minisign signature of its exact payload
-    /// (MQTT 5 user property `signature`), name this terminal (or `*` on broadcast) in `to`,
+    /// (MQTT 5 user property `signature`, see [`signing::sign_command`]), name this terminal (or `*` on broadcast) in `to`,
     /// and expire within [`MAX_SIGNED_TTL_MS`]: a captured command cannot be sent to another
     /// terminal or replayed once its id is forgotten.
     fn check_origin(
@@ -616,7 +628,7 @@ impl Inner {
             .find(|(k, _)| k == "signature")
             .map(|(_, v)| v.as_str())
             .ok_or("unsigned; this terminal runs only signed commands (fleet.command_keys)")?;
-        signing::verify_bytes(payload, sig, &self.cfg.command_keys).map_err(|e| e.to_string())?;
+        signing::verify_command(payload, sig, &self.cfg.command_keys).map_err(|e| e.to_string())?;
         if req.to.is_none() {
             return Err("a signed command must name its terminal in `to` (`*` on broadcast)".into());
         }

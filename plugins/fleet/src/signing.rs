@@ -166,6 +166,20 @@ pub fn verify_bytes(data: &[u8], signature: &str, keys: &[String]) -> Result<(),
     Err(SignError::BadSignature(format!("not signed by a pinned key ({last})")))
 }
 
+/// A command's signature as its MQTT 5 user property `signature` carries it: the minisign
+/// signature text, hex-encoded (MQTT brokers refuse control characters such as its line breaks
+/// in user properties).
+pub fn sign_command(payload: &[u8], sk: &minisign::SecretKey) -> Result<String, SignError> {
+    sign_bytes(payload, sk, "booth fleet command").map(hex::encode)
+}
+
+/// Checks a command's `signature` property (see [`sign_command`]) against `keys`.
+pub fn verify_command(payload: &[u8], signature_hex: &str, keys: &[String]) -> Result<(), SignError> {
+    let bytes = hex::decode(signature_hex.trim()).map_err(|_| SignError::BadSignature("signature: not hex".into()))?;
+    let text = String::from_utf8(bytes).map_err(|_| SignError::BadSignature("signature: not text".into()))?;
+    verify_bytes(payload, &text, keys)
+}
+
 /// The manifest, when `signature` verifies it with one of `keys`.
 pub fn verify_manifest(manifest: &[u8], signature: &str, keys: &[String]) -> Result<UpdateManifest, SignError> {
     if keys.is_empty() {
