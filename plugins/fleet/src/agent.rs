@@ -564,7 +564,7 @@ impl Inner {
                 return reply(self, &req.id, &req.name, Code::Expired, format!("expired at {exp} (now {})", now_ms()));
             }
         }
-        if let Err(prev) = self.seen.begin(&req.id) {
+        if let Err(prev) = self.seen.begin(&req.id, req.expires_at) {
             let how = prev.code.unwrap_or_else(|| "unfinished".into());
             return reply(
                 self,

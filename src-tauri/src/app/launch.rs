@@ -106,6 +106,7 @@ fn start(l: Launch) -> i32 {
         devices,
         recorder,
         control,
+        fleet: l.config.fleet.clone(),
     })
 }
 

@@ -10,6 +10,7 @@ use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
 use crate::shell::face_screen::FaceScreen;
+use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
 use crate::shell::lifecycle::Shell;
 use crate::shell::open::{open_panel, open_windows, reload_package_windows, window_report};
@@ -48,6 +49,8 @@ pub struct RunOptions {
     pub recorder: Arc<Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
     pub control: Option<TcpListener>,
+    /// `[fleet]` of booth.toml: the agent runs when it names a broker.
+    pub fleet: booth_fleet::FleetSection,
 }
 
 /// Runs until the main window closes; returns the process exit code.
@@ -61,6 +64,8 @@ pub fn run(opts: RunOptions) -> i32 {
     let kiosk = opts.kiosk;
     let unavailable = opts.unavailable;
     let kiosk_config = opts.kiosk_config;
+    let fleet = opts.fleet;
+    let (fleet_config_path, fleet_log_dir) = (opts.config_path.clone(), opts.log_dir.clone());
     let admin = Arc::new(Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
 
     let serve_pkg = package.clone();
@@ -100,6 +105,24 @@ pub fn run(opts: RunOptions) -> i32 {
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
+            if fleet.enabled() {
+                let status = devices.clone();
+                let host = FleetHost {
+                    handle: app.handle().clone(),
+                    shell: shell.clone(),
+                    package: package.clone(),
+                    devices: Box::new(move || status.status()),
+                    config_path: fleet_config_path.clone(),
+                    log_dir: fleet_log_dir.clone(),
+                };
+                match start_fleet(&fleet, devices.device.serial(), Arc::new(host)) {
+                    // Lives as long as the app; dropped at exit, the broker publishes the last will.
+                    Ok(agent) => {
+                        app.manage(FleetAgent(agent));
+                    }
+                    Err(e) => tracing::error!(error = %e, "fleet agent not started"),
+                }
+            }
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
                 Mode::Run => {}
@@ -161,6 +184,21 @@ pub fn run(opts: RunOptions) -> i32 {
             tracing::info!(?code, "exiting");
         }
     })
+}
+
+struct FleetAgent(#[allow(dead_code)] booth_fleet::Agent);
+
+fn start_fleet(
+    section: &booth_fleet::FleetSection,
+    serial: &str,
+    host: Arc<FleetHost>,
+) -> Result<booth_fleet::Agent, String> {
+    let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let config = section.resolve(serial, &data)?;
+    let store = booth_fleet::store::Store::new(config.packages_dir.clone());
+    let opts = booth_fleet::agent::AgentOptions { config, booth_version: env!("CARGO_PKG_VERSION").to_string(), store };
+    let rt = tauri::async_runtime::handle();
+    booth_fleet::Agent::start(rt.inner(), opts, host)
 }
 
 struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::dev::reload::Watch>>);

@@ -41,6 +41,7 @@ pub struct Config {
     pub printer: booth_printer::PrinterConfig,
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
+    pub fleet: booth_fleet::FleetSection,
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
@@ -135,6 +136,7 @@ impl Config {
         config.camera.to_config(false)?;
         config.face.resolve(Path::new("/"), Path::new("/"), "")?;
         config.package.validate()?;
+        config.fleet.validate()?;
         Ok(config)
     }
 }

@@ -248,4 +248,3 @@ fn face(
     face.watch_id_cards(&bridge.bus());
     (camera, face)
 }
-

@@ -11,6 +11,7 @@
 
 pub mod admin_window;
 pub mod face_screen;
+pub mod fleet_host;
 pub mod id_number;
 pub mod layout;
 pub mod lifecycle;
