@@ -682,3 +682,36 @@ async fn install_package_checks_signature_hash_and_version() {
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(store.current().unwrap().version, "1.5.0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_sent_while_away_arrive_unless_expired() {
+    let broker = Mosquitto::start();
+    let op = Operator::connect(broker.port, "op-away").await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(TestHost::default());
+    let mut t = Terminal::start(section(&broker, "T7"), dir.path().into(), host.clone());
+    op.wait("booth/v1/t/T7/status", |v| v["state"] == "online").await;
+    t.vanish();
+    op.wait("booth/v1/t/T7/status", |v| v["state"] == "offline").await;
+
+    // The broker keeps both in the terminal's session; the first expires (MQTT 5 message
+    // expiry) before the terminal is back.
+    let (short, long) = (id(), id());
+    for (i, expiry) in [(&short, 1), (&long, 600)] {
+        let props = PublishProperties { message_expiry_interval: Some(expiry), ..Default::default() };
+        op.publish("booth/v1/t/T7/cmd/req", false, json!({"id": i, "name": "reload"}), props).await;
+    }
+    // Time itself is the condition here: past the first command's expiry.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    t.again();
+    let r = op.wait("booth/v1/t/T7/cmd/res", |v| v["id"] == long.as_str()).await.json();
+    assert_eq!(r["ok"], true, "{r}");
+    // A live command after it: by then the expired one would have been answered too.
+    assert_eq!(op.cmd("T7", json!({"id": id(), "name": "reload"})).await["ok"], true);
+    assert_eq!(
+        op.count("booth/v1/t/T7/cmd/res", |v| v["id"] == short.as_str()),
+        0,
+        "the expired command never arrived"
+    );
+    assert_eq!(host.reloads.load(Ordering::SeqCst), 2);
+}

@@ -118,6 +118,8 @@ pub fn run(opts: RunOptions) -> i32 {
                 match start_fleet(&fleet, devices.device.serial(), Arc::new(host)) {
                     // Lives as long as the app; dropped at exit, the broker publishes the last will.
                     Ok(agent) => {
+                        let agent = Arc::new(agent);
+                        watch_for_fleet(Arc::downgrade(&agent), devices.clone(), shell.clone());
                         app.manage(FleetAgent(agent));
                     }
                     Err(e) => tracing::error!(error = %e, "fleet agent not started"),
@@ -186,7 +188,61 @@ pub fn run(opts: RunOptions) -> i32 {
     })
 }
 
-struct FleetAgent(#[allow(dead_code)] booth_fleet::Agent);
+struct FleetAgent(#[allow(dead_code)] Arc<booth_fleet::Agent>);
+
+/// Reports to the fleet what changes: a device going away or coming back (its `/health`
+/// availability) and each recovery of a page. Stops with the agent.
+fn watch_for_fleet(agent: std::sync::Weak<booth_fleet::Agent>, devices: Arc<Devices>, shell: Arc<Shell>) {
+    use booth_fleet::AgentEvent;
+    let spawned = std::thread::Builder::new().name("fleet-watch".into()).spawn(move || {
+        let available = |status: &serde_json::Value| -> Vec<(String, bool, String)> {
+            status
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, s)| s["backend"] != "none")
+                        .map(|(name, s)| {
+                            (name.clone(), s["available"] == true, s["detail"].as_str().unwrap_or("").to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut before = available(&devices.status());
+        // The shell keeps the last 50: new ones are those after the last one reported.
+        let mut last = shell.recoveries().last().cloned();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let Some(agent) = agent.upgrade() else { return };
+            let now = available(&devices.status());
+            for (name, up, detail) in &now {
+                let was = before.iter().find(|(n, ..)| n == name).map(|(_, u, _)| *u);
+                match (was, *up) {
+                    (Some(true), false) => {
+                        agent.event(AgentEvent::DeviceAway { device: name.clone(), why: detail.clone() })
+                    }
+                    (Some(false), true) => agent.event(AgentEvent::DeviceBack { device: name.clone() }),
+                    _ => {}
+                }
+            }
+            before = now;
+            let all = shell.recoveries();
+            let start = last.as_ref().and_then(|l| all.iter().rposition(|r| r == l)).map_or(0, |i| i + 1);
+            for r in &all[start..] {
+                agent.event(AgentEvent::Recovery {
+                    window: r["window"].as_str().unwrap_or("").to_string(),
+                    why: r["why"].as_str().unwrap_or("").to_string(),
+                });
+            }
+            if let Some(r) = all.last() {
+                last = Some(r.clone());
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot watch devices for the fleet");
+    }
+}
 
 fn start_fleet(
     section: &booth_fleet::FleetSection,

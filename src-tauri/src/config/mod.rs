@@ -158,6 +158,20 @@ mod tests {
     }
 
     #[test]
+    fn fleet_section_is_checked_at_load() {
+        let c = Config::parse("[fleet]\nbroker = \"mqtts://mqtt.example.com\"\nterminal_id = \"T-1\"\n").unwrap();
+        assert!(c.fleet.enabled());
+        let e = Config::parse("[fleet]\nbroker = \"mqtt://127.0.0.1\"\n").unwrap_err();
+        assert!(e.contains("allow_insecure"), "{e}");
+        let e = Config::parse("[fleet]\nbroker = \"mqtts://b\"\nterminal_id = \"a/#\"\n").unwrap_err();
+        assert!(e.contains("fleet.terminal_id"), "{e}");
+        // The shadow's version is an ordinary key the settings edit writes.
+        let (text, c) = settings::edit_text("", &[settings::Edit::set("fleet.shadow_version", 7)]).unwrap();
+        assert!(text.contains("shadow_version = 7"), "{text}");
+        assert_eq!(c.fleet.shadow_version, 7);
+    }
+
+    #[test]
     fn errors_say_where() {
         let e = Config::parse("[scanner]\nbackend = \"serial\"\n").unwrap_err();
         assert!(e.contains("scanner.port"), "{e}");
