@@ -28,7 +28,7 @@ BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-
 BOOTH_RUN_PKGS=(espeak-ng)
 BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
-  cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils
+  cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils mosquitto
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
 
 # Rust via rustup when cargo is missing (a fresh Debian 12 has none).

@@ -108,6 +108,7 @@ fn start(l: Launch) -> i32 {
         devices,
         recorder,
         control,
+        fleet: l.config.fleet.clone(),
     })
 }
 

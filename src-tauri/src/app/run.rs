@@ -11,6 +11,7 @@ use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
 use crate::shell::apps::BackScreen;
 use crate::shell::face_screen::FaceScreen;
+use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
 use crate::shell::lifecycle::Shell;
 use crate::shell::open::{open_panel, open_windows, reload_package_windows, window_report};
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub recorder: Arc<Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
     pub control: Option<TcpListener>,
+    /// `[fleet]` of booth.toml: the agent runs when it names a broker.
+    pub fleet: booth_fleet::FleetSection,
 }
 
 /// Runs until the main window closes; returns the process exit code.
@@ -65,6 +68,8 @@ pub fn run(opts: RunOptions) -> i32 {
     let kiosk = opts.kiosk;
     let unavailable = opts.unavailable;
     let kiosk_config = opts.kiosk_config;
+    let fleet = opts.fleet;
+    let (fleet_config_path, fleet_log_dir) = (opts.config_path.clone(), opts.log_dir.clone());
     let admin = Arc::new(Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
 
     let serve_pkg = package.clone();
@@ -113,6 +118,26 @@ pub fn run(opts: RunOptions) -> i32 {
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
+            if fleet.enabled() {
+                let status = devices.clone();
+                let host = FleetHost {
+                    handle: app.handle().clone(),
+                    shell: shell.clone(),
+                    package: package.clone(),
+                    devices: Box::new(move || status.status()),
+                    config_path: fleet_config_path.clone(),
+                    log_dir: fleet_log_dir.clone(),
+                };
+                match start_fleet(&fleet, devices.device.serial(), Arc::new(host)) {
+                    // Lives as long as the app; dropped at exit, the broker publishes the last will.
+                    Ok(agent) => {
+                        let agent = Arc::new(agent);
+                        watch_for_fleet(Arc::downgrade(&agent), devices.clone(), shell.clone());
+                        app.manage(FleetAgent(agent));
+                    }
+                    Err(e) => tracing::error!(error = %e, "fleet agent not started"),
+                }
+            }
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
                 Mode::Run => {}
@@ -174,6 +199,75 @@ pub fn run(opts: RunOptions) -> i32 {
             tracing::info!(?code, "exiting");
         }
     })
+}
+
+struct FleetAgent(#[allow(dead_code)] Arc<booth_fleet::Agent>);
+
+/// Reports to the fleet what changes: a device going away or coming back (its `/health`
+/// availability) and each recovery of a page. Stops with the agent.
+fn watch_for_fleet(agent: std::sync::Weak<booth_fleet::Agent>, devices: Arc<Devices>, shell: Arc<Shell>) {
+    use booth_fleet::AgentEvent;
+    let spawned = std::thread::Builder::new().name("fleet-watch".into()).spawn(move || {
+        let available = |status: &serde_json::Value| -> Vec<(String, bool, String)> {
+            status
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, s)| s["backend"] != "none")
+                        .map(|(name, s)| {
+                            (name.clone(), s["available"] == true, s["detail"].as_str().unwrap_or("").to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut before = available(&devices.status());
+        // The shell keeps the last 50: new ones are those after the last one reported.
+        let mut last = shell.recoveries().last().cloned();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let Some(agent) = agent.upgrade() else { return };
+            let now = available(&devices.status());
+            for (name, up, detail) in &now {
+                let was = before.iter().find(|(n, ..)| n == name).map(|(_, u, _)| *u);
+                match (was, *up) {
+                    (Some(true), false) => {
+                        agent.event(AgentEvent::DeviceAway { device: name.clone(), why: detail.clone() })
+                    }
+                    (Some(false), true) => agent.event(AgentEvent::DeviceBack { device: name.clone() }),
+                    _ => {}
+                }
+            }
+            before = now;
+            let all = shell.recoveries();
+            let start = last.as_ref().and_then(|l| all.iter().rposition(|r| r == l)).map_or(0, |i| i + 1);
+            for r in &all[start..] {
+                agent.event(AgentEvent::Recovery {
+                    window: r["window"].as_str().unwrap_or("").to_string(),
+                    why: r["why"].as_str().unwrap_or("").to_string(),
+                });
+            }
+            if let Some(r) = all.last() {
+                last = Some(r.clone());
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot watch devices for the fleet");
+    }
+}
+
+fn start_fleet(
+    section: &booth_fleet::FleetSection,
+    serial: &str,
+    host: Arc<FleetHost>,
+) -> Result<booth_fleet::Agent, String> {
+    let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let config = section.resolve(serial, &data)?;
+    let store = booth_fleet::store::Store::new(config.packages_dir.clone());
+    let opts = booth_fleet::agent::AgentOptions { config, booth_version: env!("CARGO_PKG_VERSION").to_string(), store };
+    let rt = tauri::async_runtime::handle();
+    booth_fleet::Agent::start(rt.inner(), opts, host)
 }
 
 struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::dev::reload::Watch>>);

@@ -42,6 +42,7 @@ pub struct Config {
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
     pub provider: booth_provider_client::ProviderSection,
+    pub fleet: booth_fleet::FleetSection,
     pub log: LogSection,
     pub admin: admin::AdminSection,
     pub kiosk: kiosk::KioskSection,
@@ -148,6 +149,7 @@ impl Config {
         config.provider.resolve()?;
         config.package.validate()?;
         booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
+        config.fleet.validate()?;
         Ok(config)
     }
 }
@@ -166,6 +168,20 @@ mod tests {
         assert_eq!(c.terminal.sn.as_deref(), Some("T-001"));
         assert_eq!(c.scanner.baud, 115200);
         assert_eq!(c.scanner.timeout_ms, 15_000);
+    }
+
+    #[test]
+    fn fleet_section_is_checked_at_load() {
+        let c = Config::parse("[fleet]\nbroker = \"mqtts://mqtt.example.com\"\nterminal_id = \"T-1\"\n").unwrap();
+        assert!(c.fleet.enabled());
+        let e = Config::parse("[fleet]\nbroker = \"mqtt://127.0.0.1\"\n").unwrap_err();
+        assert!(e.contains("allow_insecure"), "{e}");
+        let e = Config::parse("[fleet]\nbroker = \"mqtts://b\"\nterminal_id = \"a/#\"\n").unwrap_err();
+        assert!(e.contains("fleet.terminal_id"), "{e}");
+        // The shadow's version is an ordinary key the settings edit writes.
+        let (text, c) = settings::edit_text("", &[settings::Edit::set("fleet.shadow_version", 7)]).unwrap();
+        assert!(text.contains("shadow_version = 7"), "{text}");
+        assert_eq!(c.fleet.shadow_version, 7);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod admin_window;
 pub mod apps;
 pub mod face_screen;
+pub mod fleet_host;
 pub mod id_number;
 pub mod layout;
 pub mod lifecycle;

@@ -17,6 +17,8 @@
 //!   what it is sent, answers status queries, and can run out of paper.
 //! - [`cups::Cupsd`]: a private cupsd on a free port with its own configuration, spool and
 //!   backends (a cups-pdf queue, a capturing raw queue that can be made to hang).
+//! - [`mosquitto::Mosquitto`]: a private MQTT broker on a free port with its own configuration
+//!   and persistence; stopping and starting it is "the broker restarted".
 //!
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
@@ -29,6 +31,8 @@ pub mod cups;
 pub mod escpos;
 pub mod events;
 pub mod face;
+#[cfg(unix)]
+pub mod mosquitto;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

@@ -1,0 +1,577 @@
+//! The package store: where signed updates are downloaded, checked, unpacked, switched to, and
+//! rolled back from.
+//!
+//! ```text
+//! packages/
+//!   state.json          which release runs (current), the one before (previous), a trial
+//!   releases/<app>-<version>-<sha12>/   unpacked, complete packages
+//!   staging/            an unpack in progress
+//!   downloads/          a download in progress
+//! ```
+//!
+//! Every change of what runs is one atomic replacement of `state.json` (written to a temporary
+//! file, flushed, renamed, the folder flushed), and `state.json` only ever names releases that
+//! are complete on disk (unpacked in `staging/`, flushed, then renamed into `releases/`). A
+//! power cut at any moment therefore leaves either the old state or the new one, each naming a
+//! package that loads; what was half-downloaded or half-unpacked is deleted at the next start.
+//!
+//! A switch starts a **trial**: the next starts count (`boots`), and the running Booth confirms
+//! the release once its page is shown without errors ([`judge_trial`]). Not shown within 30 s,
+//! the launcher shown, page errors at start, or three starts without a confirmation (a crash
+//! loop) roll back to the previous release.
+
+use crate::signing::{SignError, UpdateManifest};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Starts without a confirmation after which a trial is rolled back (a crash loop).
+pub const MAX_TRIAL_BOOTS: u32 = 3;
+/// How long a new package has to show its page.
+pub const TRIAL_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a shown page must stay free of errors before the release is confirmed.
+pub const TRIAL_SETTLE: Duration = Duration::from_secs(3);
+/// Unpacked size and file count limits.
+const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+const MAX_FILES: usize = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Signature(#[from] SignError),
+    #[error("downgrade refused: {current} is installed, the package is {offered} (allowDowngrade to force)")]
+    Downgrade { current: String, offered: String },
+    #[error("this Booth is {booth}, the package needs {needs} or newer")]
+    BoothTooOld { booth: String, needs: String },
+    #[error("download: {0}")]
+    Download(String),
+    #[error("wrong package: {0}")]
+    Mismatch(String),
+    #[error("the package does not load: {0}")]
+    BadPackage(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("an update is being tried already ({0}); wait for its result")]
+    Busy(String),
+}
+
+impl UpdateError {
+    /// Refusals (nothing was downloaded or changed) as against failures.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            UpdateError::Signature(_)
+                | UpdateError::Downgrade { .. }
+                | UpdateError::BoothTooOld { .. }
+                | UpdateError::Busy(_)
+        )
+    }
+}
+
+fn ioe(path: &Path) -> impl FnOnce(io::Error) -> UpdateError + '_ {
+    move |source| UpdateError::Io { path: path.to_path_buf(), source }
+}
+
+/// One unpacked package in `releases/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub name: String,
+    pub app: String,
+    pub version: String,
+}
+
+/// A switch being tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trial {
+    pub release: Release,
+    pub from: Option<Release>,
+    /// Starts since the switch.
+    pub boots: u32,
+    /// The command that asked for it.
+    pub command: Option<String>,
+    pub started_at: u64,
+}
+
+/// How an update ended, kept until the agent has reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub app: String,
+    pub version: String,
+    pub from: Option<String>,
+    /// `installed` (confirmed) or `rolled-back`.
+    pub result: String,
+    pub reason: String,
+    pub command: Option<String>,
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    current: Option<Release>,
+    previous: Option<Release>,
+    trial: Option<Trial>,
+    #[serde(default)]
+    outcomes: Vec<Outcome>,
+}
+
+/// What an install did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installed {
+    /// Switched; Booth must restart to try it.
+    Switched { release: Release, from: Option<Release> },
+    /// That exact package runs already.
+    AlreadyCurrent(Release),
+}
+
+/// What the store says at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtStart {
+    /// The release to run, if the store has one.
+    pub package: Option<PathBuf>,
+    pub release: Option<Release>,
+    /// A trial is running: judge it.
+    pub trial: Option<Trial>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    pub fn release_dir(&self, r: &Release) -> PathBuf {
+        self.dir.join("releases").join(&r.name)
+    }
+
+    fn read_state(&self) -> State {
+        match fs::read(self.state_path()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                // Never half-written (atomic replacement): only a hand edit gets here.
+                tracing::error!(error = %e, "packages/state.json is unreadable; running [package] source");
+                State::default()
+            }),
+            Err(_) => State::default(),
+        }
+    }
+
+    fn write_state(&self, s: &State) -> Result<(), UpdateError> {
+        let bytes = serde_json::to_vec_pretty(s)
+            .map_err(|e| UpdateError::Io { path: self.state_path(), source: io::Error::other(e) })?;
+        write_atomic(&self.state_path(), &bytes).map_err(ioe(&self.state_path()))
+    }
+
+    /// The release that runs now (confirmed or on trial).
+    pub fn current(&self) -> Option<Release> {
+        self.read_state().current
+    }
+
+    pub fn trial(&self) -> Option<Trial> {
+        self.read_state().trial
+    }
+
+    /// At Booth's start: removes what an interrupted update left, counts a trial's start (and
+    /// rolls back a crash loop), and says which package to run.
+    pub fn at_start(&self) -> AtStart {
+        for leftover in ["staging", "downloads"] {
+            let _ = fs::remove_dir_all(self.dir.join(leftover));
+        }
+        let mut s = self.read_state();
+        if let Some(t) = &mut s.trial {
+            t.boots += 1;
+            if t.boots > MAX_TRIAL_BOOTS {
+                let why = format!("{} starts without showing its page (a crash loop)", t.boots - 1);
+                s = rolled_back(s, &why);
+            }
+            if let Err(e) = self.write_state(&s) {
+                tracing::error!(error = %e, "cannot count the trial's start");
+            }
+        }
+        // A release that is not on disk (removed by hand) cannot run: the one before it can.
+        for _ in 0..2 {
+            match &s.current {
+                Some(r) if !self.release_dir(r).join(booth_miniapp_host::package::MANIFEST).is_file() => {
+                    tracing::error!(release = %r.name, "the current release is missing; going back");
+                    s.current = s.previous.take();
+                    s.trial = None;
+                }
+                _ => break,
+            }
+        }
+        AtStart { package: s.current.as_ref().map(|r| self.release_dir(r)), release: s.current.clone(), trial: s.trial }
+    }
+
+    /// Whether `manifest` may be installed: `Ok(Some(release))` when it runs already.
+    pub fn check(
+        &self,
+        manifest: &UpdateManifest,
+        allow_downgrade: bool,
+        booth_version: &str,
+    ) -> Result<Option<Release>, UpdateError> {
+        let booth = semver::Version::parse(booth_version).unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        let needs = semver::Version::parse(&manifest.min_booth).unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        if booth < needs {
+            return Err(UpdateError::BoothTooOld { booth: booth.to_string(), needs: needs.to_string() });
+        }
+        let s = self.read_state();
+        if let Some(t) = &s.trial {
+            return Err(UpdateError::Busy(format!("{} {}", t.release.app, t.release.version)));
+        }
+        let name = release_name(manifest);
+        if let Some(cur) = &s.current {
+            if cur.name == name {
+                return Ok(Some(cur.clone()));
+            }
+            if cur.app == manifest.app && !allow_downgrade {
+                let have = semver::Version::parse(&cur.version).unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+                if manifest.version() <= have {
+                    return Err(UpdateError::Downgrade {
+                        current: cur.version.clone(),
+                        offered: manifest.version.clone(),
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Installs a package whose (verified) manifest is `manifest`, reading the zip from `body`:
+    /// checks, download with size and hash check, unpack into staging, switch, trial.
+    pub fn install(
+        &self,
+        manifest: &UpdateManifest,
+        body: impl Read,
+        allow_downgrade: bool,
+        booth_version: &str,
+        command: Option<&str>,
+    ) -> Result<Installed, UpdateError> {
+        if let Some(r) = self.check(manifest, allow_downgrade, booth_version)? {
+            return Ok(Installed::AlreadyCurrent(r));
+        }
+        let zip = self.download(manifest, body)?;
+        let release =
+            Release { name: release_name(manifest), app: manifest.app.clone(), version: manifest.version.clone() };
+        let result = self.unpack(&zip, manifest, &release);
+        let _ = fs::remove_file(&zip);
+        result?;
+        self.switch(release, command)
+    }
+
+    fn download(&self, manifest: &UpdateManifest, body: impl Read) -> Result<PathBuf, UpdateError> {
+        let dir = self.dir.join("downloads");
+        fs::create_dir_all(&dir).map_err(ioe(&dir))?;
+        let path = dir.join(format!("{}.zip", release_name(manifest)));
+        let mut file = File::create(&path).map_err(ioe(&path))?;
+        // One byte more than announced is enough to know it is too long.
+        let mut limited = body.take(manifest.size + 1);
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let k = limited.read(&mut buf).map_err(|e| UpdateError::Download(e.to_string()))?;
+            if k == 0 {
+                break;
+            }
+            hasher.update(&buf[..k]);
+            file.write_all(&buf[..k]).map_err(ioe(&path))?;
+            size += k as u64;
+        }
+        let sha = hex::encode(hasher.finalize());
+        file.sync_all().map_err(ioe(&path))?;
+        drop(file);
+        if size != manifest.size {
+            let _ = fs::remove_file(&path);
+            return Err(UpdateError::Mismatch(format!(
+                "{} bytes, the signed manifest says {}",
+                if size > manifest.size { format!("more than {}", manifest.size) } else { size.to_string() },
+                manifest.size
+            )));
+        }
+        if sha != manifest.sha256 {
+            let _ = fs::remove_file(&path);
+            return Err(UpdateError::Mismatch(format!("SHA-256 {sha}, the signed manifest says {}", manifest.sha256)));
+        }
+        Ok(path)
+    }
+
+    fn unpack(&self, zip: &Path, manifest: &UpdateManifest, release: &Release) -> Result<(), UpdateError> {
+        let target = self.release_dir(release);
+        let s = self.read_state();
+        let in_use = [&s.current, &s.previous].into_iter().flatten().any(|r| r.name == release.name);
+        if in_use && target.join(booth_miniapp_host::package::MANIFEST).is_file() {
+            return Ok(()); // the same bytes (same hash) unpacked before: reuse
+        }
+        let staging = self.dir.join("staging");
+        let _ = fs::remove_dir_all(&staging);
+        let into = staging.join(&release.name);
+        fs::create_dir_all(&into).map_err(ioe(&into))?;
+        let file = File::open(zip).map_err(ioe(zip))?;
+        let mut archive =
+            zip::ZipArchive::new(file).map_err(|e| UpdateError::BadPackage(format!("not a zip ({e})")))?;
+        if archive.len() > MAX_FILES {
+            return Err(UpdateError::BadPackage(format!("more than {MAX_FILES} files")));
+        }
+        let mut total = 0u64;
+        let mut dirs = vec![into.clone()];
+        for i in 0..archive.len() {
+            let mut entry = archive.by_index(i).map_err(|e| UpdateError::BadPackage(e.to_string()))?;
+            let Some(rel) = entry.enclosed_name() else {
+                return Err(UpdateError::BadPackage(format!(
+                    "`{}` leaves the package folder",
+                    entry.name().unwrap_or_default()
+                )));
+            };
+            let out = into.join(rel);
+            if entry.is_dir() {
+                fs::create_dir_all(&out).map_err(ioe(&out))?;
+                dirs.push(out);
+                continue;
+            }
+            if let Some(parent) = out.parent() {
+                fs::create_dir_all(parent).map_err(ioe(parent))?;
+                dirs.push(parent.to_path_buf());
+            }
+            let mut f = File::create(&out).map_err(ioe(&out))?;
+            let room = MAX_UNPACKED.saturating_sub(total);
+            let n = io::copy(&mut (&mut entry).take(room + 1), &mut f).map_err(ioe(&out))?;
+            total += n;
+            if total > MAX_UNPACKED {
+                return Err(UpdateError::BadPackage(format!("unpacks to more than {MAX_UNPACKED} bytes")));
+            }
+            f.sync_all().map_err(ioe(&out))?;
+        }
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs.iter().rev() {
+            sync_dir(d);
+        }
+        // Files at the top, or inside one folder (as a zipped folder is).
+        let root = package_root(&into).ok_or_else(|| UpdateError::BadPackage("no miniapp.json".into()))?;
+        let pkg = booth_miniapp_host::Package::load(&root.to_string_lossy())
+            .map_err(|e| UpdateError::BadPackage(e.to_string()))?;
+        if pkg.manifest.id != manifest.app || pkg.manifest.version != manifest.version {
+            return Err(UpdateError::Mismatch(format!(
+                "miniapp.json says {} {}, the signed manifest {} {}",
+                pkg.manifest.id, pkg.manifest.version, manifest.app, manifest.version
+            )));
+        }
+        let releases = self.dir.join("releases");
+        fs::create_dir_all(&releases).map_err(ioe(&releases))?;
+        if target.exists() {
+            // Left by an install that never switched: not named by state.json.
+            fs::remove_dir_all(&target).map_err(ioe(&target))?;
+        }
+        fs::rename(&root, &target).map_err(ioe(&target))?;
+        sync_dir(&releases);
+        let _ = fs::remove_dir_all(&staging);
+        Ok(())
+    }
+
+    /// Makes `release` current, on trial. One atomic write.
+    fn switch(&self, release: Release, command: Option<&str>) -> Result<Installed, UpdateError> {
+        let mut s = self.read_state();
+        let from = s.current.clone();
+        s.previous = from.clone();
+        s.current = Some(release.clone());
+        s.trial = Some(Trial {
+            release: release.clone(),
+            from: from.clone(),
+            boots: 0,
+            command: command.map(str::to_string),
+            started_at: crate::protocol::now_ms(),
+        });
+        self.write_state(&s)?;
+        tracing::warn!(app = %release.app, version = %release.version, "package switched; Booth restarts to try it");
+        Ok(Installed::Switched { release, from })
+    }
+
+    /// The running release showed its page: it stays. Older releases are removed.
+    pub fn confirm(&self) -> Result<(), UpdateError> {
+        let mut s = self.read_state();
+        let Some(t) = s.trial.take() else { return Ok(()) };
+        s.outcomes.push(Outcome {
+            app: t.release.app.clone(),
+            version: t.release.version.clone(),
+            from: t.from.as_ref().map(|r| r.version.clone()),
+            result: "installed".into(),
+            reason: "the page was shown".into(),
+            command: t.command.clone(),
+            at: crate::protocol::now_ms(),
+        });
+        trim(&mut s.outcomes);
+        self.write_state(&s)?;
+        tracing::info!(app = %t.release.app, version = %t.release.version, "update confirmed");
+        self.prune(&s);
+        Ok(())
+    }
+
+    /// Goes back to the previous release (or to `[package] source` when there was none).
+    pub fn rollback(&self, why: &str) -> Result<(), UpdateError> {
+        let s = self.read_state();
+        if s.trial.is_none() {
+            return Ok(());
+        }
+        tracing::error!(why, "update rolled back");
+        self.write_state(&rolled_back(s, why))
+    }
+
+    /// A manual `[package] source` was set: the store's package stops running.
+    pub fn detach(&self) -> Result<(), UpdateError> {
+        let mut s = self.read_state();
+        if s.current.is_none() {
+            return Ok(());
+        }
+        s.previous = s.current.take();
+        s.trial = None;
+        self.write_state(&s)
+    }
+
+    /// Outcomes not reported yet; they stay until [`Store::reported`].
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        self.read_state().outcomes
+    }
+
+    pub fn reported(&self, upto: &[Outcome]) {
+        let mut s = self.read_state();
+        s.outcomes.retain(|o| !upto.contains(o));
+        let _ = self.write_state(&s);
+    }
+
+    fn prune(&self, s: &State) {
+        let keep: Vec<&str> = [&s.current, &s.previous].into_iter().flatten().map(|r| r.name.as_str()).collect();
+        if let Ok(entries) = fs::read_dir(self.dir.join("releases")) {
+            for e in entries.flatten() {
+                if !keep.contains(&e.file_name().to_string_lossy().as_ref()) {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+}
+
+fn rolled_back(mut s: State, why: &str) -> State {
+    let Some(t) = s.trial.take() else { return s };
+    s.outcomes.push(Outcome {
+        app: t.release.app.clone(),
+        version: t.release.version.clone(),
+        from: t.from.as_ref().map(|r| r.version.clone()),
+        result: "rolled-back".into(),
+        reason: why.to_string(),
+        command: t.command.clone(),
+        at: crate::protocol::now_ms(),
+    });
+    trim(&mut s.outcomes);
+    s.current = t.from;
+    s.previous = Some(t.release);
+    s
+}
+
+fn trim(outcomes: &mut Vec<Outcome>) {
+    let excess = outcomes.len().saturating_sub(20);
+    outcomes.drain(..excess);
+}
+
+fn release_name(m: &UpdateManifest) -> String {
+    format!("{}-{}-{}", m.app, m.version, &m.sha256[..12])
+}
+
+/// The folder holding `miniapp.json`: `dir` itself or its only sub-folder.
+fn package_root(dir: &Path) -> Option<PathBuf> {
+    if dir.join(booth_miniapp_host::package::MANIFEST).is_file() {
+        return Some(dir.to_path_buf());
+    }
+    let entries: Vec<_> = fs::read_dir(dir).ok()?.flatten().collect();
+    match entries.as_slice() {
+        [one] if one.path().join(booth_miniapp_host::package::MANIFEST).is_file() => Some(one.path()),
+        _ => None,
+    }
+}
+
+/// Replaces `path` with `bytes` atomically: temporary file, flush, rename, flush the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        sync_dir(dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {
+    // Windows cannot open a folder to flush it; NTFS journals the rename itself.
+}
+
+/// How the page of a release on trial is doing, as the shell sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageState {
+    /// Not loaded yet.
+    Loading,
+    /// The package's page is shown.
+    Shown,
+    /// The launcher shows instead, or the page reported errors at start.
+    Failed(String),
+}
+
+/// Judges a trial: confirms once the page has been shown for [`TRIAL_SETTLE`] without failing,
+/// rolls back when it fails or is not shown within `deadline`. Returns whether Booth must restart
+/// (after a rollback). Blocking: run it on a thread of its own.
+pub fn judge_trial(store: &Store, deadline: Duration, mut probe: impl FnMut() -> PageState) -> bool {
+    let started = Instant::now();
+    let mut shown_since: Option<Instant> = None;
+    loop {
+        match probe() {
+            PageState::Failed(why) => {
+                let _ = store.rollback(&format!("the new package failed at start: {why}"));
+                return true;
+            }
+            PageState::Shown => {
+                let since = *shown_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= TRIAL_SETTLE {
+                    return store.confirm().is_err();
+                }
+            }
+            PageState::Loading => shown_since = None,
+        }
+        if started.elapsed() >= deadline && shown_since.is_none() {
+            let _ = store.rollback(&format!("the new package did not show its page within {} s", deadline.as_secs()));
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
