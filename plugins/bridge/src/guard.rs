@@ -12,8 +12,9 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 thread_local! {
     /// Set while this thread runs plugin code on the bridge's behalf.
@@ -35,10 +36,36 @@ static HOOK: Once = Once::new();
 /// Panics of plugin code caught since the process started.
 static CONTAINED: AtomicU64 = AtomicU64::new(0);
 
+/// The last panic of plugin code the bridge contained.
+static LAST: Mutex<Option<LastPanic>> = Mutex::new(None);
+
 /// How many panics of plugin code (handlers, event renderers) were caught since the process
 /// started: zero on a healthy terminal.
 pub fn contained() -> u64 {
     CONTAINED.load(Ordering::Relaxed)
+}
+
+/// Which plugin code panicked last and when (`/health`). Not its message: a message may quote
+/// what a page sent, and the log already has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastPanic {
+    /// The capability the API belongs to (its permission family), e.g. `speech`.
+    pub plugin: String,
+    /// The API as the contract names it, `dialect.name`, e.g. `my.speech`.
+    pub api: String,
+    /// `handler` (a call) or `renderer` (an event).
+    pub kind: &'static str,
+    pub at: SystemTime,
+}
+
+/// The last panic of plugin code the bridge contained since the process started, if any.
+pub fn last() -> Option<LastPanic> {
+    LAST.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Remembers which API's code panicked (the bridge calls this once per contained panic).
+pub(crate) fn note(plugin: String, api: String, kind: &'static str) {
+    *LAST.lock().unwrap_or_else(|p| p.into_inner()) = Some(LastPanic { plugin, api, kind, at: SystemTime::now() });
 }
 
 /// Installs the hook (once per process).

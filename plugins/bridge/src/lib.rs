@@ -314,6 +314,8 @@ fn dispatch_to(inner: &Arc<Inner>, event: &DeviceEvent, only: Option<SessionId>)
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(panic) => {
+                let plugin = api::lookup(dialect, name, Kind::Event).map(|s| s.family.to_string()).unwrap_or_default();
+                guard::note(plugin, format!("{dialect}.{name}"), "renderer");
                 tracing::error!(
                     topic = event.topic,
                     %dialect,
@@ -674,9 +676,12 @@ impl Bridge {
         // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL),
         // the log gets the panic once with its backtrace, and the plugin goes on serving.
         let params = request.params.clone();
+        // The contract's name, not the page's string, goes to `/health`.
+        let (family, api) = (spec.family, spec.name);
         let fut = guard::Guarded::new(async move { handler.call(ctx, params).await });
         let fut = async move {
             fut.await.unwrap_or_else(|panic| {
+                guard::note(family.to_string(), format!("{dialect}.{api}"), "handler");
                 tracing::error!(
                     %dialect,
                     name,

@@ -114,6 +114,8 @@ async fn a_panicking_handler_answers_internal_is_logged_once_with_a_backtrace_an
         let reply = bridge.call(id, Dialect::My, "ampeHHCommunication", &ampe("ok", json!({}))).await;
         assert_eq!(reply.body["success"], true, "{}", reply.body);
         assert_eq!(reply.body["data"], json!({"spoken": true}));
+        let last = booth_bridge::guard::last().expect("the panic is remembered");
+        assert_eq!((last.plugin.as_str(), last.api.as_str(), last.kind), ("speech", "my.speech", "handler"));
     }
 
     // A renderer that panics skips its delivery; the next event is delivered.
@@ -123,6 +125,9 @@ async fn a_panicking_handler_answers_internal_is_logged_once_with_a_backtrace_an
     let delivered = sink.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     assert_eq!(delivered.len(), 1, "{delivered:?}");
     assert_eq!(delivered[0].body, json!({"data": {"code": "fine"}}));
+    let last = booth_bridge::guard::last().expect("the panic is remembered");
+    assert_eq!((last.plugin.as_str(), last.api.as_str(), last.kind), ("scanner", "my.initQRListener", "renderer"));
+    assert_eq!(booth_bridge::guard::contained(), 3);
 
     let text = log.text();
     for needle in [

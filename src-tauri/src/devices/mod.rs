@@ -154,6 +154,28 @@ impl Devices {
         }
     }
 
+    /// The bridge for `/health`: open sessions, their subscriptions, calls not yet answered, and
+    /// the plugin panics it contained with the last one's plugin, API and local time (RFC 3339).
+    /// Never a panic's message or anything a page sent.
+    pub fn bridge_health(&self) -> Value {
+        let stats = self.bridge.stats();
+        let last = booth_bridge::guard::last().map(|p| {
+            json!({
+                "plugin": p.plugin,
+                "api": p.api,
+                "kind": p.kind,
+                "at": chrono::DateTime::<chrono::Local>::from(p.at).to_rfc3339(),
+            })
+        });
+        json!({
+            "sessions": stats.sessions,
+            "subscriptions": stats.subscriptions,
+            "callsInFlight": stats.calls_in_flight,
+            "panicsContained": booth_bridge::guard::contained(),
+            "lastPanic": last,
+        })
+    }
+
     /// Every device's backend and availability, for `/health`.
     pub fn status(&self) -> Value {
         let mut status = json!({

@@ -1,7 +1,8 @@
 //! The loopback control endpoint: health for supervisors, and simulated hardware for
 //! developers, test authors and the simulator panel.
 //!
-//! - `GET /health` → `{status, version, package: {id, name, version, location}, sessions, devices, windows, shell}`
+//! - `GET /health` → `{status, version, package: {id, name, version, location}, sessions, bridge,
+//!   devices, windows, shell}`
 //! - `GET /sim` → every simulated device: its actions, their fields, and its state
 //! - `POST /sim/<device>/<action>` with a JSON object of arguments → runs the action
 //!   (e.g. `POST /sim/scanner/scan {"code": "12345"}`)
@@ -153,6 +154,7 @@ async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {
         "version": crate::VERSION,
         "package": {"id": m.id, "name": m.name, "version": m.version, "location": s.package.location()},
         "sessions": s.devices.bridge.session_count(),
+        "bridge": s.devices.bridge_health(),
         "devices": s.devices.status(),
         "windows": s.windows.as_ref().map(|w| w()).unwrap_or(Value::Null),
         "shell": s.shell.as_ref().map(|w| w()).unwrap_or(Value::Null),
@@ -254,6 +256,12 @@ mod tests {
         assert_eq!(body["status"], "ok");
         assert_eq!(body["package"]["version"], "1.2.3");
         assert_eq!(body["sessions"], 0);
+        let bridge = &body["bridge"];
+        assert_eq!(
+            (&bridge["sessions"], &bridge["subscriptions"], &bridge["callsInFlight"]),
+            (&json!(0), &json!(0), &json!(0))
+        );
+        assert!(bridge["panicsContained"].is_u64(), "{body}");
         assert_eq!(body["devices"]["scanner"]["backend"], "sim");
     }
 
