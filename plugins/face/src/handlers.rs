@@ -10,6 +10,7 @@
 //! - `doStorageFaceInfo {appid, orgOutId, componentOutId, isvPid}`: consent → face screen →
 //!   liveness → enrol (an already enrolled person is found, not added twice); `data` is a JSON
 //!   string, as the seed shows.
+//! - seed 001's `wxfaceapp.faceLogin`, `isLoginOnFaceApp`, `logoutOnFaceApp`: see [`login`].
 //!
 //! The face screen is Booth's own page over the calling page; the app shows it through
 //! [`FaceScreen`] and reports the person's buttons back with [`FaceService::cancel`] and
@@ -32,7 +33,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+pub mod login;
 mod provider;
+
+pub use login::APPLET_RESET_TOPIC;
 
 /// Event topic the ID card plugin publishes card reads on (`idNum`, `photoBase64`, …).
 pub const ID_CARD_TOPIC: &str = "idcard.card";
@@ -78,6 +82,8 @@ pub struct FaceService {
     engine_detail: Mutex<String>,
     /// `[face] engine = "provider"`: who searches, verifies and enrols.
     provider: OnceLock<Arc<booth_provider_client::Provider>>,
+    /// Seed 001's face login: one person per terminal.
+    login: Mutex<Option<login::Login>>,
 }
 
 enum Mode {
@@ -145,6 +151,7 @@ impl FaceService {
             last_card: Mutex::default(),
             engine_detail: Mutex::new("未加载 (initFace 时加载)".into()),
             provider: OnceLock::new(),
+            login: Mutex::default(),
         })
     }
 
@@ -626,7 +633,8 @@ impl FaceService {
         Ok(Done::from(Value::String(data.to_string())))
     }
 
-    /// Registers initFace, getFaceInfo, getFaceInfoPersonCard and doStorageFaceInfo.
+    /// Registers initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo and seed 001's
+    /// isLoginOnFaceApp, faceLogin and logoutOnFaceApp.
     pub fn register(self: &Arc<Self>, bridge: &Bridge) {
         // Consent plus the attempt, with room for the models to load.
         let limit = self.config.timeout * 2 + Duration::from_secs(30);
@@ -676,6 +684,7 @@ impl FaceService {
                 async move { me.store(ctx, params).await }
             }),
         );
+        self.register_login(bridge, limit);
     }
 }
 

@@ -1,6 +1,8 @@
 //! Booth's on-device face capability (seed 000's face APIs, engine `local`): `initFace`,
 //! `getFaceInfo` (1:N against the local gallery), `getFaceInfoPersonCard` (1:1 against an ID
-//! photo) and `doStorageFaceInfo` (enrolment).
+//! photo) and `doStorageFaceInfo` (enrolment); seed 001's face login (`wxfaceapp.faceLogin`,
+//! `isLoginOnFaceApp`, `logoutOnFaceApp`). With `[face] engine = "provider"` the same screen
+//! and liveness run here and the identity provider decides who it is.
 //!
 //! The pipeline: BlazeFace detection with six keypoints ([`detect`]), alignment to dlib's
 //! 150×150 face chip and dlib's 128-d embedding ([`embed`]), quality gates ([`quality`]), an
@@ -28,7 +30,7 @@ pub mod quality;
 
 pub use config::{FaceConfig, FaceSection};
 pub use engine::Engine;
-pub use handlers::{FaceScreen, FaceService};
+pub use handlers::{FaceScreen, FaceService, APPLET_RESET_TOPIC};
 
 /// What goes wrong inside the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -80,7 +80,7 @@ fn rig(frames: &[Frame], timeout_s: u64) -> Rig {
         key: "main".into(),
         package_id: "t".into(),
         permissions: [Family::Face].into_iter().collect(),
-        dialects: [Dialect::My].into_iter().collect(),
+        dialects: [Dialect::My, Dialect::Wxfaceapp].into_iter().collect(),
         screen: Screen::Front,
         url: "booth://localhost/".into(),
     };
@@ -324,4 +324,50 @@ async fn missing_models_say_how_to_install_them() {
     assert_eq!(body["errorCode"], "DEVICE_UNAVAILABLE", "{body}");
     assert!(body["message"].as_str().unwrap().contains("setup.sh"), "{body}");
     assert_eq!(face.status()["available"], false);
+}
+
+/// Seed 001's face login with the local engine: a 1:N login against the terminal's gallery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_face_login_with_the_local_engine() {
+    let r = rig(&common::live_sequence("obama.jpg"), 20);
+    r.face.watch_applet_resets(&r.bridge.bus());
+    let wx = |name: &'static str, params: Value| {
+        let (bridge, session) = (r.bridge.clone(), r.session);
+        async move {
+            let reply = bridge.call(session, Dialect::Wxfaceapp, name, &params.to_string()).await;
+            (reply.ok, reply.body)
+        }
+    };
+    let (ok, body) = wx("faceLogin", json!({})).await;
+    assert!(!ok, "nobody is enrolled: {body}");
+    assert_eq!(
+        (body["replyCode"].as_str(), body["originFaceInfo"]["reason"].as_str()),
+        (Some("-1"), Some("NOT_ENROLLED"))
+    );
+
+    assert_eq!(r.enrol().await["success"], true);
+    let (ok, body) = wx("faceLogin", json!({"enableMultiLogin": false})).await;
+    assert!(ok, "{body}");
+    assert_eq!(body, json!({"replyCode": "0", "reply": "face login suc"}));
+    assert!(r.screens.saw("show main recognize"));
+    assert!(wx("isLoginOnFaceApp", json!({})).await.0);
+    assert_eq!(wx("faceLogin", json!({})).await.1["reply"], "already in login status, no need to face login");
+    assert_eq!(wx("logoutOnFaceApp", json!({})).await, (true, json!({"replyCode": "0", "reply": "logout suc!"})));
+    let (ok, body) = wx("isLoginOnFaceApp", json!({})).await;
+    assert_eq!((ok, body["replyCode"].as_str()), (false, Some("-1")));
+
+    // The idle reset ends the login.
+    assert!(wx("faceLogin", json!({})).await.0);
+    r.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "idle"}));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while r.face.logged_in() {
+        assert!(Instant::now() < deadline, "the idle reset did not end the login");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Someone else: not enrolled, not logged in.
+    r.show(&common::live_sequence("biden.jpg"));
+    let (ok, body) = wx("faceLogin", json!({"enableMultiLogin": true})).await;
+    assert!(!ok, "{body}");
+    assert!(!wx("isLoginOnFaceApp", json!({})).await.0);
 }

@@ -99,7 +99,7 @@ fn rig(url: &str, frames: &[Frame]) -> Rig {
         key: "main".into(),
         package_id: "t".into(),
         permissions: [Family::Face].into_iter().collect(),
-        dialects: [Dialect::My].into_iter().collect(),
+        dialects: [Dialect::My, Dialect::Wxfaceapp].into_iter().collect(),
         screen: Screen::Front,
         url: "booth://localhost/".into(),
     };
@@ -116,6 +116,12 @@ impl Rig {
 
     async fn call(&self, action: &str, params: Value) -> Value {
         self.start(action, params).await.unwrap().body
+    }
+
+    /// A `wxfaceapp` call: (success, the callback's object).
+    async fn wx(&self, name: &str, params: Value) -> (bool, Value) {
+        let reply = self.bridge.call(self.session, Dialect::Wxfaceapp, name, &params.to_string()).await;
+        (reply.ok, reply.body)
     }
 
     async fn enrol(&self, params: Value) -> Value {
@@ -224,6 +230,96 @@ async fn seed_000_face_apis_through_the_reference_provider() {
     assert!(!text.contains("/9j/"), "a JPEG in the log");
     assert!(!text.contains("values"), "an embedding in the log");
     assert!(text.lines().all(|l| l.len() < 1000), "a long log line");
+}
+
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_face_login_through_the_reference_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(booth_provider::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("provider.db"),
+        key_file: dir.path().join("keys/templates.key"),
+        models_dir: Some(common::models_dir()),
+        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        ..Default::default()
+    })
+    .unwrap();
+    let server = app.serve().await.unwrap();
+    let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
+    r.face.watch_applet_resets(&r.bridge.bus());
+    let live = || app.store.live_sessions().unwrap();
+
+    let (ok, body) = r.wx("isLoginOnFaceApp", json!({})).await;
+    assert!(!ok, "nobody logged in yet: {body}");
+    assert_eq!(body["replyCode"], "-1");
+
+    // Nobody enrolled: the provider does not know the face (facePay's "-1").
+    let (ok, body) = r.wx("faceLogin", json!({})).await;
+    assert!(!ok, "{body}");
+    assert_eq!((body["replyCode"].as_str(), body["errorCode"].as_str()), (Some("-1"), Some("DEVICE_ERROR")));
+    assert_eq!(body["originFaceInfo"]["reason"], "NOT_MATCHED", "{body}");
+    assert!(!r.face.logged_in());
+
+    let enrolled =
+        r.enrol(json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "canteen", "isvPid": "2088"})).await;
+    assert_eq!(enrolled["success"], true, "{enrolled}");
+
+    let (ok, body) = r.wx("faceLogin", json!({"relaunchUrl": "pages/pay/pay"})).await;
+    assert!(ok, "{body}");
+    assert_eq!(body, json!({"replyCode": "0", "reply": "face login suc"}));
+    assert_eq!(live(), 1, "the provider holds the session");
+    assert!(r.wx("isLoginOnFaceApp", json!({})).await.0);
+    assert!(r.sent.lock().unwrap().iter().any(|x| x.path == "/v1/session/face-login"));
+
+    // Without enableMultiLogin a second login is not needed; with it the session is replaced.
+    let (ok, body) = r.wx("faceLogin", json!({})).await;
+    assert!(ok, "{body}");
+    assert_eq!(body["reply"], "already in login status, no need to face login");
+    let (ok, body) = r.wx("faceLogin", json!({"enableMultiLogin": true})).await;
+    assert_eq!((ok, body["reply"].as_str()), (true, Some("face login suc")), "{body}");
+    wait_for("the old session to end", || live() == 1).await;
+
+    let (ok, body) = r.wx("logoutOnFaceApp", json!({})).await;
+    assert!(ok, "{body}");
+    assert_eq!(body, json!({"replyCode": "0", "reply": "logout suc!"}));
+    assert_eq!(live(), 0, "logout ended the provider's session");
+    assert!(!r.wx("isLoginOnFaceApp", json!({})).await.0);
+
+    // The mini-program exits (or the idle reset): the login goes, at the provider too.
+    assert!(r.wx("faceLogin", json!({})).await.0);
+    assert_eq!(live(), 1);
+    r.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "exit"}));
+    wait_for("the login to end", || !r.face.logged_in()).await;
+    wait_for("the provider's session to end", || live() == 0).await;
+    assert!(!r.wx("isLoginOnFaceApp", json!({})).await.0);
+
+    // Bad input is refused before the camera starts.
+    let (ok, body) = r.wx("faceLogin", json!({"enableMultiLogin": "yes"})).await;
+    assert!(!ok);
+    assert_eq!(body["errorCode"], "INVALID_PARAMS", "{body}");
+
+    // The provider gone: the terminal forgets the person anyway, and says the logout failed.
+    assert!(r.wx("faceLogin", json!({})).await.0);
+    server.stop().await;
+    let (ok, body) = r.wx("logoutOnFaceApp", json!({})).await;
+    assert!(!ok);
+    assert_eq!((body["replyCode"].as_str(), body["subCode"].as_str()), (Some("-1"), Some("NETWORK")), "{body}");
+    assert!(!r.face.logged_in());
+    let (ok, body) = r.wx("faceLogin", json!({})).await;
+    assert!(!ok);
+    assert_eq!(
+        (body["replyCode"].as_str(), body["errorCode"].as_str()),
+        (Some("-1"), Some("DEVICE_UNAVAILABLE")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -275,6 +275,8 @@ impl Shell {
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
         }
+        // The customer's face login (seed 001) ends with the mini-program.
+        self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "exit"}));
         self.clear_secondary();
         {
             let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
@@ -617,6 +619,7 @@ impl Shell {
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
         }
+        self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "idle"}));
         if clear {
             // Clear storage while the page is still there (WebKit keeps local storage of a live
             // page in memory), then the site data of the web context.

@@ -43,7 +43,7 @@ impl FaceService {
 
     /// What the contract carries of a capture: the aligned crop of its last frame, the
     /// embedding, and the liveness the screen ran.
-    async fn wire_face(self: &Arc<Self>, capture: &Capture) -> Result<wire::Face, ApiError> {
+    pub(super) async fn wire_face(self: &Arc<Self>, capture: &Capture) -> Result<wire::Face, ApiError> {
         let engine = self.engine().map_err(super::engine_error)?;
         let frame = capture.frame.clone();
         let crop = tokio::task::spawn_blocking(move || {

@@ -1,0 +1,174 @@
+//! Seed 001's face login (运行中登录): `wxfaceapp.isLoginOnFaceApp`, `faceLogin` and
+//! `logoutOnFaceApp`, with one login state per terminal.
+//!
+//! - engine `provider`: the face screen and liveness on this terminal, then
+//!   `POST /v1/session/face-login`; the provider's session is ended with `/v1/session/logout`.
+//! - engine `local`: a local 1:N login against the terminal's gallery (the partition of
+//!   `[face] org_out_id`/`component_out_id`, else all); there is no session to end elsewhere.
+//!
+//! The login ends with `logoutOnFaceApp`, and when the shell publishes [`APPLET_RESET_TOPIC`]
+//! (the mini-program exits, the idle reset). `relaunchUrl` is checked but not followed: the
+//! page stays where it is.
+
+use super::provider::provider_failed;
+use super::{failed, FaceService, Mode};
+use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params};
+use booth_provider_client::wire;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Published by the shell when the mini-program is gone (`{"why": "exit" | "idle"}`): the
+/// customer left, so does the login.
+pub const APPLET_RESET_TOPIC: &str = "shell.applet_reset";
+
+/// Seed 001's replies, word for word.
+const LOGIN_OK: &str = "face login suc";
+const ALREADY: &str = "already in login status, no need to face login";
+const LOGOUT_OK: &str = "logout suc!";
+
+/// Someone is logged in on this terminal (who, the provider knows; the terminal keeps no id).
+pub(super) struct Login {
+    /// The provider's session (`None` for a local login).
+    session: Option<String>,
+    /// Where to end the provider's session from when the login is cleared off a call.
+    runtime: tokio::runtime::Handle,
+}
+
+/// A failed faceLogin: "具体返回码和facePay是一样的" — "-6" 超时, else "-1" 未知错误.
+fn login_failed(e: ApiError) -> ApiError {
+    let code = if e.code == ErrorCode::Timeout { "-6" } else { "-1" };
+    e.reply_code(code)
+}
+
+impl FaceService {
+    /// Whether someone is logged in (for tests and the admin screen; no identity is given out).
+    pub fn logged_in(&self) -> bool {
+        self.login.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Ends the login, if any, and the provider's session behind it (in the background: the
+    /// terminal forgets the person at once whatever the provider answers).
+    pub fn clear_login(&self, why: &str) {
+        let Some(login) = self.login.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        tracing::info!(why, "face login ended");
+        if let (Some(session), Some(provider)) = (login.session, self.provider.get().cloned()) {
+            let req = wire::LogoutRequest { terminal: self.config.sn.clone(), session_id: session };
+            login.runtime.spawn(async move {
+                if let Err(e) = provider.logout(&req).await {
+                    tracing::warn!(code = %e.code, "face login: the provider's session was not ended");
+                }
+            });
+        }
+    }
+
+    async fn face_login(self: &Arc<Self>, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
+        let multi = params.bool("enableMultiLogin")?.unwrap_or(false);
+        params.str("relaunchUrl")?;
+        if !multi && self.logged_in() {
+            return Ok(Done::from(json!({"replyCode": "0", "reply": ALREADY})));
+        }
+        if self.config.via_provider {
+            self.the_provider()?;
+        }
+        self.prepare().await?;
+        let capture = self.capture(&ctx, Mode::Recognize).await?;
+        let login = if self.config.via_provider {
+            let provider = self.the_provider()?;
+            let req =
+                wire::FaceLoginRequest { terminal: self.config.sn.clone(), face: self.wire_face(&capture).await? };
+            let answer = provider.face_login(&req).await.map_err(provider_failed)?;
+            Login { session: Some(answer.session_id), runtime: tokio::runtime::Handle::current() }
+        } else {
+            let gallery = self.gallery().map_err(ApiError::unavailable)?;
+            self.identify(&gallery, self.config.default_partition.as_ref(), &capture)
+                .ok_or_else(|| failed(ErrorCode::DeviceError, "NOT_ENROLLED", "未找到已登记的人脸".into()))?;
+            Login { session: None, runtime: tokio::runtime::Handle::current() }
+        };
+        // A new login (enableMultiLogin) replaces the one before, whose session ends.
+        self.clear_login("faceLogin again");
+        *self.login.lock().unwrap_or_else(|p| p.into_inner()) = Some(login);
+        tracing::info!("faceLogin: logged in");
+        Ok(Done::from(json!({"replyCode": "0", "reply": LOGIN_OK})))
+    }
+
+    async fn logout(self: &Arc<Self>) -> Result<Done, ApiError> {
+        let Some(login) = self.login.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            // Nobody logged in: the state asked for is the state there is.
+            return Ok(Done::from(json!({"replyCode": "0", "reply": LOGOUT_OK})));
+        };
+        tracing::info!("logoutOnFaceApp: logged out");
+        if let (Some(session), Some(provider)) = (login.session, self.provider.get().cloned()) {
+            let req = wire::LogoutRequest { terminal: self.config.sn.clone(), session_id: session };
+            if let Err(e) = provider.logout(&req).await {
+                // The terminal has forgotten the person; the provider's session runs out by
+                // itself. The seed's failure reply is "logout suc!" too; subCode says why.
+                return Err(ApiError::with_message(ErrorCode::DeviceUnavailable, LOGOUT_OK)
+                    .reply_code("-1")
+                    .data(json!({"subCode": e.code.as_str(), "subMessage": e.message})));
+            }
+        }
+        Ok(Done::from(json!({"replyCode": "0", "reply": LOGOUT_OK})))
+    }
+
+    /// Ends the login when the shell says the mini-program is gone.
+    pub fn watch_applet_resets(self: &Arc<Self>, bus: &booth_bridge::EventBus) {
+        let mut rx = bus.subscribe();
+        let me = Arc::downgrade(self);
+        let watcher = std::thread::Builder::new().name("booth-face-login".into()).spawn(move || loop {
+            let ev = match rx.blocking_recv() {
+                Ok(ev) => ev,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let Some(me) = me.upgrade() else { break };
+            if ev.topic == APPLET_RESET_TOPIC {
+                let why = ev.payload.get("why").and_then(Value::as_str).unwrap_or("reset").to_string();
+                me.clear_login(&why);
+            }
+        });
+        if let Err(e) = watcher {
+            tracing::warn!(error = %e, "face: logins will not end with the mini-program (no thread)");
+        }
+    }
+
+    /// Registers isLoginOnFaceApp, faceLogin and logoutOnFaceApp.
+    pub(super) fn register_login(self: &Arc<Self>, bridge: &Bridge, limit: Duration) {
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "isLoginOnFaceApp",
+            None,
+            handler(move |_ctx, _params| {
+                let me = me.clone();
+                async move {
+                    if me.logged_in() {
+                        Ok(Done::from(json!({})))
+                    } else {
+                        Err(ApiError::with_message(ErrorCode::DeviceError, "not login on face app").reply_code("-1"))
+                    }
+                }
+            }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "faceLogin",
+            Some(limit),
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move { me.face_login(ctx, params).await.map_err(login_failed) }
+            }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Wxfaceapp,
+            "logoutOnFaceApp",
+            Some(Duration::from_secs(15)),
+            handler(move |_ctx, _params| {
+                let me = me.clone();
+                async move { me.logout().await }
+            }),
+        );
+    }
+}
