@@ -462,7 +462,7 @@ async fn signed_commands_only_when_keys_are_pinned() {
     let host = Arc::new(TestHost::default());
     let mut s = section(&broker, "T3");
     s.command_keys = vec![pk];
-    let t = Terminal::start(s, dir.path().into(), host.clone());
+    let _t = Terminal::start(s, dir.path().into(), host.clone());
     op.wait("booth/v1/t/T3/status", |v| v["state"] == "online").await;
 
     let send = |req: Value, key: Option<&minisign::SecretKey>| {
