@@ -116,6 +116,7 @@ impl Drop for Agent {
 
 enum Msg {
     Event(Value),
+    Updates,
     Stop(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -208,6 +209,14 @@ impl Agent {
     pub fn event(&self, e: AgentEvent) {
         if self.events.try_send(Msg::Event(e.to_json())).is_err() {
             tracing::warn!(event = ?e, "fleet agent busy; event dropped");
+        }
+    }
+
+    /// Publishes the `update` events the store holds (a trial was just judged); while offline
+    /// they go out at the next connection.
+    pub fn report_updates(&self) {
+        if self.events.try_send(Msg::Updates).is_err() {
+            tracing::warn!("fleet agent busy; update results go out at the next connection");
         }
     }
 
@@ -305,6 +314,11 @@ impl Inner {
                         let payload = v.to_string().into_bytes();
                         self.send_or_queue(Out { topic: self.topics.event(), retain: false, payload, correlation: None });
                     }
+                    Some(Msg::Updates) => {
+                        if self.state.connected() {
+                            self.report_updates().await;
+                        }
+                    }
                     Some(Msg::Stop(ack)) => {
                         let bye = json!({"state": "offline", "reason": "stopped", "terminal": self.cfg.terminal_id, "at": now_ms()});
                         let _ = self.client.publish(self.topics.status(), QoS::AtLeastOnce, true, bye.to_string()).await;
@@ -366,22 +380,7 @@ impl Inner {
         let t = self.telemetry().await;
         self.send(Out { topic: self.topics.telemetry(), retain: true, payload: t, correlation: None });
         self.report(None).await;
-        // What an update did while the broker was not told (it may have restarted Booth).
-        let store = self.store.clone();
-        let outcomes = tokio::task::spawn_blocking(move || store.outcomes()).await.unwrap_or_default();
-        for o in &outcomes {
-            let e = protocol::event("update", serde_json::to_value(o).unwrap_or(Value::Null));
-            self.send(Out {
-                topic: self.topics.event(),
-                retain: false,
-                payload: e.to_string().into_bytes(),
-                correlation: None,
-            });
-        }
-        if !outcomes.is_empty() {
-            let store = self.store.clone();
-            let _ = tokio::task::spawn_blocking(move || store.reported(&outcomes)).await;
-        }
+        self.report_updates().await;
         let queued = self.queue.len();
         while let Some(o) = self.queue.pop_front() {
             self.send(o);
@@ -399,6 +398,26 @@ impl Inner {
             self.dropped = 0;
         }
         self.offline_since = None;
+    }
+
+    /// Publishes what updates did that the broker was not told of yet (an update may have
+    /// restarted Booth in between); each stays in the store until it went out.
+    async fn report_updates(&mut self) {
+        let store = self.store.clone();
+        let outcomes = tokio::task::spawn_blocking(move || store.outcomes()).await.unwrap_or_default();
+        for o in &outcomes {
+            let e = protocol::event("update", serde_json::to_value(o).unwrap_or(Value::Null));
+            self.send(Out {
+                topic: self.topics.event(),
+                retain: false,
+                payload: e.to_string().into_bytes(),
+                correlation: None,
+            });
+        }
+        if !outcomes.is_empty() {
+            let store = self.store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.reported(&outcomes)).await;
+        }
     }
 
     /// Publishes now (the connection's own queue holds it through a short drop).

@@ -548,6 +548,57 @@ pub enum PageState {
     Failed(String),
 }
 
+impl PageState {
+    /// How the package's page is doing, from the shell's report (the `shell` object of
+    /// `/health`: `launcher`, `launcherStatus`, `recoveries`, `loads`). The launcher showing
+    /// for any reason, or a page's web process ending, fails a trial; a finished load of the
+    /// main window with no launcher is a shown page.
+    pub fn from_shell(report: &serde_json::Value) -> PageState {
+        if let Some(r) = report["recoveries"].as_array().and_then(|r| r.last()) {
+            let why = r["why"].as_str().unwrap_or("ended");
+            return PageState::Failed(format!("the page's web process ended ({why})"));
+        }
+        match report["launcher"].as_str() {
+            Some("exit") => return PageState::Failed("the mini-program closed itself".into()),
+            Some(_) => {
+                let status = report["launcherStatus"].as_str().unwrap_or("");
+                let why = if status.is_empty() { "the launcher shows" } else { status };
+                return PageState::Failed(why.to_string());
+            }
+            None => {}
+        }
+        if report["loads"]["main"]["count"].as_u64().unwrap_or(0) > 0 {
+            PageState::Shown
+        } else {
+            PageState::Loading
+        }
+    }
+}
+
+/// The store's release Booth runs at a start with `[fleet]` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromStore {
+    pub package: PathBuf,
+    pub release: Release,
+    /// Set while the release is being tried.
+    pub trial: Option<Trial>,
+}
+
+/// Chooses the package at start: a package named on the command line (`named`), else the
+/// store's release (`Some`), else `[package] source` (`None`). Call once per start: a trial's
+/// start is counted (three without a confirmation roll it back) and what an interrupted update
+/// left is removed.
+pub fn start_from(store: &Store, named: bool) -> Option<FromStore> {
+    if named {
+        return None;
+    }
+    let at = store.at_start();
+    match (at.package, at.release) {
+        (Some(package), Some(release)) => Some(FromStore { package, release, trial: at.trial }),
+        _ => None,
+    }
+}
+
 /// Judges a trial: confirms once the page has been shown for [`TRIAL_SETTLE`] without failing,
 /// rolls back when it fails or is not shown within `deadline`. Returns whether Booth must restart
 /// (after a rollback). Blocking: run it on a thread of its own.
@@ -573,5 +624,211 @@ pub fn judge_trial(store: &Store, deadline: Duration, mut probe: impl FnMut() ->
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn package_zip(app: &str, version: &str) -> Vec<u8> {
+        let mut buf = io::Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default();
+            w.start_file("miniapp.json", o).unwrap();
+            let m = json!({"id": app, "name": "T", "version": version, "entry": "index.html"});
+            w.write_all(m.to_string().as_bytes()).unwrap();
+            w.start_file("index.html", o).unwrap();
+            w.write_all(version.as_bytes()).unwrap();
+            w.finish().unwrap();
+        }
+        buf.into_inner()
+    }
+
+    fn manifest(zip: &[u8], app: &str, version: &str) -> UpdateManifest {
+        UpdateManifest {
+            app: app.into(),
+            version: version.into(),
+            sha256: hex::encode(Sha256::digest(zip)),
+            size: zip.len() as u64,
+            min_booth: "0.1.0".into(),
+        }
+    }
+
+    fn install(store: &Store, version: &str) -> Release {
+        let zip = package_zip("t.pkg", version);
+        match store.install(&manifest(&zip, "t.pkg", version), &zip[..], false, "0.1.0", Some("c-1")).unwrap() {
+            Installed::Switched { release, .. } => release,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The version the chosen package's page shows.
+    fn runs(store: &Store) -> Option<(String, bool)> {
+        start_from(store, false).map(|s| (fs::read_to_string(s.package.join("index.html")).unwrap(), s.trial.is_some()))
+    }
+
+    /// v1 installed and confirmed.
+    fn with_v1() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("packages"));
+        install(&store, "1.0.0");
+        assert_eq!(runs(&store), Some(("1.0.0".into(), true)));
+        store.confirm().unwrap();
+        let o = store.outcomes();
+        assert_eq!((o.len(), o[0].result.as_str(), o[0].version.as_str()), (1, "installed", "1.0.0"));
+        store.reported(&o);
+        (dir, store)
+    }
+
+    #[test]
+    fn an_empty_store_or_a_named_package_runs_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("packages"));
+        assert_eq!(start_from(&store, false), None);
+        install(&store, "1.0.0");
+        // Named on the command line: the store is not looked at, the trial not counted.
+        assert_eq!(start_from(&store, true), None);
+        assert_eq!(store.trial().unwrap().boots, 0);
+        assert_eq!(runs(&store), Some(("1.0.0".into(), true)));
+    }
+
+    #[test]
+    fn a_confirmed_update_runs_at_every_start() {
+        let (_dir, store) = with_v1();
+        install(&store, "2.0.0");
+        assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+        store.confirm().unwrap();
+        for _ in 0..5 {
+            assert_eq!(runs(&store), Some(("2.0.0".into(), false)));
+        }
+        let o = store.outcomes();
+        assert_eq!((o[0].result.as_str(), o[0].from.as_deref()), ("installed", Some("1.0.0")));
+    }
+
+    #[test]
+    fn a_crash_loop_rolls_back_at_the_next_start() {
+        let (_dir, store) = with_v1();
+        install(&store, "2.0.0");
+        for _ in 0..MAX_TRIAL_BOOTS {
+            assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+        }
+        assert_eq!(runs(&store), Some(("1.0.0".into(), false)));
+        let o = store.outcomes();
+        assert_eq!((o.len(), o[0].result.as_str(), o[0].version.as_str()), (1, "rolled-back", "2.0.0"));
+        assert!(o[0].reason.contains("crash loop"), "{}", o[0].reason);
+        assert_eq!(o[0].command.as_deref(), Some("c-1"));
+        // The release rolled back from is kept as previous; a new install may follow.
+        assert_eq!(store.trial(), None);
+        install(&store, "2.0.1");
+        assert_eq!(runs(&store), Some(("2.0.1".into(), true)));
+    }
+
+    #[test]
+    fn a_first_install_that_fails_goes_back_to_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("packages"));
+        install(&store, "1.0.0");
+        assert!(runs(&store).is_some());
+        assert!(judge_trial(&store, Duration::from_millis(200), || PageState::Loading));
+        assert_eq!(start_from(&store, false), None);
+        assert_eq!(store.outcomes()[0].result, "rolled-back");
+    }
+
+    #[test]
+    fn power_cut_between_staging_and_switch_runs_the_old_release() {
+        let (dir, store) = with_v1();
+        // v2 downloaded and unpacked into releases/, then the power went before state.json
+        // named it; a second update was half unpacked in staging/ and half downloaded.
+        let zip = package_zip("t.pkg", "2.0.0");
+        let m = manifest(&zip, "t.pkg", "2.0.0");
+        let path = store.download(&m, &zip[..]).unwrap();
+        let v2 = Release { name: release_name(&m), app: m.app.clone(), version: m.version.clone() };
+        store.unpack(&path, &m, &v2).unwrap();
+        assert!(store.release_dir(&v2).join("miniapp.json").is_file());
+        let half = dir.path().join("packages/staging/t.pkg-3.0.0-x");
+        fs::create_dir_all(&half).unwrap();
+        fs::write(half.join("index.html"), b"<p>half").unwrap();
+        fs::write(dir.path().join("packages/downloads/t.pkg-3.0.0-x.zip"), b"PK\x03").unwrap();
+
+        assert_eq!(runs(&store), Some(("1.0.0".into(), false)));
+        assert!(!dir.path().join("packages/staging").exists());
+        assert!(!dir.path().join("packages/downloads").exists());
+        assert!(store.outcomes().is_empty());
+        // The update sent again installs over what was left.
+        assert_eq!(install(&store, "2.0.0"), v2);
+        assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+    }
+
+    #[test]
+    fn power_cut_during_the_switch_leaves_a_release_that_runs() {
+        let (dir, store) = with_v1();
+        install(&store, "2.0.0");
+        // The temporary state file written, not yet renamed over state.json.
+        let before = fs::read(dir.path().join("packages/state.json")).unwrap();
+        fs::write(dir.path().join("packages/.state.json.1.tmp"), &before[..before.len() / 2]).unwrap();
+        assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+        // A release removed by hand: the one before it runs.
+        fs::remove_dir_all(store.release_dir(&store.current().unwrap())).unwrap();
+        assert_eq!(runs(&store), Some(("1.0.0".into(), false)));
+    }
+
+    #[test]
+    fn a_trial_that_never_shows_its_page_is_rolled_back() {
+        let (_dir, store) = with_v1();
+        install(&store, "2.0.0");
+        assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+        let started = Instant::now();
+        assert!(judge_trial(&store, Duration::from_millis(300), || PageState::Loading));
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(runs(&store), Some(("1.0.0".into(), false)));
+        let o = store.outcomes();
+        assert_eq!(o[0].result, "rolled-back");
+        assert!(o[0].reason.contains("did not show its page"), "{}", o[0].reason);
+    }
+
+    #[test]
+    fn a_trial_whose_page_fails_is_rolled_back_and_one_shown_is_confirmed() {
+        let (_dir, store) = with_v1();
+        install(&store, "2.0.0");
+        runs(&store);
+        let mut n = 0;
+        let failed = judge_trial(&store, TRIAL_DEADLINE, || {
+            n += 1;
+            if n < 3 {
+                PageState::Loading
+            } else {
+                PageState::Failed("booth://localhost/index.html: HTTP 503".into())
+            }
+        });
+        assert!(failed);
+        assert!(store.outcomes()[0].reason.contains("HTTP 503"));
+        store.reported(&store.outcomes());
+
+        install(&store, "2.0.1");
+        runs(&store);
+        assert!(!judge_trial(&store, TRIAL_DEADLINE, || PageState::Shown));
+        assert_eq!(runs(&store), Some(("2.0.1".into(), false)));
+        let o = store.outcomes();
+        assert_eq!((o[0].result.as_str(), o[0].from.as_deref()), ("installed", Some("1.0.0")));
+    }
+
+    #[test]
+    fn the_shell_report_says_how_the_page_does() {
+        let ok = json!({"launcher": null, "launcherStatus": "", "recoveries": [], "loads": {"main": {"count": 1}}});
+        assert_eq!(PageState::from_shell(&ok), PageState::Shown);
+        let loading = json!({"launcher": null, "recoveries": [], "loads": {}});
+        assert_eq!(PageState::from_shell(&loading), PageState::Loading);
+        let failed = json!({"launcher": "failed", "launcherStatus": "no miniapp.json", "recoveries": [],
+            "loads": {"main": {"count": 2}}});
+        assert_eq!(PageState::from_shell(&failed), PageState::Failed("no miniapp.json".into()));
+        let exit = json!({"launcher": "exit", "recoveries": [], "loads": {"main": {"count": 2}}});
+        assert!(matches!(PageState::from_shell(&exit), PageState::Failed(_)));
+        let crashed = json!({"launcher": null, "recoveries": [{"window": "main", "why": "crashed"}],
+            "loads": {"main": {"count": 2}}});
+        assert_eq!(PageState::from_shell(&crashed), PageState::Failed("the page's web process ended (crashed)".into()));
+        assert_eq!(PageState::from_shell(&json!(null)), PageState::Loading);
     }
 }

@@ -665,7 +665,7 @@ async fn install_package_checks_signature_hash_and_version() {
     store.confirm().unwrap();
     // The outcome is reported as an event when the agent (re)connects.
     drop(t);
-    let _t = Terminal::start(s, dir.path().into(), host.clone());
+    let t = Terminal::start(s, dir.path().into(), host.clone());
     op.wait("booth/v1/t/T6/event", |v| v["type"] == "update" && v["result"] == "installed" && v["version"] == "2.0.0")
         .await;
 
@@ -681,6 +681,29 @@ async fn install_package_checks_signature_hash_and_version() {
     let r = op.cmd("T6", install(web.url("/v1.zip"), &m1, &s1, force)).await;
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(store.current().unwrap().version, "1.5.0");
+
+    // Booth starts it on trial; its page never shows: rolled back to 2.0.0, and the running
+    // agent reports it at once (not only at its next connection).
+    let from = booth_fleet::store::start_from(&store, false).unwrap();
+    assert_eq!((from.release.version.as_str(), from.trial.is_some()), ("1.5.0", true));
+    let judged = store.clone();
+    let restart = tokio::task::spawn_blocking(move || {
+        booth_fleet::store::judge_trial(&judged, Duration::from_millis(300), || booth_fleet::store::PageState::Loading)
+    })
+    .await
+    .unwrap();
+    assert!(restart);
+    t.agent.as_ref().unwrap().report_updates();
+    let e = op.wait("booth/v1/t/T6/event", |v| v["type"] == "update" && v["result"] == "rolled-back").await;
+    assert_eq!(
+        (e.json()["version"].as_str(), e.json()["from"].as_str()),
+        (Some("1.5.0"), Some("2.0.0")),
+        "{}",
+        e.json()
+    );
+    assert!(store.outcomes().is_empty(), "reported outcomes are removed");
+    let from = booth_fleet::store::start_from(&store, false).unwrap();
+    assert_eq!((from.release.version.as_str(), from.trial), ("2.0.0", None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

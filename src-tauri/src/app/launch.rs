@@ -29,6 +29,8 @@ struct Launch {
     bench: bool,
     /// How pages are drawn (`[display] compositing`), applied before any thread started.
     rendering: crate::shell::rendering::Decision,
+    /// The package store, when the package runs from it on trial: the run judges it.
+    trial: Option<booth_fleet::store::Store>,
 }
 
 fn start(l: Launch) -> i32 {
@@ -109,11 +111,17 @@ fn start(l: Launch) -> i32 {
         recorder,
         control,
         fleet: l.config.fleet.clone(),
+        trial: l.trial,
     })
 }
 
 /// `booth run`.
 pub fn run(args: RunArgs) -> i32 {
+    run_package(args, None)
+}
+
+/// A run; `trial` when the package is the store's release on trial.
+fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
     let (config, config_path) = match Config::load(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -122,6 +130,13 @@ pub fn run(args: RunArgs) -> i32 {
     let _log_guard = super::logging::init(&config.log);
     if let Some(p) = &config_path {
         tracing::info!(path = %p.display(), "configuration loaded");
+    }
+    if let Some(store) = &trial {
+        if let Some(t) = store.trial() {
+            let from = t.from.map(|r| r.version).unwrap_or_else(|| "[package] source".into());
+            tracing::warn!(app = %t.release.app, version = %t.release.version, %from, start = t.boots,
+                "a package update is on trial");
+        }
     }
     let mut unavailable = None;
     let mut package = match booth_miniapp_host::Package::load(&args.package) {
@@ -159,11 +174,14 @@ pub fn run(args: RunArgs) -> i32 {
         record: args.record,
         bench: args.bench,
         rendering,
+        trial,
     })
 }
 
-/// `booth kiosk`: `booth run --kiosk` with the package of booth.toml `[package] source`.
+/// `booth kiosk`: `booth run --kiosk` with the package named, else (with `[fleet]` on) the
+/// package store's release, else booth.toml `[package] source`.
 pub fn kiosk(args: KioskArgs) -> i32 {
+    let mut trial = None;
     let package = match args.package {
         Some(p) => p,
         None => {
@@ -171,7 +189,17 @@ pub fn kiosk(args: KioskArgs) -> i32 {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            match config.package.source.filter(|s| !s.trim().is_empty()) {
+            let from_store = if config.fleet.enabled() {
+                let data = dirs::data_local_dir().unwrap_or_else(|| PathBuf::from("."));
+                let store = booth_fleet::store::Store::new(config.fleet.packages_dir(&data));
+                booth_fleet::store::start_from(&store, false).map(|from| {
+                    trial = from.trial.map(|_| store);
+                    from.package.to_string_lossy().into_owned()
+                })
+            } else {
+                None
+            };
+            match from_store.or_else(|| config.package.source.filter(|s| !s.trim().is_empty())) {
                 Some(s) => s,
                 None => {
                     let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "booth.toml".into());
@@ -180,15 +208,18 @@ pub fn kiosk(args: KioskArgs) -> i32 {
             }
         }
     };
-    run(RunArgs {
-        package,
-        sim: args.sim,
-        control_port: args.control_port,
-        config: args.config,
-        record: args.record,
-        kiosk: true,
-        bench: false,
-    })
+    run_package(
+        RunArgs {
+            package,
+            sim: args.sim,
+            control_port: args.control_port,
+            config: args.config,
+            record: args.record,
+            kiosk: true,
+            bench: false,
+        },
+        trial,
+    )
 }
 
 /// `booth dev`.
@@ -228,6 +259,7 @@ pub fn dev(args: DevArgs) -> i32 {
         record: args.record,
         bench: false,
         rendering,
+        trial: None,
     })
 }
 
@@ -260,5 +292,6 @@ pub fn replay(args: ReplayArgs) -> i32 {
         record: None,
         bench: false,
         rendering,
+        trial: None,
     })
 }

@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub control: Option<TcpListener>,
     /// `[fleet]` of booth.toml: the agent runs when it names a broker.
     pub fleet: booth_fleet::FleetSection,
+    /// The package store, when the package is its release on trial: judged once shown.
+    pub trial: Option<booth_fleet::store::Store>,
 }
 
 /// Runs until the main window closes; returns the process exit code.
@@ -69,6 +71,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let unavailable = opts.unavailable;
     let kiosk_config = opts.kiosk_config;
     let fleet = opts.fleet;
+    let mut trial = opts.trial;
     let (fleet_config_path, fleet_log_dir) = (opts.config_path.clone(), opts.log_dir.clone());
     let admin = Arc::new(Admin::new(opts.config_path, opts.log_dir, crate::kiosk::pin::Policy::of(&opts.admin)));
 
@@ -118,6 +121,7 @@ pub fn run(opts: RunOptions) -> i32 {
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
+            let mut reporter = None;
             if fleet.enabled() {
                 let status = devices.clone();
                 let host = FleetHost {
@@ -133,10 +137,14 @@ pub fn run(opts: RunOptions) -> i32 {
                     Ok(agent) => {
                         let agent = Arc::new(agent);
                         watch_for_fleet(Arc::downgrade(&agent), devices.clone(), shell.clone());
+                        reporter = Some(Arc::downgrade(&agent));
                         app.manage(FleetAgent(agent));
                     }
                     Err(e) => tracing::error!(error = %e, "fleet agent not started"),
                 }
+            }
+            if let Some(store) = trial.take() {
+                judge_trial(store, shell.clone(), app.handle().clone(), reporter);
             }
             let control_port = control.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
             match std::mem::replace(&mut mode, Mode::Run) {
@@ -254,6 +262,36 @@ fn watch_for_fleet(agent: std::sync::Weak<booth_fleet::Agent>, devices: Arc<Devi
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot watch devices for the fleet");
+    }
+}
+
+/// Judges the package update on trial by what the shell reports of its page: confirmed once
+/// shown, rolled back (and Booth restarted with the release before) when it fails or is not
+/// shown in time. The result goes to the fleet as an `update` event.
+fn judge_trial(
+    store: booth_fleet::store::Store,
+    shell: Arc<Shell>,
+    handle: tauri::AppHandle,
+    agent: Option<std::sync::Weak<booth_fleet::Agent>>,
+) {
+    use booth_fleet::store::{PageState, TRIAL_DEADLINE};
+    let spawned = std::thread::Builder::new().name("fleet-trial".into()).spawn(move || {
+        let restart =
+            booth_fleet::store::judge_trial(&store, TRIAL_DEADLINE, || PageState::from_shell(&shell.report_state()));
+        if let Some(agent) = agent.and_then(|a| a.upgrade()) {
+            agent.report_updates();
+        }
+        if restart {
+            // The event waits in the store if it could not go out before the restart.
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            tracing::warn!("restarting with the package before the update");
+            shell.set_leaving();
+            shell.restore_bars();
+            handle.restart();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot judge the package update");
     }
 }
 

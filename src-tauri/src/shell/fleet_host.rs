@@ -60,6 +60,9 @@ impl booth_fleet::FleetHost for FleetHost {
 
     fn restart(&self) {
         tracing::warn!("restarting for the fleet");
+        // As the admin screen's restart: windows may close, the bars come back first.
+        self.shell.set_leaving();
+        self.shell.restore_bars();
         self.handle.restart();
     }
 
