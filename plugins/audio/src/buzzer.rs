@@ -96,41 +96,7 @@ impl Buzzer {
     }
 }
 
-/// `\r`, `\n`, `\t`, `\\` and `\xNN` in configured commands.
-pub fn unescape(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'r' => out.push(b'\r'),
-                b'n' => out.push(b'\n'),
-                b't' => out.push(b'\t'),
-                b'\\' => out.push(b'\\'),
-                b'x' if i + 3 < b.len() => {
-                    match std::str::from_utf8(&b[i + 2..i + 4]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(v) => {
-                            out.push(v);
-                            i += 4;
-                            continue;
-                        }
-                        None => out.extend_from_slice(b"\\x"),
-                    }
-                }
-                other => {
-                    out.push(b'\\');
-                    out.push(other);
-                }
-            }
-            i += 2;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
+pub use booth_serial_io::unescape;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,8 @@
 
 use booth_bridge::sim::{Action, SimDevice, SimError};
 use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, EventBus, SessionId, SimRegistry};
+/// Configured byte strings (queries, suffixes) are written with escapes in booth.toml.
+pub use booth_serial_io::unescape;
 pub use booth_serial_io::Status;
 use booth_serial_io::{read_lines, supervise, Health, PortSpec, Stop};
 use serde_json::{json, Map, Value};
@@ -266,39 +268,6 @@ impl Drop for Presence {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// `\r`, `\n`, `\t`, `\\` and `\xNN` in configured strings.
-pub fn unescape(s: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            match b[i + 1] {
-                b'r' => out.push(b'\r'),
-                b'n' => out.push(b'\n'),
-                b't' => out.push(b'\t'),
-                b'\\' => out.push(b'\\'),
-                b'x' if i + 3 < b.len() => {
-                    match std::str::from_utf8(&b[i + 2..i + 4]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(v) => {
-                            out.push(v);
-                            i += 4;
-                            continue;
-                        }
-                        None => out.extend_from_slice(&b[i..i + 2]),
-                    }
-                }
-                _ => out.extend_from_slice(&b[i..i + 2]),
-            }
-            i += 2;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 struct PresenceSim(Arc<Presence>);
