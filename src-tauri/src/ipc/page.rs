@@ -246,7 +246,8 @@ pub async fn booth_shell(
 /// Booth's own page-side inputs (not a mini-program API): keys of the page window
 /// (`{kind: "key", payload: {code}}`), keyboard-wedge scans (`"scan"`, `{code}`) and the
 /// enterIDNumber keypad (`"idNumber"`, `{action: "submit", value}` / `{action: "cancel"}`) and
-/// the face screen (`"face"`, `{action: "cancel"}` / `{action: "consent", accepted}`).
+/// the face screen (`"face"`, `{action: "cancel"}` / `{action: "consent", accepted}` /
+/// `{action: "shoot"}` on the card capture screen).
 /// They act for the pages of the calling window only.
 #[tauri::command]
 pub async fn booth_input(
@@ -295,10 +296,11 @@ pub async fn booth_input(
         },
         "face" => match (payload.get("action").and_then(Value::as_str), payload.get("accepted")) {
             (Some("cancel"), _) => Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.cancel(s))})),
+            (Some("shoot"), _) => Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.shutter(s))})),
             (Some("consent"), Some(Value::Bool(accepted))) => {
                 Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.consent(s, *accepted))}))
             }
-            _ => Err(refuse("INVALID_PARAMS", "face: action 应为 cancel 或 consent (accepted: true/false)")),
+            _ => Err(refuse("INVALID_PARAMS", "face: action 应为 cancel, shoot 或 consent (accepted: true/false)")),
         },
         other => Err(refuse("INVALID_PARAMS", format!("unknown input `{other}`"))),
     }
