@@ -38,6 +38,9 @@ pub const CARD_TYPES: [&str; 4] = ["BankCard", "IDCard", "IDCardCheck", "BusiCer
 /// How long the picture of a passed liveness check counts as live for finFaceAuth.
 pub const LIVE_FRESH: Duration = Duration::from_secs(120);
 
+/// A photo's aligned face crop (JPEG) and its embedding.
+type PhotoFace = (Vec<u8>, Vec<f32>);
+
 /// The picture finLivenessCheck gave a page, and when.
 pub(super) struct LivePicture {
     jpeg: Vec<u8>,
@@ -89,7 +92,7 @@ impl FaceService {
     /// The face of a photo as the contract carries it; `None` when it shows no face.
     async fn photo_face(self: &Arc<Self>, frame: Frame, live: bool) -> Result<Option<wire::Face>, ApiError> {
         let engine = self.engine().map_err(super::engine_error)?;
-        let found = tokio::task::spawn_blocking(move || -> Result<Option<(Vec<u8>, Vec<f32>)>, crate::FaceError> {
+        let found = tokio::task::spawn_blocking(move || -> Result<Option<PhotoFace>, crate::FaceError> {
             let faces = engine.faces(&frame)?;
             let Some(face) = faces
                 .into_iter()
