@@ -2,8 +2,9 @@
 //! served from its own origin, and the back screen that launchMp starts them on
 //! ([`booth_apps::TwoScreenHost`], implemented with the secondary window).
 
+use super::lifecycle::{Owner, Shell};
 use super::secondary::Secondary;
-use crate::names::{app_base, app_of};
+use crate::names::{app_base, app_location, app_of, SECONDARY};
 use booth_apps::catalogue::AppsSection;
 use booth_apps::{BackError, TwoScreenHost};
 use booth_display::{ScreenState, SecondaryScreen};
@@ -18,6 +19,8 @@ pub struct App {
     /// The appId as booth.toml spells it.
     pub id: String,
     pub name: String,
+    /// `icon`: a file in the package, for the home screen.
+    pub icon: Option<String>,
     pub package: Arc<Package>,
 }
 
@@ -28,12 +31,14 @@ pub struct Catalogue {
     /// By lower-case appId: web origins ignore case.
     apps: BTreeMap<String, Arc<App>>,
     broken: BTreeMap<String, String>,
+    /// `command` entries: the local programs finOpenOtherApp may start.
+    pub programs: Vec<booth_apps::program::Program>,
 }
 
 impl Catalogue {
     pub fn load(section: &AppsSection) -> Catalogue {
-        let mut catalogue = Catalogue::default();
-        for (id, entry) in section {
+        let mut catalogue = Catalogue { programs: booth_apps::catalogue::programs(section), ..Catalogue::default() };
+        for (id, entry) in section.iter().filter(|(_, e)| e.command.is_none()) {
             let key = id.to_ascii_lowercase();
             match Package::load(&entry.source) {
                 Ok(mut package) => {
@@ -49,7 +54,10 @@ impl Catalogue {
                     }
                     let name = entry.name.clone().unwrap_or_else(|| package.manifest.name.clone());
                     tracing::info!(app = %id, location = %package.location(), "catalogue app loaded");
-                    catalogue.apps.insert(key, Arc::new(App { id: id.clone(), name, package: Arc::new(package) }));
+                    catalogue.apps.insert(
+                        key,
+                        Arc::new(App { id: id.clone(), name, icon: entry.icon.clone(), package: Arc::new(package) }),
+                    );
                 }
                 Err(e) => {
                     tracing::error!(app = %id, source = %entry.source, error = %e, "catalogue app cannot load");
@@ -64,9 +72,15 @@ impl Catalogue {
         self.apps.get(&app_id.to_ascii_lowercase())
     }
 
-    /// The app whose origin `url` is on.
+    /// The app whose origin `url` is on: `booth://<appId>/`, or a remote app's address.
     pub fn for_url(&self, url: &Url) -> Option<&Arc<App>> {
-        app_of(url).and_then(|id| self.get(&id))
+        if let Some(id) = app_of(url) {
+            return self.get(&id);
+        }
+        self.apps.values().find(|a| match &a.package.source {
+            booth_miniapp_host::Source::Remote(base) => base.origin() == url.origin(),
+            _ => false,
+        })
     }
 
     pub fn apps(&self) -> impl Iterator<Item = &Arc<App>> {
@@ -85,10 +99,12 @@ impl Catalogue {
     }
 }
 
-/// The back screen launchMp starts catalogue apps on.
+/// The back screen launchMp starts catalogue apps on, and the main window finOpenOtherApp
+/// puts them in.
 pub struct BackScreen {
     pub secondary: Arc<Secondary>,
     pub catalogue: Arc<Catalogue>,
+    pub shell: Arc<Shell>,
 }
 
 impl TwoScreenHost for BackScreen {
@@ -112,27 +128,26 @@ impl TwoScreenHost for BackScreen {
 
     fn launch(&self, app_id: &str, page: &str) -> Result<(), BackError> {
         let app = self.catalogue.get(app_id).ok_or_else(|| BackError::Failed(format!("{app_id}: 不在应用目录中")))?;
-        let bad = |e: url::ParseError| BackError::Failed(e.to_string());
+        let location = app_location(&app.id, &app.package, page).map_err(BackError::Failed)?;
         let url = match &app.package.source {
-            booth_miniapp_host::Source::Remote(base) => WebviewUrl::External(base.join(page).map_err(bad)?),
-            _ => WebviewUrl::CustomProtocol(app_base(&app.id).map_err(BackError::Failed)?.join(page).map_err(bad)?),
+            booth_miniapp_host::Source::Remote(_) => WebviewUrl::External(location),
+            _ => WebviewUrl::CustomProtocol(location),
         };
+        self.shell.place(SECONDARY, Owner::App(app.id.clone()));
         self.secondary.show_app(url)
     }
 
     fn back_app(&self) -> Option<String> {
         let url = self.secondary.showing()?;
-        match self.catalogue.for_url(&url) {
-            Some(app) => Some(app.id.clone()),
-            // A remote app is known by its origin.
-            None => self
-                .catalogue
-                .apps()
-                .find(|a| match &a.package.source {
-                    booth_miniapp_host::Source::Remote(base) => base.origin() == url.origin(),
-                    _ => false,
-                })
-                .map(|a| a.id.clone()),
-        }
+        self.catalogue.for_url(&url).map(|app| app.id.clone())
+    }
+
+    fn open_front(&self, app_id: &str, page: &str) -> Result<(), String> {
+        let app = self.catalogue.get(app_id).ok_or_else(|| format!("{app_id}: 不在应用目录中"))?;
+        self.shell.open_front(Owner::App(app.id.clone()), page)
+    }
+
+    fn program_running(&self, name: Option<&str>) {
+        self.shell.program_running(name);
     }
 }
