@@ -9,7 +9,7 @@ use crate::ipc::handler::{allow_package_origins, invoke_handler};
 use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
-use crate::shell::apps::BackScreen;
+use crate::shell::back_screen::BackScreen;
 use crate::shell::face_screen::FaceScreen;
 use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
