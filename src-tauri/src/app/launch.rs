@@ -244,6 +244,27 @@ pub fn dev(args: DevArgs) -> i32 {
             args.dir.display()
         );
     }
+    if let Some(back) = &args.back {
+        match back_app_id(back) {
+            Some(id) => {
+                println!("booth dev: back screen app `{id}` from {} (launchMp {{appId: '{id}'}})", back.display());
+                let entry = booth_apps::catalogue::AppEntry {
+                    source: back.display().to_string(),
+                    ..booth_apps::catalogue::AppEntry::default()
+                };
+                config.apps.insert(id, entry);
+            }
+            None => {
+                return fail(format!(
+                    "--back {}: its folder name cannot be an appId (letters, digits, - and _)",
+                    back.display()
+                ))
+            }
+        }
+        if let Err(e) = booth_apps::catalogue::check(&config.apps) {
+            return fail(e);
+        }
+    }
     let simulated = config.simulate_unconfigured();
     tracing::info!(devices = ?simulated, "simulated in development (booth.toml selects real backends)");
     let control_port = args.control_port.or(config.control.port).unwrap_or(CONTROL_PORT);
@@ -261,6 +282,13 @@ pub fn dev(args: DevArgs) -> i32 {
         rendering,
         trial: None,
     })
+}
+
+/// The appId `booth dev --back DIR` gives the back app: its folder's name.
+fn back_app_id(dir: &std::path::Path) -> Option<String> {
+    let canonical = dir.canonicalize().ok();
+    let name = canonical.as_deref().unwrap_or(dir).file_name()?.to_str()?.to_string();
+    booth_apps::catalogue::valid_id(&name).then_some(name)
 }
 
 /// `booth replay`.

@@ -9,7 +9,7 @@ use crate::ipc::handler::{allow_package_origins, invoke_handler};
 use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
-use crate::shell::apps::BackScreen;
+use crate::shell::back_screen::BackScreen;
 use crate::shell::face_screen::FaceScreen;
 use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
@@ -106,6 +106,7 @@ pub fn run(opts: RunOptions) -> i32 {
                 kiosk,
                 kiosk_config.clone(),
                 package.clone(),
+                catalogue.clone(),
                 devices.bridge.clone(),
                 devices.shell.clone(),
             );
@@ -116,7 +117,12 @@ pub fn run(opts: RunOptions) -> i32 {
             let inputs = devices.page_inputs(&package);
             let secondary = open_windows(app, &package, &catalogue, dev, &shell, &inputs, &devices.bridge)?;
             devices.display.set_screen(secondary.clone());
-            devices.apps.set_host(Arc::new(BackScreen { secondary: secondary.clone(), catalogue: catalogue.clone() }));
+            devices.apps.set_host(Arc::new(BackScreen {
+                secondary: secondary.clone(),
+                catalogue: catalogue.clone(),
+                shell: shell.clone(),
+            }));
+            devices.apps.set_programs(catalogue.programs.clone());
             secondary.open_entry();
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));

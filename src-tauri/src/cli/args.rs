@@ -139,6 +139,10 @@ pub struct DevArgs {
     /// Open the web inspector of each window at start (it is always available from the context menu).
     #[arg(long)]
     pub open_devtools: bool,
+    /// A second mini-program folder for the back screen (seed 001's launchMp / postMsg): it joins
+    /// the catalogue under its folder's name as appId.
+    #[arg(long, value_name = "DIR")]
+    pub back: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

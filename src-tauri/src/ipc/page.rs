@@ -4,7 +4,7 @@
 
 use super::state::AppState;
 use crate::names::SECONDARY;
-use crate::shell::lifecycle::Shell;
+use crate::shell::lifecycle::{Owner, Shell};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -28,12 +28,20 @@ pub(super) fn refuse(code: &str, message: impl Into<String>) -> Value {
 pub async fn booth_attach(
     webview: Webview,
     state: State<'_, Arc<AppState>>,
+    shell: State<'_, Arc<Shell>>,
     events: Channel<EventMessage>,
     url: String,
 ) -> Result<Value, Value> {
     let label = webview.label().to_string();
-    // Which app the page belongs to is its origin's word, not the page's.
+    // Which app the page belongs to is its origin's word, not the page's; and the window must
+    // be one Booth put that app in (a link from another app's page gets nothing).
     let app = webview.url().ok().and_then(|u| state.catalogue.for_url(&u).cloned());
+    let owner = app.as_ref().map_or(Owner::Package, |a| Owner::App(a.id.clone()));
+    let placed = shell.placed(&label);
+    if owner != placed {
+        tracing::warn!(window = %label, page = ?owner, showing = ?placed, "session refused: the page is not the window's app");
+        return Err(refuse("PERMISSION_DENIED", "此页面不属于本窗口的小程序"));
+    }
     let package = app.as_ref().map_or(&state.package, |a| &a.package);
     let info = SessionInfo {
         key: label.clone(),

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
-/// Opens the main window (the package's entry, or the launcher when the package could not
-/// load) and prepares the secondary one; the caller connects the returned second screen to the
+/// Opens the main window (the package's entry, the home screen of a terminal with several
+/// apps, or the launcher when the package could not load) and prepares the secondary one; the caller connects the returned second screen to the
 /// display plugin and then shows the package's `secondary.entry` ([`Secondary::open_entry`]).
 pub fn open_windows(
     app: &tauri::App,
@@ -27,7 +27,12 @@ pub fn open_windows(
 ) -> Result<Arc<Secondary>, Box<dyn std::error::Error>> {
     let m = &package.manifest;
     let kiosk = shell.kiosk();
-    let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
+    // With a catalogue, either window may show an app with other dialects: the runtime offers
+    // every dialect there, and the bridge allows each page only its own manifest's.
+    let script = match catalogue.apps().next() {
+        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION),
+        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION),
+    };
     let inputs = runtime::inputs_script(inputs);
     let shell_js = shell_script(shell);
     // Catalogue apps may be shown too, each on its own origin (launchMp, finOpenOtherApp).
@@ -38,12 +43,14 @@ pub fn open_windows(
     let guard = |label: &'static str| {
         let package = package.clone();
         let app_origins = app_origins.clone();
+        let shell = shell.clone();
         move |url: &Url| {
             let ok = package.allows_navigation(url, &app_origins);
             if !ok {
                 tracing::warn!(window = label, url = %url, "navigation blocked: origin not allowed by the package");
             }
-            ok
+            // Each window shows the app Booth put there, not one a link leads to.
+            ok && shell.may_show(label, url)
         }
     };
     // Pages never open windows of their own (WebView2 would open a browser window).
@@ -54,9 +61,13 @@ pub fn open_windows(
         }
     };
 
-    let first = match shell.unavailable() {
-        true => WebviewUrl::CustomProtocol(Shell::launcher_url(LauncherReason::Failed)),
-        false => crate::names::entry_url(package, &m.entry)?,
+    let first = if shell.unavailable() {
+        WebviewUrl::CustomProtocol(Shell::launcher_url(LauncherReason::Failed))
+    } else if shell.has_home() {
+        shell.start_on_home();
+        WebviewUrl::App("home.html".into())
+    } else {
+        crate::names::entry_url(package, &m.entry)?
     };
     let mut main = WebviewWindowBuilder::new(app, MAIN, first)
         .title(format!("{} — Booth", m.name))
@@ -106,17 +117,7 @@ pub fn open_windows(
         app.handle().clone(),
         Setup {
             title: format!("{} — Booth (secondary)", m.name),
-            // The back screen may show a catalogue app with other dialects: the runtime offers
-            // every dialect there, and the bridge allows each page only its own manifest's.
-            scripts: vec![
-                if catalogue.apps().next().is_some() {
-                    runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION)
-                } else {
-                    script
-                },
-                inputs,
-                shell_js,
-            ],
+            scripts: vec![script, inputs, shell_js],
             guard: Arc::new(guard(SECONDARY)),
             devtools: dev,
             entry: secondary_entry,

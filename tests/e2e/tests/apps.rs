@@ -120,3 +120,21 @@ async fn launch_mp_puts_the_catalogue_app_on_the_second_monitor_and_messages_go_
     })
     .await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn booth_dev_runs_a_front_and_back_pair_from_two_folders() {
+    booth_e2e::with_dev(&fixture("apps-front"), &["--back", &fixture("apps-back")], async |b| {
+        // The back folder is in the catalogue under its folder's name.
+        let launch = json!({"appId": "apps-back", "hostAppId": "gh_dev", "miniappType": 0, "launchPage": "pages/pay", "needLogin": 0});
+        let r = wx(b, "launchMp", launch).await;
+        assert_eq!(r, json!({"ok": true, "res": {"replyCode": "0", "reply": "suc calling"}}));
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["windows"]["secondary"]["url"], "booth://apps-back/pages/pay.html", "{health}");
+        let r = wx(b, "postMsg", json!({"targetAppid": "apps-back", "content": "开发"})).await;
+        assert_eq!(r["res"]["replyCode"], "0", "{r}");
+        let got = on_back(b, async |b| b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await).await;
+        assert_eq!(got, json!([{"senderAppid": "front", "content": "开发"}]));
+    })
+    .await;
+}
