@@ -9,11 +9,9 @@
 // goes on, and hides it when the call ends. The preview is an MJPEG stream from 127.0.0.1 with a
 // token for this showing only. With a consentText (enrolment) the person first agrees or not.
 /* eslint-disable no-var */
-function __boothFaceScreen() {
+function __boothFaceScreen(post) {
   'use strict';
-  if (window.__boothFace) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__boothFace || typeof post !== 'function') return;
 
   var STRINGS = {
     zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', cancel: '取消', agree: '同意',
@@ -50,7 +48,7 @@ function __boothFaceScreen() {
   function $(sel) { return root.querySelector(sel); }
 
   function invoke(payload) {
-    return internals.invoke('booth_input', { kind: 'face', payload: payload });
+    return post('booth_input', { kind: 'face', payload: payload });
   }
 
   function tick() {
