@@ -12,7 +12,8 @@ pub struct AppEntry {
     pub source: String,
     /// The name people see; the manifest's name when absent.
     pub name: Option<String>,
-    /// For a remote app: the permission families it gets (a manifest cannot be trusted there).
+    /// For a remote app: the permission families it gets (a manifest cannot be trusted there);
+    /// none when absent.
     pub permissions: Option<Vec<String>>,
 }
 

@@ -150,12 +150,17 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
         Err(e) => return fail(e),
     };
     if package.is_remote() {
-        match &config.package.remote_permissions {
-            Some(list) => package.restrict_permissions(list.iter().filter_map(|p| p.parse().ok()).collect()),
-            None => tracing::warn!(
-                "remote package: every permission granted (set [package] remote_permissions to restrict)"
-            ),
+        // Least privilege: a page from the network gets what the operator granted, nothing more.
+        let granted = crate::config::sections::remote_grant(config.package.remote_permissions.as_deref());
+        let key = crate::config::sections::REMOTE_PERMISSIONS_KEY;
+        let line =
+            crate::config::sections::describe_grant(&format!("remote package {}", package.location()), &granted, key);
+        if granted.is_empty() {
+            tracing::warn!("{line}");
+        } else {
+            tracing::info!("{line}");
         }
+        package.restrict_permissions(granted.into_iter().collect());
     }
     let control_port = args.control_port.or(if args.sim {
         Some(config.control.port.unwrap_or(CONTROL_PORT))

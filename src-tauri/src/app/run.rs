@@ -64,6 +64,13 @@ pub fn run(opts: RunOptions) -> i32 {
     let devices = Arc::new(opts.devices);
     let catalogue = Arc::new(opts.catalogue);
     let state = Arc::new(AppState { devices: devices.clone(), package: package.clone(), catalogue: catalogue.clone() });
+    // A remote package's refusals name the booth.toml key that grants the permission.
+    if package.is_remote() {
+        devices.bridge.set_grant_hint(&package.manifest.id, crate::config::sections::REMOTE_PERMISSIONS_KEY);
+    }
+    for app in catalogue.apps().filter(|a| a.package.is_remote()) {
+        devices.bridge.set_grant_hint(&app.id, &format!("booth.toml [apps.{}] permissions", app.id));
+    }
     let control = opts.control;
     let recorder = opts.recorder;
     let mut mode = opts.mode;

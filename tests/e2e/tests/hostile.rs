@@ -231,3 +231,44 @@ async fn iframes_and_javascript_urls_get_no_more_than_the_page() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A remote package (a URL) gets the permissions booth.toml grants it and no more: without
+/// `[package] remote_permissions` only device information, and the refusal names that key.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn a_remote_package_gets_only_what_booth_toml_grants() {
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><meta charset=\"utf-8\"><title>remote</title><p>remote</p>",
+    )
+    .expect("index.html");
+    let port = free_port();
+    let mut server = serve_dir(&site.path().display().to_string(), port);
+    let url = format!("http://127.0.0.1:{port}/index.html");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (grant, scanner_allowed) in [("", false), ("[package]\nremote_permissions = [\"scanner\"]\n", true)] {
+        let config = dir.path().join("booth.toml");
+        std::fs::write(&config, grant).expect("booth.toml");
+        with_booth(&url, &["--config", &config.display().to_string()], async |b| {
+            let info = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "i"})).await;
+            assert_eq!(info["success"], true, "device information needs no permission: {info}");
+            let qr = b
+                .ampe(json!({"action": "getQRCode", "event": "open", "taskId": "q", "params": {"timeout": 300}}))
+                .await;
+            if scanner_allowed {
+                assert_ne!(qr["errorCode"], "PERMISSION_DENIED", "granted, yet refused: {qr}");
+            } else {
+                assert_eq!(qr["errorCode"], "PERMISSION_DENIED", "{qr}");
+                let message = qr["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.contains("booth.toml [package] remote_permissions") && message.contains("scanner"),
+                    "{qr}"
+                );
+            }
+        })
+        .await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
