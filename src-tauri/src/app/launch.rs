@@ -110,6 +110,7 @@ fn start(l: Launch) -> i32 {
         devices,
         recorder,
         control,
+        control_health_only: l.kiosk && !l.config.control.full_in_kiosk,
         fleet: l.config.fleet.clone(),
         trial: l.trial,
     })

@@ -157,6 +157,9 @@ impl SmartcardSection {
 pub struct ControlSection {
     /// Port of the loopback control endpoint when `--control-port` is not given.
     pub port: Option<u16>,
+    /// In kiosk mode the endpoint serves `/health` only; `true` serves `/sim` and `/feed` too
+    /// (a kiosk under test with simulated devices).
+    pub full_in_kiosk: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
