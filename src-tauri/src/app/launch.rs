@@ -123,14 +123,24 @@ pub fn run(args: RunArgs) -> i32 {
 
 /// A run; `trial` when the package is the store's release on trial.
 fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
-    let (config, config_path) = match Config::load(args.config.as_deref()) {
+    // A kiosk starts unattended: a broken booth.toml falls back to the last one that loaded.
+    let loaded = match args.kiosk {
+        true => Config::load_for_kiosk(args.config.as_deref()),
+        false => Config::load(args.config.as_deref()).map(|(c, p)| (c, p, None)),
+    };
+    let (config, config_path, fallback) = match loaded {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if let Some(why) = &fallback {
+        eprintln!("booth: error: {why}");
+    }
     let rendering = crate::shell::rendering::apply(config.display.compositing);
     let _log_guard = super::logging::init(&config.log);
-    if let Some(p) = &config_path {
-        tracing::info!(path = %p.display(), "configuration loaded");
+    match (&config_path, &fallback) {
+        (_, Some(why)) => tracing::error!("booth.toml cannot load: {why}"),
+        (Some(p), None) => tracing::info!(path = %p.display(), "configuration loaded"),
+        (None, None) => {}
     }
     if let Some(store) = &trial {
         if let Some(t) = store.trial() {
@@ -191,8 +201,8 @@ pub fn kiosk(args: KioskArgs) -> i32 {
     let package = match args.package {
         Some(p) => p,
         None => {
-            let (config, path) = match Config::load(args.config.as_deref()) {
-                Ok(c) => c,
+            let (config, path) = match Config::load_for_kiosk(args.config.as_deref()) {
+                Ok((c, p, _)) => (c, p),
                 Err(e) => return fail(e),
             };
             let from_store = if config.fleet.enabled() {
