@@ -11,11 +11,9 @@
 // In `card` mode the preview is a card-shaped rectangle, not mirrored, with a 拍照 button that
 // tells Booth to take the picture.
 /* eslint-disable no-var */
-function __boothFaceScreen() {
+function __boothFaceScreen(post) {
   'use strict';
-  if (window.__boothFace) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__boothFace || typeof post !== 'function') return;
 
   var STRINGS = {
     zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', liveness: '活体检测', card: '拍摄证件',
@@ -58,7 +56,7 @@ function __boothFaceScreen() {
   function $(sel) { return root.querySelector(sel); }
 
   function invoke(payload) {
-    return internals.invoke('booth_input', { kind: 'face', payload: payload });
+    return post('booth_input', { kind: 'face', payload: payload });
   }
 
   function tick() {

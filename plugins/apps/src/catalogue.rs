@@ -20,7 +20,8 @@ pub struct AppEntry {
     /// The home screen's picture of the app: a file in its package (`icon.png`); a tile with
     /// the name's first letter when absent or when it cannot be shown.
     pub icon: Option<String>,
-    /// For a remote app: the permission families it gets (a manifest cannot be trusted there).
+    /// For a remote app: the permission families it gets (a manifest cannot be trusted there);
+    /// none when absent.
     pub permissions: Option<Vec<String>>,
 }
 

@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub recorder: Arc<Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
     pub control: Option<TcpListener>,
+    /// The control endpoint serves `/health` only (kiosk mode, unless `[control] full_in_kiosk`).
+    pub control_health_only: bool,
     /// `[fleet]` of booth.toml: the agent runs when it names a broker.
     pub fleet: booth_fleet::FleetSection,
     /// The package store, when the package is its release on trial: judged once shown.
@@ -64,7 +66,15 @@ pub fn run(opts: RunOptions) -> i32 {
     let devices = Arc::new(opts.devices);
     let catalogue = Arc::new(opts.catalogue);
     let state = Arc::new(AppState { devices: devices.clone(), package: package.clone(), catalogue: catalogue.clone() });
+    // A remote package's refusals name the booth.toml key that grants the permission.
+    if package.is_remote() {
+        devices.bridge.set_grant_hint(&package.manifest.id, crate::config::sections::REMOTE_PERMISSIONS_KEY);
+    }
+    for app in catalogue.apps().filter(|a| a.package.is_remote()) {
+        devices.bridge.set_grant_hint(&app.id, &format!("booth.toml [apps.{}] permissions", app.id));
+    }
     let control = opts.control;
+    let control_health_only = opts.control_health_only;
     let recorder = opts.recorder;
     let mut mode = opts.mode;
     let kiosk = opts.kiosk;
@@ -186,6 +196,7 @@ pub fn run(opts: RunOptions) -> i32 {
                     recorder: recorder.clone(),
                     windows: Some(windows),
                     shell: Some(Box::new(move || reporting.report_state())),
+                    health_only: control_health_only,
                 });
                 tauri::async_runtime::spawn(control::serve(listener, state));
             }

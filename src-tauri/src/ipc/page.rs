@@ -5,6 +5,7 @@
 use super::state::AppState;
 use crate::names::SECONDARY;
 use crate::shell::lifecycle::{Owner, Shell};
+use crate::shell::page_key::{self, PageKeys};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -241,14 +242,45 @@ mod tests {
 /// What a page tells the shell (`js/shell.js`): `activity` (a touch, click or key, `agoMs`
 /// ago), `beat` (a heartbeat answer), `admin` (the administrator's gesture), and from the
 /// launcher page `launcher` (its state) and `start` (open the mini-program).
+/// Only Booth's own scripts of the window may report (they send its page key); the launcher page,
+/// Booth's own, may ask for its state and start the package.
 #[tauri::command]
 pub async fn booth_shell(
     webview: Webview,
+    request: tauri::ipc::Request<'_>,
+    keys: State<'_, Arc<PageKeys>>,
     shell: State<'_, Arc<Shell>>,
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {
+    let launcher = matches!(kind.as_str(), "launcher" | "start") && webview.url().is_ok_and(|u| Shell::is_launcher(&u));
+    if !launcher {
+        internal_only(&webview, &request, &keys, "booth_shell")?;
+    }
     shell.report(webview.label(), &kind, &payload).map_err(|e| refuse("INVALID_PARAMS", e))
+}
+
+/// Refuses a request to an internal command that does not carry its window's page key: it was
+/// not sent by Booth's own scripts (a page calling the command itself). Said once per window,
+/// not per attempt, so a page cannot flood the log this way.
+fn internal_only(
+    webview: &Webview,
+    request: &tauri::ipc::Request<'_>,
+    keys: &PageKeys,
+    command: &str,
+) -> Result<(), Value> {
+    let presented = request.headers().get(page_key::HEADER).map(|v| v.as_bytes());
+    if keys.check(webview.label(), presented) {
+        return Ok(());
+    }
+    if keys.first_refusal(webview.label()) {
+        tracing::warn!(
+            window = webview.label(),
+            url = %webview.url().map(|u| u.to_string()).unwrap_or_default(),
+            "{command} refused: not sent by Booth's own scripts (a page called it itself); further refusals are not logged"
+        );
+    }
+    Err(refuse("PERMISSION_DENIED", format!("{command} 只接受 Booth 自己的脚本的请求")))
 }
 
 /// Booth's own page-side inputs (not a mini-program API): keys of the page window
@@ -257,13 +289,17 @@ pub async fn booth_shell(
 /// the face screen (`"face"`, `{action: "cancel"}` / `{action: "consent", accepted}` /
 /// `{action: "shoot"}` on the card capture screen).
 /// They act for the pages of the calling window only.
+/// Only Booth's own scripts of the window may send them (they carry its page key).
 #[tauri::command]
 pub async fn booth_input(
     webview: Webview,
+    request: tauri::ipc::Request<'_>,
+    keys: State<'_, Arc<PageKeys>>,
     state: State<'_, Arc<AppState>>,
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {
+    internal_only(&webview, &request, &keys, "booth_input")?;
     let devices = &state.devices;
     let sessions = devices.bridge.sessions_for(webview.label());
     let text = |key: &str, max: usize| -> Result<String, Value> {

@@ -38,14 +38,15 @@ impl Catalogue {
             match Package::load(&entry.source) {
                 Ok(mut package) => {
                     if package.is_remote() {
-                        match &entry.permissions {
-                            Some(list) => {
-                                package.restrict_permissions(list.iter().filter_map(|p| p.parse().ok()).collect())
-                            }
-                            None => {
-                                tracing::warn!(app = %id, "remote app: every permission granted (set permissions to restrict)")
-                            }
+                        let granted = crate::config::sections::remote_grant(entry.permissions.as_deref());
+                        let key = format!("booth.toml [apps.{id}] permissions");
+                        let line = crate::config::sections::describe_grant(&format!("remote app {id}"), &granted, &key);
+                        if granted.is_empty() {
+                            tracing::warn!("{line}");
+                        } else {
+                            tracing::info!("{line}");
                         }
+                        package.restrict_permissions(granted.into_iter().collect());
                     }
                     let name = entry.name.clone().unwrap_or_else(|| package.manifest.name.clone());
                     tracing::info!(app = %id, location = %package.location(), "catalogue app loaded");

@@ -445,7 +445,8 @@ impl Shell {
         u
     }
 
-    fn is_launcher(url: &Url) -> bool {
+    /// Whether `url` is Booth's own launcher page.
+    pub fn is_launcher(url: &Url) -> bool {
         let ui = crate::names::ui_base();
         url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/launcher.html"
     }

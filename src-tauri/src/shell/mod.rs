@@ -19,6 +19,7 @@ pub mod layout;
 pub mod lifecycle;
 pub mod monitors;
 pub mod open;
+pub mod page_key;
 pub mod rendering;
 pub mod secondary;
 pub mod signals;

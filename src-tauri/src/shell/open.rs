@@ -4,6 +4,7 @@
 
 use super::apps::Catalogue;
 use super::lifecycle::{LauncherReason, Shell};
+use super::page_key::PageKeys;
 use super::secondary::{Secondary, Setup};
 use crate::names::{package_base, ui_base, MAIN, PANEL, SECONDARY};
 use booth_bridge::Bridge;
@@ -33,8 +34,16 @@ pub fn open_windows(
         Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION),
         None => runtime::init_script(&m.dialects, &m.id, crate::VERSION),
     };
-    let inputs = runtime::inputs_script(inputs);
-    let shell_js = shell_script(shell);
+    // Each page window's own scripts carry its page key (see `page_key`).
+    let page_keys = Arc::new(PageKeys::new()?);
+    let keys = |label: &str| runtime::InternalKeys {
+        key: page_keys.key(label).unwrap_or_default().to_string(),
+        invoke_key: app.invoke_key().to_string(),
+    };
+    let (inputs_main, shell_main) = (runtime::inputs_script(inputs, &keys(MAIN)), shell_script(shell, &keys(MAIN)));
+    let (inputs_back, shell_back) =
+        (runtime::inputs_script(inputs, &keys(SECONDARY)), shell_script(shell, &keys(SECONDARY)));
+    app.manage(page_keys.clone());
     // Catalogue apps may be shown too, each on its own origin (launchMp, finOpenOtherApp).
     let mut bases = vec![package_base(), ui_base()];
     bases.extend(catalogue.origins());
@@ -73,8 +82,8 @@ pub fn open_windows(
         .title(format!("{} — Booth", m.name))
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)
-        .initialization_script(&inputs)
-        .initialization_script(&shell_js)
+        .initialization_script(&inputs_main)
+        .initialization_script(&shell_main)
         .on_navigation(guard(MAIN))
         .on_new_window(no_new_windows(MAIN))
         .devtools(dev);
@@ -117,7 +126,7 @@ pub fn open_windows(
         app.handle().clone(),
         Setup {
             title: format!("{} — Booth (secondary)", m.name),
-            scripts: vec![script, inputs, shell_js],
+            scripts: vec![script, inputs_back, shell_back],
             guard: Arc::new(guard(SECONDARY)),
             devtools: dev,
             entry: secondary_entry,
@@ -152,7 +161,7 @@ pub fn open_windows(
 
 /// The shell script of package pages (and the launcher page): activity, heartbeat, idle
 /// warning, and on kiosks the lock-down and the administrator's gesture.
-fn shell_script(shell: &Shell) -> String {
+fn shell_script(shell: &Shell, keys: &runtime::InternalKeys) -> String {
     let cfg = shell.config();
     let admin = shell.kiosk().then(|| runtime::AdminGesture {
         corner: cfg.admin_corner.clone(),
@@ -160,7 +169,7 @@ fn shell_script(shell: &Shell) -> String {
         window_ms: cfg.admin_window_ms,
         px: cfg.admin_corner_px,
     });
-    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 })
+    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 }, keys)
 }
 
 /// Geometry and visibility of Booth's windows, for `/health`.
