@@ -243,7 +243,8 @@ mod tests {
 /// ago), `beat` (a heartbeat answer), `admin` (the administrator's gesture), and from the
 /// launcher page `launcher` (its state) and `start` (open the mini-program).
 /// Only Booth's own scripts of the window may report (they send its page key); the launcher page,
-/// Booth's own, may ask for its state and start the package.
+/// Booth's own, may ask for its state and start the package, and the home screen for its apps
+/// and to open one.
 #[tauri::command]
 pub async fn booth_shell(
     webview: Webview,
@@ -253,8 +254,10 @@ pub async fn booth_shell(
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {
-    let launcher = matches!(kind.as_str(), "launcher" | "start") && webview.url().is_ok_and(|u| Shell::is_launcher(&u));
-    if !launcher {
+    let url = webview.url().ok();
+    let launcher = matches!(kind.as_str(), "launcher" | "start") && url.as_ref().is_some_and(Shell::is_launcher);
+    let home = matches!(kind.as_str(), "home" | "open") && url.as_ref().is_some_and(Shell::is_home);
+    if !launcher && !home {
         internal_only(&webview, &request, &keys, "booth_shell")?;
     }
     shell.report(webview.label(), &kind, &payload).map_err(|e| refuse("INVALID_PARAMS", e))

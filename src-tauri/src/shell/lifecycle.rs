@@ -263,7 +263,7 @@ impl Shell {
         crate::names::ui_base().join("home.html").unwrap_or_else(|_| crate::names::ui_base())
     }
 
-    fn is_home(url: &Url) -> bool {
+    pub fn is_home(url: &Url) -> bool {
         let ui = crate::names::ui_base();
         url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/home.html"
     }
