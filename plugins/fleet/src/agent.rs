@@ -250,20 +250,29 @@ fn mqtt_options(cfg: &FleetConfig, topics: &Topics) -> Result<MqttOptions, Strin
     let will = json!({"state": "offline", "reason": "connection lost", "terminal": cfg.terminal_id});
     o.set_last_will(LastWill::new(topics.status(), will.to_string(), QoS::AtLeastOnce, true, None));
     if cfg.broker.tls {
-        let mut b = native_tls::TlsConnector::builder();
-        if let Some(pem) = &cfg.ca_pem {
-            let cert = native_tls::Certificate::from_pem(pem).map_err(|e| format!("fleet.ca_file: {e}"))?;
-            b.add_root_certificate(cert);
-        }
-        if let Some((cert, key)) = &cfg.client_identity {
-            let id = native_tls::Identity::from_pkcs8(cert, key)
-                .map_err(|e| format!("fleet.client_cert / client_key: {e}"))?;
-            b.identity(id);
-        }
-        let connector = b.build().map_err(|e| format!("fleet: TLS: {e}"))?;
-        o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::NativeConnector(connector)));
+        o.set_transport(tls_transport(cfg.ca_pem.as_deref(), cfg.client_identity.as_ref())?);
     }
     Ok(o)
+}
+
+/// TLS with `ca_pem` as the only authority trusted besides the system's, and a client
+/// certificate (PEM certificate, PKCS#8 PEM key) when the broker wants one.
+pub(crate) fn tls_transport(
+    ca_pem: Option<&[u8]>,
+    client_identity: Option<&(Vec<u8>, Vec<u8>)>,
+) -> Result<rumqttc::Transport, String> {
+    let mut b = native_tls::TlsConnector::builder();
+    if let Some(pem) = ca_pem {
+        let cert = native_tls::Certificate::from_pem(pem).map_err(|e| format!("fleet.ca_file: {e}"))?;
+        b.add_root_certificate(cert);
+    }
+    if let Some((cert, key)) = client_identity {
+        let id =
+            native_tls::Identity::from_pkcs8(cert, key).map_err(|e| format!("fleet.client_cert / client_key: {e}"))?;
+        b.identity(id);
+    }
+    let connector = b.build().map_err(|e| format!("fleet: TLS: {e}"))?;
+    Ok(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::NativeConnector(connector)))
 }
 
 struct Inner {

@@ -16,6 +16,7 @@ pub mod agent;
 pub mod config;
 pub mod host;
 pub mod http;
+pub mod operator;
 pub mod protocol;
 pub mod seen;
 pub mod signing;
