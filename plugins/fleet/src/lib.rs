@@ -18,6 +18,7 @@ pub mod host;
 pub mod http;
 pub mod operator;
 pub mod protocol;
+pub mod runs;
 pub mod seen;
 pub mod signing;
 pub mod store;

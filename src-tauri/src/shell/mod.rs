@@ -21,6 +21,7 @@ pub mod open;
 pub mod rendering;
 pub mod secondary;
 pub mod signals;
+pub mod snapshot;
 #[cfg(target_os = "linux")]
 pub mod webkit;
 #[cfg(windows)]

@@ -70,3 +70,38 @@ pub fn watch(shell: Arc<dyn PageSignals>, window: &WebviewWindow, kiosk: bool) {
 pub fn terminate(window: &WebviewWindow) {
     let _ = window.with_webview(|platform| platform.inner().terminate_web_process());
 }
+
+/// Asks the web view of `window` for a picture of its visible part; `done` gets the PNG (on
+/// the main thread, once WebKit has drawn it).
+pub fn snapshot(
+    window: &WebviewWindow,
+    done: impl FnOnce(Result<Vec<u8>, String>) + Send + 'static,
+) -> Result<(), String> {
+    use webkit2gtk::{SnapshotOptions, SnapshotRegion};
+    window
+        .with_webview(move |platform| {
+            platform.inner().snapshot(
+                SnapshotRegion::Visible,
+                SnapshotOptions::NONE,
+                None::<&webkit2gtk::gio::Cancellable>,
+                move |r| done(r.map_err(|e| e.to_string()).and_then(png_of_surface)),
+            );
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn png_of_surface(surface: cairo::Surface) -> Result<Vec<u8>, String> {
+    let image = cairo::ImageSurface::try_from(surface).map_err(|_| "the snapshot is not an image".to_string())?;
+    let alpha = match image.format() {
+        cairo::Format::ARgb32 => true,
+        cairo::Format::Rgb24 => false,
+        other => return Err(format!("snapshot in an unexpected format ({other:?})")),
+    };
+    image.flush();
+    let (w, h, stride) = (image.width().max(0) as u32, image.height().max(0) as u32, image.stride().max(0) as usize);
+    let mut out = Err("the snapshot's pixels are not readable".to_string());
+    image
+        .with_data(|data| out = super::snapshot::png_of_argb32(w, h, stride, data, alpha))
+        .map_err(|e| format!("the snapshot's pixels: {e}"))?;
+    out
+}
