@@ -314,7 +314,8 @@ impl Operator {
             .ok_or_else(|| OperatorError::Timeout("the broker did not acknowledge the subscription".into()))
     }
 
-    /// Waits until `f` holds (checked after each message) or `timeout`; whether it held.
+    /// Waits until `f` holds or `timeout`; whether it held. `f` is checked after a message
+    /// arrived, at most every 20 ms (thousands of terminals answer at once).
     async fn wait_for(&self, timeout: Duration, f: impl Fn() -> bool) -> bool {
         let end = Instant::now() + timeout;
         loop {
@@ -328,6 +329,7 @@ impl Operator {
             }
             // A short tick as well: a message may land between the check and `notified`.
             let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
+            tokio::time::sleep(end.saturating_duration_since(Instant::now()).min(Duration::from_millis(20))).await;
         }
     }
 
@@ -453,9 +455,11 @@ impl Operator {
     }
 
     /// The results received for command `id`, one per terminal.
-    fn results(&self, id: &str) -> Vec<CommandResult> {
+    pub fn results(&self, id: &str) -> Vec<CommandResult> {
         let mut out: Vec<CommandResult> = Vec::new();
-        for m in self.messages(|m| m.topic.ends_with("/cmd/res")) {
+        // Results carry the command's id as correlation data: only those are parsed.
+        let corr = id.as_bytes();
+        for m in self.messages(|m| m.correlation.as_deref() == Some(corr) && m.topic.ends_with("/cmd/res")) {
             if let Ok(r) = serde_json::from_slice::<CommandResult>(&m.payload) {
                 if r.id == id && !out.iter().any(|o| o.terminal == r.terminal) {
                     out.push(r);
