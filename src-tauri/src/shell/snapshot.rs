@@ -16,7 +16,8 @@ pub fn capture(window: &WebviewWindow) -> Result<Vec<u8>, String> {
         super::webkit::snapshot(window, move |r| {
             let _ = tx.send(r);
         })?;
-        rx.recv_timeout(SNAPSHOT_WAIT).map_err(|_| "the web view gave no picture in time".to_string())?
+        let px = rx.recv_timeout(SNAPSHOT_WAIT).map_err(|_| "the web view gave no picture in time".to_string())??;
+        png_of_argb32(px.width, px.height, px.stride, &px.data, px.alpha)
     }
     #[cfg(not(target_os = "linux"))]
     {

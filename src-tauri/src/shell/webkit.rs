@@ -71,11 +71,20 @@ pub fn terminate(window: &WebviewWindow) {
     let _ = window.with_webview(|platform| platform.inner().terminate_web_process());
 }
 
-/// Asks the web view of `window` for a picture of its visible part; `done` gets the PNG (on
-/// the main thread, once WebKit has drawn it).
+/// A snapshot's pixels: cairo ARGB32 (or RGB24 when `alpha` is false), rows of `stride` bytes.
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub stride: usize,
+    pub alpha: bool,
+    pub data: Vec<u8>,
+}
+
+/// Asks the web view of `window` for a picture of its visible part; `done` gets its pixels
+/// (on the main thread, once WebKit has drawn it).
 pub fn snapshot(
     window: &WebviewWindow,
-    done: impl FnOnce(Result<Vec<u8>, String>) + Send + 'static,
+    done: impl FnOnce(Result<Pixels, String>) + Send + 'static,
 ) -> Result<(), String> {
     use webkit2gtk::{SnapshotOptions, SnapshotRegion};
     window
@@ -84,13 +93,13 @@ pub fn snapshot(
                 SnapshotRegion::Visible,
                 SnapshotOptions::NONE,
                 None::<&webkit2gtk::gio::Cancellable>,
-                move |r| done(r.map_err(|e| e.to_string()).and_then(png_of_surface)),
+                move |r| done(r.map_err(|e| e.to_string()).and_then(pixels_of)),
             );
         })
         .map_err(|e| e.to_string())
 }
 
-fn png_of_surface(surface: cairo::Surface) -> Result<Vec<u8>, String> {
+fn pixels_of(surface: cairo::Surface) -> Result<Pixels, String> {
     let image = cairo::ImageSurface::try_from(surface).map_err(|_| "the snapshot is not an image".to_string())?;
     let alpha = match image.format() {
         cairo::Format::ARgb32 => true,
@@ -98,10 +107,9 @@ fn png_of_surface(surface: cairo::Surface) -> Result<Vec<u8>, String> {
         other => return Err(format!("snapshot in an unexpected format ({other:?})")),
     };
     image.flush();
-    let (w, h, stride) = (image.width().max(0) as u32, image.height().max(0) as u32, image.stride().max(0) as usize);
-    let mut out = Err("the snapshot's pixels are not readable".to_string());
-    image
-        .with_data(|data| out = super::snapshot::png_of_argb32(w, h, stride, data, alpha))
-        .map_err(|e| format!("the snapshot's pixels: {e}"))?;
-    out
+    let (width, height, stride) =
+        (image.width().max(0) as u32, image.height().max(0) as u32, image.stride().max(0) as usize);
+    let mut data = Vec::new();
+    image.with_data(|d| data = d.to_vec()).map_err(|e| format!("the snapshot's pixels: {e}"))?;
+    Ok(Pixels { width, height, stride, alpha, data })
 }
