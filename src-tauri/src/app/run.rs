@@ -106,7 +106,7 @@ pub fn run(opts: RunOptions) -> i32 {
         })
         .manage(state)
         .invoke_handler(invoke_handler())
-        .manage(admin)
+        .manage(admin.clone())
         .manage(crate::ipc::page::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package, &catalogue)?;
@@ -152,6 +152,13 @@ pub fn run(opts: RunOptions) -> i32 {
                     // Lives as long as the app; dropped at exit, the broker publishes the last will.
                     Ok(agent) => {
                         let agent = Arc::new(agent);
+                        report_crashed_runs(&agent, &shell);
+                        let weak = Arc::downgrade(&agent);
+                        admin.on_login(Box::new(move |ok, outcome| {
+                            if let Some(a) = weak.upgrade() {
+                                a.event(booth_fleet::AgentEvent::AdminLogin { ok, outcome: outcome.to_string() });
+                            }
+                        }));
                         watch_for_fleet(Arc::downgrade(&agent), devices.clone(), shell.clone());
                         reporter = Some(Arc::downgrade(&agent));
                         app.manage(FleetAgent(agent));
@@ -219,9 +226,21 @@ pub fn run(opts: RunOptions) -> i32 {
             return 1;
         }
     };
-    app.run_return(|_handle, event| {
-        if let RunEvent::ExitRequested { code, .. } = event {
-            tracing::info!(?code, "exiting");
+    app.run_return(|handle, event| {
+        match event {
+            RunEvent::ExitRequested { code, .. } => {
+                tracing::info!(?code, "exiting");
+                // An exit asked for is no crash (see report_crashed_runs).
+                if let Some(shell) = handle.try_state::<Arc<Shell>>() {
+                    shell.ending_on_purpose();
+                }
+            }
+            RunEvent::Exit => {
+                if let Some(shell) = handle.try_state::<Arc<Shell>>() {
+                    shell.ending_on_purpose();
+                }
+            }
+            _ => {}
         }
     })
 }
@@ -266,11 +285,8 @@ fn watch_for_fleet(agent: std::sync::Weak<booth_fleet::Agent>, devices: Arc<Devi
             before = now;
             let all = shell.recoveries();
             let start = last.as_ref().and_then(|l| all.iter().rposition(|r| r == l)).map_or(0, |i| i + 1);
-            for r in &all[start..] {
-                agent.event(AgentEvent::Recovery {
-                    window: r["window"].as_str().unwrap_or("").to_string(),
-                    why: r["why"].as_str().unwrap_or("").to_string(),
-                });
+            for e in all[start..].iter().flat_map(AgentEvent::from_recovery) {
+                agent.event(e);
             }
             if let Some(r) = all.last() {
                 last = Some(r.clone());
@@ -309,6 +325,23 @@ fn judge_trial(
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot judge the package update");
+    }
+}
+
+/// Records this run (see `booth_fleet::runs`) and reports, as `crash` events, the runs before
+/// it that ended without exiting or restarting on purpose.
+fn report_crashed_runs(agent: &booth_fleet::Agent, shell: &Shell) {
+    let dir = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from(".")).join("booth").join("runs");
+    let (run, crashed) =
+        booth_fleet::runs::RunMarker::begin(&dir, env!("CARGO_PKG_VERSION"), crate::kiosk::lockdown::process_alive);
+    if let Some(run) = run {
+        shell.keep_run_marker(run);
+    }
+    for r in crashed {
+        tracing::warn!(pid = r.pid, "the Booth before this one ended without exiting");
+        agent.event(booth_fleet::AgentEvent::Crash {
+            what: format!("Booth {} (process {}) ended without exiting and was started again", r.version, r.pid),
+        });
     }
 }
 

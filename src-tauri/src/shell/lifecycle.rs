@@ -95,6 +95,7 @@ pub struct Shell {
     bars: Mutex<BarState>,
     /// Admin exit: the main window may close now.
     leaving: AtomicBool,
+    run: Mutex<Option<booth_fleet::runs::RunMarker>>,
     /// Recoveries of crashed or hung pages, for `/health` and the admin screen.
     recoveries: Mutex<Vec<Value>>,
     /// The package asked for could not load at start: (what was asked for). Retrying loads it
@@ -131,6 +132,7 @@ impl Shell {
             program: Mutex::new(None),
             bars: Mutex::new(BarState::default()),
             leaving: AtomicBool::new(false),
+            run: Mutex::new(None),
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
             unavailable: Mutex::new(None),
@@ -171,6 +173,21 @@ impl Shell {
 
     pub fn set_leaving(&self) {
         self.leaving.store(true, Ordering::SeqCst);
+        // Every exit and restart of Booth's own passes here: this run did not crash.
+        self.ending_on_purpose();
+    }
+
+    /// Booth is exiting or restarting on purpose: its run marker goes, so the next start does
+    /// not report a crash.
+    pub fn ending_on_purpose(&self) {
+        if let Some(run) = self.run.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            run.ended_on_purpose();
+        }
+    }
+
+    /// This run's crash marker, removed when Booth leaves on purpose ([`Shell::set_leaving`]).
+    pub fn keep_run_marker(&self, run: booth_fleet::runs::RunMarker) {
+        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
     }
 
     // --- bridge ----------------------------------------------------------------------------
@@ -680,7 +697,9 @@ impl Shell {
         let at = chrono::Local::now().to_rfc3339();
         tracing::error!(window = label, why, "the page's web process ended; reloading the page");
         self.timers().forget_beat(label);
-        self.note_recovery(json!({"window": label, "why": why, "at": at}));
+        // Ended by Booth for hanging is a recovery; anything else is a crash of the page's process.
+        let crash = !why.contains("hung");
+        self.note_recovery(json!({"window": label, "why": why, "at": at, "crash": crash}));
         let app = self.app.clone();
         let label = label.to_string();
         let _ = self.app.run_on_main_thread(move || {
@@ -717,7 +736,9 @@ impl Shell {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            self.note_recovery(json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339()}));
+            self.note_recovery(
+                json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339(), "crash": false}),
+            );
             let _ = w.reload();
         }
     }

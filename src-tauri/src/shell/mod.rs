@@ -23,6 +23,7 @@ pub mod page_key;
 pub mod rendering;
 pub mod secondary;
 pub mod signals;
+pub mod snapshot;
 #[cfg(target_os = "linux")]
 pub mod webkit;
 #[cfg(windows)]
