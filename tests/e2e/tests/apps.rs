@@ -31,15 +31,24 @@ async fn wx(b: &Booth, name: &str, params: Value) -> Value {
 }
 
 /// Runs `f` with the WebDriver session switched to the secondary window, then switches back.
+/// Under `booth dev` the simulator panel is a window too: the secondary is the one showing the
+/// page `/health` names for it.
 async fn on_back<T>(b: &Booth, f: impl AsyncFnOnce(&Booth) -> T) -> T {
     let main = b.client.window().await.expect("current window");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let other = loop {
+    let other = 'found: loop {
+        let want =
+            b.control("GET", "/health", "").1["windows"]["secondary"]["url"].as_str().unwrap_or_default().to_string();
         let handles = b.client.windows().await.expect("windows");
-        if let Some(h) = handles.into_iter().find(|h| *h != main) {
-            break h;
+        for h in handles.into_iter().filter(|h| *h != main) {
+            b.client.switch_to_window(h.clone()).await.expect("switch to a window");
+            let url = b.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            if !want.is_empty() && url == want {
+                break 'found h;
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "no secondary window");
+        b.client.switch_to_window(main.clone()).await.expect("switch back");
+        assert!(std::time::Instant::now() < deadline, "no secondary window showing {want:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     b.client.switch_to_window(other).await.expect("switch to the secondary window");
