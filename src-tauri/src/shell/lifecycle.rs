@@ -363,7 +363,13 @@ impl Shell {
         let package = owner == Owner::Package;
         self.place(MAIN, owner);
         *self.home.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.timers().fresh(MAIN, Instant::now());
+        // Opening an app is someone's doing (a touch on the home screen, a page's
+        // finOpenOtherApp): the idle countdown starts now, so an app left alone goes back.
+        let now = Instant::now();
+        let mut timers = self.timers();
+        timers.fresh(MAIN, now);
+        timers.input(MAIN, now, Duration::ZERO);
+        drop(timers);
         self.navigate_main(url);
         if package {
             self.show_secondary_entry();

@@ -1,6 +1,6 @@
 //! A terminal with several apps (`[apps]` of booth.toml): Booth's home screen shows them, a
-//! touch opens one, `exitMp` / `deviceConfig exitApplet` come back to it (the idle reset's way
-//! back and the administrator's gesture there are not covered yet). `ft.finOpenOtherApp` hands the main window from one
+//! touch opens one, `exitMp` / `deviceConfig exitApplet` / the idle reset come back to it, and
+//! the administrator's gesture works there. `ft.finOpenOtherApp` hands the main window from one
 //! app to another; each app keeps its own localStorage, cookies and IndexedDB, a link cannot
 //! take a window to another app, and an app that closes itself leaves nothing behind.
 
@@ -8,6 +8,17 @@ use booth_e2e::{fixture, free_port, Booth};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+fn xdo(args: &[&str]) -> String {
+    let out = std::process::Command::new("xdotool").args(args).output().expect("xdotool");
+    assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A touch at screen coordinates, as the X server delivers it.
+fn tap(x: i32, y: i32) {
+    xdo(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+}
 
 fn health(b: &Booth) -> Value {
     b.control("GET", "/health", "").1
@@ -246,4 +257,26 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
         .await;
     assert_eq!(r["success"], true, "{r}");
     at_home(b).await;
+
+    // The [package]'s storage survived the other apps' exits.
+    open(b, "", "booth://localhost/index.html").await;
+    let kept = b.client.execute("return localStorage.getItem('shared-key')", vec![]).await.expect("storage");
+    assert_eq!(kept, "front");
+    let r = call(b, "wxfaceapp", "exitMp", json!({})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    at_home(b).await;
+
+    // The idle reset returns to the home screen (and the home screen itself is left alone); it
+    // clears every origin's data for the next customer, so it comes after the storage checks.
+    open(b, "cashier", "booth://cashier/index.html").await;
+    at_home(b).await;
+    let loads = health(b)["shell"]["loads"]["main"]["count"].clone();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(health(b)["shell"]["loads"]["main"]["count"], loads, "no reset of the home screen");
+
+    // The administrator's gesture works on the home screen (five taps, top-right corner).
+    for i in 0..5 {
+        tap(1265 - i, 12 + i);
+    }
+    health_until(b, "the PIN pad", Duration::from_secs(3), |h| h["windows"]["admin"]["visible"] == true).await;
 }
