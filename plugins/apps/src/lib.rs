@@ -87,6 +87,9 @@ pub struct TwoScreens {
     programs: Mutex<Vec<program::Program>>,
     /// The program running now.
     running: Arc<Mutex<Option<String>>>,
+    /// Done when the last finOpenOtherApp has opened its app: each opening waits for the one
+    /// before, so two quick calls open in the order they were made and the later one stays.
+    front_opened: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 fn code(code: &str, kind: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -138,6 +141,7 @@ impl TwoScreens {
             lanes: [tokio::sync::Mutex::new(()), tokio::sync::Mutex::new(())],
             programs: Mutex::default(),
             running: Arc::default(),
+            front_opened: Mutex::default(),
         })
     }
 
@@ -290,8 +294,15 @@ impl TwoScreens {
         let path = host.resolve_page(&app_id, &page).map_err(|why| refused(ErrorCode::InvalidParams, why))?;
         tracing::info!(from = %ctx.session.info().package_id, app = %app_id, page = %path, "finOpenOtherApp");
         // The reply goes out before the page that asked is replaced.
+        let (opened, now_opened) = tokio::sync::oneshot::channel();
+        let before = self.front_opened.lock().unwrap_or_else(|p| p.into_inner()).replace(now_opened);
         tokio::spawn(async move {
             tokio::time::sleep(REPLY_GRACE).await;
+            if let Some(before) = before {
+                // Err only when that opening's task ended without saying so; this one goes on.
+                let _ = before.await;
+            }
+            let _opened = opened;
             let (id, p) = (app_id.clone(), path);
             match tokio::task::spawn_blocking(move || host.open_front(&id, &p)).await {
                 Ok(Ok(())) => {}
