@@ -91,9 +91,46 @@ booth_build() {
 # own npm, is used as it is: Debian's npm package would conflict with it).
 BOOTH_FACE_PKGS=(python3 python3-venv python3-pip unzip)
 BOOTH_FACE_DIR="${BOOTH_FACE_DIR:-$HOME/.local/share/booth/face}"
+
+# Card OCR models for the reference provider (`booth-provider`, `/v1/ocr`), next to the face
+# models (they share the ONNX Runtime library there):
+#   PyPI rapidocr-onnxruntime 1.4.4 (wheel)  PaddleOCR PP-OCRv4 Chinese text detection and
+#                                            recognition (ONNX; the recogniser's character
+#                                            list is in its metadata)  Apache-2.0
+booth_ocr_models() {
+  local dir="${1:-$BOOTH_FACE_DIR}"
+  local stamp="$dir/models/.booth-ocr-v1"
+  [ -f "$stamp" ] && return 0
+  local dl="$dir/downloads"
+  mkdir -p "$dl" "$dir/models/licenses"
+  echo "==> card OCR models into $dir/models"
+  (
+    set -euo pipefail
+    cd "$dl"
+    local wheel=rapidocr_onnxruntime-1.4.4-py3-none-any.whl
+    [ -f "$wheel" ] || python3 -m pip download -q --no-deps --only-binary=:all: -d . rapidocr-onnxruntime==1.4.4
+    sha256sum -c --quiet - <<SUMS
+971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf  $wheel
+SUMS
+    rm -rf unpacked-ocr && mkdir -p unpacked-ocr
+    unzip -q -o "$wheel" 'rapidocr_onnxruntime/models/ch_PP-OCRv4_*' 'rapidocr_onnxruntime-1.4.4.dist-info/METADATA' -d unpacked-ocr
+    cp unpacked-ocr/rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx "$dir/models/ppocr-v4-det.onnx"
+    cp unpacked-ocr/rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx "$dir/models/ppocr-v4-rec.onnx"
+    # The wheel carries no licence file; its METADATA names Apache-2.0.
+    cp unpacked-ocr/rapidocr_onnxruntime-1.4.4.dist-info/METADATA "$dir/models/licenses/rapidocr-onnxruntime-1.4.4-METADATA.txt"
+    sha256sum -c --quiet - <<SUMS
+d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  $dir/models/ppocr-v4-det.onnx
+48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  $dir/models/ppocr-v4-rec.onnx
+SUMS
+    rm -rf unpacked-ocr
+  ) || { echo "error: card OCR models could not be installed" >&2; return 1; }
+  touch "$stamp"
+}
+
 booth_face_models() {
   booth_node
   local dir="${1:-$BOOTH_FACE_DIR}"
+  booth_ocr_models "$dir" || return 1
   local stamp="$dir/models/.booth-face-v1"
   [ -f "$stamp" ] && return 0
   local here

@@ -68,6 +68,13 @@ impl Model {
         Ok(Model { session: Mutex::new(session), path })
     }
 
+    /// A value of the model's own metadata (a PP-OCR recogniser carries its character list so).
+    pub fn metadata(&self, key: &str) -> Result<Option<String>, FaceError> {
+        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let meta = session.metadata().map_err(|e| FaceError::Inference(e.to_string()))?;
+        Ok(meta.custom(key))
+    }
+
     /// Runs the model on one float tensor and returns the named outputs, flattened.
     pub fn run(
         &self,

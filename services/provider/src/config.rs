@@ -18,7 +18,8 @@ pub struct Settings {
     /// database's backups.
     pub key_file: PathBuf,
     /// Booth's face models (`scripts/setup.sh face`), for photos (`person add --photo`, 1:1
-    /// against a photo); empty: photos answer NOT_CONFIGURED.
+    /// against a photo), and the card OCR models next to them; empty: photos and OCR answer
+    /// NOT_CONFIGURED.
     pub models_dir: Option<PathBuf>,
     /// 1:N: the nearest template must be closer than this (L2) …
     pub match_threshold: f32,

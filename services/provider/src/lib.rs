@@ -6,11 +6,12 @@
 //!
 //! Not for: payment-grade identification (Booth's face model is a 2017-era one), storing
 //! photos (only embeddings are kept), or vendor adapters (a WeChat Pay / Alipay / Alibaba Cloud
-//! adapter implements the same contract on its own). Not yet here: card OCR (answers
-//! NOT_CONFIGURED: no offline Chinese ID-card OCR model comes from a package) and the
-//! certification page (`/v1/certify/*`).
+//! adapter implements the same contract on its own). Card OCR ([`ocr`]: resident ID cards and
+//! bank cards) runs when its models are in `models_dir`, else answers NOT_CONFIGURED. Not yet
+//! here: the certification page (`/v1/certify/*`).
 
 pub mod config;
+pub mod ocr;
 pub mod server;
 pub mod store;
 

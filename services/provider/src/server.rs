@@ -27,6 +27,8 @@ pub struct App {
     pub store: Store,
     nonces: NonceCache,
     engine: Mutex<Option<Arc<booth_face::Engine>>>,
+    /// Card OCR, when its models are in `models_dir`.
+    pub ocr: Option<crate::ocr::Ocr>,
 }
 
 /// A refusal in the contract's words.
@@ -74,7 +76,8 @@ impl App {
     pub fn open(settings: Settings) -> Result<Arc<App>, String> {
         settings.check()?;
         let store = Store::open(&settings.database, &settings.key_file).map_err(|e| e.to_string())?;
-        Ok(Arc::new(App { settings, store, nonces: NonceCache::default(), engine: Mutex::default() }))
+        let ocr = crate::ocr::load_for(settings.models_dir.as_deref());
+        Ok(Arc::new(App { settings, store, nonces: NonceCache::default(), engine: Mutex::default(), ocr }))
     }
 
     /// Booth's face engine, for photos; NOT_CONFIGURED without `models_dir`.
@@ -282,12 +285,17 @@ fn capabilities(app: &App) -> Answer {
     if app.settings.models_dir.is_some() {
         features.push("face.verify.photo".into());
     }
+    let mut models = vec![format!("{FACE_MODEL}@{FACE_MODEL_VERSION}")];
+    if app.ocr.is_some() {
+        features.push("ocr".into());
+        models.push(crate::ocr::MODEL.into());
+    }
     json(&Capabilities {
         contract: CONTRACT.into(),
         provider: format!("booth-provider {} (reference)", env!("CARGO_PKG_VERSION")),
         time: sign::now_s(),
         features,
-        models: vec![format!("{FACE_MODEL}@{FACE_MODEL_VERSION}")],
+        models,
     })
 }
 
@@ -302,8 +310,10 @@ fn dispatch(app: &App, method: &str, path: &str, key_id: &str, body: &[u8]) -> A
         "/v1/session/logout" => logout(app, key_id, parse(body)?),
         "/v1/ocr" => {
             let req: OcrRequest = parse(body)?;
-            app.store.audit(key_id, &req.terminal, "ocr", "", "NOT_CONFIGURED");
-            Err(Refusal(Code::NotConfigured, "本提供方没有证件 OCR (未配置 OCR 模型)".into()))
+            let answer = crate::ocr::answer(app.ocr.as_ref(), &req);
+            let outcome = answer.as_ref().map_or_else(|Refusal(code, _)| code.as_str(), |_| "OK");
+            app.store.audit(key_id, &req.terminal, "ocr", "", outcome);
+            json(&answer?)
         }
         "/v1/certify/start" => Err(Refusal(Code::NotConfigured, "本提供方尚未提供实人认证页面".into())),
         _ => Err(Refusal(Code::NotFound, format!("POST {path}: 没有这个接口"))),

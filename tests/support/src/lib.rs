@@ -25,6 +25,8 @@
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
 //!   crop) made from the registry photos the face setup fetches.
+//! - [`card`]: synthetic resident ID cards (front, back) and bank cards of fictional people,
+//!   photographed at a size and angle, for the card OCR tests.
 //!
 //! Not for: production code.
 
@@ -32,6 +34,7 @@
 pub mod contract;
 #[cfg(unix)]
 pub mod cups;
+pub mod card;
 pub mod escpos;
 pub mod events;
 pub mod face;

@@ -1,0 +1,171 @@
+//! Card OCR for `POST /v1/ocr` (seed 002 `ft.finCardOcr`): PaddleOCR's PP-OCRv4 Chinese text
+//! detection and recognition models (from PyPI `rapidocr-onnxruntime`, Apache-2.0, put next to
+//! the face models by `scripts/setup.sh`), run on the ONNX Runtime Booth's face engine loads;
+//! the pre- and post-processing is here ([`detect`], [`recognise`]), the fields of the
+//! resident ID card (front and back) and of bank cards in [`card`].
+//!
+//! Not for: the ID card quality check (`IDCardCheck`) and business licences (`BusiCert`), which
+//! answer NOT_CONFIGURED; text rotated by more than a few tens of degrees (no orientation
+//! classifier runs); proving a card genuine (the numbers' check digits only catch misreadings).
+
+pub mod card;
+pub mod detect;
+pub mod recognise;
+
+use crate::server::Refusal;
+use booth_camera::Frame;
+use booth_face::models::Model;
+use booth_provider_client::wire::{Code, OcrRequest, OcrResponse};
+use detect::Quad;
+use std::path::Path;
+use std::time::Instant;
+
+/// PP-OCRv4 Chinese detection (`ch_PP-OCRv4_det_infer.onnx` in the wheel).
+pub const DET_FILE: &str = "ppocr-v4-det.onnx";
+/// PP-OCRv4 Chinese recognition (`ch_PP-OCRv4_rec_infer.onnx`), 6623 characters.
+pub const REC_FILE: &str = "ppocr-v4-rec.onnx";
+/// How capabilities name the models.
+pub const MODEL: &str = "ppocr-v4-ch@rapidocr-onnxruntime-1.4.4";
+/// Lines read with less confidence than this are left out (PP-OCR `text_score`).
+const MIN_CONFIDENCE: f32 = 0.5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    #[error("OCR 模型不可用: {0} (scripts/setup.sh 的 booth_ocr_models 安装)")]
+    Missing(String),
+    #[error("OCR 出错: {0}")]
+    Inference(String),
+}
+
+/// One line of text the models read.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub text: String,
+    pub confidence: f32,
+    pub quad: Quad,
+}
+
+/// The two loaded models and the recogniser's characters.
+pub struct Ocr {
+    det: Model,
+    rec: Model,
+    chars: Vec<String>,
+}
+
+impl Ocr {
+    /// Loads the models from `models_dir` (where the ONNX Runtime library is too).
+    pub fn load(models_dir: &Path) -> Result<Ocr, OcrError> {
+        for f in [DET_FILE, REC_FILE] {
+            if !models_dir.join(f).is_file() {
+                return Err(OcrError::Missing(format!("{} 不存在", models_dir.join(f).display())));
+            }
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+        let det = Model::load(models_dir, DET_FILE, threads).map_err(|e| OcrError::Missing(e.to_string()))?;
+        let rec = Model::load(models_dir, REC_FILE, threads).map_err(|e| OcrError::Missing(e.to_string()))?;
+        let list = rec
+            .metadata("character")
+            .map_err(|e| OcrError::Missing(e.to_string()))?
+            .ok_or_else(|| OcrError::Missing(format!("{REC_FILE}: no character list in its metadata")))?;
+        let chars: Vec<String> = list.lines().map(str::to_string).collect();
+        if chars.len() < 100 {
+            return Err(OcrError::Missing(format!("{REC_FILE}: only {} characters in its list", chars.len())));
+        }
+        Ok(Ocr { det, rec, chars })
+    }
+
+    /// The picture's lines of text in reading order.
+    pub fn lines(&self, frame: &Frame) -> Result<Vec<Line>, OcrError> {
+        let (data, w, h) = detect::input(frame);
+        let out = self
+            .det
+            .run("x", &[1, 3, h, w], data, &["sigmoid_0.tmp_0"])
+            .map_err(|e| OcrError::Inference(e.to_string()))?;
+        let prob = out.into_iter().next().unwrap_or_default();
+        let quads = detect::boxes(&prob, w, h, frame.width, frame.height);
+        let classes = self.chars.len() + 2;
+        let mut lines = Vec::with_capacity(quads.len());
+        for quad in quads {
+            let (data, width) = recognise::input(frame, &quad);
+            let out = self
+                .rec
+                .run("x", &[1, 3, recognise::REC_HEIGHT, width], data, &["softmax_11.tmp_0"])
+                .map_err(|e| OcrError::Inference(e.to_string()))?;
+            let probs = out.into_iter().next().unwrap_or_default();
+            if probs.len() % classes != 0 {
+                return Err(OcrError::Inference(format!(
+                    "{REC_FILE}: {} outputs are not steps of {classes} classes",
+                    probs.len()
+                )));
+            }
+            let (text, confidence) = recognise::decode(&probs, classes, &self.chars);
+            if confidence >= MIN_CONFIDENCE && !text.trim().is_empty() {
+                lines.push(Line { text, confidence, quad });
+            }
+        }
+        Ok(lines)
+    }
+}
+
+/// Loads the models named by the settings, saying in the log whether card OCR is available.
+pub fn load_for(models_dir: Option<&Path>) -> Option<Ocr> {
+    let Some(dir) = models_dir else {
+        tracing::info!("card OCR: not available (no models_dir); /v1/ocr answers NOT_CONFIGURED");
+        return None;
+    };
+    let started = Instant::now();
+    match Ocr::load(dir) {
+        Ok(ocr) => {
+            tracing::info!(model = MODEL, load_ms = started.elapsed().as_millis() as u64, "card OCR: available");
+            Some(ocr)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "card OCR: not available; /v1/ocr answers NOT_CONFIGURED");
+            None
+        }
+    }
+}
+
+/// `POST /v1/ocr`. The log names the type, the outcome and the time, never what was read.
+pub fn answer(ocr: Option<&Ocr>, req: &OcrRequest) -> Result<OcrResponse, Refusal> {
+    let read = match req.kind.as_str() {
+        "IDCard" => card::id_card,
+        "BankCard" => card::bank_card,
+        "IDCardCheck" | "BusiCert" => {
+            return Err(Refusal(
+                Code::NotConfigured,
+                format!("本提供方的证件 OCR 只识别身份证 (IDCard) 和银行卡 (BankCard), 不支持 {}", req.kind),
+            ))
+        }
+        other => {
+            return Err(Refusal(
+                Code::BadParam,
+                format!("type 应为 BankCard, IDCard, IDCardCheck 或 BusiCert, 收到 {}", other.chars().take(32).collect::<String>()),
+            ))
+        }
+    };
+    let Some(ocr) = ocr else {
+        return Err(Refusal(Code::NotConfigured, "本提供方没有证件 OCR (未配置 OCR 模型)".into()));
+    };
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(req.image.trim())
+        .map_err(|e| Refusal(Code::BadParam, format!("image 不是 base64: {e}")))?;
+    let frame = Frame::decode(&bytes).map_err(|e| Refusal(Code::BadParam, format!("image 无法解码: {e}")))?;
+    if frame.width < 32 || frame.height < 32 {
+        return Err(Refusal(Code::BadParam, format!("图片太小 ({}×{}), 无法识别证件", frame.width, frame.height)));
+    }
+    let started = Instant::now();
+    let lines = ocr.lines(&frame).map_err(|e| Refusal(Code::VendorError, e.to_string()))?;
+    let rows = card::rows(&lines);
+    let result = read(&rows);
+    tracing::info!(
+        kind = %req.kind,
+        lines = lines.len(),
+        ms = started.elapsed().as_millis() as u64,
+        recognised = result.is_ok(),
+        "ocr"
+    );
+    let recog_result = result.map_err(|e| Refusal(Code::BadParam, e.to_string()))?;
+    Ok(OcrResponse { kind: req.kind.clone(), recog_result })
+}
