@@ -137,10 +137,38 @@ async fn refusals_have_the_contracts_codes() {
     assert!(e.message.contains(FACE_MODEL), "{}", e.message);
 
     let ocr = OcrRequest { terminal: "T-1".into(), kind: "IDCard".into(), image: String::new() };
-    let e = p.ocr(&ocr).await.unwrap_err();
-    assert_eq!(e.code, Code::NotConfigured);
-    assert!(e.message.contains("OCR"));
+    assert_eq!(p.ocr(&ocr).await.unwrap_err().code, Code::BadParam);
     site.running.stop().await;
+}
+
+/// Card OCR through Booth's client: the fields of a photographed ID card, and a provider
+/// without the models saying so in its capabilities and answering NOT_CONFIGURED.
+#[tokio::test(flavor = "multi_thread")]
+async fn card_ocr_through_booths_client_and_without_models() {
+    let site = start().await;
+    let p = provider(&site.running.url());
+    let (caps, _) = p.capabilities().await.unwrap();
+    assert!(caps.features.iter().any(|f| f == "ocr"), "{caps:?}");
+    assert!(caps.models.iter().any(|m| m == booth_provider::ocr::MODEL), "{caps:?}");
+    let picture = booth_testkit::card::photographed(&booth_testkit::card::id_front(&ID_FRONT), 1000, -2.0, 10, 2);
+    let started = std::time::Instant::now();
+    let answer = p.ocr(&ocr_req("IDCard", &picture)).await.unwrap();
+    println!("IDCard through the client: {:?}", started.elapsed());
+    assert_eq!(
+        answer.recog_result,
+        serde_json::json!({"face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
+            "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true})
+    );
+    site.running.stop().await;
+
+    let bare = start_with(None).await;
+    let p = provider(&bare.running.url());
+    let (caps, _) = p.capabilities().await.unwrap();
+    assert!(!caps.features.iter().any(|f| f == "ocr"), "{caps:?}");
+    let e = p.ocr(&ocr_req("IDCard", &picture)).await.unwrap_err();
+    assert_eq!(e.code, Code::NotConfigured);
+    assert!(e.message.contains("OCR"), "{}", e.message);
+    bare.running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

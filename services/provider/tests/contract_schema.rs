@@ -82,9 +82,21 @@ async fn booths_requests_and_the_reference_providers_answers_follow_the_document
     let e = p.liveness(&LivenessRequest { terminal: "T-1".into(), face: dead }).await.unwrap_err();
     assert_eq!(e.code, Code::LivenessFailed);
 
-    for kind in ["BankCard", "IDCard", "IDCardCheck", "BusiCert"] {
-        let req = OcrRequest { terminal: "T-1".into(), kind: kind.into(), image: "aGVsbG8=".into() };
-        assert_eq!(p.ocr(&req).await.unwrap_err().code, Code::NotConfigured);
+    // Card OCR: the fields of each card the provider reads, a picture with no card, types it
+    // does not read.
+    let front = booth_testkit::card::id_front(&ID_FRONT);
+    let back = booth_testkit::card::id_back("杭州市公安局西湖分局", "2016.03.12-2036.03.12");
+    let bank = booth_testkit::card::bank_card("示例银行", "借记卡", "6217000010012345677", "LIN XIAOYU");
+    for (kind, card) in [("IDCard", &front), ("IDCard", &back), ("BankCard", &bank)] {
+        let picture = booth_testkit::card::photographed(card, 800, 1.0, 6, 1);
+        let answer = p.ocr(&ocr_req(kind, &picture)).await.unwrap();
+        assert_eq!(answer.kind, kind);
+        assert!(answer.recog_result.as_object().is_some_and(|o| o.len() >= 3), "{answer:?}");
+    }
+    let table = booth_testkit::card::no_card(640, 480);
+    assert_eq!(p.ocr(&ocr_req("IDCard", &table)).await.unwrap_err().code, Code::BadParam);
+    for kind in ["IDCardCheck", "BusiCert"] {
+        assert_eq!(p.ocr(&ocr_req(kind, &front)).await.unwrap_err().code, Code::NotConfigured);
     }
 
     let login = p.face_login(&FaceLoginRequest { terminal: "T-1".into(), face: face("obama2.jpg") }).await.unwrap();

@@ -59,7 +59,10 @@ fn the_front_of_an_id_card_read_exactly_at_several_sizes_angles_and_noise() {
 fn the_back_of_an_id_card() {
     let card = id_back("杭州市公安局西湖分局", "2016.03.12-2036.03.12");
     let got = read("IDCard", &photographed(&card, 900, 1.5, 10, 3)).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(got, json!({"face": 1, "signOrg": "杭州市公安局西湖分局", "startDate": "20160312", "endDate": "20360312"}));
+    assert_eq!(
+        got,
+        json!({"face": 1, "signOrg": "杭州市公安局西湖分局", "startDate": "20160312", "endDate": "20360312"})
+    );
     let card = id_back("杭州市公安局西湖分局", "2016.03.12-长期");
     let got = read("IDCard", &photographed(&card, 800, -2.0, 8, 4)).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(got["endDate"], "长期");

@@ -46,9 +46,9 @@ impl Canvas {
             return;
         }
         let i = ((y as u32 * self.w + x as u32) * 3) as usize;
-        for c in 0..3 {
-            let old = self.px[i + c] as f32;
-            self.px[i + c] = (old + (color[c] as f32 - old) * a.clamp(0.0, 1.0)).round() as u8;
+        for (old, new) in self.px[i..i + 3].iter_mut().zip(color) {
+            let o = *old as f32;
+            *old = (o + (new as f32 - o) * a.clamp(0.0, 1.0)).round() as u8;
         }
     }
 
@@ -72,7 +72,8 @@ impl Canvas {
             let glyph = id.with_scale_and_position(scale, ab_glyph::point(pen, y));
             if let Some(outline) = f.outline_glyph(glyph) {
                 let b = outline.px_bounds();
-                outline.draw(|gx, gy, cov| self.blend(b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, color, cov));
+                outline
+                    .draw(|gx, gy, cov| self.blend(b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, color, cov));
             }
             pen += scaled.h_advance(id) + spacing;
         }
@@ -165,8 +166,7 @@ pub fn bank_card(bank: &str, kind: &str, number: &str, holder: &str) -> Frame {
     c.text(50.0, 90.0, 44.0, 4.0, WHITE, bank);
     c.text(660.0, 90.0, 30.0, 2.0, WHITE, kind);
     c.rect(70, 170, 170, 245, [214, 180, 96]);
-    let grouped: Vec<String> =
-        number.as_bytes().chunks(4).map(|g| String::from_utf8_lossy(g).into_owned()).collect();
+    let grouped: Vec<String> = number.as_bytes().chunks(4).map(|g| String::from_utf8_lossy(g).into_owned()).collect();
     c.text(60.0, 350.0, 50.0, 3.0, WHITE, &grouped.join(" "));
     c.text(60.0, 470.0, 30.0, 4.0, WHITE, holder);
     c.frame()
@@ -197,7 +197,8 @@ pub fn photographed(card: &Frame, card_w: u32, degrees: f32, noise: u8, seed: u6
         for x in 0..w {
             let (dx, dy) = (x as f32 - cx, y as f32 - cy);
             // Back-rotate into the card's frame, then into the card's pixels.
-            let (u, v) = ((dx * co + dy * s) * k + card.width as f32 / 2.0, (-dx * s + dy * co) * k + card.height as f32 / 2.0);
+            let (u, v) =
+                ((dx * co + dy * s) * k + card.width as f32 / 2.0, (-dx * s + dy * co) * k + card.height as f32 / 2.0);
             let mut p = if u >= 0.0 && v >= 0.0 && u < card.width as f32 && v < card.height as f32 {
                 card.sample(u - 0.5, v - 0.5)
             } else {

@@ -30,11 +30,11 @@
 //!
 //! Not for: production code.
 
+pub mod card;
 #[cfg(feature = "contract")]
 pub mod contract;
 #[cfg(unix)]
 pub mod cups;
-pub mod card;
 pub mod escpos;
 pub mod events;
 pub mod face;

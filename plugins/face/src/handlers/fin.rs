@@ -32,6 +32,11 @@ pub const AUTH_NOT_MATCHED: i64 = 1001;
 pub const AUTH_NO_FACE: i64 = 1002;
 pub const AUTH_LIVENESS_FAILED: i64 = 1003;
 
+/// finCardOcr's `errorCode`s besides seed 002's 0: a number read whose check digit fails
+/// (most likely misread; `recogResult` still carries it), and no card of the type in the picture.
+pub const OCR_NUMBER_INVALID: i64 = 2001;
+pub const OCR_NO_CARD: i64 = 2002;
+
 /// seed 002's card types.
 pub const CARD_TYPES: [&str; 4] = ["BankCard", "IDCard", "IDCardCheck", "BusiCert"];
 
@@ -274,14 +279,30 @@ impl FaceService {
             kind: kind.clone(),
             image: base64::engine::general_purpose::STANDARD.encode(jpeg),
         };
-        let answer = provider.ocr(&req).await.map_err(fin_failed)?;
-        tracing::info!(kind = %kind, "finCardOcr: recognised");
-        Ok(Done::from(json!({
-            "type": kind,
-            "errorCode": 0,
-            "description": "识别成功",
-            "recogResult": if answer.recog_result.is_object() { answer.recog_result } else { Value::Object(Default::default()) },
-        })))
+        let answer = match provider.ocr(&req).await {
+            Ok(a) => a,
+            // The picture was checked above: the provider found no card of the type in it.
+            Err(e) if e.code == Code::BadParam => {
+                tracing::info!(kind = %kind, "finCardOcr: no card in the picture");
+                return Ok(Done::from(json!({
+                    "type": kind,
+                    "errorCode": OCR_NO_CARD,
+                    "description": format!("未识别到证件, 请将证件放平对准后重拍 ({})", e.message),
+                    "recogResult": {},
+                })));
+            }
+            Err(e) => return Err(fin_failed(e)),
+        };
+        let result =
+            if answer.recog_result.is_object() { answer.recog_result } else { Value::Object(Default::default()) };
+        let misread = result["idNoValid"] == false || result["cardNoValid"] == false;
+        tracing::info!(kind = %kind, misread, "finCardOcr: recognised");
+        let (code, description) = if misread {
+            (OCR_NUMBER_INVALID, "号码校验不符 (可能识别有误), 请重拍")
+        } else {
+            (0, "识别成功")
+        };
+        Ok(Done::from(json!({"type": kind, "errorCode": code, "description": description, "recogResult": result})))
     }
 
     /// Registers finLivenessCheck, finFaceAuth and finCardOcr.

@@ -153,11 +153,8 @@ fn id_back(rows: &[String]) -> Value {
 
 /// A date printed as `1990年1月1日`, `2015.01.01` or `20150101`, as `YYYYMMDD`.
 fn date(text: &str) -> Option<String> {
-    let groups: Vec<String> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .map(str::to_string)
-        .collect();
+    let groups: Vec<String> =
+        text.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).map(str::to_string).collect();
     let (y, m, d) = match groups.as_slice() {
         [one, ..] if one.len() == 8 => (one[..4].to_string(), one[4..6].to_string(), one[6..].to_string()),
         [y, m, d, ..] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => (y.clone(), m.clone(), d.clone()),
@@ -220,7 +217,8 @@ pub fn bank_card(rows: &[String]) -> Result<Value, CardError> {
         r.insert("bankName".into(), json!(bank));
     }
     let all: String = rows.concat();
-    for (printed, kind) in [("准贷记卡", "准贷记卡"), ("借记卡", "借记卡"), ("储蓄卡", "借记卡"), ("信用卡", "贷记卡")] {
+    for (printed, kind) in [("准贷记卡", "准贷记卡"), ("借记卡", "借记卡"), ("储蓄卡", "借记卡"), ("信用卡", "贷记卡")]
+    {
         if all.contains(printed) {
             r.insert("cardType".into(), json!(kind));
             break;
@@ -294,8 +292,13 @@ mod tests {
 
     #[test]
     fn the_back_of_an_id_card() {
-        let r = id_card(&rows_of(&["中华人民共和国", "居民身份证", "签发机关杭州市公安局西湖分局", "有效期限2016.03.12-2036.03.12"]))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = id_card(&rows_of(&[
+            "中华人民共和国",
+            "居民身份证",
+            "签发机关杭州市公安局西湖分局",
+            "有效期限2016.03.12-2036.03.12",
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r, json!({"face":1,"signOrg":"杭州市公安局西湖分局","startDate":"20160312","endDate":"20360312"}));
         let r = id_card(&rows_of(&["有效期限2016.03.12-长期"])).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r["endDate"], "长期");
@@ -310,7 +313,8 @@ mod tests {
 
     #[test]
     fn a_bank_card() {
-        let r = bank_card(&rows_of(&["示例银行", "借记卡", "6217000010012345677", "LINXIAOYU"])).unwrap_or_else(|e| panic!("{e}"));
+        let r = bank_card(&rows_of(&["示例银行", "借记卡", "6217000010012345677", "LINXIAOYU"]))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r["cardNo"], "6217000010012345677");
         assert_eq!(r["bankName"], "示例银行");
         assert_eq!(r["cardType"], "借记卡");

@@ -73,10 +73,8 @@ pub fn boxes(prob: &[f32], w: usize, h: usize, pic_w: u32, pic_h: u32) -> Vec<Qu
     for y in 0..h {
         for x in 0..w {
             let on = |xx: usize, yy: usize| prob[yy * w + xx] > BIN_THRESH;
-            bin[y * w + x] = on(x, y)
-                || (x > 0 && on(x - 1, y))
-                || (y > 0 && on(x, y - 1))
-                || (x > 0 && y > 0 && on(x - 1, y - 1));
+            bin[y * w + x] =
+                on(x, y) || (x > 0 && on(x - 1, y)) || (y > 0 && on(x, y - 1)) || (x > 0 && y > 0 && on(x - 1, y - 1));
         }
     }
     let mut label = vec![0u32; w * h];

@@ -140,7 +140,10 @@ pub fn answer(ocr: Option<&Ocr>, req: &OcrRequest) -> Result<OcrResponse, Refusa
         other => {
             return Err(Refusal(
                 Code::BadParam,
-                format!("type 应为 BankCard, IDCard, IDCardCheck 或 BusiCert, 收到 {}", other.chars().take(32).collect::<String>()),
+                format!(
+                    "type 应为 BankCard, IDCard, IDCardCheck 或 BusiCert, 收到 {}",
+                    other.chars().take(32).collect::<String>()
+                ),
             ))
         }
     };

@@ -45,7 +45,8 @@ pub fn decode(probs: &[f32], classes: usize, chars: &[String]) -> (String, f32) 
     let (mut sum, mut n) = (0.0f32, 0usize);
     let mut last = 0usize;
     for step in probs.chunks_exact(classes.max(1)) {
-        let (best, p) = step.iter().enumerate().fold((0, f32::MIN), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
+        let (best, p) =
+            step.iter().enumerate().fold((0, f32::MIN), |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc });
         if best != 0 && best != last {
             match chars.get(best - 1) {
                 Some(c) => text.push_str(c),
@@ -104,7 +105,8 @@ mod tests {
         let (data, width) = input(&frame, &q);
         let text_w = (48.0f32 * 120.0 / 16.0).ceil() as usize;
         assert_eq!(width, text_w.max(320));
-        let bright = (0..REC_HEIGHT).flat_map(|y| (0..text_w).map(move |x| y * width + x)).filter(|&i| data[i] > 0.9).count();
+        let bright =
+            (0..REC_HEIGHT).flat_map(|y| (0..text_w).map(move |x| y * width + x)).filter(|&i| data[i] > 0.9).count();
         assert!(bright as f32 > 0.95 * (REC_HEIGHT * text_w) as f32, "{bright}");
     }
 }

@@ -21,18 +21,43 @@ pub struct Site {
 }
 
 pub async fn start() -> Site {
+    start_with(Some(booth_testkit::face::models_dir())).await
+}
+
+/// A provider with the given models (None: no photos, no OCR).
+pub async fn start_with(models_dir: Option<std::path::PathBuf>) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: dir.path().join("db/provider.db"),
         key_file: dir.path().join("keys/templates.key"),
-        models_dir: Some(booth_testkit::face::models_dir()),
+        models_dir,
         clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
         ..Settings::default()
     };
     let app = App::open(settings).unwrap();
     let running = app.serve().await.unwrap();
     Site { dir, running }
+}
+
+/// A fictional person's ID card (the number has a correct check digit).
+pub const ID_FRONT: booth_testkit::card::IdFront = booth_testkit::card::IdFront {
+    name: "林晓雨",
+    gender: "女",
+    nation: "汉",
+    birth: (1994, 7, 9),
+    address: &["浙江省杭州市西湖区文三路", "88号2幢301室"],
+    id_no: "33010619940709002X",
+};
+
+/// `/v1/ocr` for a picture, sent as the terminal sends it (JPEG, base64).
+pub fn ocr_req(kind: &str, picture: &booth_camera::Frame) -> OcrRequest {
+    use base64::Engine as _;
+    OcrRequest {
+        terminal: "T-1".into(),
+        kind: kind.into(),
+        image: base64::engine::general_purpose::STANDARD.encode(picture.to_jpeg(90)),
+    }
 }
 
 pub fn client_to(url: &str, timeout: Duration, retries: u32) -> Arc<Client> {
