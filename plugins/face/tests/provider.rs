@@ -68,7 +68,8 @@ fn rig(url: &str, frames: &[Frame]) -> Rig {
                 url: url.into(),
                 key_id: KEY_ID.into(),
                 secret: SECRET.as_bytes().to_vec(),
-                timeout: Duration::from_secs(5),
+                // Card OCR in a debug build on a busy machine takes seconds.
+                timeout: Duration::from_secs(30),
                 retries: 1,
             },
             provider_liveness: false,

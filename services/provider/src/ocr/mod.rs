@@ -28,6 +28,9 @@ pub const REC_FILE: &str = "ppocr-v4-rec.onnx";
 pub const MODEL: &str = "ppocr-v4-ch@rapidocr-onnxruntime-1.4.4";
 /// Lines read with less confidence than this are left out (PP-OCR `text_score`).
 const MIN_CONFIDENCE: f32 = 0.5;
+/// A card has about a dozen lines; a picture with many more is not read past this many boxes,
+/// so a page of small print cannot hold the provider for minutes.
+const MAX_LINES: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
@@ -71,7 +74,18 @@ impl Ocr {
         if chars.len() < 100 {
             return Err(OcrError::Missing(format!("{REC_FILE}: only {} characters in its list", chars.len())));
         }
-        Ok(Ocr { det, rec, chars })
+        let ocr = Ocr { det, rec, chars };
+        // ONNX Runtime's first run of a model is much slower than the next: pay it at start,
+        // not in the first terminal's request.
+        ocr.lines(&Frame::filled(64, 64, [255, 255, 255]))?;
+        let (data, width) = recognise::input(
+            &Frame::filled(64, 64, [255, 255, 255]),
+            &Quad([(0.0, 0.0), (64.0, 0.0), (64.0, 16.0), (0.0, 16.0)]),
+        );
+        ocr.rec
+            .run("x", &[1, 3, recognise::REC_HEIGHT, width], data, &["softmax_11.tmp_0"])
+            .map_err(|e| OcrError::Inference(e.to_string()))?;
+        Ok(ocr)
     }
 
     /// The picture's lines of text in reading order.
@@ -82,7 +96,8 @@ impl Ocr {
             .run("x", &[1, 3, h, w], data, &["sigmoid_0.tmp_0"])
             .map_err(|e| OcrError::Inference(e.to_string()))?;
         let prob = out.into_iter().next().unwrap_or_default();
-        let quads = detect::boxes(&prob, w, h, frame.width, frame.height);
+        let mut quads = detect::boxes(&prob, w, h, frame.width, frame.height);
+        quads.truncate(MAX_LINES);
         let classes = self.chars.len() + 2;
         let mut lines = Vec::with_capacity(quads.len());
         for quad in quads {
