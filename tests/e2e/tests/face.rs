@@ -294,13 +294,15 @@ async fn ft(b: &Booth, call: &str) -> Value {
 #[tokio::test]
 #[ignore = "needs Xvfb + tauri-driver + face models + the booth-provider binary; run by scripts/test-all"]
 async fn fin_face_auth_and_liveness_against_the_reference_provider() {
+    use base64::Engine as _;
     let dir = tempfile::tempdir().unwrap();
     let provider = reference_provider(dir.path());
     let (config, camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
     let mut toml = std::fs::read_to_string(&config).unwrap();
     toml = toml.replace("[face]\n", "[face]\nengine = \"provider\"\n");
+    // Card OCR in a debug build on a busy machine takes seconds.
     toml.push_str(&format!(
-        "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\n",
+        "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\ntimeout_ms = 30000\n",
         provider.url
     ));
     // It holds a secret: Booth refuses a booth.toml others may read.
@@ -343,6 +345,31 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
         let back = result(b, "back", Duration::from_secs(10)).await;
         assert_eq!(back, json!({"ok": {"resultType": "back"}}));
 
+        // finCardOcr on a photographed synthetic ID card (a fictional person), as a data: URL.
+        let person = booth_testkit::card::IdFront {
+            name: "林晓雨",
+            gender: "女",
+            nation: "汉",
+            birth: (1994, 7, 9),
+            address: &["浙江省杭州市西湖区文三路", "88号2幢301室"],
+            id_no: "33010619940709002X",
+        };
+        let card = booth_testkit::card::photographed(&booth_testkit::card::id_front(&person), 900, -1.5, 6, 3);
+        let card_url = format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(card.to_jpeg(90)));
+        let ocr = b
+            .run_async(
+                "ft.finCardOcr({type: 'IDCard', imagePath: arg}).then(function (r) { done({ok: r}); }, done);",
+                json!(card_url),
+            )
+            .await;
+        assert_eq!(
+            ocr["ok"],
+            json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
+                "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
+                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true}}),
+            "{ocr}"
+        );
+
         // Nothing biometric in /health.
         let (_, health) = b.control("GET", "/health", "");
         assert_eq!(health["devices"]["provider"]["backend"], "http", "{health}");
@@ -350,4 +377,8 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
     })
     .await;
     drop(provider);
+    // The provider said at start that it reads cards, and never what it read.
+    let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+    assert!(log.contains("card OCR: available"), "{log}");
+    assert!(!log.contains("33010619940709002X") && !log.contains("林晓雨"), "{log}");
 }
