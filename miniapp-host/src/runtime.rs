@@ -180,7 +180,7 @@ mod tests {
             s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}}, post);"#),
             "{s}"
         );
-        assert!(s.contains("__boothIdNumberKeypad(post);"));
+        assert!(s.contains("var dom = __boothDom();\n__boothIdNumberKeypad(post, dom);"));
         assert!(s.contains("__boothFaceScreen(post, dom);"));
         assert!(inputs_script(&InputsConfig::default(), &keys()).contains(r#""wedge":null"#));
     }

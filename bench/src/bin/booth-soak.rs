@@ -180,9 +180,9 @@ mod linux {
             let mut start = 0;
             while let Some(i) = self.partial[start..].iter().position(|&b| b == b'\n') {
                 let line = &self.partial[start..start + i];
-                if line.windows(13).any(|w| w == b"\"type\":\"call\"") {
+                if has(line, b"\"type\":\"call\"") {
                     self.calls += 1;
-                    if line.windows(11).any(|w| w == b"\"ok\":false") {
+                    if has(line, b"\"ok\":false") {
                         self.failed += 1;
                     }
                 }
@@ -190,6 +190,10 @@ mod linux {
             }
             self.partial.drain(..start);
         }
+    }
+
+    fn has(line: &[u8], needle: &[u8]) -> bool {
+        line.windows(needle.len()).any(|w| w == needle)
     }
 
     fn kb_field(pid: u32, file: &str, field: &str) -> u64 {
@@ -371,7 +375,8 @@ mod linux {
                     let _ = http(port, "POST", "/sim/presence/present", "{}");
                 }
             }
-            if kills < target_kills && progress * target_kills as f64 >= (kills + 1) as f64 {
+            // Spread evenly: the k-th one when progress reaches (k + ½) / target.
+            if kills < target_kills && progress * target_kills as f64 >= kills as f64 + 0.5 {
                 let web: Vec<u32> = procs::tree(pid)
                     .into_iter()
                     .filter(|(p, n)| *p != pid && n.starts_with("WebKitWebProces"))
@@ -382,7 +387,7 @@ mod linux {
                     kills += 1;
                 }
             }
-            if cycles < target_cycles && progress * target_cycles as f64 >= (cycles + 1) as f64 {
+            if cycles < target_cycles && progress * target_cycles as f64 >= cycles as f64 + 0.5 {
                 // Every fifth cycle the pty scanner, the others the simulated devices in turn.
                 if cycles % 5 == 4 {
                     pty.unplug();
@@ -460,7 +465,10 @@ mod linux {
         let stderr_errors: Vec<String> = std::fs::read_to_string(&stderr_path)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains("ERROR") || l.contains("panicked") || l.contains("error:"))
+            // Booth's own error lines are in the log already; here what only stderr has: panics,
+            // `booth: error:` lines and libraries' complaints.
+            .filter(|l| !l.contains(" ERROR ") && !l.contains(" INFO ") && !l.contains(" WARN "))
+            .filter(|l| l.contains("panicked") || l.contains("error:") || l.contains("error"))
             .map(str::to_string)
             .collect();
         let loads = health["shell"]["loads"]["main"]["count"].as_u64().unwrap_or(0);
@@ -505,10 +513,13 @@ mod linux {
         }
         // Every error line, the same ones counted once.
         let mut seen = std::collections::BTreeMap::<String, usize>::new();
-        for e in errors.iter().chain(stderr_errors.iter()) {
+        for e in &errors {
             // Without the time stamp, so that repeats fold.
-            let key = e.split_once(" ERROR ").map(|(_, r)| r.to_string()).unwrap_or_else(|| e.clone());
+            let key = e.split_once(" ERROR ").map(|(_, r)| format!("log: {r}")).unwrap_or_else(|| e.clone());
             *seen.entry(key).or_default() += 1;
+        }
+        for e in &stderr_errors {
+            *seen.entry(format!("stderr: {e}")).or_default() += 1;
         }
         if !seen.is_empty() {
             println!("\nerror lines (count × line):");
