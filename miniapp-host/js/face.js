@@ -1,7 +1,9 @@
 // Booth's face screen (seed 000's initFace / getFaceInfo / getFaceInfoPersonCard /
 // doStorageFaceInfo, seed 002's finLivenessCheck / finFaceAuth) and card capture screen
 // (finCardOcr): a live camera preview with a guide, prompts, a countdown and a cancel button
-// over the mini-program, in a shadow root so that the page's styles and scripts leave it alone.
+// over the mini-program, in a closed shadow root so that the page's styles and scripts leave it
+// alone: a page can neither read it nor press its buttons (`js/dom.js`: the DOM operations are
+// taken before the page runs, and only a person's clicks count).
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
 // Booth shows it (`__boothFace.open({mode, previewUrl, timeoutMs, consentText?})`) when a page
@@ -11,9 +13,9 @@
 // In `card` mode the preview is a card-shaped rectangle, not mirrored, with a 拍照 button that
 // tells Booth to take the picture.
 /* eslint-disable no-var */
-function __boothFaceScreen(post) {
+function __boothFaceScreen(post, dom) {
   'use strict';
-  if (window.__boothFace || typeof post !== 'function') return;
+  if (window.__boothFace || typeof post !== 'function' || !dom) return;
 
   var STRINGS = {
     zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', liveness: '活体检测', card: '拍摄证件',
@@ -52,8 +54,9 @@ function __boothFaceScreen(post) {
   ].join('');
 
   var host = null, root = null, timer = null, deadline = 0, options = null;
+  var PREVIEW = /^http:\/\/127\.0\.0\.1:\d+\/stream\/[0-9a-f-]+$/;
 
-  function $(sel) { return root.querySelector(sel); }
+  function $(sel) { return dom.find(root, sel); }
 
   function invoke(payload) {
     return post('booth_input', { kind: 'face', payload: payload });
@@ -62,8 +65,7 @@ function __boothFaceScreen(post) {
   function tick() {
     if (!root) return;
     var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    var el = $('.left');
-    if (el) el.textContent = left + ' ' + S.left;
+    dom.text($('.left'), left + ' ' + S.left);
   }
 
   function startCountdown() {
@@ -74,97 +76,88 @@ function __boothFaceScreen(post) {
   }
 
   function showCard() {
-    var panel = $('.panel');
-    panel.innerHTML = '<h1></h1><div class="view card"><img alt=""><div class="guide"></div></div>' +
+    dom.html($('.panel'), '<h1></h1><div class="view card"><img alt=""><div class="guide"></div></div>' +
       '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
       '<div class="actions"><button type="button" class="cancel" data-action="cancel"></button>' +
-      '<button type="button" class="shoot" data-action="shoot"></button></div>';
-    $('h1').textContent = S.card;
-    $('.prompt').textContent = S.cardStart;
-    $('[data-action="cancel"]').textContent = S.cancel;
-    $('[data-action="shoot"]').textContent = S.shoot;
-    if (/^http:\/\/127\.0\.0\.1:\d+\/stream\/[0-9a-f-]+$/.test(options.previewUrl || '')) {
-      $('img').src = options.previewUrl;
-    }
+      '<button type="button" class="shoot" data-action="shoot"></button></div>');
+    dom.text($('h1'), S.card);
+    dom.text($('.prompt'), S.cardStart);
+    dom.text($('[data-action="cancel"]'), S.cancel);
+    dom.text($('[data-action="shoot"]'), S.shoot);
+    if (PREVIEW.test(options.previewUrl || '')) dom.attr($('img'), 'src', options.previewUrl);
     startCountdown();
   }
 
   function showCamera() {
-    var panel = $('.panel');
-    panel.innerHTML = '<h1></h1><div class="view"><img alt=""><div class="guide"></div>' +
+    dom.html($('.panel'), '<h1></h1><div class="view"><img alt=""><div class="guide"></div>' +
       '<div class="arrow l">⟵</div><div class="arrow r">⟶</div></div>' +
       '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
-      '<button type="button" class="cancel" data-action="cancel"></button>';
-    $('h1').textContent = S[options.mode] || S.recognize;
-    $('.prompt').textContent = S.start;
-    $('[data-action="cancel"]').textContent = S.cancel;
+      '<button type="button" class="cancel" data-action="cancel"></button>');
+    dom.text($('h1'), S[options.mode] || S.recognize);
+    dom.text($('.prompt'), S.start);
+    dom.text($('[data-action="cancel"]'), S.cancel);
     // Only Booth's own loopback stream is shown.
-    if (/^http:\/\/127\.0\.0\.1:\d+\/stream\/[0-9a-f-]+$/.test(options.previewUrl || '')) {
-      $('img').src = options.previewUrl;
-    }
+    if (PREVIEW.test(options.previewUrl || '')) dom.attr($('img'), 'src', options.previewUrl);
     startCountdown();
   }
 
   function showConsent() {
-    var panel = $('.panel');
-    panel.innerHTML = '<h1></h1><div class="consent"><h2></h2><div class="text"></div></div>' +
+    dom.html($('.panel'), '<h1></h1><div class="consent"><h2></h2><div class="text"></div></div>' +
       '<div class="actions"><button type="button" class="refuse" data-action="refuse"></button>' +
-      '<button type="button" class="agree" data-action="agree"></button></div><div class="left"></div>';
-    $('h1').textContent = S.enrol;
-    $('h2').textContent = S.consent;
-    $('.text').textContent = options.consentText;
-    $('[data-action="agree"]').textContent = S.agree;
-    $('[data-action="refuse"]').textContent = S.refuse;
+      '<button type="button" class="agree" data-action="agree"></button></div><div class="left"></div>');
+    dom.text($('h1'), S.enrol);
+    dom.text($('h2'), S.consent);
+    dom.text($('.text'), String(options.consentText));
+    dom.text($('[data-action="agree"]'), S.agree);
+    dom.text($('[data-action="refuse"]'), S.refuse);
     startCountdown();
   }
 
   function open(opts) {
     close();
     options = opts || {};
-    host = document.createElement('booth-face');
-    root = host.attachShadow({ mode: 'open' });
-    root.innerHTML = '<style>' + CSS + '</style><div class="panel" role="dialog" aria-modal="true"></div>';
-    root.addEventListener('click', function (e) {
-      var b = e.target.closest ? e.target.closest('button') : null;
+    var made = dom.host('booth-face');
+    host = made[0];
+    root = made[1];
+    dom.fill(root, '<style>' + CSS + '</style><div class="panel" role="dialog" aria-modal="true"></div>');
+    dom.listen(root, 'click', function (e) {
+      // Only a person's click: a page's script cannot agree for them.
+      var b = dom.button(e);
       if (!b) return;
-      var a = b.getAttribute('data-action');
+      var a = dom.getAttr(b, 'data-action');
       if (a === 'cancel') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
       else if (a === 'shoot') { invoke({ action: 'shoot' }).catch(function () {}); close(); }
       else if (a === 'agree') { invoke({ action: 'consent', accepted: true }).catch(function () {}); showCamera(); }
       else if (a === 'refuse') { invoke({ action: 'consent', accepted: false }).catch(function () {}); close(); }
     });
     // The page underneath gets no keys while the screen is up; Escape cancels.
-    window.addEventListener('keydown', onKey, true);
-    (document.body || document.documentElement).appendChild(host);
+    dom.listen(window, 'keydown', onKey, true);
+    dom.mount(host);
     if (options.consentText) showConsent(); else if (options.mode === 'card') showCard(); else showCamera();
   }
 
   function onKey(e) {
     if (!root) return;
-    if (e.key === 'Escape') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
-    e.preventDefault();
-    e.stopImmediatePropagation();
+    var key = dom.key(e);
+    if (key === null) return;
+    if (key === 'Escape') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
+    dom.swallow(e);
   }
 
   function update(state) {
     if (!root || !state) return;
-    var p = $('.prompt');
-    if (p && typeof state.prompt === 'string') p.textContent = state.prompt;
-    var l = $('.arrow.l'), r = $('.arrow.r');
+    if (typeof state.prompt === 'string') dom.text($('.prompt'), state.prompt);
     // The preview is a mirror: the person's left is on the screen's left.
-    if (l) l.style.display = state.step === 'TURN_LEFT' ? 'block' : 'none';
-    if (r) r.style.display = state.step === 'TURN_RIGHT' ? 'block' : 'none';
+    dom.show($('.arrow.l'), state.step === 'TURN_LEFT');
+    dom.show($('.arrow.r'), state.step === 'TURN_RIGHT');
   }
 
   function close() {
     if (timer) { clearInterval(timer); timer = null; }
-    window.removeEventListener('keydown', onKey, true);
-    if (root) {
-      // Stop the stream at once rather than when the element is collected.
-      var img = root.querySelector('img');
-      if (img) img.removeAttribute('src');
-    }
-    if (host && host.parentNode) host.parentNode.removeChild(host);
+    dom.unlisten(window, 'keydown', onKey, true);
+    // Stop the stream at once rather than when the element is collected.
+    if (root) dom.removeAttr($('img'), 'src');
+    dom.unmount(host);
     host = null;
     root = null;
     options = null;
@@ -173,7 +166,12 @@ function __boothFaceScreen(post) {
   Object.defineProperty(window, '__boothFace', {
     value: Object.freeze({
       open: open, update: update, close: close, isOpen: function () { return !!root; },
-      prompt: function () { var p = root && root.querySelector('.prompt'); return p ? p.textContent : ''; }
+      prompt: function () { return root ? dom.textOf($('.prompt')) : ''; },
+      // Read-only views for tests and accessibility tools: they press nothing.
+      previewShowing: function () { return !!root && dom.loaded($('img')); },
+      where: function (action) {
+        return root && /^[a-z]+$/.test(String(action)) ? dom.centre($('[data-action="' + action + '"]')) : null;
+      }
     }),
     enumerable: false, configurable: false, writable: false
   });

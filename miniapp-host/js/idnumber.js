@@ -1,5 +1,7 @@
 // Booth's on-screen keypad for enterIDNumber (seed 000): an 18-character ID number typed over
-// the mini-program, in a shadow root so that the page's styles and scripts leave it alone.
+// the mini-program, in a closed shadow root so that the page's styles and scripts leave it alone:
+// a page can neither read it nor press its keys (`js/dom.js`: the DOM operations are taken
+// before the page runs, and only a person's clicks and keys count).
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
 // Booth shows it (`__boothIdNumber.open({timeoutMs})`) when a page calls enterIDNumber and
@@ -7,9 +9,9 @@
 // character, region, birth date) and either answers the page or says here what is wrong.
 // Digits, X, Backspace, Enter and Escape on a keyboard work too.
 /* eslint-disable no-var */
-function __boothIdNumberKeypad(post) {
+function __boothIdNumberKeypad(post, dom) {
   'use strict';
-  if (window.__boothIdNumber || typeof post !== 'function') return;
+  if (window.__boothIdNumber || typeof post !== 'function' || !dom) return;
 
   var STRINGS = {
     zh: { title: '请输入身份证号码', hint: '18 位, 末位可以是 X', ok: '确定', cancel: '取消', del: '删除',
@@ -39,21 +41,21 @@ function __boothIdNumberKeypad(post) {
 
   var host = null, root = null, value = '', timer = null, deadline = 0, busy = false;
 
-  function $(sel) { return root.querySelector(sel); }
+  function $(sel) { return dom.find(root, sel); }
 
   function render() {
     if (!root) return;
-    $('.number').textContent = value;
-    $('[data-action="ok"]').disabled = busy || value.length !== LENGTH;
-    root.querySelectorAll('[data-key]').forEach(function (b) {
-      var k = b.getAttribute('data-key');
-      if (k === 'back') b.disabled = busy || value.length === 0;
-      else if (k === 'X') b.disabled = busy || value.length !== LENGTH - 1;
-      else b.disabled = busy || value.length >= LENGTH;
+    dom.text($('.number'), value);
+    dom.flag($('[data-action="ok"]'), 'disabled', busy || value.length !== LENGTH);
+    dom.each(root, '[data-key]', function (b) {
+      var k = dom.getAttr(b, 'data-key');
+      if (k === 'back') dom.flag(b, 'disabled', busy || value.length === 0);
+      else if (k === 'X') dom.flag(b, 'disabled', busy || value.length !== LENGTH - 1);
+      else dom.flag(b, 'disabled', busy || value.length >= LENGTH);
     });
   }
 
-  function error(text) { if (root) $('.error').textContent = text || ''; }
+  function error(text) { if (root) dom.text($('.error'), text || ''); }
 
   function type(k) {
     if (busy) return;
@@ -91,7 +93,8 @@ function __boothIdNumberKeypad(post) {
 
   function onKey(e) {
     if (!root) return;
-    var k = e.key;
+    var k = dom.key(e);
+    if (k === null) return;
     if (/^[0-9]$/.test(k)) type(k);
     else if (k === 'x' || k === 'X') type('X');
     else if (k === 'Backspace') type('back');
@@ -99,13 +102,12 @@ function __boothIdNumberKeypad(post) {
     else if (k === 'Escape') cancel();
     else if (k === 'Tab') { /* stays inside */ }
     else return;
-    e.preventDefault();
-    e.stopImmediatePropagation();
+    dom.swallow(e);
   }
 
   function tick() {
     var left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-    if (root) $('.left').textContent = lang === 'en' ? left + S.left : left + ' ' + S.left;
+    if (root) dom.text($('.left'), lang === 'en' ? left + S.left : left + ' ' + S.left);
   }
 
   function open(opts) {
@@ -113,31 +115,34 @@ function __boothIdNumberKeypad(post) {
     close();
     value = '';
     busy = false;
-    host = document.createElement('booth-idnumber');
-    root = host.attachShadow({ mode: 'open' });
+    var made = dom.host('booth-idnumber');
+    host = made[0];
+    root = made[1];
     var keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'X', '0', 'back'];
-    root.innerHTML = '<style>' + CSS + '</style><div class="panel" role="dialog" aria-modal="true">' +
+    dom.fill(root, '<style>' + CSS + '</style><div class="panel" role="dialog" aria-modal="true">' +
       '<h1></h1><div class="hint"></div><div class="number" aria-live="polite"></div><div class="error" role="alert"></div>' +
       '<div class="keys">' + keys.map(function (k) {
         return '<button type="button" data-key="' + k + '">' + (k === 'back' ? '⌫' : k) + '</button>';
       }).join('') + '</div><div class="actions"><button type="button" class="cancel" data-action="cancel"></button>' +
-      '<button type="button" class="ok" data-action="ok"></button></div><div class="left"></div></div>';
-    $('h1').textContent = S.title;
-    $('.hint').textContent = S.hint;
-    $('[data-key="back"]').setAttribute('aria-label', S.del);
-    $('[data-action="ok"]').textContent = S.ok;
-    $('[data-action="cancel"]').textContent = S.cancel;
-    root.addEventListener('click', function (e) {
-      var b = e.target.closest ? e.target.closest('button') : null;
-      if (!b || b.disabled) return;
-      var k = b.getAttribute('data-key');
+      '<button type="button" class="ok" data-action="ok"></button></div><div class="left"></div></div>');
+    dom.text($('h1'), S.title);
+    dom.text($('.hint'), S.hint);
+    dom.attr($('[data-key="back"]'), 'aria-label', S.del);
+    dom.text($('[data-action="ok"]'), S.ok);
+    dom.text($('[data-action="cancel"]'), S.cancel);
+    dom.listen(root, 'click', function (e) {
+      // Only a person's click: a page's script cannot type or submit for them.
+      var b = dom.button(e);
+      if (!b || dom.hasAttr(b, 'disabled')) return;
+      var k = dom.getAttr(b, 'data-key');
+      var action = dom.getAttr(b, 'data-action');
       if (k === 'back') type('back');
       else if (k) type(k);
-      else if (b.getAttribute('data-action') === 'ok') submit();
-      else if (b.getAttribute('data-action') === 'cancel') cancel();
+      else if (action === 'ok') submit();
+      else if (action === 'cancel') cancel();
     });
-    (document.body || document.documentElement).appendChild(host);
-    window.addEventListener('keydown', onKey, true);
+    dom.mount(host);
+    dom.listen(window, 'keydown', onKey, true);
     deadline = Date.now() + (opts.timeoutMs || 60000);
     tick();
     timer = setInterval(tick, 250);
@@ -146,14 +151,23 @@ function __boothIdNumberKeypad(post) {
 
   function close() {
     if (timer) { clearInterval(timer); timer = null; }
-    window.removeEventListener('keydown', onKey, true);
-    if (host && host.parentNode) host.parentNode.removeChild(host);
+    dom.unlisten(window, 'keydown', onKey, true);
+    dom.unmount(host);
     host = null;
     root = null;
   }
 
   Object.defineProperty(window, '__boothIdNumber', {
-    value: Object.freeze({ open: open, close: close, isOpen: function () { return !!root; } }),
+    value: Object.freeze({
+      open: open, close: close, isOpen: function () { return !!root; },
+      // Read-only views for tests and accessibility tools: they press nothing.
+      error: function () { return root ? dom.textOf($('.error')) : ''; },
+      where: function (key) {
+        var k = String(key);
+        if (!root || !/^([0-9X]|back|ok|cancel)$/.test(k)) return null;
+        return dom.centre($(k === 'ok' || k === 'cancel' ? '[data-action="' + k + '"]' : '[data-key="' + k + '"]'));
+      }
+    }),
     enumerable: false, configurable: false, writable: false
   });
 }

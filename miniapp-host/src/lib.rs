@@ -10,6 +10,7 @@
 
 pub mod manifest;
 pub mod package;
+pub mod remote;
 pub mod runtime;
 
 pub use manifest::{Manifest, Secondary};

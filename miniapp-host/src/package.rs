@@ -212,6 +212,49 @@ impl Package {
         self.permissions = families;
     }
 
+    /// Narrows a remote package's grant by what its site's `/miniapp.json` says
+    /// ([`crate::remote::fetch`]): permissions and dialects become the intersection, so the
+    /// site can only take away. A manifest that is served but broken leaves no permission.
+    /// Returns the line to log, `None` when nothing changes.
+    pub fn narrow_by_site(&mut self, narrowing: &crate::remote::Narrowing) -> Option<String> {
+        use crate::remote::Narrowing;
+        let before = (self.permissions.clone(), self.manifest.dialects.clone());
+        match narrowing {
+            Narrowing::NotServed => return None,
+            Narrowing::Unreadable(why) => {
+                return Some(format!(
+                    "the site's /miniapp.json cannot be read ({why}); booth.toml's grant stands unnarrowed"
+                ))
+            }
+            Narrowing::Broken(why) => {
+                self.restrict_permissions(HashSet::new());
+                return Some(format!(
+                    "the site's /miniapp.json is broken ({why}); no permissions besides device information"
+                ));
+            }
+            Narrowing::Served(served) => {
+                if let Some(wanted) = &served.permissions {
+                    let kept = self.permissions.intersection(wanted).copied().collect();
+                    self.restrict_permissions(kept);
+                }
+                if let Some(wanted) = &served.dialects {
+                    self.manifest.dialects.retain(|d| wanted.contains(d));
+                }
+            }
+        }
+        if before == (self.permissions.clone(), self.manifest.dialects.clone()) {
+            return None;
+        }
+        let mut perms: Vec<&str> = self.permissions.iter().map(|f| f.as_str()).collect();
+        perms.sort();
+        let dialects: Vec<&str> = self.manifest.dialects.iter().map(|d| d.as_str()).collect();
+        Some(format!(
+            "the site's /miniapp.json narrows the grant to permissions [{}], dialects [{}]",
+            perms.join(", "),
+            dialects.join(", ")
+        ))
+    }
+
     fn check_entries(&self, manifest_path: &Path) -> Result<(), PackageError> {
         let mut entries = vec![("entry", self.manifest.entry.as_str())];
         if let Some(s) = &self.manifest.secondary {
@@ -429,6 +472,39 @@ mod tests {
         let no_manifest = zip_with(&[("index.html", "x")]);
         let e = Package::load(no_manifest.path().to_str().unwrap()).unwrap_err();
         assert!(e.to_string().contains("no miniapp.json"), "{e}");
+    }
+
+    #[test]
+    fn a_site_manifest_narrows_a_remote_grant_and_never_widens_it() {
+        use crate::remote::{Narrowing, Served};
+        let granted = |p: &Package| {
+            let mut v: Vec<&str> = p.permissions().iter().map(|f| f.as_str()).collect();
+            v.sort();
+            v
+        };
+        let mut p = Package::load("https://shop.example/app/index.html").unwrap();
+        p.restrict_permissions([Family::Scanner, Family::Printer].into_iter().collect());
+        // The site asks for more than booth.toml grants: it keeps only the overlap.
+        let served = Served {
+            permissions: Some([Family::Scanner, Family::Payment, Family::Face].into_iter().collect()),
+            dialects: Some([Dialect::My, Dialect::Ft].into_iter().collect()),
+        };
+        assert!(p.narrow_by_site(&Narrowing::Served(served)).is_some());
+        assert_eq!(granted(&p), ["scanner"]);
+        assert_eq!(p.manifest.dialects, [Dialect::My, Dialect::Ft]);
+        assert_eq!(p.manifest.permissions, ["scanner"]);
+        // Nothing served, or unreadable: booth.toml's grant stands; broken: nothing left.
+        assert_eq!(p.narrow_by_site(&Narrowing::NotServed), None);
+        assert!(p.narrow_by_site(&Narrowing::Unreadable("down".into())).unwrap().contains("unnarrowed"));
+        assert_eq!(granted(&p), ["scanner"]);
+        assert!(p.narrow_by_site(&Narrowing::Broken("not JSON".into())).is_some());
+        assert!(granted(&p).is_empty());
+        // Lists the site leaves out narrow nothing.
+        let mut q = Package::load("https://shop.example/").unwrap();
+        q.restrict_permissions([Family::Printer].into_iter().collect());
+        assert_eq!(q.narrow_by_site(&Narrowing::Served(Served::default())), None);
+        assert_eq!(granted(&q), ["printer"]);
+        assert_eq!(q.manifest.dialects.len(), 3);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub fn console_script() -> String {
 
 /// Page keys and keyboard-wedge scans, shipped inside the binary.
 pub const INPUTS_JS: &str = include_str!("../js/inputs.js");
+/// The DOM operations of Booth's own screens over a page, taken before the page runs.
+pub const DOM_JS: &str = include_str!("../js/dom.js");
 /// The enterIDNumber keypad, shipped inside the binary.
 pub const IDNUMBER_JS: &str = include_str!("../js/idnumber.js");
 /// The face screen (initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo).
@@ -71,9 +73,11 @@ pub fn inputs_script(config: &InputsConfig, keys: &InternalKeys) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
     let run = with_post(
         keys,
-        &format!("__boothInputs({json}, post);\n__boothIdNumberKeypad(post);\n__boothFaceScreen(post);"),
+        &format!(
+            "__boothInputs({json}, post);\nvar dom = __boothDom();\n__boothIdNumberKeypad(post, dom);\n__boothFaceScreen(post, dom);"
+        ),
     );
-    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n{run}//# sourceURL=booth-inputs.js\n")
+    format!("{INPUTS_JS}\n{DOM_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n{run}//# sourceURL=booth-inputs.js\n")
 }
 
 /// The shell script, shipped inside the binary.
@@ -176,8 +180,8 @@ mod tests {
             s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}}, post);"#),
             "{s}"
         );
-        assert!(s.contains("__boothIdNumberKeypad(post);"));
-        assert!(s.contains("__boothFaceScreen(post);"));
+        assert!(s.contains("var dom = __boothDom();\n__boothIdNumberKeypad(post, dom);"));
+        assert!(s.contains("__boothFaceScreen(post, dom);"));
         assert!(inputs_script(&InputsConfig::default(), &keys()).contains(r#""wedge":null"#));
     }
 

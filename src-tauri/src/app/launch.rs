@@ -19,6 +19,8 @@ struct Launch {
     kiosk: bool,
     /// Kiosk mode with a package that could not load: (what was asked for, why).
     unavailable: Option<(String, String)>,
+    /// booth.toml did not load and the last good copy runs instead: why (the launcher says so).
+    config_fallback: Option<String>,
     config_path: Option<PathBuf>,
     package: booth_miniapp_host::Package,
     config: Config,
@@ -101,6 +103,7 @@ fn start(l: Launch) -> i32 {
         mode: l.mode,
         kiosk: l.kiosk,
         unavailable: l.unavailable,
+        config_fallback: l.config_fallback,
         kiosk_config: l.config.kiosk.clone(),
         config_path: l.config_path,
         log_dir: l.config.log.dir(),
@@ -172,6 +175,8 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
             tracing::info!("{line}");
         }
         package.restrict_permissions(granted.into_iter().collect());
+        let what = format!("remote package {}", package.location());
+        crate::config::sections::narrow_by_site(&mut package, &what);
     }
     let control_port = args.control_port.or(if args.sim {
         Some(config.control.port.unwrap_or(CONTROL_PORT))
@@ -182,6 +187,7 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
         mode: Mode::Run,
         kiosk: args.kiosk,
         unavailable: unavailable.map(|e| (args.package.clone(), e)),
+        config_fallback: fallback,
         config_path,
         package,
         config,
@@ -288,6 +294,7 @@ pub fn dev(args: DevArgs) -> i32 {
         mode: Mode::Dev { dir: args.dir, panel: !args.no_panel, open_devtools: args.open_devtools },
         kiosk: false,
         unavailable: None,
+        config_fallback: None,
         config_path,
         package,
         config,
@@ -328,6 +335,7 @@ pub fn replay(args: ReplayArgs) -> i32 {
         mode: Mode::Replay(plan),
         kiosk: false,
         unavailable: None,
+        config_fallback: None,
         config_path,
         package,
         config,

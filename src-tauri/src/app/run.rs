@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Kiosk mode with a package that could not load (what was asked for, why): the launcher
     /// shows instead, retrying.
     pub unavailable: Option<(String, String)>,
+    /// booth.toml did not load and its last good copy runs instead: why. The launcher and
+    /// `/health` say so.
+    pub config_fallback: Option<String>,
     /// `[kiosk]` of booth.toml.
     pub kiosk_config: crate::config::KioskSection,
     /// The booth.toml in use (the admin screen writes its settings there).
@@ -79,6 +82,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let mut mode = opts.mode;
     let kiosk = opts.kiosk;
     let unavailable = opts.unavailable;
+    let config_fallback = opts.config_fallback;
     let kiosk_config = opts.kiosk_config;
     let fleet = opts.fleet;
     let mut trial = opts.trial;
@@ -122,6 +126,9 @@ pub fn run(opts: RunOptions) -> i32 {
             );
             if let Some((spec, why)) = &unavailable {
                 shell.set_unavailable(spec, why);
+            }
+            if let Some(why) = &config_fallback {
+                shell.set_config_fallback(why);
             }
             app.manage(shell.clone());
             let inputs = devices.page_inputs(&package);

@@ -30,6 +30,19 @@ pub fn remote_grant(list: Option<&[String]>) -> std::collections::BTreeSet<booth
     list.unwrap_or_default().iter().filter_map(|p| p.parse().ok()).collect()
 }
 
+/// A remote package's site may narrow booth.toml's grant with its own `/miniapp.json`.
+pub fn narrow_by_site(package: &mut booth_miniapp_host::Package, what: &str) {
+    let booth_miniapp_host::package::Source::Remote(url) = &package.source else { return };
+    let narrowing = booth_miniapp_host::remote::fetch(url, std::time::Duration::from_secs(5));
+    match package.narrow_by_site(&narrowing) {
+        Some(line) if matches!(narrowing, booth_miniapp_host::remote::Narrowing::Served(_)) => {
+            tracing::info!("{what}: {line}")
+        }
+        Some(line) => tracing::warn!("{what}: {line}"),
+        None => {}
+    }
+}
+
 /// The start-up line about a remote package's permissions: what it got and where to change it.
 pub fn describe_grant(what: &str, granted: &std::collections::BTreeSet<booth_bridge::Family>, key: &str) -> String {
     if granted.is_empty() {

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{LineWriter, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -38,24 +38,34 @@ const FEED_KEEP: usize = 2000;
 /// The recording file, rotated at `limit` bytes.
 struct RecordFile {
     path: std::path::PathBuf,
-    out: LineWriter<File>,
+    out: File,
     written: u64,
     limit: u64,
 }
 
 impl RecordFile {
+    /// Writes one whole line or nothing: a line the disk had no room for is cut off again, so
+    /// that the file stays valid JSON Lines for `booth replay` once there is room again.
     fn write(&mut self, line: &str) -> std::io::Result<()> {
         if self.written > 0 && self.written + line.len() as u64 + 1 > self.limit {
             let mut old = self.path.clone().into_os_string();
             old.push(".1");
-            self.out.flush()?;
             std::fs::rename(&self.path, &old)?;
-            self.out = LineWriter::new(File::create(&self.path)?);
+            self.out = File::create(&self.path)?;
             self.written = 0;
             tracing::info!(file = %self.path.display(), "flight recording rotated");
         }
-        writeln!(self.out, "{line}")?;
-        self.written += line.len() as u64 + 1;
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        if let Err(e) = self.out.write_all(&bytes) {
+            // Back to the last whole line (the file is opened for writing at its end only through
+            // this handle, so its length is what was written).
+            let _ = self.out.set_len(self.written);
+            let _ = self.out.seek(SeekFrom::Start(self.written));
+            return Err(e);
+        }
+        self.written += bytes.len() as u64;
         Ok(())
     }
 }
@@ -81,12 +91,7 @@ impl Recorder {
 
     fn with_rotation(file: Option<&Path>, limit: u64) -> std::io::Result<Recorder> {
         let file = match file {
-            Some(p) => Some(Mutex::new(RecordFile {
-                path: p.to_path_buf(),
-                out: LineWriter::new(File::create(p)?),
-                written: 0,
-                limit,
-            })),
+            Some(p) => Some(Mutex::new(RecordFile { path: p.to_path_buf(), out: File::create(p)?, written: 0, limit })),
             None => None,
         };
         Ok(Recorder {
@@ -116,8 +121,20 @@ impl Recorder {
                 line.insert((*k).into(), v.clone());
             }
             let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = f.write(&Value::Object(line).to_string()) {
-                tracing::error!(error = %e, "flight recorder cannot write");
+            // Said once when writing stops and once when it works again, not per record.
+            use crate::devices::storage::{Change, RECORDING};
+            match f.write(&Value::Object(line).to_string()) {
+                Err(e) => {
+                    if RECORDING.failed(&e) == Change::Failed {
+                        tracing::error!(file = %f.path.display(), error = %e,
+                            "flight recorder cannot write; records are dropped until it can (GET /health storage)");
+                    }
+                }
+                Ok(()) => {
+                    if let Change::Recovered { dropped } = RECORDING.wrote() {
+                        tracing::warn!(file = %f.path.display(), dropped, "flight recorder writes again");
+                    }
+                }
             }
         }
         for (k, v) in head {

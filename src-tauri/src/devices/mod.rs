@@ -7,6 +7,7 @@
 //! the two.
 
 pub mod configs;
+pub mod storage;
 
 use crate::config::Config;
 use booth_audio::Audio;

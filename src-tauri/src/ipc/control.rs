@@ -168,6 +168,7 @@ async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {
         "package": {"id": m.id, "name": m.name, "version": m.version, "location": s.package.location()},
         "sessions": s.devices.bridge.session_count(),
         "bridge": s.devices.bridge_health(),
+        "storage": crate::devices::storage::report(),
         "devices": s.devices.status(),
         "windows": s.windows.as_ref().map(|w| w()).unwrap_or(Value::Null),
         "shell": s.shell.as_ref().map(|w| w()).unwrap_or(Value::Null),

@@ -47,6 +47,7 @@ impl Catalogue {
                             tracing::info!("{line}");
                         }
                         package.restrict_permissions(granted.into_iter().collect());
+                        crate::config::sections::narrow_by_site(&mut package, &format!("remote app {id}"));
                     }
                     let name = entry.name.clone().unwrap_or_else(|| package.manifest.name.clone());
                     tracing::info!(app = %id, location = %package.location(), "catalogue app loaded");

@@ -101,6 +101,8 @@ pub struct Shell {
     /// The package asked for could not load at start: (what was asked for). Retrying loads it
     /// again and restarts Booth with it.
     unavailable: Mutex<Option<String>>,
+    /// booth.toml did not load at start and its last good copy runs: why (the launcher says so).
+    config_fallback: Mutex<Option<String>>,
     /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
     loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
     /// Whether the kiosk's main window should be fullscreen (deviceConfig can change it).
@@ -136,6 +138,7 @@ impl Shell {
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
             unavailable: Mutex::new(None),
+            config_fallback: Mutex::new(None),
             fullscreen: Arc::new(AtomicBool::new(true)),
         });
         apis.set_host(Host(shell.clone()));
@@ -455,6 +458,15 @@ impl Shell {
         l.status = why.to_string();
     }
 
+    /// This run uses the last good booth.toml because the file did not load (`why`).
+    pub fn set_config_fallback(&self, why: &str) {
+        *self.config_fallback.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_string());
+    }
+
+    fn config_fallback(&self) -> Option<String> {
+        self.config_fallback.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn unavailable(&self) -> bool {
         self.unavailable.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
@@ -572,6 +584,7 @@ impl Shell {
             "reason": l.showing,
             "status": l.status,
             "failures": l.failures,
+            "configFallback": self.config_fallback(),
             "retryInS": if l.showing == Some(LauncherReason::Failed) { self.retry_delay(l.failures).as_secs() } else { 0 },
         })
     }
@@ -917,6 +930,7 @@ impl Shell {
             "kiosk": self.kiosk,
             "launcher": l.showing,
             "launcherStatus": l.status,
+            "configFallback": self.config_fallback(),
             "home": self.home_showing(),
             "program": self.program.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             "bars": self.bars(),

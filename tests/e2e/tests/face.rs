@@ -59,13 +59,28 @@ async fn ready(b: &Booth) {
     b.wait_for("return window.ready", Duration::from_secs(5)).await;
 }
 
-/// Presses a button of the face screen (in its shadow root), once it is there.
+/// Presses a button of the face screen as a person does: a click of the X server where the
+/// button is (the screen ignores clicks a script makes, and its shadow root is closed).
 async fn press(b: &Booth, action: &str) {
-    let js = format!(
-        "var h = document.querySelector('booth-face'); var x = h && h.shadowRoot.querySelector('[data-action=\"{action}\"]'); \
-         if (!x) return false; x.click(); return true;"
-    );
-    b.wait_for(&js, Duration::from_secs(20)).await;
+    let js = format!("return window.__boothFace.where('{action}')");
+    let at = b.wait_for(&js, Duration::from_secs(20)).await;
+    touch("E2E face — Booth", &at);
+}
+
+/// A click of the X server at `at` ({x, y}: CSS pixels of the page) in the window named `title`.
+fn touch(title: &str, at: &Value) {
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--sync", "--onlyvisible", "--name", &format!("^{title}$")])
+        .output()
+        .expect("xdotool");
+    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(!window.is_empty(), "no window {title}");
+    let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
+    let out = std::process::Command::new("xdotool")
+        .args(["mousemove", "--window", &window, &x, &y, "click", "1"])
+        .output()
+        .expect("xdotool");
+    assert!(out.status.success(), "xdotool: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 async fn result(b: &Booth, var: &str, within: Duration) -> Value {
@@ -109,7 +124,7 @@ async fn enrol_recognise_and_a_stranger_with_the_file_camera() {
         // The consent question first, then the camera with its live preview.
         press(b, "agree").await;
         b.wait_for(
-            "var h = document.querySelector('booth-face'); var i = h && h.shadowRoot.querySelector('img'); return !!(i && i.complete && i.naturalWidth > 0);",
+            "return window.__boothFace.previewShowing()",
             Duration::from_secs(10),
         )
         .await;
@@ -381,4 +396,44 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
     let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
     assert!(log.contains("card OCR: available"), "{log}");
     assert!(!log.contains("33010619940709002X") && !log.contains("林晓雨"), "{log}");
+}
+
+/// What a hostile page tries against Booth's screen (see the script), and its forged input.
+const HOSTILE_SCRIPT: &str = include_str!("hostile_screen.js");
+const FORGE_SCRIPT: &str = include_str!("forge_screen.js");
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn a_page_script_cannot_agree_on_the_consent_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, _camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        let redefined = b.client.execute(HOSTILE_SCRIPT, vec![json!("booth-face")]).await.expect("hostile script");
+        assert_eq!(redefined, "no", "a page defined Booth's element name");
+        let init = b.ampe(call("initFace", json!({"scope": "auth_user,yingpin", "serviceId": "", "query": ""}))).await;
+        assert_eq!(init["success"], true, "{init}");
+        b.ampe_pending("enrol", call("doStorageFaceInfo", json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "day_label_sign_online", "isvPid": "2088"}))).await;
+        let agree = b.wait_for("return window.__boothFace.where('agree')", Duration::from_secs(20)).await;
+        let forged = b
+            .client
+            .execute(FORGE_SCRIPT, vec![json!("booth-face"), agree.clone(), json!(["Enter", " ", "Escape"])])
+            .await
+            .expect("forge");
+        assert_eq!(forged["host"], true, "{forged}");
+        assert_eq!(forged["shadowRoot"], "null", "the screen's shadow root is closed: {forged}");
+        assert_eq!(forged["hit"], "booth-face", "{forged}");
+        // The forged clicks and keys did nothing: the consent question is still up (the refuse
+        // button is where it was), and the person's own 不同意 decides.
+        assert!(b.client.execute("return window.__boothFace.where('refuse')", vec![]).await.unwrap().is_object());
+        press(b, "refuse").await;
+        let refused = result(b, "enrol", Duration::from_secs(10)).await;
+        // Seed 000's answer when the person refuses: CANCELLED, subCode 90001.
+        assert_eq!(refused["success"], false, "{refused}");
+        assert_eq!(refused["errorCode"], "CANCELLED", "{refused}");
+        assert!(refused["data"].as_str().unwrap_or_default().contains("90001"), "{refused}");
+        let leaked = b.client.execute("return window.__hostile.leaked()", vec![]).await.unwrap();
+        assert_eq!(leaked, 0, "the page's replaced prototypes saw Booth's screen from inside");
+    })
+    .await;
 }

@@ -233,7 +233,8 @@ async fn iframes_and_javascript_urls_get_no_more_than_the_page() {
 }
 
 /// A remote package (a URL) gets the permissions booth.toml grants it and no more: without
-/// `[package] remote_permissions` only device information, and the refusal names that key.
+/// `[package] remote_permissions` only device information, and the refusal names that key; the
+/// site's own `/miniapp.json` narrows the grant and never widens it.
 #[tokio::test]
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn a_remote_package_gets_only_what_booth_toml_grants() {
@@ -247,9 +248,17 @@ async fn a_remote_package_gets_only_what_booth_toml_grants() {
     let mut server = serve_dir(&site.path().display().to_string(), port);
     let url = format!("http://127.0.0.1:{port}/index.html");
     let dir = tempfile::tempdir().expect("tempdir");
-    for (grant, scanner_allowed) in [("", false), ("[package]\nremote_permissions = [\"scanner\"]\n", true)] {
+    let granted = "[package]\nremote_permissions = [\"scanner\"]\n";
+    // The third run: booth.toml grants the scanner, the site's own /miniapp.json takes it away
+    // (and asks for the printer, which booth.toml does not grant: no widening).
+    for (grant, site_manifest, scanner_allowed) in
+        [("", None, false), (granted, None, true), (granted, Some(r#"{"permissions":["printer"]}"#), false)]
+    {
         let config = dir.path().join("booth.toml");
         std::fs::write(&config, grant).expect("booth.toml");
+        if let Some(m) = site_manifest {
+            std::fs::write(site.path().join("miniapp.json"), m).expect("miniapp.json");
+        }
         with_booth(&url, &["--config", &config.display().to_string()], async |b| {
             let info = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "i"})).await;
             assert_eq!(info["success"], true, "device information needs no permission: {info}");
@@ -258,6 +267,11 @@ async fn a_remote_package_gets_only_what_booth_toml_grants() {
                 .await;
             if scanner_allowed {
                 assert_ne!(qr["errorCode"], "PERMISSION_DENIED", "granted, yet refused: {qr}");
+            } else if site_manifest.is_some() {
+                assert_eq!(qr["errorCode"], "PERMISSION_DENIED", "the site's manifest narrows: {qr}");
+                let print =
+                    b.ampe(json!({"action": "receiptPrinting", "event": "open", "taskId": "p", "params": {}})).await;
+                assert_eq!(print["errorCode"], "PERMISSION_DENIED", "the site cannot widen: {print}");
             } else {
                 assert_eq!(qr["errorCode"], "PERMISSION_DENIED", "{qr}");
                 let message = qr["message"].as_str().unwrap_or_default();

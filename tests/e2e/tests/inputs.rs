@@ -295,15 +295,19 @@ async fn keyboard_wedge_bursts_are_scans_and_typing_stays_typing() {
 
 // --- enterIDNumber --------------------------------------------------------------------------
 
-/// Presses keypad buttons in the overlay (as a touch on each would).
+/// Presses keypad buttons in the overlay as a person does: clicks of the X server where each
+/// is (the keypad ignores clicks a script makes, and its shadow root is closed).
 async fn tap(b: &Booth, keys: &[&str]) {
-    let script = "const r = document.querySelector('booth-idnumber').shadowRoot;
-        for (const k of arguments[0]) {
-          const el = k === 'ok' || k === 'cancel' ? r.querySelector('[data-action=\"' + k + '\"]') : r.querySelector('[data-key=\"' + k + '\"]');
-          el.click();
-        }
-        return true;";
-    b.client.execute(script, vec![json!(keys)]).await.expect("tap");
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--sync", "--onlyvisible", "--name", "^E2E inputs — Booth$"])
+        .output()
+        .expect("xdotool");
+    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    for k in keys {
+        let at = b.wait_for(&format!("return window.__boothIdNumber.where('{k}')"), Duration::from_secs(3)).await;
+        let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
+        xdo(&["mousemove", "--window", &window, &x, &y, "click", "1"]);
+    }
 }
 
 async fn overlay_open(b: &Booth, open: bool) {
@@ -325,12 +329,7 @@ async fn enter_id_number_typing_checksum_rejection_cancel_and_timeout() {
         b.ampe_pending("id1", json!({"action": "enterIDNumber", "event": "open", "taskId": "9"})).await;
         overlay_open(b, true).await;
         tap(b, &["4", "1", "0", "9", "2", "2", "1", "9", "9", "6", "1", "1", "1", "5", "0", "0", "5", "5", "ok"]).await;
-        let error = b
-            .wait_for(
-                "const e = document.querySelector('booth-idnumber').shadowRoot.querySelector('.error').textContent; return e && e",
-                Duration::from_secs(3),
-            )
-            .await;
+        let error = b.wait_for("return window.__boothIdNumber.error()", Duration::from_secs(3)).await;
         assert_eq!(error, "证件号校验位错误");
         let pending = b.client.execute("return window.id1;", vec![]).await.unwrap();
         assert_eq!(pending, Value::Null, "a rejected number does not answer the page");
@@ -368,3 +367,32 @@ async fn enter_id_number_typing_checksum_rejection_cancel_and_timeout() {
     })
     .await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn a_page_script_cannot_reach_or_press_the_id_number_keypad() {
+    with_booth(&fixture("inputs"), &[], async |b| {
+        ready(b).await;
+        let redefined = b.client.execute(HOSTILE_SCRIPT, vec![json!("booth-idnumber")]).await.expect("hostile");
+        assert_eq!(redefined, "no", "a page defined Booth's element name");
+        b.ampe_pending("id", json!({"action": "enterIDNumber", "event": "open", "taskId": "h"})).await;
+        overlay_open(b, true).await;
+        // Eighteen forged key presses and forged clicks on the 1 key, then Enter.
+        let one = b.wait_for("return window.__boothIdNumber.where('1')", Duration::from_secs(3)).await;
+        let mut keys = vec!["1"; 18];
+        keys.push("Enter");
+        let forged = b.client.execute(FORGE_SCRIPT, vec![json!("booth-idnumber"), one, json!(keys)]).await.unwrap();
+        assert_eq!(forged["shadowRoot"], "null", "{forged}");
+        // Had any of it counted, the keypad would be full (or answered): a person's 18 taps
+        // give exactly their number.
+        tap(b, &["4", "1", "0", "9", "2", "2", "1", "9", "9", "6", "1", "1", "1", "5", "0", "0", "5", "4", "ok"]).await;
+        let r = b.ampe_result("id").await;
+        assert_eq!(r["data"]["idNum"], "410922199611150054", "{r}");
+        let leaked = b.client.execute("return window.__hostile.leaked()", vec![]).await.unwrap();
+        assert_eq!(leaked, 0, "the page's replaced prototypes saw the keypad from inside");
+    })
+    .await;
+}
+
+const HOSTILE_SCRIPT: &str = include_str!("hostile_screen.js");
+const FORGE_SCRIPT: &str = include_str!("forge_screen.js");

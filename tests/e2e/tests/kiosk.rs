@@ -682,3 +682,46 @@ async fn kiosk_control_endpoint_serves_health_only() {
     })
     .await;
 }
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn broken_config_runs_the_last_good_copy_and_the_launcher_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("booth.toml");
+    // The copy an earlier start kept, and a file broken since.
+    std::fs::write(
+        dir.path().join("booth.toml.last-good"),
+        "[log]\ndir = \"\"\n[control]\nfull_in_kiosk = true\n[kiosk]\nretry_s = 60\n",
+    )
+    .expect("last good copy");
+    std::fs::write(&config, "[log]\ndir = \"\"\n[kiosk\nretry_s = 60\n").expect("booth.toml");
+    let port = free_port();
+    // A package that cannot load, so the launcher shows at once.
+    let missing = dir.path().join("no-such-package").display().to_string();
+    let args = vec![
+        "kiosk".to_string(),
+        missing,
+        "--sim".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--control-port".into(),
+        port.to_string(),
+    ];
+    let b = Booth::start(args, port).await;
+    run_kiosk(b, dir, async |b, _| {
+        // `[control] full_in_kiosk` answers only if the last good copy is what runs.
+        let h = health_until(b, "launcher", Duration::from_secs(5), |h| h["shell"]["launcher"] == "failed").await;
+        let why = h["shell"]["configFallback"].as_str().unwrap_or_default().to_string();
+        assert!(why.contains("booth.toml.last-good") && why.contains("line"), "{h}");
+        assert_eq!(b.control("GET", "/sim", "").0, 200, "the last good copy's [control] is in use");
+        let shown = b
+            .wait_for(
+                "var c = document.getElementById('config'); \
+                 return c && c.offsetHeight > 0 && c.textContent.indexOf('上次可用的配置') >= 0 ? c.textContent : null",
+                Duration::from_secs(5),
+            )
+            .await;
+        assert!(shown.as_str().unwrap_or_default().contains("booth.toml.last-good"), "{shown}");
+    })
+    .await;
+}
