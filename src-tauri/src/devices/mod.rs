@@ -54,6 +54,8 @@ pub struct Devices {
     pub face: Arc<booth_face::FaceService>,
     /// launchMp, postMsg and onRemoteMessage (the app connects its windows and catalogue).
     pub apps: Arc<booth_apps::TwoScreens>,
+    /// open-certify (the app connects its window and the package's origins).
+    pub certify: Arc<booth_certify::Certify>,
     /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
     pub provider: Option<Arc<booth_provider_client::Provider>>,
 }
@@ -112,6 +114,12 @@ impl Devices {
         audio.register(&bridge);
         audio.register_sim(&sims);
         let (camera, face) = face(config, sim, &device, &bridge, &sims);
+        let certify = booth_certify::Certify::new(sim, Some(camera.clone()));
+        certify.register(&bridge);
+        match certify.sim() {
+            Some(s) => sims.register(Arc::new(booth_certify::sim::CertifySim(s))),
+            None => sims.note_real(booth_certify::sim::SIM_ID, "window"),
+        }
         let apps = booth_apps::TwoScreens::new(&bridge);
         apps.register(&bridge);
         let provider = provider(config, sim, &sims);
@@ -136,6 +144,7 @@ impl Devices {
             camera,
             face,
             apps,
+            certify,
             provider,
         }
     }

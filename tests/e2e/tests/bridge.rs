@@ -79,8 +79,14 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(rtc["errorCode"], "UNSUPPORTED", "{rtc}");
 
+        let media = b.run_async("ft.webrtc.mediaDevices.getSupportedConstraints().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
+        assert_eq!(media["errorCode"], "UNSUPPORTED", "{media}");
+
+        // A bad param of a supported top-level call: seed 003's 4000 with Booth's errorCode.
         let biz = b.run_async("my.call('startBizService', {name: 'open-certify', param: '{}'}, done);", Value::Null).await;
         assert_eq!(biz["resultStatus"], "4000", "{biz}");
+        assert_eq!(biz["errorCode"], "INVALID_PARAMS", "{biz}");
+        assert_eq!(biz["result"]["errorCode"], "INVALID_PARAMS", "{biz}");
 
         // Every name of the seeds exists on the injected objects.
         let missing = b
