@@ -26,7 +26,7 @@ booth_apt() {
 BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev fonts-noto-cjk
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev)
 BOOTH_RUN_PKGS=(espeak-ng)
-BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
+BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat libfaketime x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
   cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils mosquitto
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good)

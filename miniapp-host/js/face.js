@@ -1,25 +1,27 @@
 // Booth's face screen (seed 000's initFace / getFaceInfo / getFaceInfoPersonCard /
-// doStorageFaceInfo): a live camera preview with a face guide, prompts, a countdown and a cancel
-// button over the mini-program, in a shadow root so that the page's styles and scripts leave it
-// alone.
+// doStorageFaceInfo, seed 002's finLivenessCheck / finFaceAuth) and card capture screen
+// (finCardOcr): a live camera preview with a guide, prompts, a countdown and a cancel button
+// over the mini-program, in a shadow root so that the page's styles and scripts leave it alone.
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
 // Booth shows it (`__boothFace.open({mode, previewUrl, timeoutMs, consentText?})`) when a page
 // starts a face call, updates its prompt (`__boothFace.update({prompt, step})`) as the capture
 // goes on, and hides it when the call ends. The preview is an MJPEG stream from 127.0.0.1 with a
 // token for this showing only. With a consentText (enrolment) the person first agrees or not.
+// In `card` mode the preview is a card-shaped rectangle, not mirrored, with a 拍照 button that
+// tells Booth to take the picture.
 /* eslint-disable no-var */
-function __boothFaceScreen() {
+function __boothFaceScreen(post) {
   'use strict';
-  if (window.__boothFace) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__boothFace || typeof post !== 'function') return;
 
   var STRINGS = {
-    zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', cancel: '取消', agree: '同意',
-      refuse: '不同意', consent: '授权说明', left: '秒', start: '请正对摄像头' },
-    en: { recognize: 'Face recognition', verify: 'Face and ID check', enrol: 'Face enrolment', cancel: 'Cancel',
-      agree: 'I agree', refuse: 'No', consent: 'Consent', left: 's', start: 'Please face the camera' }
+    zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', liveness: '活体检测', card: '拍摄证件',
+      cancel: '取消', agree: '同意', refuse: '不同意', consent: '授权说明', left: '秒', start: '请正对摄像头',
+      cardStart: '请将证件放在框内, 然后按 拍照', shoot: '拍照' },
+    en: { recognize: 'Face recognition', verify: 'Face and ID check', enrol: 'Face enrolment', liveness: 'Liveness check',
+      card: 'Photograph the card', cancel: 'Cancel', agree: 'I agree', refuse: 'No', consent: 'Consent', left: 's',
+      start: 'Please face the camera', cardStart: 'Hold the card inside the frame, then press Shoot', shoot: 'Shoot' }
   };
   var lang = /^en/i.test(document.documentElement.lang || navigator.language || '') ? 'en' : 'zh';
   var S = STRINGS[lang];
@@ -33,6 +35,10 @@ function __boothFaceScreen() {
     'box-shadow:0 0 0 6px #1677ff,0 0 40px rgba(22,119,255,.6)}',
     '.view img{width:100%;height:100%;object-fit:cover;transform:scaleX(-1);display:block}',
     '.guide{position:absolute;inset:12% 20%;border:3px dashed rgba(255,255,255,.75);border-radius:50%}',
+    '.view.card{aspect-ratio:1.586;width:min(600px,92vw,80vh);border-radius:18px}',
+    '.view.card img{transform:none}',
+    '.view.card .guide{inset:8% 6%;border-radius:14px}',
+    '.shoot{background:#1677ff;color:#fff}',
     '.arrow{position:absolute;top:50%;transform:translateY(-50%);font-size:72px;color:#ffd666;text-shadow:0 0 12px #000;display:none}',
     '.arrow.l{left:4%}.arrow.r{right:4%}',
     '.prompt{font-size:34px;font-weight:600;min-height:46px;text-align:center}',
@@ -50,7 +56,7 @@ function __boothFaceScreen() {
   function $(sel) { return root.querySelector(sel); }
 
   function invoke(payload) {
-    return internals.invoke('booth_input', { kind: 'face', payload: payload });
+    return post('booth_input', { kind: 'face', payload: payload });
   }
 
   function tick() {
@@ -65,6 +71,22 @@ function __boothFaceScreen() {
     tick();
     if (timer) clearInterval(timer);
     timer = setInterval(tick, 250);
+  }
+
+  function showCard() {
+    var panel = $('.panel');
+    panel.innerHTML = '<h1></h1><div class="view card"><img alt=""><div class="guide"></div></div>' +
+      '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
+      '<div class="actions"><button type="button" class="cancel" data-action="cancel"></button>' +
+      '<button type="button" class="shoot" data-action="shoot"></button></div>';
+    $('h1').textContent = S.card;
+    $('.prompt').textContent = S.cardStart;
+    $('[data-action="cancel"]').textContent = S.cancel;
+    $('[data-action="shoot"]').textContent = S.shoot;
+    if (/^http:\/\/127\.0\.0\.1:\d+\/stream\/[0-9a-f-]+$/.test(options.previewUrl || '')) {
+      $('img').src = options.previewUrl;
+    }
+    startCountdown();
   }
 
   function showCamera() {
@@ -107,13 +129,14 @@ function __boothFaceScreen() {
       if (!b) return;
       var a = b.getAttribute('data-action');
       if (a === 'cancel') { invoke({ action: 'cancel' }).catch(function () {}); close(); }
+      else if (a === 'shoot') { invoke({ action: 'shoot' }).catch(function () {}); close(); }
       else if (a === 'agree') { invoke({ action: 'consent', accepted: true }).catch(function () {}); showCamera(); }
       else if (a === 'refuse') { invoke({ action: 'consent', accepted: false }).catch(function () {}); close(); }
     });
     // The page underneath gets no keys while the screen is up; Escape cancels.
     window.addEventListener('keydown', onKey, true);
     (document.body || document.documentElement).appendChild(host);
-    if (options.consentText) showConsent(); else showCamera();
+    if (options.consentText) showConsent(); else if (options.mode === 'card') showCard(); else showCamera();
   }
 
   function onKey(e) {

@@ -7,11 +7,9 @@
 // character, region, birth date) and either answers the page or says here what is wrong.
 // Digits, X, Backspace, Enter and Escape on a keyboard work too.
 /* eslint-disable no-var */
-function __boothIdNumberKeypad() {
+function __boothIdNumberKeypad(post) {
   'use strict';
-  if (window.__boothIdNumber) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__boothIdNumber || typeof post !== 'function') return;
 
   var STRINGS = {
     zh: { title: '请输入身份证号码', hint: '18 位, 末位可以是 X', ok: '确定', cancel: '取消', del: '删除',
@@ -66,7 +64,7 @@ function __boothIdNumberKeypad() {
   }
 
   function invoke(payload) {
-    return internals.invoke('booth_input', { kind: 'idNumber', payload: payload });
+    return post('booth_input', { kind: 'idNumber', payload: payload });
   }
 
   function submit() {

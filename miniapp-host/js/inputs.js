@@ -12,16 +12,14 @@
 // Keys listed in `keys` (the PC keys of the keypad table) are reported to Booth, which turns
 // them into onKeyBoardEvent for the pages that registered them.
 /* eslint-disable no-var */
-function __boothInputs(cfg) {
+function __boothInputs(cfg, post) {
   'use strict';
-  if (window.__BOOTH_INPUTS__) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__BOOTH_INPUTS__ || typeof post !== 'function') return;
   Object.defineProperty(window, '__BOOTH_INPUTS__', { value: true });
 
   function send(kind, payload) {
     try {
-      return internals.invoke('booth_input', { kind: kind, payload: payload }).catch(function (e) {
+      return post('booth_input', { kind: kind, payload: payload }).catch(function (e) {
         console.warn('[booth] ' + kind + ' not delivered: ' + (e && e.message ? e.message : JSON.stringify(e)));
       });
     } catch (e) { return Promise.resolve(); }
@@ -96,7 +94,8 @@ function __boothInputs(cfg) {
   }
 
   function onKeyDown(e) {
-    if (e.isComposing) return;
+    // Only keys a person (or a scanner) typed: a page's synthetic events are not scans or keys.
+    if (e.isComposing || !e.isTrusted) return;
     var t = stamp(e);
     var printable = e.key && e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey;
     if (wedge) {

@@ -185,6 +185,33 @@ function __boothRuntime(cfg) {
     define(window, 'wxfaceapp', wx);
   }
 
+  // finOpenOtherApp's alertMsg: Booth's own confirm box over the page (a native dialog would
+  // block the page, and the kiosk's heartbeat would take it for hung). Resolves true for 确定.
+  function confirmFirst(message) {
+    return new Promise(function (resolve) {
+      var host = document.createElement('booth-confirm');
+      var root = host.attachShadow({ mode: 'open' });
+      root.innerHTML = '<style>:host{all:initial;position:fixed;inset:0;z-index:2147483647;display:flex;' +
+        'align-items:center;justify-content:center;background:rgba(0,0,0,.55);' +
+        'font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}' +
+        '.box{background:#fff;border-radius:16px;padding:28px;width:min(560px,90vw);box-sizing:border-box}' +
+        'p{margin:0 0 24px;font-size:26px;line-height:1.5;color:#222;white-space:pre-wrap;word-break:break-word}' +
+        '.row{display:grid;grid-template-columns:1fr 1fr;gap:14px}' +
+        'button{font:600 26px system-ui,sans-serif;min-height:72px;border-radius:12px;border:1px solid #ccc;' +
+        'background:#fff;color:#111}.ok{background:#1677ff;border-color:#1677ff;color:#fff}</style>' +
+        '<div class="box" role="dialog"><p></p><div class="row">' +
+        '<button class="cancel" type="button">取消</button><button class="ok" type="button">确定</button></div></div>';
+      root.querySelector('p').textContent = String(message);
+      function answer(yes) {
+        if (host.parentNode) host.parentNode.removeChild(host);
+        resolve(yes);
+      }
+      root.querySelector('.ok').addEventListener('click', function () { answer(true); });
+      root.querySelector('.cancel').addEventListener('click', function () { answer(false); });
+      (document.body || document.documentElement).appendChild(host);
+    });
+  }
+
   // --- ft (seed 002) ---------------------------------------------------------------------
   if (has('ft')) {
     var ft = {};
@@ -206,7 +233,13 @@ function __boothRuntime(cfg) {
           if (k !== 'success' && k !== 'fail' && k !== 'complete') params[k] = opts[k];
         });
         var withCallbacks = !promiseOnly && (opts.success || opts.fail || opts.complete);
-        var p = send('ft', name, params);
+        var ask = name === 'finOpenOtherApp' && typeof params.alertMsg === 'string' && params.alertMsg.trim();
+        var p = ask
+          ? confirmFirst(params.alertMsg).then(function (yes) {
+            return yes ? send('ft', name, params)
+              : { ok: false, body: { errMsg: name + ':fail cancel', errorCode: 'CANCELLED' } };
+          })
+          : send('ft', name, params);
         if (withCallbacks) {
           p.then(function (r) { safe(r.ok ? opts.success : opts.fail, r.body); safe(opts.complete, r.body); });
           return undefined;

@@ -8,16 +8,14 @@
 //   throttleMs: number         // at most one activity report per this many ms (plus a last one)
 // }
 /* eslint-disable no-var */
-function __boothShell(cfg) {
+function __boothShell(cfg, post) {
   'use strict';
-  if (window.__BOOTH_SHELL__) return;
-  var internals = window.__TAURI_INTERNALS__;
-  if (!internals || typeof internals.invoke !== 'function') return;
+  if (window.__BOOTH_SHELL__ || typeof post !== 'function') return;
   Object.defineProperty(window, '__BOOTH_SHELL__', { value: true });
 
   function tell(kind, payload) {
     try {
-      return internals.invoke('booth_shell', { kind: kind, payload: payload || {} }).catch(function () {});
+      return post('booth_shell', { kind: kind, payload: payload || {} }).catch(function () {});
     } catch (e) { return Promise.resolve(); }
   }
 
@@ -26,7 +24,9 @@ function __boothShell(cfg) {
   var lastInput = 0;
   var lastSent = 0;
   var trailing = null;
-  function activity() {
+  // Only what a person did counts: a page's synthetic events keep no kiosk awake.
+  function activity(e) {
+    if (!e.isTrusted) return;
     var t = Date.now();
     lastInput = t;
     closeWarning();
@@ -65,6 +65,7 @@ function __boothShell(cfg) {
   }
   if (admin) {
     window.addEventListener('pointerdown', function (e) {
+      if (!e.isTrusted) return;
       if (!inCorner(e.clientX, e.clientY)) { taps = []; return; }
       var t = Date.now();
       taps.push(t);

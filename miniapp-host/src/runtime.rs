@@ -24,6 +24,31 @@ pub const IDNUMBER_JS: &str = include_str!("../js/idnumber.js");
 /// The face screen (initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo).
 pub const FACE_JS: &str = include_str!("../js/face.js");
 
+/// Booth's internal requests with the window's page key, shipped inside the binary.
+pub const INTERNAL_JS: &str = include_str!("../js/internal.js");
+
+/// What Booth's own scripts of one window send with their internal requests: the window's page
+/// key (see `js/internal.js`) and Tauri's invoke key (Tauri's own `invoke` is not used for them).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InternalKeys {
+    pub key: String,
+    pub invoke_key: String,
+}
+
+/// Runs `body` with `post` (the keyed request function) in a closure of its own: a top-level
+/// `var` of an initialization script would be a property of `window`, readable by the page.
+fn with_post(keys: &InternalKeys, body: &str) -> String {
+    let json = serde_json::to_string(keys).unwrap_or_else(|_| "{}".into());
+    format!(
+        "{INTERNAL_JS}
+;(function () {{ var post = __boothInternal({json});
+{body}
+}})();
+"
+    )
+}
+
 /// What the page-side input script reports.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InputsConfig {
@@ -42,11 +67,13 @@ pub struct WedgeConfig {
 
 /// A second initialization script for package pages: page keys and keyboard-wedge scans
 /// (`js/inputs.js`), the enterIDNumber keypad (`js/idnumber.js`) and the face screen (`js/face.js`).
-pub fn inputs_script(config: &InputsConfig) -> String {
+pub fn inputs_script(config: &InputsConfig, keys: &InternalKeys) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
-    format!(
-        "{INPUTS_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n;__boothInputs({json});\n__boothIdNumberKeypad();\n__boothFaceScreen();\n//# sourceURL=booth-inputs.js\n"
-    )
+    let run = with_post(
+        keys,
+        &format!("__boothInputs({json}, post);\n__boothIdNumberKeypad(post);\n__boothFaceScreen(post);"),
+    );
+    format!("{INPUTS_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n{run}//# sourceURL=booth-inputs.js\n")
 }
 
 /// The shell script, shipped inside the binary.
@@ -76,9 +103,10 @@ pub struct AdminGesture {
 
 /// The initialization script that reports input activity and heartbeats, shows the idle
 /// warning and, on kiosks, blocks the ways out of the page.
-pub fn shell_script(config: &ShellConfig) -> String {
+pub fn shell_script(config: &ShellConfig, keys: &InternalKeys) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
-    format!("{SHELL_JS}\n;__boothShell({json});\n//# sourceURL=booth-shell.js\n")
+    let run = with_post(keys, &format!("__boothShell({json}, post);"));
+    format!("{SHELL_JS}\n{run}//# sourceURL=booth-shell.js\n")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,15 +162,35 @@ mod tests {
         assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
     }
 
+    fn keys() -> InternalKeys {
+        InternalKeys { key: "k3y".into(), invoke_key: "inv0ke".into() }
+    }
+
     #[test]
     fn inputs_script_carries_keys_and_the_wedge_rule() {
-        let s = inputs_script(&InputsConfig {
-            keys: vec!["Numpad1".into()],
-            wedge: Some(WedgeConfig { min_length: 4, max_gap_ms: 40 }),
-        });
-        assert!(s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}});"#), "{s}");
-        assert!(s.contains("__boothIdNumberKeypad();"));
-        assert!(s.contains("__boothFaceScreen();"));
-        assert!(inputs_script(&InputsConfig::default()).contains(r#""wedge":null"#));
+        let s = inputs_script(
+            &InputsConfig { keys: vec!["Numpad1".into()], wedge: Some(WedgeConfig { min_length: 4, max_gap_ms: 40 }) },
+            &keys(),
+        );
+        assert!(
+            s.contains(r#"__boothInputs({"keys":["Numpad1"],"wedge":{"minLength":4,"maxGapMs":40}}, post);"#),
+            "{s}"
+        );
+        assert!(s.contains("__boothIdNumberKeypad(post);"));
+        assert!(s.contains("__boothFaceScreen(post);"));
+        assert!(inputs_script(&InputsConfig::default(), &keys()).contains(r#""wedge":null"#));
+    }
+
+    #[test]
+    fn the_page_key_stays_inside_a_closure() {
+        for s in [inputs_script(&InputsConfig::default(), &keys()), shell_script(&ShellConfig::default(), &keys())] {
+            let call = r#"(function () { var post = __boothInternal({"key":"k3y","invokeKey":"inv0ke"});"#;
+            assert!(s.contains(call), "{s}");
+            assert_eq!(s.matches("k3y").count(), 1, "the key appears once, inside the closure");
+            assert!(
+                s.ends_with("})();\n//# sourceURL=booth-inputs.js\n")
+                    || s.ends_with("})();\n//# sourceURL=booth-shell.js\n")
+            );
+        }
     }
 }

@@ -1332,19 +1332,23 @@ export interface Ft {
       faceImgStr?: string;
     }
   >;
-  /** 打开三方app. The document does not describe the result. */
+  /**
+   * 打开三方app. On Booth: another app of the terminal's catalogue (`[apps]` of booth.toml)
+   * replaces this one in the main window; anything else fails with `PERMISSION_DENIED`. The
+   * document does not describe the result; Booth answers `{errMsg: "finOpenOtherApp:ok"}`.
+   */
   finOpenOtherApp: FtCall<
     {
-      /** App包名 (Android 用于判断 App 是否已安装). */
+      /** App包名 (Android 用于判断 App 是否已安装). On Booth: the catalogue app's appId. */
       package?: string;
-      /** App 的 scheme 加 url (跳转用). */
-      url: string;
-      /** 下载App地址 */
+      /** App 的 scheme 加 url (跳转用). On Booth: `booth-app://<appId>/<page>`. */
+      url?: string;
+      /** 下载App地址 (never followed by Booth). */
       downloadUrl?: string;
-      /** 下载提示框提示语,如不传则不弹提示框直接跳转页面. */
+      /** 下载提示框提示语,如不传则不弹提示框直接跳转页面 (Booth asks 确定 / 取消 first). */
       alertMsg?: string;
     },
-    Record<string, unknown>
+    { errMsg: string }
   >;
   /** 双向视频认证. */
   finOpenWitnessVideo: FtCall<

@@ -57,6 +57,20 @@ pub fn app_of(url: &Url) -> Option<String> {
     (id != "localhost").then(|| id.to_string())
 }
 
+/// Where `page` of catalogue app `app_id` is (an empty page: its entry): on the app's origin,
+/// or on its remote address.
+pub fn app_location(app_id: &str, package: &Package, page: &str) -> Result<Url, String> {
+    let page = page.trim_start_matches('/');
+    match &package.source {
+        booth_miniapp_host::Source::Remote(base) if page.is_empty() => Ok(base.clone()),
+        booth_miniapp_host::Source::Remote(base) => base.join(page).map_err(|e| format!("page `{page}`: {e}")),
+        _ => {
+            let page = if page.is_empty() { package.manifest.entry.as_str() } else { page };
+            app_base(app_id)?.join(page).map_err(|e| format!("page `{page}`: {e}"))
+        }
+    }
+}
+
 /// Booth's own pages (`ui/`).
 pub fn ui_base() -> Url {
     let base = if cfg!(windows) { "http://tauri.localhost/" } else { "tauri://localhost/" };

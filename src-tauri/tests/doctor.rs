@@ -61,3 +61,26 @@ fn doctor_lists_readers_roles_and_device_status() {
     assert!(out.contains("PC/SC: 智能卡服务不可用"), "{out}");
     assert!(out.lines().any(|l| l.contains("smartcard") && l.contains("UNAVAILABLE")), "{out}");
 }
+
+#[test]
+fn doctor_says_what_remote_packages_are_granted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        "[package]\nsource = \"https://kiosk.example.com/app/\"\n\n\
+         [apps.report]\nsource = \"https://e.example/r/\"\npermissions = [\"printer\", \"scanner\"]\n",
+    )
+    .unwrap();
+    let (_, out) = doctor(&config);
+    assert!(
+        out.lines().any(|l| l.contains("[package] https://kiosk.example.com/app/: no permissions granted")
+            && l.contains("booth.toml [package] remote_permissions")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("[apps.report] https://e.example/r/: permissions granted by booth.toml [apps.report] permissions: scanner, printer")
+            || l.contains("[apps.report] https://e.example/r/: permissions granted by booth.toml [apps.report] permissions: printer, scanner")),
+        "{out}"
+    );
+}

@@ -85,7 +85,14 @@ async fn health_reports_the_bridge_and_its_contained_panics_without_page_data() 
 
     let listener = control::bind(0).expect("bind the control endpoint");
     let port = listener.local_addr().unwrap().port();
-    let state = Arc::new(ControlState { devices: devices.clone(), package, recorder, windows: None, shell: None });
+    let state = Arc::new(ControlState {
+        devices: devices.clone(),
+        package,
+        recorder,
+        windows: None,
+        shell: None,
+        health_only: false,
+    });
     tokio::spawn(control::serve(listener, state));
 
     let (v, _) = health(port).await;

@@ -353,6 +353,8 @@ const nothing: void = ft.finFaceAuth({
   },
 });
 ft.finLivenessCheck().then((res) => console.log(res.resultType === 'back', res.faceImgStr));
+ft.finOpenOtherApp({ url: 'booth-app://report/pages/print', alertMsg: '打开报告打印?' }).then((res) => console.log(res.errMsg));
+ft.finOpenOtherApp({ package: 'report', success: (res) => console.log(res.errMsg) });
 ft.finOpenWitnessVideo({
   videoType: 't', videoIp: '127.0.0.1', videoPort: '8906', loginName: 'n', roomId: 'r', roomName: 'rn', appId: 'a',
 }).then((res) => console.log(res.videoFlag === '2' ? res.rejectReason : res.message));

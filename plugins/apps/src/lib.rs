@@ -6,6 +6,11 @@
 //! - `wxfaceapp.postMsg {targetAppid, content}` (§3.5) and `wxfaceapp.onRemoteMessage` (§3.6):
 //!   a text message to the app on the other screen, delivered as `{senderAppid, content}`, in
 //!   order, exactly once, or answered `-8` when it could not be delivered within 3 s.
+//! - `ft.finOpenOtherApp {package, url, downloadUrl, alertMsg}` (seed 002 §2.4): the front app
+//!   hands the main window to another catalogue app (`url` = `booth-app://<appId>/<page>`, or
+//!   `package` = appId), or starts an allow-listed local program (`[apps.<name>] command`,
+//!   [`program`]) in front of Booth until it exits or its `max_s` ends it. Nothing outside the
+//!   catalogue is ever opened.
 //!
 //! The windows are the app's: it implements [`TwoScreenHost`] with its secondary window and
 //! the catalogue's packages. Which app a page belongs to is the bridge session's `package_id`,
@@ -14,6 +19,7 @@
 //! Not for: the windows themselves, serving packages, or the home screen (the app's `shell`).
 
 pub mod catalogue;
+pub mod program;
 
 use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params, Screen};
 use serde_json::{json, Value};
@@ -55,7 +61,18 @@ pub trait TwoScreenHost: Send + Sync + 'static {
     fn launch(&self, app_id: &str, page: &str) -> Result<(), BackError>;
     /// The catalogue app the back screen shows now, if any.
     fn back_app(&self) -> Option<String>;
+    /// Puts `page` (from [`Self::resolve_page`]) of app `app_id` in the main window in place
+    /// of the front app.
+    fn open_front(&self, app_id: &str, page: &str) -> Result<(), String>;
+    /// A program runs (`Some(name)`): Booth's windows step back for it, staying locked down;
+    /// `None`: it ended, Booth is in front again.
+    fn program_running(&self, name: Option<&str>);
 }
+
+/// The scheme of `ft.finOpenOtherApp`'s `url` for a catalogue app: `booth-app://<appId>/<page>`.
+pub const APP_URL_SCHEME: &str = "booth-app";
+/// Time for finOpenOtherApp's reply to reach the page before its window changes.
+pub const REPLY_GRACE: Duration = Duration::from_millis(150);
 
 /// launchMp, postMsg and onRemoteMessage over the app's [`TwoScreenHost`].
 pub struct TwoScreens {
@@ -66,6 +83,13 @@ pub struct TwoScreens {
     /// One message at a time per direction (to the front, to the back), so that they arrive in
     /// the order they were sent.
     lanes: [tokio::sync::Mutex<()>; 2],
+    /// `[apps.<name>] command` entries.
+    programs: Mutex<Vec<program::Program>>,
+    /// The program running now.
+    running: Arc<Mutex<Option<String>>>,
+    /// Done when the last finOpenOtherApp has opened its app: each opening waits for the one
+    /// before, so two quick calls open in the order they were made and the later one stays.
+    front_opened: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 fn code(code: &str, kind: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -115,7 +139,49 @@ impl TwoScreens {
             host: OnceLock::new(),
             starting: Mutex::default(),
             lanes: [tokio::sync::Mutex::new(()), tokio::sync::Mutex::new(())],
+            programs: Mutex::default(),
+            running: Arc::default(),
+            front_opened: Mutex::default(),
         })
+    }
+
+    /// The programs finOpenOtherApp may start.
+    pub fn set_programs(&self, programs: Vec<program::Program>) {
+        *self.programs.lock().unwrap_or_else(|p| p.into_inner()) = programs;
+    }
+
+    /// The program running now, if any.
+    pub fn running_program(&self) -> Option<String> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// finOpenOtherApp of a program: started now (a failure is the reply), supervised on a
+    /// thread of its own; Booth steps back once the reply went out.
+    fn start_program(&self, host: Arc<dyn TwoScreenHost>, p: program::Program) -> Result<Done, ApiError> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(other) = running.as_ref() {
+            return Err(ApiError::with_message(ErrorCode::Busy, format!("程序 {other} 正在运行")));
+        }
+        let child = p.start().map_err(|e| {
+            tracing::error!(error = %e, "finOpenOtherApp: the program cannot start");
+            ApiError::with_message(ErrorCode::DeviceError, e.to_string())
+        })?;
+        tracing::info!(program = %p.name, pid = child.id(), max_s = p.max.as_secs(), "finOpenOtherApp: program started");
+        *running = Some(p.name.clone());
+        let slot = self.running.clone();
+        let spawned = std::thread::Builder::new().name(format!("program-{}", p.name)).spawn(move || {
+            std::thread::sleep(REPLY_GRACE);
+            host.program_running(Some(&p.name));
+            let outcome = p.supervise(child);
+            tracing::info!(program = %p.name, ?outcome, "program ended; Booth in front again");
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            host.program_running(None);
+        });
+        if let Err(e) = spawned {
+            *running = None;
+            return Err(ApiError::new(ErrorCode::Internal, e));
+        }
+        Ok(Done::from(json!({"errMsg": "finOpenOtherApp:ok"})))
     }
 
     /// Connects the app's windows (once they can be made).
@@ -160,6 +226,91 @@ impl TwoScreens {
             }),
         );
         bridge.register_event(Dialect::Wxfaceapp, "onRemoteMessage", TOPIC_REMOTE, Arc::new(|v| Some(v.clone())));
+        let me = self.clone();
+        bridge.register(
+            Dialect::Ft,
+            "finOpenOtherApp",
+            None,
+            handler(move |ctx, params| {
+                let me = me.clone();
+                async move { me.fin_open_other_app(ctx, params).await }
+            }),
+        );
+    }
+
+    async fn fin_open_other_app(&self, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
+        let optional = |key: &str| -> Result<Option<String>, ApiError> {
+            match params.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+                Some(_) => Err(ApiError::invalid(format!("{key} 应为字符串"))),
+            }
+        };
+        let (url, package) = (optional("url")?, optional("package")?);
+        optional("downloadUrl")?;
+        optional("alertMsg")?;
+        let (app_id, page) = match (&url, &package) {
+            (Some(url), _) => parse_app_url(url).ok_or_else(|| {
+                tracing::warn!(url, "finOpenOtherApp refused: not a catalogue app");
+                ApiError::with_message(
+                    ErrorCode::PermissionDenied,
+                    format!("本终端只能打开应用目录中的小程序 ({APP_URL_SCHEME}://<appId>/<页面>), 不能打开 {url}"),
+                )
+            })?,
+            (None, Some(package)) => (package.clone(), String::new()),
+            (None, None) => return Err(ApiError::invalid("缺少 url (booth-app://<appId>/<页面>) 或 package (appId)")),
+        };
+        if let (Some(_), Some(package)) = (&url, &package) {
+            if !package.eq_ignore_ascii_case(&app_id) {
+                return Err(ApiError::invalid(format!("package {package} 与 url 中的 appId {app_id} 不一致")));
+            }
+        }
+        if ctx.session.info().screen != Screen::Front {
+            return Err(ApiError::with_message(ErrorCode::Unsupported, "只有前屏小程序可以打开其他小程序"));
+        }
+        let host = self
+            .host
+            .get()
+            .cloned()
+            .ok_or_else(|| ApiError::with_message(ErrorCode::Unsupported, "本终端没有应用目录"))?;
+        let program = self
+            .programs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(&app_id))
+            .cloned();
+        if let Some(p) = program {
+            tracing::info!(from = %ctx.session.info().package_id, program = %p.name, "finOpenOtherApp: a program");
+            return self.start_program(host, p);
+        }
+        let refused = |kind: ErrorCode, why: String| {
+            tracing::warn!(app = %app_id, page = %page, why = %why, "finOpenOtherApp refused");
+            ApiError::with_message(kind, format!("appId {app_id}: {why}"))
+        };
+        // Only what booth.toml lists opens; then the page must be in that app's package.
+        host.resolve_page(&app_id, "").map_err(|why| refused(ErrorCode::PermissionDenied, why))?;
+        let path = host.resolve_page(&app_id, &page).map_err(|why| refused(ErrorCode::InvalidParams, why))?;
+        tracing::info!(from = %ctx.session.info().package_id, app = %app_id, page = %path, "finOpenOtherApp");
+        // The reply goes out before the page that asked is replaced.
+        let (opened, now_opened) = tokio::sync::oneshot::channel();
+        let before = self.front_opened.lock().unwrap_or_else(|p| p.into_inner()).replace(now_opened);
+        tokio::spawn(async move {
+            tokio::time::sleep(REPLY_GRACE).await;
+            if let Some(before) = before {
+                // Err only when that opening's task ended without saying so; this one goes on.
+                let _ = before.await;
+            }
+            let _opened = opened;
+            let (id, p) = (app_id.clone(), path);
+            match tokio::task::spawn_blocking(move || host.open_front(&id, &p)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(app = %app_id, error = %e, "finOpenOtherApp: cannot open"),
+                Err(e) => tracing::error!(app = %app_id, error = %e, "finOpenOtherApp: cannot open"),
+            }
+        });
+        Ok(Done::from(json!({"errMsg": "finOpenOtherApp:ok"})))
     }
 
     async fn launch_mp(&self, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
@@ -265,6 +416,16 @@ impl TwoScreens {
     }
 }
 
+/// The appId and page of `booth-app://<appId>/<page>` (`None` for any other address).
+pub fn parse_app_url(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case(APP_URL_SCHEME) {
+        return None;
+    }
+    let (id, page) = rest.split_once('/').unwrap_or((rest, ""));
+    catalogue::valid_id(id).then(|| (id.to_string(), page.to_string()))
+}
+
 /// Where `page` of a package is: `page` itself, `page.html` or `page/index.html` (mini-program
 /// pages are often named without an extension, `pages/index`), whichever `exists`; a query is
 /// kept. `None` for anything outside the package (`..`, an absolute path, another scheme).
@@ -293,6 +454,18 @@ pub fn resolve_page(page: &str, entry: &str, exists: impl Fn(&str) -> bool) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn app_urls_name_a_catalogue_app_and_a_page() {
+        assert_eq!(
+            parse_app_url("booth-app://report/pages/print?no=3"),
+            Some(("report".into(), "pages/print?no=3".into()))
+        );
+        assert_eq!(parse_app_url("BOOTH-APP://pay"), Some(("pay".into(), String::new())));
+        for other in ["https://e.example/", "weixin://dl/business", "booth-app://a.b/x", "booth-app:///x", "report"] {
+            assert_eq!(parse_app_url(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn pages_resolve_inside_the_package_only() {

@@ -1,4 +1,4 @@
-//! launchMp, postMsg and onRemoteMessage through the bridge, with a back screen that records
+//! launchMp, postMsg, onRemoteMessage and finOpenOtherApp through the bridge, with a back screen that records
 //! what it was asked to start and attaches the started app's page like the app's window does
 //! (the real windows are exercised by `e2e apps::*`).
 
@@ -23,6 +23,10 @@ struct Back {
     entered: Mutex<Vec<String>>,
     /// Makes `launch` slow, to see a second launchMp while the first is starting.
     delay: Duration,
+    /// What finOpenOtherApp put in the main window.
+    opened: Mutex<Vec<(String, String)>>,
+    /// Booth stepping back for a program (`Some`) and coming back (`None`).
+    programs: Mutex<Vec<Option<String>>>,
 }
 
 impl TwoScreenHost for Back {
@@ -51,6 +55,13 @@ impl TwoScreenHost for Back {
     fn back_app(&self) -> Option<String> {
         self.showing.lock().unwrap().clone()
     }
+    fn open_front(&self, app_id: &str, page: &str) -> Result<(), String> {
+        self.opened.lock().unwrap().push((app_id.into(), page.into()));
+        Ok(())
+    }
+    fn program_running(&self, name: Option<&str>) {
+        self.programs.lock().unwrap().push(name.map(str::to_string));
+    }
 }
 
 fn page_on(bridge: &Bridge, key: &str, app: &str, screen: Screen) -> (SessionId, Arc<Collect>) {
@@ -58,8 +69,8 @@ fn page_on(bridge: &Bridge, key: &str, app: &str, screen: Screen) -> (SessionId,
     let info = SessionInfo {
         key: key.into(),
         package_id: app.into(),
-        permissions: [Family::Display].into_iter().collect(),
-        dialects: [Dialect::Wxfaceapp].into_iter().collect(),
+        permissions: [Family::Display, Family::Kiosk].into_iter().collect(),
+        dialects: [Dialect::Wxfaceapp, Dialect::Ft].into_iter().collect(),
         screen,
         url: format!("booth://{app}/index.html"),
     };
@@ -82,6 +93,7 @@ struct Rig {
     back: Arc<Back>,
     front: SessionId,
     front_sink: Arc<Collect>,
+    apps: Arc<TwoScreens>,
 }
 
 fn rig(monitor: bool, attach: bool, delay: Duration) -> Rig {
@@ -98,10 +110,12 @@ fn rig(monitor: bool, attach: bool, delay: Duration) -> Rig {
         pages: Mutex::default(),
         entered: Mutex::default(),
         delay,
+        opened: Mutex::default(),
+        programs: Mutex::default(),
     });
     apps.set_host(back.clone());
     let (front, front_sink) = page_on(&bridge, "main", "front", Screen::Front);
-    Rig { bridge, back, front, front_sink }
+    Rig { bridge, back, front, front_sink, apps }
 }
 
 async fn wx(bridge: &Bridge, page: SessionId, name: &str, params: Value) -> Value {
@@ -279,4 +293,123 @@ async fn a_target_that_does_not_listen_within_3_s_is_minus_8() {
     rig.bridge.subscribe(back, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
     assert_eq!(sent.await.unwrap()["replyCode"], "0");
     assert_eq!(back_sink.bodies(), vec![json!({"senderAppid": "front", "content": "y"})]);
+}
+
+async fn ft(bridge: &Bridge, page: SessionId, name: &str, params: Value) -> (bool, Value) {
+    let r = bridge.call(page, Dialect::Ft, name, &params.to_string()).await;
+    (r.ok, r.body)
+}
+
+#[tokio::test]
+async fn fin_open_other_app_opens_catalogue_apps_only_after_its_reply() {
+    let rig = rig(true, true, Duration::ZERO);
+    let r =
+        ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"url": "booth-app://cashier/pages/pay?amount=1"})).await;
+    assert_eq!(r, (true, json!({"errMsg": "finOpenOtherApp:ok"})));
+    assert!(rig.back.opened.lock().unwrap().is_empty(), "the reply goes out before the window changes");
+    let r = ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"package": "report", "alertMsg": "去打印"})).await;
+    assert!(r.0, "{r:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rig.back.opened.lock().unwrap().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *rig.back.opened.lock().unwrap(),
+        vec![
+            ("cashier".to_string(), "pages/pay.html?amount=1".to_string()),
+            ("report".to_string(), "index.html".to_string())
+        ]
+    );
+
+    // Anything that is not a catalogue app is refused (and never opened), with a clear reason.
+    for (params, code, needle) in [
+        (json!({"url": "https://e.example/app"}), "PERMISSION_DENIED", "只能打开应用目录中的小程序"),
+        (
+            json!({"url": "weixin://dl/business/?t=x", "downloadUrl": "https://e.example/x.apk"}),
+            "PERMISSION_DENIED",
+            "weixin://",
+        ),
+        (json!({"url": "booth-app://nobody/index.html"}), "PERMISSION_DENIED", "不在应用目录中"),
+        (json!({"package": "com.tencent.mm"}), "PERMISSION_DENIED", "com.tencent.mm"),
+        (json!({"url": "booth-app://cashier/pages/none"}), "INVALID_PARAMS", "不在包中"),
+        (json!({"url": "booth-app://cashier/../front/index.html"}), "INVALID_PARAMS", "不在包中"),
+        (json!({"url": "booth-app://cashier/", "package": "report"}), "INVALID_PARAMS", "不一致"),
+        (json!({"alertMsg": "x"}), "INVALID_PARAMS", "缺少 url"),
+        (json!({"url": 3}), "INVALID_PARAMS", "url 应为字符串"),
+    ] {
+        let (ok, body) = ft(&rig.bridge, rig.front, "finOpenOtherApp", params.clone()).await;
+        assert!(!ok, "{params}: {body}");
+        assert_eq!(body["errorCode"], code, "{params}: {body}");
+        let msg = body["errMsg"].as_str().unwrap();
+        assert!(msg.starts_with("finOpenOtherApp:fail ") && msg.contains(needle), "{params}: {body}");
+    }
+    // The back screen's app cannot take the main window.
+    let (back, _) = page_on(&rig.bridge, "secondary", "cashier", Screen::Back);
+    let (ok, body) = ft(&rig.bridge, back, "finOpenOtherApp", json!({"package": "report"})).await;
+    assert!(!ok && body["errorCode"] == "UNSUPPORTED", "{body}");
+    tokio::time::sleep(booth_apps::REPLY_GRACE * 3).await;
+    assert_eq!(rig.back.opened.lock().unwrap().len(), 2, "nothing else was opened");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fin_open_other_app_runs_an_allow_listed_program_until_it_exits_or_max_s() {
+    use booth_apps::program::Program;
+    let rig = rig(true, true, Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("ran");
+    let program = |name: &str, script: String, max_ms: u64| Program {
+        name: name.into(),
+        command: vec!["sh".into(), "-c".into(), script],
+        max: Duration::from_millis(max_ms),
+    };
+    rig.apps.set_programs(vec![
+        program("notes", format!("sleep 0.5; echo done > '{}'", mark.display()), 10_000),
+        program("stuck", "sleep 30".into(), 500),
+    ]);
+    let r = ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"url": "booth-app://notes"})).await;
+    assert_eq!(r, (true, json!({"errMsg": "finOpenOtherApp:ok"})));
+    // One program at a time.
+    let (ok, busy) = ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"package": "stuck"})).await;
+    assert!(!ok && busy["errorCode"] == "BUSY", "{busy}");
+    let wait_back = |n: usize| {
+        let back = rig.back.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while back.programs.lock().unwrap().len() < n {
+                assert!(std::time::Instant::now() < deadline, "{:?}", back.programs.lock().unwrap());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_back(2).await;
+    assert!(mark.exists(), "it ran to its end");
+    assert_eq!(*rig.back.programs.lock().unwrap(), vec![Some("notes".to_string()), None]);
+    assert_eq!(rig.apps.running_program(), None);
+
+    // Still running at max_s: ended, and Booth is back.
+    let started = std::time::Instant::now();
+    let r = ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"package": "stuck"})).await;
+    assert!(r.0, "{r:?}");
+    wait_back(4).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "ended at max_s, not after 30 s");
+    assert!(rig.back.opened.lock().unwrap().is_empty(), "no app was opened for a program");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_program_that_cannot_start_is_an_error_reply() {
+    use booth_apps::program::Program;
+    let rig = rig(true, true, Duration::ZERO);
+    rig.apps.set_programs(vec![Program {
+        name: "gone".into(),
+        command: vec!["/nonexistent/booth-program".into()],
+        max: Duration::from_secs(1),
+    }]);
+    let (ok, body) = ft(&rig.bridge, rig.front, "finOpenOtherApp", json!({"package": "gone"})).await;
+    assert!(!ok && body["errorCode"] == "DEVICE_ERROR", "{body}");
+    assert!(body["errMsg"].as_str().unwrap().contains("/nonexistent/booth-program"), "{body}");
+    assert_eq!(rig.apps.running_program(), None);
+    assert!(rig.back.programs.lock().unwrap().is_empty());
 }

@@ -138,6 +138,9 @@ struct Inner {
     observers: Mutex<Vec<Arc<dyn Observer>>>,
     /// Calls entered and not yet answered (or dropped), over every session.
     calls: AtomicUsize,
+    /// Per package id: where the operator grants a permission the package lacks (a remote
+    /// package's permissions come from booth.toml, not from a manifest).
+    grant_hints: RwLock<HashMap<String, String>>,
 }
 
 /// What the bridge holds right now (`/health`, the fuzz and soak checks): after every page is
@@ -377,12 +380,33 @@ impl Bridge {
                 tx,
                 observers: Mutex::default(),
                 calls: AtomicUsize::new(0),
+                grant_hints: RwLock::default(),
             }),
         }
     }
 
     pub fn limits(&self) -> Limits {
         self.inner.limits
+    }
+
+    /// Names, in the refusal of a permission `package_id` lacks, where it is granted (for a
+    /// remote package: the booth.toml key), so that the page's developer and the operator see
+    /// what to set.
+    pub fn set_grant_hint(&self, package_id: &str, hint: &str) {
+        self.inner
+            .grant_hints
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(package_id.to_string(), hint.to_string());
+    }
+
+    fn permission_denied(&self, info: &SessionInfo, name: &str, family: Family) -> ApiError {
+        let hints = self.inner.grant_hints.read().unwrap_or_else(|p| p.into_inner());
+        match hints.get(&info.package_id) {
+            Some(hint) => ErrorCode::PermissionDenied
+                .err(format!("{name} 需要权限 {family} (未授予: 请在 {hint} 中加入 \"{family}\")")),
+            None => ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {family}")),
+        }
     }
 
     pub fn bus(&self) -> EventBus {
@@ -559,7 +583,7 @@ impl Bridge {
             return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)")));
         }
         if !session.info.allows(spec.family) {
-            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
+            return Err(self.permission_denied(&session.info, name, spec.family));
         }
         session.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).insert((dialect, spec.name));
         Ok(())
@@ -660,7 +684,7 @@ impl Bridge {
             }
         };
         if !session.info.allows(spec.family) {
-            return Err(ErrorCode::PermissionDenied.err(format!("{name} 需要权限 {}", spec.family)));
+            return Err(self.permission_denied(&session.info, name, spec.family));
         }
         let _permit =
             session.in_flight.clone().try_acquire_owned().map_err(|_| {

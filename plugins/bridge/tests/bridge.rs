@@ -524,6 +524,16 @@ async fn my_ampe_without_family_permission_is_denied_and_handler_never_runs() {
     let body = call_ampe(&bridge, granted, &ampe("getQRCode", "t-ok", json!({}))).await;
     assert_eq!(body, ampe_ok("getQRCode", "open", "t-ok", json!({"qrCode": "x"})));
     assert_eq!(ran.load(Ordering::SeqCst), 1);
+
+    // A package whose permissions the operator grants (a remote one): the refusal names the key.
+    bridge.set_grant_hint("com.example.booth-test", "booth.toml [package] remote_permissions");
+    let body = call_ampe(&bridge, id, &ampe("getQRCode", "t-hint", json!({}))).await;
+    assert_eq!(
+        body["message"],
+        "无权限: getQRCode 需要权限 scanner (未授予: 请在 booth.toml [package] remote_permissions 中加入 \"scanner\")"
+    );
+    assert_eq!(body["errorCode"], "PERMISSION_DENIED");
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+mod fin;
 pub mod login;
 mod provider;
 
@@ -58,6 +59,8 @@ pub trait FaceScreen: Send + Sync + 'static {
 struct Pending {
     cancel: CancellationToken,
     consent: Option<oneshot::Sender<bool>>,
+    /// The card capture screen's 拍照 button.
+    shutter: Option<oneshot::Sender<()>>,
 }
 
 struct IdCardPhoto {
@@ -84,12 +87,16 @@ pub struct FaceService {
     provider: OnceLock<Arc<booth_provider_client::Provider>>,
     /// Seed 001's face login: one person per terminal.
     login: Mutex<Option<login::Login>>,
+    /// The picture finLivenessCheck last gave a page (single use, for finFaceAuth).
+    last_live: Mutex<Option<fin::LivePicture>>,
 }
 
 enum Mode {
     Recognize,
     Verify,
     Enrol,
+    /// finLivenessCheck.
+    Liveness,
 }
 
 impl Mode {
@@ -98,6 +105,7 @@ impl Mode {
             Mode::Recognize => "recognize",
             Mode::Verify => "verify",
             Mode::Enrol => "enrol",
+            Mode::Liveness => "liveness",
         }
     }
 }
@@ -152,6 +160,7 @@ impl FaceService {
             engine_detail: Mutex::new("未加载 (initFace 时加载)".into()),
             provider: OnceLock::new(),
             login: Mutex::default(),
+            last_live: Mutex::default(),
         })
     }
 
@@ -190,6 +199,15 @@ impl FaceService {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         match pending.get_mut(&session).and_then(|p| p.consent.take()) {
             Some(tx) => tx.send(accepted).is_ok(),
+            None => false,
+        }
+    }
+
+    /// The person pressed 拍照 on the card capture screen of `session`'s page.
+    pub fn shutter(&self, session: SessionId) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        match pending.get_mut(&session).and_then(|p| p.shutter.take()) {
+            Some(tx) => tx.send(()).is_ok(),
             None => false,
         }
     }
@@ -357,10 +375,10 @@ impl FaceService {
         let cancel = ctx.cancel.child_token();
         let (consent_tx, consent_rx) = oneshot::channel();
         let asks_consent = matches!(mode, Mode::Enrol);
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(session, Pending { cancel: cancel.clone(), consent: asks_consent.then_some(consent_tx) });
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            session,
+            Pending { cancel: cancel.clone(), consent: asks_consent.then_some(consent_tx), shutter: None },
+        );
         let window = ctx.session.info().key.clone();
         let _done = Finish { service: self.clone(), session, window: window.clone() };
 
@@ -685,6 +703,7 @@ impl FaceService {
             }),
         );
         self.register_login(bridge, limit);
+        self.register_fin(bridge, limit);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Booth's on-device face capability (seed 000's face APIs, engine `local`): `initFace`,
 //! `getFaceInfo` (1:N against the local gallery), `getFaceInfoPersonCard` (1:1 against an ID
 //! photo) and `doStorageFaceInfo` (enrolment); seed 001's face login (`wxfaceapp.faceLogin`,
-//! `isLoginOnFaceApp`, `logoutOnFaceApp`). With `[face] engine = "provider"` the same screen
-//! and liveness run here and the identity provider decides who it is.
+//! `isLoginOnFaceApp`, `logoutOnFaceApp`); seed 002's `ft.finLivenessCheck`, `finFaceAuth` and
+//! `finCardOcr` (the card capture screen, then the identity provider). With `[face] engine =
+//! "provider"` the same screen and liveness run here and the identity provider decides who it is.
 //!
 //! The pipeline: BlazeFace detection with six keypoints ([`detect`]), alignment to dlib's
 //! 150×150 face chip and dlib's 128-d embedding ([`embed`]), quality gates ([`quality`]), an

@@ -59,21 +59,6 @@ struct Rig {
 }
 
 fn rig(url: &str, frames: &[Frame]) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let frames_dir = dir.path().join("camera");
-    common::write_frames(&frames_dir, frames);
-    let section = FaceSection {
-        engine: "provider".into(),
-        models_dir: common::models_dir().display().to_string(),
-        gallery_dir: dir.path().join("gallery").display().to_string(),
-        key_file: dir.path().join("keys/gallery.key").display().to_string(),
-        timeout_s: 20,
-        ..Default::default()
-    };
-    let config = section.resolve(dir.path(), dir.path(), "T-0001").unwrap();
-    let camera =
-        Camera::new(CameraConfig { backend: Backend::File(frames_dir.clone()), fps: 15, ..Default::default() });
-    let face = FaceService::new(config, camera);
     let sent: Arc<Mutex<Vec<Exchange>>> = Arc::default();
     let log = sent.clone();
     let observer: Observer = Arc::new(move |x: &Exchange| log.lock().unwrap().push(x.clone()));
@@ -91,6 +76,25 @@ fn rig(url: &str, frames: &[Frame]) -> Rig {
         Some(observer),
     )
     .unwrap();
+    rig_with(provider, sent, frames)
+}
+
+fn rig_with(provider: Arc<Provider>, sent: Arc<Mutex<Vec<Exchange>>>, frames: &[Frame]) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let frames_dir = dir.path().join("camera");
+    common::write_frames(&frames_dir, frames);
+    let section = FaceSection {
+        engine: "provider".into(),
+        models_dir: common::models_dir().display().to_string(),
+        gallery_dir: dir.path().join("gallery").display().to_string(),
+        key_file: dir.path().join("keys/gallery.key").display().to_string(),
+        timeout_s: 20,
+        ..Default::default()
+    };
+    let config = section.resolve(dir.path(), dir.path(), "T-0001").unwrap();
+    let camera =
+        Camera::new(CameraConfig { backend: Backend::File(frames_dir.clone()), fps: 15, ..Default::default() });
+    let face = FaceService::new(config, camera);
     face.set_provider(provider);
     let bridge = Bridge::default();
     face.register(&bridge);
@@ -98,8 +102,8 @@ fn rig(url: &str, frames: &[Frame]) -> Rig {
     let info = SessionInfo {
         key: "main".into(),
         package_id: "t".into(),
-        permissions: [Family::Face].into_iter().collect(),
-        dialects: [Dialect::My, Dialect::Wxfaceapp].into_iter().collect(),
+        permissions: [Family::Face, Family::Identity].into_iter().collect(),
+        dialects: [Dialect::My, Dialect::Wxfaceapp, Dialect::Ft].into_iter().collect(),
         screen: Screen::Front,
         url: "booth://localhost/".into(),
     };
@@ -121,6 +125,23 @@ impl Rig {
     /// A `wxfaceapp` call: (success, the callback's object).
     async fn wx(&self, name: &str, params: Value) -> (bool, Value) {
         let reply = self.bridge.call(self.session, Dialect::Wxfaceapp, name, &params.to_string()).await;
+        (reply.ok, reply.body)
+    }
+
+    /// An `ft` call: (resolved, the Promise's value).
+    async fn ft(&self, name: &str, params: Value) -> (bool, Value) {
+        let reply = self.bridge.call(self.session, Dialect::Ft, name, &params.to_string()).await;
+        (reply.ok, reply.body)
+    }
+
+    /// An `ft` call that opens a screen, and what the person does there once it is open.
+    async fn ft_then(&self, name: &str, params: Value, act: impl FnOnce(&FaceService, u64)) -> (bool, Value) {
+        let (bridge, session, raw) = (self.bridge.clone(), self.session, params.to_string());
+        let name = name.to_string();
+        let task = tokio::spawn(async move { bridge.call(session, Dialect::Ft, &name, &raw).await });
+        wait_for("the screen to open", || self.face.waiting(self.session)).await;
+        act(&self.face, self.session);
+        let reply = task.await.unwrap();
         (reply.ok, reply.body)
     }
 
@@ -347,4 +368,172 @@ async fn without_a_provider_the_face_calls_say_what_is_missing() {
     let body = bridge.call(session, Dialect::My, "ampeHHCommunication", &raw).await.body;
     assert_eq!(body["errorCode"], "DEVICE_UNAVAILABLE", "{body}");
     assert!(body["message"].as_str().unwrap().contains("[provider]"), "{body}");
+}
+
+const OBAMA_ID: &str = "11010119610804001X";
+
+fn data_url(frame: &Frame) -> String {
+    format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(frame.to_jpeg(90)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_002_fin_apis_through_the_reference_provider() {
+    let contract = booth_testkit::contract::Contract::load();
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(booth_provider::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("provider.db"),
+        key_file: dir.path().join("keys/templates.key"),
+        models_dir: Some(common::models_dir()),
+        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        ..Default::default()
+    })
+    .unwrap();
+    let server = app.serve().await.unwrap();
+    let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
+    let enrolled = r
+        .enrol(json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "canteen", "isvPid": "2088", "certNo": OBAMA_ID, "name": "奥巴马"}))
+        .await;
+    assert_eq!(enrolled["success"], true, "{enrolled}");
+
+    // An empty imagePath: the face screen and its liveness challenge, then 1:1 by the provider.
+    let (ok, same) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "name": "奥巴马", "imagePath": ""})).await;
+    assert!(ok, "{same}");
+    assert_eq!(same.as_object().unwrap().len(), 3, "seed 002's three fields: {same}");
+    assert_eq!((same["errorCode"].as_i64(), same["description"].as_str()), (Some(0), Some("认证通过")), "{same}");
+    let score = same["score"].as_f64().unwrap();
+    assert!(score > 0.5 && score <= 1.0, "{same}");
+
+    // Someone else before the camera, for the same ID number: a verdict, not an error.
+    common::replace_frames(&r.frames, &common::live_sequence("biden.jpg"));
+    let (ok, other) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "name": "奥巴马"})).await;
+    assert!(ok, "{other}");
+    assert_eq!(other["errorCode"], 1001, "{other}");
+    assert!(other["score"].as_f64().unwrap() < 0.5, "{other}");
+    let (ok, nobody) = r.ft("finFaceAuth", json!({"idNo": "110101194211200011", "name": "拜登"})).await;
+    assert!(ok);
+    assert_eq!(nobody["errorCode"], 1001, "an ID number nobody enrolled: {nobody}");
+
+    // finLivenessCheck: the picture it gives counts as live once, for finFaceAuth.
+    common::replace_frames(&r.frames, &common::live_sequence("obama.jpg"));
+    let (ok, live) = r.ft("finLivenessCheck", json!({})).await;
+    assert!(ok, "{live}");
+    assert_eq!(live["resultType"], "success");
+    let img = live["faceImgStr"].as_str().unwrap();
+    let jpeg = base64::engine::general_purpose::STANDARD.decode(img).unwrap();
+    assert!(Frame::decode(&jpeg).is_ok());
+    let url = format!("data:image/jpeg;base64,{img}");
+    let (ok, by_live) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "name": "奥巴马", "imagePath": url})).await;
+    assert!(ok);
+    assert_eq!(by_live["errorCode"], 0, "{by_live}");
+    let (_, again) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "imagePath": url})).await;
+    assert_eq!(again["errorCode"], 1003, "a live picture is used once: {again}");
+    let (_, photo) =
+        r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "imagePath": data_url(&common::photo("obama2.jpg"))})).await;
+    assert_eq!(photo["errorCode"], 1003, "a photo from elsewhere is not live: {photo}");
+    let blank = Frame::new(64, 64, vec![128; 64 * 64 * 3]);
+    let (_, faceless) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID, "imagePath": data_url(&blank)})).await;
+    assert_eq!(faceless["errorCode"], 1002, "{faceless}");
+
+    // 取消 on the liveness screen is seed 002's "back".
+    let (ok, back) = r.ft_then("finLivenessCheck", json!({}), |f, s| assert!(f.cancel(s))).await;
+    assert!(ok);
+    assert_eq!(back, json!({"resultType": "back"}));
+
+    // Bad input is refused before the camera starts.
+    for (params, needle) in [
+        (json!({"idNo": OBAMA_ID, "imagePath": "/sdcard/DCIM/me.jpg"}), "data:"),
+        (json!({"idNo": OBAMA_ID, "imagePath": "data:image/jpeg;base64,AAAA"}), "图片"),
+        (json!({"name": "奥巴马"}), "idNo"),
+        (json!({"idNo": "12345"}), "idNo"),
+        (json!({"idNo": OBAMA_ID, "imagePath": 7}), "imagePath"),
+    ] {
+        let (ok, body) = r.ft("finFaceAuth", params.clone()).await;
+        assert!(!ok, "{params}");
+        assert_eq!(body["errorCode"], "INVALID_PARAMS", "{params}: {body}");
+        assert!(body["errMsg"].as_str().unwrap().contains(needle), "{params}: {body}");
+    }
+
+    // OCR: the reference provider has no model and says so; the page hears why.
+    let card = data_url(&common::photo("obama.jpg"));
+    let (ok, ocr) = r.ft("finCardOcr", json!({"type": "IDCard", "imagePath": card})).await;
+    assert!(!ok);
+    assert_eq!(
+        (ocr["errorCode"].as_str(), ocr["reason"].as_str()),
+        (Some("DEVICE_UNAVAILABLE"), Some("NOT_CONFIGURED"))
+    );
+    assert!(ocr["errMsg"].as_str().unwrap().contains("OCR"), "{ocr}");
+    // An empty imagePath: the capture screen, the picture taken when 拍照 is pressed.
+    let (ok, shot) = r.ft_then("finCardOcr", json!({"type": "BankCard"}), |f, s| assert!(f.shutter(s))).await;
+    assert!(!ok);
+    assert_eq!(shot["reason"], "NOT_CONFIGURED", "{shot}");
+    {
+        let sent = r.sent.lock().unwrap();
+        let last = sent.iter().rev().find(|x| x.path == "/v1/ocr").unwrap();
+        let req = last.request.as_ref().unwrap();
+        assert_eq!(req["type"], "BankCard");
+        let jpeg = base64::engine::general_purpose::STANDARD.decode(req["image"].as_str().unwrap()).unwrap();
+        assert!(Frame::decode(&jpeg).unwrap().width >= 320, "the camera's picture, not a face crop");
+    }
+    let (ok, cancelled) =
+        r.ft_then("finCardOcr", json!({"type": "IDCard", "imagePath": ""}), |f, s| assert!(f.cancel(s))).await;
+    assert!(!ok);
+    assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
+    for params in [
+        json!({"type": "Passport", "imagePath": card}),
+        json!({"imagePath": card}),
+        json!({"type": "IDCard", "imagePath": "C:\\card.jpg"}),
+    ] {
+        let (ok, body) = r.ft("finCardOcr", params.clone()).await;
+        assert!(!ok);
+        assert_eq!(body["errorCode"], "INVALID_PARAMS", "{params}: {body}");
+    }
+
+    // Everything Booth sent and the provider answered is in the document's words.
+    let sent = r.sent.lock().unwrap().clone();
+    assert!(sent.iter().any(|x| x.path == "/v1/face/verify") && sent.iter().any(|x| x.path == "/v1/ocr"));
+    for x in &sent {
+        contract.check_request(&x.method, &x.path, x.request.as_ref()).unwrap();
+        contract.check_response(&x.method, &x.path, x.status, &x.response).unwrap();
+    }
+
+    // The provider gone: a clear failure, not a verdict.
+    server.stop().await;
+    let (ok, down) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID})).await;
+    assert!(!ok);
+    assert_eq!(
+        (down["errorCode"].as_str(), down["reason"].as_str()),
+        (Some("DEVICE_UNAVAILABLE"), Some("NETWORK")),
+        "{down}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_002_fin_apis_with_the_simulated_provider() {
+    let provider = Provider::from_config(&ProviderConfig::Sim, None).unwrap();
+    let sim = provider.sim().unwrap();
+    let r = rig_with(provider, Arc::default(), &common::live_sequence("obama.jpg"));
+    let card = data_url(&common::photo("obama.jpg"));
+    let (ok, ocr) = r.ft("finCardOcr", json!({"type": "IDCard", "imagePath": card})).await;
+    assert!(ok, "{ocr}");
+    assert_eq!((ocr["type"].as_str(), ocr["errorCode"].as_i64()), (Some("IDCard"), Some(0)));
+    assert_eq!(ocr["recogResult"]["face"], 0);
+    assert!(ocr["recogResult"]["idNo"].is_string(), "{ocr}");
+    booth_testkit::contract::Contract::load().check_schema("IdCardFront", &ocr["recogResult"]).unwrap();
+
+    let (ok, auth) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID})).await;
+    assert!(ok);
+    assert_eq!(auth["errorCode"], 0, "{auth}");
+    sim.set_outcome(booth_provider_client::sim::Outcome::NoMatch);
+    let (_, auth) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID})).await;
+    assert_eq!(auth["errorCode"], 1001, "{auth}");
+    sim.set_outcome(booth_provider_client::sim::Outcome::LivenessFailed);
+    let (_, auth) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID})).await;
+    assert_eq!(auth["errorCode"], 1003, "{auth}");
+    sim.set_outcome(booth_provider_client::sim::Outcome::NetworkDown);
+    let (ok, auth) = r.ft("finFaceAuth", json!({"idNo": OBAMA_ID})).await;
+    assert!(!ok);
+    assert_eq!(auth["reason"], "NETWORK", "{auth}");
+    let (ok, live) = r.ft("finLivenessCheck", json!({})).await;
+    assert_eq!((ok, live["resultType"].as_str()), (true, Some("success")), "device liveness needs no provider: {live}");
 }

@@ -45,15 +45,46 @@ const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// What the app reports through the agent, published on `event`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentEvent {
-    DeviceAway { device: String, why: String },
-    DeviceBack { device: String },
-    Recovery { window: String, why: String },
-    Crash { what: String },
-    AdminLogin { ok: bool },
-    Other { kind: String, fields: Value },
+    DeviceAway {
+        device: String,
+        why: String,
+    },
+    DeviceBack {
+        device: String,
+    },
+    Recovery {
+        window: String,
+        why: String,
+    },
+    Crash {
+        what: String,
+    },
+    /// A PIN typed on the admin screen: `outcome` `ok`, `wrong`, `locked` (too many wrong
+    /// ones), `not-set` (no PIN configured).
+    AdminLogin {
+        ok: bool,
+        outcome: String,
+    },
+    Other {
+        kind: String,
+        fields: Value,
+    },
 }
 
 impl AgentEvent {
+    /// The events of one of the shell's recoveries (`{window, why, crash}`): a `recovery`,
+    /// and a `crash` too when the page's web process crashed rather than was ended for hanging.
+    pub fn from_recovery(r: &Value) -> Vec<AgentEvent> {
+        let window = r["window"].as_str().unwrap_or("").to_string();
+        let why = r["why"].as_str().unwrap_or("").to_string();
+        let mut out = Vec::new();
+        if r["crash"] == true {
+            out.push(AgentEvent::Crash { what: format!("the web process of the {window} window {why}") });
+        }
+        out.push(AgentEvent::Recovery { window, why });
+        out
+    }
+
     fn to_json(&self) -> Value {
         match self {
             AgentEvent::DeviceAway { device, why } => {
@@ -62,7 +93,9 @@ impl AgentEvent {
             AgentEvent::DeviceBack { device } => protocol::event("device-back", json!({"device": device})),
             AgentEvent::Recovery { window, why } => protocol::event("recovery", json!({"window": window, "why": why})),
             AgentEvent::Crash { what } => protocol::event("crash", json!({"what": what})),
-            AgentEvent::AdminLogin { ok } => protocol::event("admin-login", json!({"ok": ok})),
+            AgentEvent::AdminLogin { ok, outcome } => {
+                protocol::event("admin-login", json!({"ok": ok, "outcome": outcome}))
+            }
             AgentEvent::Other { kind, fields } => protocol::event(kind, fields.clone()),
         }
     }
@@ -250,20 +283,29 @@ fn mqtt_options(cfg: &FleetConfig, topics: &Topics) -> Result<MqttOptions, Strin
     let will = json!({"state": "offline", "reason": "connection lost", "terminal": cfg.terminal_id});
     o.set_last_will(LastWill::new(topics.status(), will.to_string(), QoS::AtLeastOnce, true, None));
     if cfg.broker.tls {
-        let mut b = native_tls::TlsConnector::builder();
-        if let Some(pem) = &cfg.ca_pem {
-            let cert = native_tls::Certificate::from_pem(pem).map_err(|e| format!("fleet.ca_file: {e}"))?;
-            b.add_root_certificate(cert);
-        }
-        if let Some((cert, key)) = &cfg.client_identity {
-            let id = native_tls::Identity::from_pkcs8(cert, key)
-                .map_err(|e| format!("fleet.client_cert / client_key: {e}"))?;
-            b.identity(id);
-        }
-        let connector = b.build().map_err(|e| format!("fleet: TLS: {e}"))?;
-        o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::NativeConnector(connector)));
+        o.set_transport(tls_transport(cfg.ca_pem.as_deref(), cfg.client_identity.as_ref())?);
     }
     Ok(o)
+}
+
+/// TLS with `ca_pem` as the only authority trusted besides the system's, and a client
+/// certificate (PEM certificate, PKCS#8 PEM key) when the broker wants one.
+pub(crate) fn tls_transport(
+    ca_pem: Option<&[u8]>,
+    client_identity: Option<&(Vec<u8>, Vec<u8>)>,
+) -> Result<rumqttc::Transport, String> {
+    let mut b = native_tls::TlsConnector::builder();
+    if let Some(pem) = ca_pem {
+        let cert = native_tls::Certificate::from_pem(pem).map_err(|e| format!("fleet.ca_file: {e}"))?;
+        b.add_root_certificate(cert);
+    }
+    if let Some((cert, key)) = client_identity {
+        let id =
+            native_tls::Identity::from_pkcs8(cert, key).map_err(|e| format!("fleet.client_cert / client_key: {e}"))?;
+        b.identity(id);
+    }
+    let connector = b.build().map_err(|e| format!("fleet: TLS: {e}"))?;
+    Ok(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::NativeConnector(connector)))
 }
 
 struct Inner {
@@ -769,4 +811,26 @@ fn tail_logs(files: &[std::path::PathBuf], max: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recoveries_become_events() {
+        let crashed = AgentEvent::from_recovery(&json!({"window": "main", "why": "crashed", "crash": true}));
+        assert_eq!(
+            crashed,
+            [
+                AgentEvent::Crash { what: "the web process of the main window crashed".into() },
+                AgentEvent::Recovery { window: "main".into(), why: "crashed".into() }
+            ]
+        );
+        assert_eq!(crashed[0].to_json()["type"], "crash");
+        let hung = AgentEvent::from_recovery(&json!({"window": "main", "why": "hung", "crash": false}));
+        assert_eq!(hung, [AgentEvent::Recovery { window: "main".into(), why: "hung".into() }]);
+        let login = AgentEvent::AdminLogin { ok: false, outcome: "wrong".into() }.to_json();
+        assert_eq!((login["type"].as_str(), login["outcome"].as_str()), (Some("admin-login"), Some("wrong")));
+    }
 }

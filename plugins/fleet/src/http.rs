@@ -2,10 +2,16 @@
 //! package downloads. Never through the broker.
 
 use std::io::Read;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub struct Http {
-    agent: ureq::Agent,
+    roots: Option<Vec<ureq::tls::Certificate<'static>>>,
+    allow_insecure: bool,
+    timeout: Duration,
+    /// Made at the first request: loading the system's roots costs more than a terminal's
+    /// start should (thousands of agents in one load test).
+    agent: OnceLock<ureq::Agent>,
 }
 
 impl Http {
@@ -16,7 +22,7 @@ impl Http {
             Some(pem) => {
                 let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
                     .filter_map(|item| match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c.to_owned())),
                         Ok(_) => None,
                         Err(e) => Some(Err(e)),
                     })
@@ -25,25 +31,35 @@ impl Http {
                 if certs.is_empty() {
                     return Err("fleet.http_ca_file: no certificate in it".into());
                 }
-                ureq::tls::RootCerts::new_with_certs(&certs)
+                Some(certs)
             }
-            None => ureq::tls::RootCerts::PlatformVerifier,
+            None => None,
         };
-        let tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::NativeTls).root_certs(roots).build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .https_only(!allow_insecure)
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .build()
-            .into();
-        Ok(Http { agent })
+        Ok(Http { roots, allow_insecure, timeout, agent: OnceLock::new() })
+    }
+
+    fn agent(&self) -> &ureq::Agent {
+        self.agent.get_or_init(|| {
+            let roots = match &self.roots {
+                Some(certs) => ureq::tls::RootCerts::new_with_certs(certs),
+                None => ureq::tls::RootCerts::PlatformVerifier,
+            };
+            let tls =
+                ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::NativeTls).root_certs(roots).build();
+            ureq::Agent::config_builder()
+                .timeout_global(Some(self.timeout))
+                .https_only(!self.allow_insecure)
+                .http_status_as_error(false)
+                .tls_config(tls)
+                .build()
+                .into()
+        })
     }
 
     /// PUTs `body`; the server must answer 2xx. Returns the status.
     pub fn put(&self, url: &str, content_type: &str, body: &[u8]) -> Result<u16, String> {
         let resp = self
-            .agent
+            .agent()
             .put(url)
             .header("Content-Type", content_type)
             .send(body)
@@ -58,7 +74,7 @@ impl Http {
 
     /// GETs `url`; the body as a reader.
     pub fn get(&self, url: &str) -> Result<impl Read + Send + 'static, String> {
-        let resp = self.agent.get(url).call().map_err(|e| format!("{}: {e}", redact(url)))?;
+        let resp = self.agent().get(url).call().map_err(|e| format!("{}: {e}", redact(url)))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(format!("{}: HTTP {status}", redact(url)));

@@ -4,6 +4,7 @@
 //! takes a package only when that manifest verifies with one of its pinned public keys and the
 //! zip it downloads has that size and hash.
 
+pub use minisign::SecretKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Cursor, Read};
@@ -139,6 +140,21 @@ pub fn sign_package(zip: &Path, sk: &minisign::SecretKey, min_booth: &str) -> Re
     UpdateManifest::parse(text.as_bytes())?;
     let sig = sign_bytes(text.as_bytes(), sk, &format!("booth package {} {}", manifest.app, manifest.version))?;
     Ok((text, sig))
+}
+
+/// [`sign_package`], written next to the zip: `PKG.zip.manifest.json` and
+/// `PKG.zip.manifest.json.minisig`. Returns their paths and the manifest.
+pub fn sign_package_files(
+    zip: &Path,
+    sk: &minisign::SecretKey,
+    min_booth: &str,
+) -> Result<(PathBuf, PathBuf, UpdateManifest), SignError> {
+    let (manifest, sig) = sign_package(zip, sk, min_booth)?;
+    let mpath = PathBuf::from(format!("{}.manifest.json", zip.display()));
+    let spath = PathBuf::from(format!("{}.manifest.json.minisig", zip.display()));
+    std::fs::write(&mpath, &manifest).map_err(io(&mpath))?;
+    std::fs::write(&spath, &sig).map_err(io(&spath))?;
+    Ok((mpath, spath, UpdateManifest::parse(manifest.as_bytes())?))
 }
 
 /// A minisign signature of `data`.

@@ -352,7 +352,7 @@ async fn status_last_will_telemetry_and_events() {
     assert!(v["disk"]["freeBytes"].as_u64().unwrap_or(0) > 0, "{v}");
     // Events.
     t.agent.as_ref().unwrap().event(AgentEvent::DeviceAway { device: "scanner".into(), why: "unplugged".into() });
-    t.agent.as_ref().unwrap().event(AgentEvent::AdminLogin { ok: false });
+    t.agent.as_ref().unwrap().event(AgentEvent::AdminLogin { ok: false, outcome: "wrong".into() });
     op.wait("booth/v1/t/T1/event", |v| v["type"] == "device-away" && v["device"] == "scanner").await;
     op.wait("booth/v1/t/T1/event", |v| v["type"] == "admin-login" && v["ok"] == false).await;
     // Gone without a word: the broker publishes the last will, retained.

@@ -8,12 +8,17 @@
 //! `booth-keyboard`) and from the simulator; the last three reach every page that registered the
 //! key. PC keys become Android codes through [`keymap::KeyMap`].
 //!
+//! The cashier's special control keys (seed 001 §6.1, `wxfaceapp.onSpecialCtrlEvent`): keys
+//! configured as 传码 (`ctrlCode "0"`) or 收款 (`ctrlCode "1"`) send `{ctrlCode, ctrlMsg}` to the
+//! front screen's app instead of being keys, whichever screen's window, serial keypad or
+//! keyboard device they come from.
+//!
 //! Not for: typing into inputs (pages read their own `input` elements), or scanners.
 
 pub mod keymap;
 
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
-use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, EventBus, SessionId, SimRegistry};
+use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, EventBus, Screen, SessionId, SimRegistry};
 use booth_keyboard::DeviceSpec;
 pub use booth_serial_io::Status;
 use booth_serial_io::{is_quiet, supervise, Health, Lines, PortSpec, Stop};
@@ -26,6 +31,8 @@ use std::time::{Duration, Instant};
 
 /// Event topic of a key for one page; payload `{"keyName": "144", "keyCode": "144"}`.
 pub const TOPIC_KEY: &str = "keypad.key";
+/// Event topic of the special control keys; payload `{"ctrlCode": "0", "ctrlMsg": "传码"}`.
+pub const TOPIC_SPECIAL: &str = "keypad.special";
 pub const SIM_ID: &str = "keypad";
 /// seed 001's success reply.
 pub const REGISTERED: &str = "Success register to listen keyboard event";
@@ -61,6 +68,38 @@ pub struct KeypadConfig {
     pub serial: Option<(String, u32, SerialFormat)>,
     pub device: Option<DeviceSpec>,
     pub map: KeyMap,
+    /// Keys (PC key names such as `F9`, or Android codes such as `131`) that are the special
+    /// control 传码 …
+    pub pass_code: Vec<String>,
+    /// … and 收款.
+    pub collect: Vec<String>,
+}
+
+/// Seed 001 §6.1's two special controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecialCtrl {
+    /// `ctrlCode "0"`, 传码.
+    PassCode,
+    /// `ctrlCode "1"`, 收款.
+    Collect,
+}
+
+impl SpecialCtrl {
+    pub fn parse(code: &str) -> Option<SpecialCtrl> {
+        match code.trim() {
+            "0" => Some(SpecialCtrl::PassCode),
+            "1" => Some(SpecialCtrl::Collect),
+            _ => None,
+        }
+    }
+
+    /// The event's payload, as seed 001 gives it.
+    pub fn payload(self) -> Value {
+        match self {
+            SpecialCtrl::PassCode => json!({"ctrlCode": "0", "ctrlMsg": "传码"}),
+            SpecialCtrl::Collect => json!({"ctrlCode": "1", "ctrlMsg": "收款"}),
+        }
+    }
 }
 
 /// Where a key came from.
@@ -79,6 +118,8 @@ pub struct Keypad {
     device: Option<Arc<Health>>,
     stop: Stop,
     last: Mutex<Option<(Instant, String, Source)>>,
+    /// Which page is on the front screen (for the special control keys).
+    bridge: std::sync::OnceLock<Bridge>,
 }
 
 impl Keypad {
@@ -101,6 +142,7 @@ impl Keypad {
             device: device.clone(),
             stop: stop.clone(),
             last: Mutex::new(None),
+            bridge: std::sync::OnceLock::new(),
         });
         if let (Some((port, baud, format)), Some(health)) = (config.serial, serial) {
             let weak = Arc::downgrade(&me);
@@ -141,9 +183,43 @@ impl Keypad {
         Status { backend, available, detail: detail.join("; ") }
     }
 
-    /// PC keys the page should report (every key of the table).
+    /// PC keys the page should report (every key of the table, and the special control keys).
     pub fn page_keys(&self) -> Vec<String> {
-        self.config.map.pc_keys()
+        let mut keys = self.config.map.pc_keys();
+        for k in self.config.pass_code.iter().chain(&self.config.collect) {
+            if k.parse::<u32>().is_err() && !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        keys
+    }
+
+    /// The special control `key` stands for, if it is one.
+    fn special(&self, key: &str) -> Option<SpecialCtrl> {
+        let key = key.trim();
+        if self.config.pass_code.iter().any(|k| k == key) {
+            Some(SpecialCtrl::PassCode)
+        } else if self.config.collect.iter().any(|k| k == key) {
+            Some(SpecialCtrl::Collect)
+        } else {
+            None
+        }
+    }
+
+    /// Sends a special control to the front screen's app (every page there that listens).
+    /// Returns how many pages it reached.
+    pub fn special_ctrl(&self, ctrl: SpecialCtrl) -> usize {
+        let Some(bridge) = self.bridge.get() else { return 0 };
+        let mut reached = 0;
+        for (id, _) in bridge.sessions_on(Screen::Front) {
+            if bridge.is_subscribed(id, Dialect::Wxfaceapp, "onSpecialCtrlEvent")
+                && self.bus.publish_to(id, TOPIC_SPECIAL, ctrl.payload())
+            {
+                reached += 1;
+            }
+        }
+        tracing::info!(?ctrl, pages = reached, "special control key");
+        reached
     }
 
     /// A key pressed in a page's window, reported by that page (`sessions` are the window's).
@@ -153,6 +229,10 @@ impl Keypad {
 
     /// The simulator or a test presses a key: an Android code (`144`) or a PC key (`Numpad1`).
     pub fn press(&self, key: &str) -> Result<Vec<u32>, String> {
+        if let Some(ctrl) = self.special(key) {
+            self.special_ctrl(ctrl);
+            return Ok(Vec::new());
+        }
         match key.trim().parse::<u32>() {
             Ok(code) => {
                 self.deliver(code, None);
@@ -173,6 +253,11 @@ impl Keypad {
 
     fn key(&self, pc_or_code: &str, source: Source, only: Option<&[SessionId]>) {
         if self.duplicate(pc_or_code, source) {
+            return;
+        }
+        // The cashier's controls go to the front screen's app, from either screen's keys.
+        if let Some(ctrl) = self.special(pc_or_code) {
+            self.special_ctrl(ctrl);
             return;
         }
         if let Ok(code) = pc_or_code.parse::<u32>() {
@@ -238,6 +323,13 @@ impl Keypad {
     }
 
     pub fn register(self: &Arc<Self>, bridge: &Bridge) {
+        let _ = self.bridge.set(bridge.clone());
+        bridge.register_event(
+            Dialect::Wxfaceapp,
+            "onSpecialCtrlEvent",
+            TOPIC_SPECIAL,
+            Arc::new(|p: &Value| Some(p.clone())),
+        );
         let me = self.clone();
         bridge.register(
             Dialect::Wxfaceapp,
@@ -354,16 +446,29 @@ impl SimDevice for KeypadSim {
         "小键盘 Keypad"
     }
     fn actions(&self) -> Vec<Action> {
-        vec![Action::new(
-            "press",
-            "按键 Press",
-            vec![Field::text("key", "按键码或键名 Android code or key (144, Numpad1)", "144")],
-        )]
+        vec![
+            Action::new(
+                "press",
+                "按键 Press",
+                vec![Field::text("key", "按键码或键名 Android code or key (144, Numpad1)", "144")],
+            ),
+            Action::new(
+                "special",
+                "收银员特殊指令 Cashier control",
+                vec![Field::text("ctrlCode", "0 传码 / 1 收款", "1")],
+            ),
+        ]
     }
     fn state(&self) -> Value {
         json!({"status": self.0.status(), "pages": self.0.registrations.lock().unwrap_or_else(|p| p.into_inner()).len()})
     }
-    fn act(&self, _action: &str, args: &Map<String, Value>) -> Result<Value, SimError> {
+    fn act(&self, action: &str, args: &Map<String, Value>) -> Result<Value, SimError> {
+        if action == "special" {
+            let code = args.get("ctrlCode").and_then(Value::as_str).unwrap_or_default();
+            let ctrl = SpecialCtrl::parse(code)
+                .ok_or_else(|| SimError::InvalidArgs(format!("ctrlCode `{code}`: 0 (传码) or 1 (收款)")))?;
+            return Ok(json!({ "pages": self.0.special_ctrl(ctrl) }));
+        }
         let key = args.get("key").and_then(Value::as_str).unwrap_or_default();
         self.0.press(key).map(|codes| json!({ "codes": codes })).map_err(SimError::InvalidArgs)
     }

@@ -225,3 +225,73 @@ async fn serial_keypad_unplug_and_replug() {
     socat.send(b"146\n");
     assert_eq!(wait_keys(&page, 3).await, ["144", "145", "146"]);
 }
+
+/// onSpecialCtrlEvent bodies a page received.
+#[derive(Default)]
+struct Ctrls(Mutex<Vec<Value>>);
+
+impl EventSink for Ctrls {
+    fn deliver(&self, m: EventMessage) -> bool {
+        assert_eq!((m.dialect, m.name.as_str()), (Dialect::Wxfaceapp, "onSpecialCtrlEvent"));
+        self.0.lock().unwrap().push(m.body);
+        true
+    }
+}
+
+fn listening(rig: &Rig, window: &str, screen: Screen) -> Arc<Ctrls> {
+    let ctrls = Arc::new(Ctrls::default());
+    let info = SessionInfo {
+        key: window.into(),
+        package_id: "test.member".into(),
+        permissions: [Family::Keyboard].into_iter().collect(),
+        dialects: [Dialect::Wxfaceapp].into_iter().collect(),
+        screen,
+        url: "booth://localhost/".into(),
+    };
+    let session = rig.bridge.open_session(info, ctrls.clone());
+    rig.bridge.subscribe(session, Dialect::Wxfaceapp, "onSpecialCtrlEvent").unwrap();
+    ctrls
+}
+
+#[tokio::test]
+async fn special_control_keys_reach_the_front_app_from_every_source() {
+    let dir = TempDir::new().unwrap();
+    let socat = Socat::start(dir.path());
+    let port = socat.app().display().to_string();
+    let rig = Rig::new(KeypadConfig {
+        sim: true,
+        serial: Some((port, 9600, SerialFormat::Code)),
+        pass_code: vec!["F9".into(), "131".into()],
+        collect: vec!["F10".into()],
+        ..KeypadConfig::default()
+    });
+    rig.wait_available(true).await;
+    let sims = SimRegistry::default();
+    rig.keypad.register_sim(&sims);
+    let front = listening(&rig, "main", Screen::Front);
+    let back = listening(&rig, "secondary", Screen::Back);
+    // Another page of the front screen (a window's session key is its own) registered keys.
+    let keys = rig.page("keys");
+    rig.regist(&keys, seed_list()).await;
+    assert!(rig.keypad.page_keys().iter().any(|k| k == "F9") && rig.keypad.page_keys().iter().any(|k| k == "F10"));
+
+    let pass = json!({"ctrlCode": "0", "ctrlMsg": "传码"});
+    let collect = json!({"ctrlCode": "1", "ctrlMsg": "收款"});
+    // A key of the back screen's window (the cashier's side), the serial keypad, the simulator.
+    rig.keypad.page_key(&[], "F10");
+    socat.send(b"131\n");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while front.0.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "{:?}", front.0.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(sims.act("keypad", "special", &json!({"ctrlCode": "1"})).unwrap(), json!({"pages": 1}));
+    assert_eq!(sims.act("keypad", "press", &json!({"key": "F9"})).unwrap(), json!({"codes": []}));
+    assert!(sims.act("keypad", "special", &json!({"ctrlCode": "2"})).is_err());
+    assert_eq!(*front.0.lock().unwrap(), vec![collect.clone(), pass.clone(), collect, pass]);
+    assert!(back.0.lock().unwrap().is_empty(), "only the front screen's app gets them");
+    // They are not keys, and keys are not controls.
+    rig.keypad.page_key(&[keys.session], "Numpad1");
+    assert_eq!(wait_keys(&keys, 1).await, ["144"]);
+    assert_eq!(front.0.lock().unwrap().len(), 4);
+}

@@ -389,10 +389,7 @@ fn dispatch(app: &App, method: &str, path: &str, key_id: &str, body: &[u8]) -> A
         "/v1/ocr" => {
             let req: OcrRequest = parse(body)?;
             app.store.audit(key_id, &req.terminal, "ocr", "", "NOT_CONFIGURED");
-            Err(Refusal(
-                Code::NotConfigured,
-                "本提供方没有证件 OCR: 没有可从软件包获得的离线中文身份证 OCR 模型".into(),
-            ))
+            Err(Refusal(Code::NotConfigured, "本提供方没有证件 OCR (未配置 OCR 模型)".into()))
         }
         "/v1/certify/start" => app.certify.start(app, key_id, parse(body)?).and_then(|r| json(&r)),
         _ => Err(Refusal(Code::NotFound, format!("POST {path}: 没有这个接口"))),

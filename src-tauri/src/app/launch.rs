@@ -110,6 +110,7 @@ fn start(l: Launch) -> i32 {
         devices,
         recorder,
         control,
+        control_health_only: l.kiosk && !l.config.control.full_in_kiosk,
         fleet: l.config.fleet.clone(),
         trial: l.trial,
     })
@@ -122,14 +123,24 @@ pub fn run(args: RunArgs) -> i32 {
 
 /// A run; `trial` when the package is the store's release on trial.
 fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
-    let (config, config_path) = match Config::load(args.config.as_deref()) {
+    // A kiosk starts unattended: a broken booth.toml falls back to the last one that loaded.
+    let loaded = match args.kiosk {
+        true => Config::load_for_kiosk(args.config.as_deref()),
+        false => Config::load(args.config.as_deref()).map(|(c, p)| (c, p, None)),
+    };
+    let (config, config_path, fallback) = match loaded {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    if let Some(why) = &fallback {
+        eprintln!("booth: error: {why}");
+    }
     let rendering = crate::shell::rendering::apply(config.display.compositing);
     let _log_guard = super::logging::init(&config.log);
-    if let Some(p) = &config_path {
-        tracing::info!(path = %p.display(), "configuration loaded");
+    match (&config_path, &fallback) {
+        (_, Some(why)) => tracing::error!("booth.toml cannot load: {why}"),
+        (Some(p), None) => tracing::info!(path = %p.display(), "configuration loaded"),
+        (None, None) => {}
     }
     if let Some(store) = &trial {
         if let Some(t) = store.trial() {
@@ -150,12 +161,17 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
         Err(e) => return fail(e),
     };
     if package.is_remote() {
-        match &config.package.remote_permissions {
-            Some(list) => package.restrict_permissions(list.iter().filter_map(|p| p.parse().ok()).collect()),
-            None => tracing::warn!(
-                "remote package: every permission granted (set [package] remote_permissions to restrict)"
-            ),
+        // Least privilege: a page from the network gets what the operator granted, nothing more.
+        let granted = crate::config::sections::remote_grant(config.package.remote_permissions.as_deref());
+        let key = crate::config::sections::REMOTE_PERMISSIONS_KEY;
+        let line =
+            crate::config::sections::describe_grant(&format!("remote package {}", package.location()), &granted, key);
+        if granted.is_empty() {
+            tracing::warn!("{line}");
+        } else {
+            tracing::info!("{line}");
         }
+        package.restrict_permissions(granted.into_iter().collect());
     }
     let control_port = args.control_port.or(if args.sim {
         Some(config.control.port.unwrap_or(CONTROL_PORT))
@@ -185,8 +201,8 @@ pub fn kiosk(args: KioskArgs) -> i32 {
     let package = match args.package {
         Some(p) => p,
         None => {
-            let (config, path) = match Config::load(args.config.as_deref()) {
-                Ok(c) => c,
+            let (config, path) = match Config::load_for_kiosk(args.config.as_deref()) {
+                Ok((c, p, _)) => (c, p),
                 Err(e) => return fail(e),
             };
             let from_store = if config.fleet.enabled() {
@@ -244,6 +260,27 @@ pub fn dev(args: DevArgs) -> i32 {
             args.dir.display()
         );
     }
+    if let Some(back) = &args.back {
+        match back_app_id(back) {
+            Some(id) => {
+                println!("booth dev: back screen app `{id}` from {} (launchMp {{appId: '{id}'}})", back.display());
+                let entry = booth_apps::catalogue::AppEntry {
+                    source: back.display().to_string(),
+                    ..booth_apps::catalogue::AppEntry::default()
+                };
+                config.apps.insert(id, entry);
+            }
+            None => {
+                return fail(format!(
+                    "--back {}: its folder name cannot be an appId (letters, digits, - and _)",
+                    back.display()
+                ))
+            }
+        }
+        if let Err(e) = booth_apps::catalogue::check(&config.apps) {
+            return fail(e);
+        }
+    }
     let simulated = config.simulate_unconfigured();
     tracing::info!(devices = ?simulated, "simulated in development (booth.toml selects real backends)");
     let control_port = args.control_port.or(config.control.port).unwrap_or(CONTROL_PORT);
@@ -261,6 +298,13 @@ pub fn dev(args: DevArgs) -> i32 {
         rendering,
         trial: None,
     })
+}
+
+/// The appId `booth dev --back DIR` gives the back app: its folder's name.
+fn back_app_id(dir: &std::path::Path) -> Option<String> {
+    let canonical = dir.canonicalize().ok();
+    let name = canonical.as_deref().unwrap_or(dir).file_name()?.to_str()?.to_string();
+    booth_apps::catalogue::valid_id(&name).then_some(name)
 }
 
 /// `booth replay`.

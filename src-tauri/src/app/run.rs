@@ -9,7 +9,7 @@ use crate::ipc::handler::{allow_package_origins, invoke_handler};
 use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
-use crate::shell::apps::BackScreen;
+use crate::shell::back_screen::BackScreen;
 use crate::shell::certify::CertifyOverlay;
 use crate::shell::face_screen::FaceScreen;
 use crate::shell::fleet_host::FleetHost;
@@ -53,6 +53,8 @@ pub struct RunOptions {
     pub recorder: Arc<Recorder>,
     /// Already bound, so that a taken port fails before any window opens.
     pub control: Option<TcpListener>,
+    /// The control endpoint serves `/health` only (kiosk mode, unless `[control] full_in_kiosk`).
+    pub control_health_only: bool,
     /// `[fleet]` of booth.toml: the agent runs when it names a broker.
     pub fleet: booth_fleet::FleetSection,
     /// The package store, when the package is its release on trial: judged once shown.
@@ -65,7 +67,15 @@ pub fn run(opts: RunOptions) -> i32 {
     let devices = Arc::new(opts.devices);
     let catalogue = Arc::new(opts.catalogue);
     let state = Arc::new(AppState { devices: devices.clone(), package: package.clone(), catalogue: catalogue.clone() });
+    // A remote package's refusals name the booth.toml key that grants the permission.
+    if package.is_remote() {
+        devices.bridge.set_grant_hint(&package.manifest.id, crate::config::sections::REMOTE_PERMISSIONS_KEY);
+    }
+    for app in catalogue.apps().filter(|a| a.package.is_remote()) {
+        devices.bridge.set_grant_hint(&app.id, &format!("booth.toml [apps.{}] permissions", app.id));
+    }
     let control = opts.control;
+    let control_health_only = opts.control_health_only;
     let recorder = opts.recorder;
     let mut mode = opts.mode;
     let kiosk = opts.kiosk;
@@ -97,7 +107,7 @@ pub fn run(opts: RunOptions) -> i32 {
         })
         .manage(state)
         .invoke_handler(invoke_handler())
-        .manage(admin)
+        .manage(admin.clone())
         .manage(crate::ipc::page::LogLimiter::default())
         .setup(move |app| {
             allow_package_origins(app, &package, &catalogue)?;
@@ -107,6 +117,7 @@ pub fn run(opts: RunOptions) -> i32 {
                 kiosk,
                 kiosk_config.clone(),
                 package.clone(),
+                catalogue.clone(),
                 devices.bridge.clone(),
                 devices.shell.clone(),
             );
@@ -117,7 +128,12 @@ pub fn run(opts: RunOptions) -> i32 {
             let inputs = devices.page_inputs(&package);
             let secondary = open_windows(app, &package, &catalogue, dev, &shell, &inputs, &devices.bridge)?;
             devices.display.set_screen(secondary.clone());
-            devices.apps.set_host(Arc::new(BackScreen { secondary: secondary.clone(), catalogue: catalogue.clone() }));
+            devices.apps.set_host(Arc::new(BackScreen {
+                secondary: secondary.clone(),
+                catalogue: catalogue.clone(),
+                shell: shell.clone(),
+            }));
+            devices.apps.set_programs(catalogue.programs.clone());
             secondary.open_entry();
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
@@ -148,6 +164,13 @@ pub fn run(opts: RunOptions) -> i32 {
                     // Lives as long as the app; dropped at exit, the broker publishes the last will.
                     Ok(agent) => {
                         let agent = Arc::new(agent);
+                        report_crashed_runs(&agent, &shell);
+                        let weak = Arc::downgrade(&agent);
+                        admin.on_login(Box::new(move |ok, outcome| {
+                            if let Some(a) = weak.upgrade() {
+                                a.event(booth_fleet::AgentEvent::AdminLogin { ok, outcome: outcome.to_string() });
+                            }
+                        }));
                         watch_for_fleet(Arc::downgrade(&agent), devices.clone(), shell.clone());
                         reporter = Some(Arc::downgrade(&agent));
                         app.manage(FleetAgent(agent));
@@ -192,6 +215,7 @@ pub fn run(opts: RunOptions) -> i32 {
                     recorder: recorder.clone(),
                     windows: Some(windows),
                     shell: Some(Box::new(move || reporting.report_state())),
+                    health_only: control_health_only,
                 });
                 tauri::async_runtime::spawn(control::serve(listener, state));
             }
@@ -214,9 +238,21 @@ pub fn run(opts: RunOptions) -> i32 {
             return 1;
         }
     };
-    app.run_return(|_handle, event| {
-        if let RunEvent::ExitRequested { code, .. } = event {
-            tracing::info!(?code, "exiting");
+    app.run_return(|handle, event| {
+        match event {
+            RunEvent::ExitRequested { code, .. } => {
+                tracing::info!(?code, "exiting");
+                // An exit asked for is no crash (see report_crashed_runs).
+                if let Some(shell) = handle.try_state::<Arc<Shell>>() {
+                    shell.ending_on_purpose();
+                }
+            }
+            RunEvent::Exit => {
+                if let Some(shell) = handle.try_state::<Arc<Shell>>() {
+                    shell.ending_on_purpose();
+                }
+            }
+            _ => {}
         }
     })
 }
@@ -261,11 +297,8 @@ fn watch_for_fleet(agent: std::sync::Weak<booth_fleet::Agent>, devices: Arc<Devi
             before = now;
             let all = shell.recoveries();
             let start = last.as_ref().and_then(|l| all.iter().rposition(|r| r == l)).map_or(0, |i| i + 1);
-            for r in &all[start..] {
-                agent.event(AgentEvent::Recovery {
-                    window: r["window"].as_str().unwrap_or("").to_string(),
-                    why: r["why"].as_str().unwrap_or("").to_string(),
-                });
+            for e in all[start..].iter().flat_map(AgentEvent::from_recovery) {
+                agent.event(e);
             }
             if let Some(r) = all.last() {
                 last = Some(r.clone());
@@ -304,6 +337,23 @@ fn judge_trial(
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot judge the package update");
+    }
+}
+
+/// Records this run (see `booth_fleet::runs`) and reports, as `crash` events, the runs before
+/// it that ended without exiting or restarting on purpose.
+fn report_crashed_runs(agent: &booth_fleet::Agent, shell: &Shell) {
+    let dir = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from(".")).join("booth").join("runs");
+    let (run, crashed) =
+        booth_fleet::runs::RunMarker::begin(&dir, env!("CARGO_PKG_VERSION"), crate::kiosk::lockdown::process_alive);
+    if let Some(run) = run {
+        shell.keep_run_marker(run);
+    }
+    for r in crashed {
+        tracing::warn!(pid = r.pid, "the Booth before this one ended without exiting");
+        agent.event(booth_fleet::AgentEvent::Crash {
+            what: format!("Booth {} (process {}) ended without exiting and was started again", r.version, r.pid),
+        });
     }
 }
 

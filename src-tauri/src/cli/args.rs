@@ -63,6 +63,12 @@ pub enum Command {
         #[arg(long, value_name = "PROGRAM", default_value = "cage")]
         compositor: std::ffi::OsString,
     },
+    /// Signed packages for fleet updates: make a signing key, sign a package zip.
+    #[command(subcommand)]
+    Package(PackageCommand),
+    /// Manage terminals over the MQTT broker as an operator (see README, Fleet).
+    #[command(after_help = FLEET_HELP)]
+    Fleet(FleetArgs),
     /// List smart card readers with their roles and each configured device's status.
     Doctor {
         /// Settings file [default: <config dir>/booth/booth.toml].
@@ -139,6 +145,10 @@ pub struct DevArgs {
     /// Open the web inspector of each window at start (it is always available from the context menu).
     #[arg(long)]
     pub open_devtools: bool,
+    /// A second mini-program folder for the back screen (seed 001's launchMp / postMsg): it joins
+    /// the catalogue under its folder's name as appId.
+    #[arg(long, value_name = "DIR")]
+    pub back: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -236,4 +246,128 @@ pub struct NewArgs {
     /// Display name [default: the folder name].
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Make a minisign key pair: SECRET (mode 0600) and SECRET.pub (the line for
+    /// `[fleet] update_keys` or `command_keys`). Encrypted when BOOTH_KEY_PASSWORD is set.
+    Keygen {
+        /// The secret key file to write (never overwritten).
+        #[arg(long, value_name = "FILE", default_value = "booth-package.key")]
+        key: PathBuf,
+    },
+    /// Sign PKG.zip: writes PKG.zip.manifest.json (app id, version, SHA-256, size, lowest Booth
+    /// version) and PKG.zip.manifest.json.minisig, what `install-package` needs.
+    Sign {
+        /// The package zip (its miniapp.json gives the app id and version).
+        package: PathBuf,
+        /// The secret key (BOOTH_KEY_PASSWORD for an encrypted one).
+        #[arg(long, value_name = "FILE", default_value = "booth-package.key")]
+        key: PathBuf,
+        /// The lowest Booth version the package runs on [default: this Booth's].
+        #[arg(long, value_name = "VERSION")]
+        min_booth: Option<String>,
+    },
+}
+
+const FLEET_HELP: &str = "\
+Examples:
+  booth fleet --broker mqtts://mqtt.example.com --ca-file ca.pem --username ops \\
+      --password-file ops.pw status
+  booth fleet status --json
+  booth fleet cmd T-0001 doctor
+  booth fleet cmd all reload --key ops.key
+  booth fleet cmd T-0001 logs url='https://bucket.example.com/t1.log?X-Amz-Signature=…'
+  booth fleet config T-0001 kiosk.idle_s=90 scanner.backend=none
+  booth fleet push all shop-2.0.0.zip --url https://cdn.example.com/shop-2.0.0.zip --first 5
+
+The connection options may also come from the environment: BOOTH_FLEET_BROKER,
+BOOTH_FLEET_USERNAME, BOOTH_FLEET_PASSWORD_FILE, BOOTH_FLEET_CA_FILE, BOOTH_FLEET_CLIENT_CERT,
+BOOTH_FLEET_CLIENT_KEY, BOOTH_FLEET_PREFIX, BOOTH_FLEET_KEY (the command signing key).";
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The broker: mqtts://host[:8883] (mqtt:// only with --allow-insecure).
+    #[arg(long, env = "BOOTH_FLEET_BROKER", value_name = "URL", global = true)]
+    pub broker: Option<String>,
+    #[arg(long, env = "BOOTH_FLEET_USERNAME", value_name = "NAME", global = true)]
+    pub username: Option<String>,
+    /// A file whose first line is the password.
+    #[arg(long, env = "BOOTH_FLEET_PASSWORD_FILE", value_name = "FILE", global = true)]
+    pub password_file: Option<PathBuf>,
+    /// PEM authority of the broker's certificate [default: the system's roots].
+    #[arg(long, env = "BOOTH_FLEET_CA_FILE", value_name = "FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for brokers that want one (with --client-key, PKCS#8 PEM).
+    #[arg(long, env = "BOOTH_FLEET_CLIENT_CERT", value_name = "FILE", global = true, requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    #[arg(long, env = "BOOTH_FLEET_CLIENT_KEY", value_name = "FILE", global = true, requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Allow mqtt:// without TLS (a lab).
+    #[arg(long, global = true)]
+    pub allow_insecure: bool,
+    /// Topic prefix.
+    #[arg(long, env = "BOOTH_FLEET_PREFIX", value_name = "PREFIX", default_value = "booth/v1", global = true)]
+    pub prefix: String,
+    /// JSON output instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Every terminal from its retained status, telemetry and reported settings.
+    Status,
+    /// Send a command (reload, restart, doctor, logs, screenshot, install-package) and print
+    /// the results. ARGS are key=value (a value that parses as JSON is taken as such).
+    Cmd {
+        /// A terminal id, or `all`.
+        target: String,
+        name: String,
+        args: Vec<String>,
+        /// Sign the command with this minisign secret key (terminals with `command_keys`).
+        #[arg(long, env = "BOOTH_FLEET_KEY", value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// The command expires this many seconds after it was sent.
+        #[arg(long, value_name = "S", default_value_t = 300)]
+        ttl_s: u64,
+        /// How long to wait for results.
+        #[arg(long, value_name = "S", default_value_t = 30)]
+        timeout_s: u64,
+    },
+    /// Change a terminal's settings (the shadow's desired document): key=value booth.toml keys.
+    Config {
+        terminal: String,
+        #[arg(required = true)]
+        settings: Vec<String>,
+        /// How long to wait for the terminal's report.
+        #[arg(long, value_name = "S", default_value_t = 30)]
+        timeout_s: u64,
+    },
+    /// A staged rollout of a signed package (`booth package sign`): the first N terminals, then
+    /// the rest; the first failure stops it.
+    Push {
+        /// A terminal id, or `all` (every terminal online).
+        target: String,
+        /// The package zip, with PKG.zip.manifest.json and .minisig next to it.
+        package: PathBuf,
+        /// Where terminals download it (HTTPS).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// How many terminals take it first.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        first: usize,
+        /// Allow installing a lower version than the terminal runs.
+        #[arg(long)]
+        allow_downgrade: bool,
+        /// Sign the commands with this minisign secret key.
+        #[arg(long, env = "BOOTH_FLEET_KEY", value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// How long each terminal has to download, restart and show the package.
+        #[arg(long, value_name = "S", default_value_t = 180)]
+        timeout_s: u64,
+    },
 }

@@ -80,6 +80,29 @@ pub fn run(config_path: Option<&Path>) -> i32 {
         Err(e) => println!("  {e}"),
     }
 
+    println!();
+    println!("remote packages (least privilege: a URL gets only the permissions booth.toml grants):");
+    let mut remote = false;
+    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+    if let Some(source) = config.package.source.as_deref().filter(|s| is_url(s)) {
+        remote = true;
+        let granted = crate::config::sections::remote_grant(config.package.remote_permissions.as_deref());
+        let key = crate::config::sections::REMOTE_PERMISSIONS_KEY;
+        println!("  {}", crate::config::sections::describe_grant(&format!("[package] {source}"), &granted, key));
+    }
+    for (id, app) in config.apps.iter().filter(|(_, a)| is_url(&a.source)) {
+        remote = true;
+        let granted = crate::config::sections::remote_grant(app.permissions.as_deref());
+        let key = format!("booth.toml [apps.{id}] permissions");
+        println!(
+            "  {}",
+            crate::config::sections::describe_grant(&format!("[apps.{id}] {}", app.source), &granted, &key)
+        );
+    }
+    if !remote {
+        println!("  (none)");
+    }
+
     let devices = Devices::start(&config, false);
     std::thread::sleep(SETTLE);
     let status = devices.status();

@@ -1,5 +1,5 @@
 //! Room `cli`: the command line — argument parsing ([`args`]) and the sub-commands that need no
-//! window: `doctor`, `print-test`, `new`, `sim`, `pin`, `install` and `kiosk-session`. The sub-commands that
+//! window: `doctor`, `print-test`, `new`, `sim`, `pin`, `install`, `package`, `fleet` and `kiosk-session`. The sub-commands that
 //! open windows (`run`, `kiosk`, `dev`, `replay`) are handed back to `app`, which builds them.
 //!
 //! Must not import: `shell`, `ipc` or `app`.
@@ -7,8 +7,10 @@
 pub mod args;
 pub mod doctor;
 pub mod error;
+pub mod fleet;
 pub mod install;
 pub mod new;
+pub mod package;
 pub mod pin;
 pub mod sim;
 
@@ -53,6 +55,8 @@ pub fn dispatch() -> Dispatch {
         Command::PrintTest { config } => doctor::print_test(config.as_deref()),
         Command::Pin(args) => pin::run(args),
         Command::Install(args) => install::run(args),
+        Command::Package(cmd) => package::run(cmd),
+        Command::Fleet(args) => fleet::run(args),
         Command::KioskSession { config, compositor } => {
             let exe = match std::env::current_exe() {
                 Ok(e) => e,

@@ -113,6 +113,11 @@ pub struct KeypadSection {
     pub device: Option<String>,
     /// Android key code → PC keys, replacing the default table's entry.
     pub keys: BTreeMap<String, Vec<String>>,
+    /// The cashier's special control keys (seed 001 onSpecialCtrlEvent): 传码 (ctrlCode "0") …
+    /// PC key names (`F9`) or Android codes as a serial keypad sends them (`131`).
+    pub ctrl_pass_code: Vec<String>,
+    /// … and 收款 (ctrlCode "1").
+    pub ctrl_collect: Vec<String>,
 }
 
 impl Default for KeypadSection {
@@ -124,6 +129,8 @@ impl Default for KeypadSection {
             format: "code".into(),
             device: None,
             keys: BTreeMap::new(),
+            ctrl_pass_code: Vec::new(),
+            ctrl_collect: Vec::new(),
         }
     }
 }
@@ -170,6 +177,14 @@ pub(crate) fn validate(
     one_of("keypad.backend", &k.backend, &["page", "sim"])?;
     one_of("keypad.format", &k.format, &["code", "name", "char"])?;
     booth_keypad::keymap::KeyMap::new(&k.keys)?;
+    for key in k.ctrl_pass_code.iter().chain(&k.ctrl_collect) {
+        if key.trim().is_empty() || key.trim() != key || key.len() > 32 {
+            return Err(format!("keypad.ctrl_pass_code / ctrl_collect: `{key}` is not a key name or code"));
+        }
+        if k.ctrl_pass_code.contains(key) && k.ctrl_collect.contains(key) {
+            return Err(format!("keypad: `{key}` is both ctrl_pass_code and ctrl_collect"));
+        }
+    }
     one_of("scanner.wedge", &s.wedge, &["off", "page", "device"])?;
     if s.wedge == "device" {
         needs("scanner.wedge_device", &s.wedge_device, "scanner.wedge = \"device\"")?;

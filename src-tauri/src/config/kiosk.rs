@@ -34,6 +34,9 @@ pub struct KioskSection {
     /// doubles after each failure up to `retry_max_s`.
     pub retry_s: u64,
     pub retry_max_s: u64,
+    /// With more than one app in `[apps]`: start on Booth's home screen (a grid of the apps)
+    /// and go back to it when an app ends. `false`: the terminal runs `[package]` as with one app.
+    pub home: bool,
 }
 
 impl Default for KioskSection {
@@ -51,6 +54,7 @@ impl Default for KioskSection {
             hang_s: 3,
             retry_s: 5,
             retry_max_s: 60,
+            home: true,
         }
     }
 }

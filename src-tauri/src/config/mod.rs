@@ -59,6 +59,10 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Loads `path` (which must exist), or the default file if there is one, or the defaults.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
+        Self::load_file(path)
+    }
+
+    fn load_file(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
         let path = match path {
             Some(p) => p.to_path_buf(),
             None => match default_path().filter(|p| p.exists()) {
@@ -73,6 +77,35 @@ impl Config {
             booth_provider_client::config::check_private(&path)?;
         }
         Ok((config, Some(path)))
+    }
+
+    /// For a kiosk, which must start unattended: like [`Config::load`], and a file that loads is
+    /// kept as the last good configuration (`<file>.last-good`, beside it); a file that does not
+    /// load is replaced by that copy for this run, and the third value says why. Without a good
+    /// copy the error stands.
+    pub fn load_for_kiosk(path: Option<&Path>) -> Result<(Config, Option<PathBuf>, Option<String>), String> {
+        match Self::load(path) {
+            Ok((config, Some(file))) => {
+                keep_last_good(&file);
+                Ok((config, Some(file), None))
+            }
+            Ok((config, None)) => Ok((config, None, None)),
+            Err(e) => {
+                let Some(file) = path.map(Path::to_path_buf).or_else(|| default_path().filter(|p| p.exists())) else {
+                    return Err(e);
+                };
+                let copy = last_good_path(&file);
+                let Ok(text) = std::fs::read_to_string(&copy) else { return Err(e) };
+                match Self::parse(&text) {
+                    Ok(config) => Ok((
+                        config,
+                        Some(file),
+                        Some(format!("{e}; running with the last good configuration, {}", copy.display())),
+                    )),
+                    Err(_) => Err(e),
+                }
+            }
+        }
     }
 
     /// For `booth dev`: every device left at backend `none` gets its simulator; devices the
@@ -151,6 +184,31 @@ impl Config {
         booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
         config.fleet.validate()?;
         Ok(config)
+    }
+}
+
+/// Where a kiosk keeps the last configuration that loaded: beside the file.
+pub fn last_good_path(file: &Path) -> PathBuf {
+    let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".last-good");
+    file.with_file_name(name)
+}
+
+/// Copies a configuration that loaded to its last-good place (written aside, then renamed, so
+/// that a power cut never leaves half a copy). A folder Booth may not write to keeps no copy;
+/// that is said, not fatal.
+fn keep_last_good(file: &Path) {
+    let copy = last_good_path(file);
+    let Ok(text) = std::fs::read(file) else { return };
+    if std::fs::read(&copy).is_ok_and(|old| old == text) {
+        return;
+    }
+    let aside = copy.with_extension("last-good.tmp");
+    // `copy` keeps the file's mode: a booth.toml holding the provider's secret is 0600, so is its copy.
+    let kept = std::fs::copy(file, &aside).and_then(|_| std::fs::rename(&aside, &copy));
+    if let Err(e) = kept {
+        let _ = std::fs::remove_file(&aside);
+        eprintln!("booth: warning: cannot keep the last good configuration at {} ({e})", copy.display());
     }
 }
 
@@ -353,5 +411,51 @@ wedge_max_gap_ms = 30
         assert_eq!(c.provider.backend, "http");
         let e = Config::parse("[provider]\nbackend = \"http\"\nurl = \"http://10.0.0.2\"\n").unwrap_err();
         assert!(e.contains("loopback"), "{e}");
+    }
+
+    #[test]
+    fn a_kiosk_keeps_the_last_good_configuration_and_falls_back_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("booth.toml");
+        // Nothing kept yet: a broken file is an error, as for `booth run`.
+        std::fs::write(&file, "[kiosk\nidle_s = 5\n").unwrap();
+        let e = Config::load_for_kiosk(Some(&file)).unwrap_err();
+        assert!(e.contains("booth.toml"), "{e}");
+
+        std::fs::write(&file, "[kiosk]\nidle_s = 77\n").unwrap();
+        let (config, _, fallback) = Config::load_for_kiosk(Some(&file)).unwrap();
+        assert_eq!((config.kiosk.idle_s, fallback), (77, None));
+        assert_eq!(std::fs::read_to_string(last_good_path(&file)).unwrap(), "[kiosk]\nidle_s = 77\n");
+
+        // Corrupt at the next start: the last good one runs, and the reason names the file and the copy.
+        std::fs::write(&file, "[kiosk]\nidle_s = \"soon\n").unwrap();
+        let (config, path, fallback) = Config::load_for_kiosk(Some(&file)).unwrap();
+        assert_eq!(config.kiosk.idle_s, 77);
+        assert_eq!(path.as_deref(), Some(file.as_path()));
+        let why = fallback.expect("a reason");
+        assert!(
+            why.contains("booth.toml")
+                && why.contains("last good configuration")
+                && why.contains("booth.toml.last-good"),
+            "{why}"
+        );
+        // A wrong value (not only broken TOML) is refused the same way.
+        std::fs::write(&file, "[kiosk]\nidle_s = 5\nidle_warning_s = 9\n").unwrap();
+        assert_eq!(Config::load_for_kiosk(Some(&file)).unwrap().0.kiosk.idle_s, 77);
+        // `booth run` still refuses it.
+        assert!(Config::load(Some(&file)).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_last_good_copy_keeps_the_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("booth.toml");
+        std::fs::write(&file, "[kiosk]\nidle_s = 60\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Config::load_for_kiosk(Some(&file)).unwrap();
+        let mode = std::fs::metadata(last_good_path(&file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

@@ -16,8 +16,28 @@ pub struct Terminal {
 pub struct PackageSection {
     /// The package `booth kiosk` runs: a folder, a .zip or an http(s):// URL.
     pub source: Option<String>,
-    /// Permissions granted to a remote (URL) package, which has no manifest; default: all.
+    /// Permissions granted to a remote (URL) package, which has no manifest; default: none
+    /// (device information and the page's own session need none).
     pub remote_permissions: Option<Vec<String>>,
+}
+
+/// Where the operator grants a remote package's permissions, as the refusals and the logs name it.
+pub const REMOTE_PERMISSIONS_KEY: &str = "booth.toml [package] remote_permissions";
+
+/// What a remote package or app gets: exactly the operator's list (unknown names were refused
+/// when booth.toml was read), nothing without one.
+pub fn remote_grant(list: Option<&[String]>) -> std::collections::BTreeSet<booth_bridge::Family> {
+    list.unwrap_or_default().iter().filter_map(|p| p.parse().ok()).collect()
+}
+
+/// The start-up line about a remote package's permissions: what it got and where to change it.
+pub fn describe_grant(what: &str, granted: &std::collections::BTreeSet<booth_bridge::Family>, key: &str) -> String {
+    if granted.is_empty() {
+        format!("{what}: no permissions granted (device information only); grant what it needs with {key} = [\"scanner\", …]")
+    } else {
+        let list: Vec<&str> = granted.iter().map(|f| f.as_str()).collect();
+        format!("{what}: permissions granted by {key}: {}", list.join(", "))
+    }
 }
 
 impl PackageSection {
@@ -137,6 +157,9 @@ impl SmartcardSection {
 pub struct ControlSection {
     /// Port of the loopback control endpoint when `--control-port` is not given.
     pub port: Option<u16>,
+    /// In kiosk mode the endpoint serves `/health` only; `true` serves `/sim` and `/feed` too
+    /// (a kiosk under test with simulated devices).
+    pub full_in_kiosk: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,5 +204,29 @@ impl LogSection {
             Some(d) => Some(d.clone()),
             None => dirs::data_local_dir().map(|d| d.join("booth").join("logs")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use booth_bridge::Family;
+
+    #[test]
+    fn a_remote_package_gets_exactly_what_booth_toml_grants() {
+        assert!(remote_grant(None).is_empty(), "nothing without a list");
+        let granted = remote_grant(Some(&["scanner".to_string(), "printer".to_string()]));
+        assert_eq!(granted, [Family::Scanner, Family::Printer].into_iter().collect());
+        let line = describe_grant("remote package https://k.example/", &remote_grant(None), REMOTE_PERMISSIONS_KEY);
+        assert_eq!(
+            line,
+            "remote package https://k.example/: no permissions granted (device information only); grant what it needs with booth.toml [package] remote_permissions = [\"scanner\", …]"
+        );
+        let line = describe_grant("remote package https://k.example/", &granted, REMOTE_PERMISSIONS_KEY);
+        assert!(
+            line.ends_with("permissions granted by booth.toml [package] remote_permissions: scanner, printer")
+                || line.ends_with("remote_permissions: printer, scanner"),
+            "{line}"
+        );
     }
 }

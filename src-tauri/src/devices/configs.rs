@@ -78,6 +78,8 @@ pub fn keypad(c: &Config, sim: bool) -> booth_keypad::KeypadConfig {
             .map(|p| (p, k.baud, SerialFormat::parse(&k.format).unwrap_or(SerialFormat::Code))),
         device: k.device.clone().filter(|_| !sim).map(booth_keyboard::DeviceSpec),
         map: booth_keypad::keymap::KeyMap::new(&k.keys).unwrap_or_default(),
+        pass_code: k.ctrl_pass_code.clone(),
+        collect: k.ctrl_collect.clone(),
     }
 }
 

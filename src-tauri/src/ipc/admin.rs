@@ -24,7 +24,13 @@ pub async fn booth_admin(
     payload: Value,
 ) -> Result<Value, Value> {
     let refuse = |m: String| json!({"message": m});
-    if window.label() != ADMIN {
+    // The admin window, showing Booth's own admin page (nothing else is ever loaded there; the
+    // URL is checked too so that a mistake elsewhere cannot hand these requests to a page).
+    let own_page = window.url().is_ok_and(|u| {
+        let ui = crate::names::ui_base();
+        u.scheme() == ui.scheme() && u.host() == ui.host() && u.path() == "/admin.html"
+    });
+    if window.label() != ADMIN || !own_page {
         return Err(refuse("only the admin screen may ask".into()));
     }
     match kind.as_str() {

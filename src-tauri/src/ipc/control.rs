@@ -48,15 +48,28 @@ pub struct ControlState {
     pub windows: Option<Box<dyn Fn() -> Value + Send + Sync>>,
     /// Reports the shell's state (launcher, kiosk, recoveries) for `/health`.
     pub shell: Option<Box<dyn Fn() -> Value + Send + Sync>>,
+    /// Serve `/health` only: a kiosk's supervisor needs it, and nothing on a kiosk should be able
+    /// to produce hardware events or read the flight recorder.
+    pub health_only: bool,
 }
 
 pub fn router(state: Arc<ControlState>) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/sim", get(sim_list))
-        .route("/sim/{device}/{action}", post(sim_act))
-        .route("/feed", get(feed))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see README, Control endpoint") })
+    let routes = Router::new().route("/health", get(health));
+    let routes = if state.health_only {
+        routes.fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "kiosk mode: the control endpoint serves /health only ([control] full_in_kiosk = true serves the rest)",
+            )
+        })
+    } else {
+        routes
+            .route("/sim", get(sim_list))
+            .route("/sim/{device}/{action}", post(sim_act))
+            .route("/feed", get(feed))
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see README, Control endpoint") })
+    };
+    routes
         .layer(middleware::from_fn(guard))
         // Also bounds a body sent without Content-Length, which `guard` cannot see in advance.
         .layer(DefaultBodyLimit::max(BODY_MAX))
@@ -231,7 +244,7 @@ mod tests {
         let devices = Arc::new(Devices::start(&Config::default(), sim));
         let recorder = Arc::new(Recorder::new(None).unwrap());
         devices.bridge.add_observer(recorder.clone());
-        (Arc::new(ControlState { devices, package, recorder, windows: None, shell: None }), dir)
+        (Arc::new(ControlState { devices, package, recorder, windows: None, shell: None, health_only: false }), dir)
     }
 
     async fn send(state: Arc<ControlState>, method: &str, uri: &str, body: &str) -> (StatusCode, Value) {
@@ -246,6 +259,30 @@ mod tests {
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn a_kiosk_endpoint_serves_health_only() {
+        let (s, _d) = state(true);
+        let s = Arc::new(ControlState {
+            devices: s.devices.clone(),
+            package: s.package.clone(),
+            recorder: s.recorder.clone(),
+            windows: None,
+            shell: None,
+            health_only: true,
+        });
+        assert_eq!(send(s.clone(), "GET", "/health", "").await.0, StatusCode::OK);
+        for (method, uri, body) in
+            [("GET", "/sim", ""), ("POST", "/sim/scanner/scan", r#"{"code":"1"}"#), ("GET", "/feed?after=0", "")]
+        {
+            let (status, answer) = send(s.clone(), method, uri, body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}");
+            assert!(answer["error"].as_str().unwrap().contains("full_in_kiosk"), "{answer}");
+        }
+        // The other guards still come first.
+        let req = Request::builder().uri("/health").header("host", "evil.example:17800").body(Body::empty()).unwrap();
+        assert_eq!(router(s).oneshot(req).await.unwrap().status(), StatusCode::FORBIDDEN);
     }
 
     #[tokio::test]

@@ -4,7 +4,8 @@
 
 use super::state::AppState;
 use crate::names::SECONDARY;
-use crate::shell::lifecycle::Shell;
+use crate::shell::lifecycle::{Owner, Shell};
+use crate::shell::page_key::{self, PageKeys};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -28,12 +29,20 @@ pub(super) fn refuse(code: &str, message: impl Into<String>) -> Value {
 pub async fn booth_attach(
     webview: Webview,
     state: State<'_, Arc<AppState>>,
+    shell: State<'_, Arc<Shell>>,
     events: Channel<EventMessage>,
     url: String,
 ) -> Result<Value, Value> {
     let label = webview.label().to_string();
-    // Which app the page belongs to is its origin's word, not the page's.
+    // Which app the page belongs to is its origin's word, not the page's; and the window must
+    // be one Booth put that app in (a link from another app's page gets nothing).
     let app = webview.url().ok().and_then(|u| state.catalogue.for_url(&u).cloned());
+    let owner = app.as_ref().map_or(Owner::Package, |a| Owner::App(a.id.clone()));
+    let placed = shell.placed(&label);
+    if owner != placed {
+        tracing::warn!(window = %label, page = ?owner, showing = ?placed, "session refused: the page is not the window's app");
+        return Err(refuse("PERMISSION_DENIED", "此页面不属于本窗口的小程序"));
+    }
     let package = app.as_ref().map_or(&state.package, |a| &a.package);
     let info = SessionInfo {
         key: label.clone(),
@@ -233,28 +242,67 @@ mod tests {
 /// What a page tells the shell (`js/shell.js`): `activity` (a touch, click or key, `agoMs`
 /// ago), `beat` (a heartbeat answer), `admin` (the administrator's gesture), and from the
 /// launcher page `launcher` (its state) and `start` (open the mini-program).
+/// Only Booth's own scripts of the window may report (they send its page key); the launcher page,
+/// Booth's own, may ask for its state and start the package, and the home screen for its apps
+/// and to open one.
 #[tauri::command]
 pub async fn booth_shell(
     webview: Webview,
+    request: tauri::ipc::Request<'_>,
+    keys: State<'_, Arc<PageKeys>>,
     shell: State<'_, Arc<Shell>>,
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {
+    let url = webview.url().ok();
+    let launcher = matches!(kind.as_str(), "launcher" | "start") && url.as_ref().is_some_and(Shell::is_launcher);
+    let home = matches!(kind.as_str(), "home" | "open") && url.as_ref().is_some_and(Shell::is_home);
+    if !launcher && !home {
+        internal_only(&webview, &request, &keys, "booth_shell")?;
+    }
     shell.report(webview.label(), &kind, &payload).map_err(|e| refuse("INVALID_PARAMS", e))
+}
+
+/// Refuses a request to an internal command that does not carry its window's page key: it was
+/// not sent by Booth's own scripts (a page calling the command itself). Said once per window,
+/// not per attempt, so a page cannot flood the log this way.
+fn internal_only(
+    webview: &Webview,
+    request: &tauri::ipc::Request<'_>,
+    keys: &PageKeys,
+    command: &str,
+) -> Result<(), Value> {
+    let presented = request.headers().get(page_key::HEADER).map(|v| v.as_bytes());
+    if keys.check(webview.label(), presented) {
+        return Ok(());
+    }
+    if keys.first_refusal(webview.label()) {
+        tracing::warn!(
+            window = webview.label(),
+            url = %webview.url().map(|u| u.to_string()).unwrap_or_default(),
+            "{command} refused: not sent by Booth's own scripts (a page called it itself); further refusals are not logged"
+        );
+    }
+    Err(refuse("PERMISSION_DENIED", format!("{command} 只接受 Booth 自己的脚本的请求")))
 }
 
 /// Booth's own page-side inputs (not a mini-program API): keys of the page window
 /// (`{kind: "key", payload: {code}}`), keyboard-wedge scans (`"scan"`, `{code}`) and the
 /// enterIDNumber keypad (`"idNumber"`, `{action: "submit", value}` / `{action: "cancel"}`) and
-/// the face screen (`"face"`, `{action: "cancel"}` / `{action: "consent", accepted}`).
+/// the face screen (`"face"`, `{action: "cancel"}` / `{action: "consent", accepted}` /
+/// `{action: "shoot"}` on the card capture screen).
 /// They act for the pages of the calling window only.
+/// Only Booth's own scripts of the window may send them (they carry its page key).
 #[tauri::command]
 pub async fn booth_input(
     webview: Webview,
+    request: tauri::ipc::Request<'_>,
+    keys: State<'_, Arc<PageKeys>>,
     state: State<'_, Arc<AppState>>,
     kind: String,
     payload: Value,
 ) -> Result<Value, Value> {
+    internal_only(&webview, &request, &keys, "booth_input")?;
     let devices = &state.devices;
     let sessions = devices.bridge.sessions_for(webview.label());
     let text = |key: &str, max: usize| -> Result<String, Value> {
@@ -295,10 +343,11 @@ pub async fn booth_input(
         },
         "face" => match (payload.get("action").and_then(Value::as_str), payload.get("accepted")) {
             (Some("cancel"), _) => Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.cancel(s))})),
+            (Some("shoot"), _) => Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.shutter(s))})),
             (Some("consent"), Some(Value::Bool(accepted))) => {
                 Ok(json!({"ok": sessions.into_iter().any(|s| devices.face.consent(s, *accepted))}))
             }
-            _ => Err(refuse("INVALID_PARAMS", "face: action 应为 cancel 或 consent (accepted: true/false)")),
+            _ => Err(refuse("INVALID_PARAMS", "face: action 应为 cancel, shoot 或 consent (accepted: true/false)")),
         },
         other => Err(refuse("INVALID_PARAMS", format!("unknown input `{other}`"))),
     }

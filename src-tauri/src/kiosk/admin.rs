@@ -48,7 +48,11 @@ pub struct Admin {
     config_path: Option<PathBuf>,
     log_dir: Option<PathBuf>,
     unlocked_until: Mutex<Option<Instant>>,
+    on_login: Mutex<Option<LoginHook>>,
 }
+
+/// Told of each PIN typed: whether it opened the screen, and `ok`, `wrong`, `locked` or `not-set`.
+pub type LoginHook = Box<dyn Fn(bool, &str) + Send + Sync>;
 
 impl Admin {
     pub fn new(config_path: Option<PathBuf>, log_dir: Option<PathBuf>, policy: crate::kiosk::pin::Policy) -> Admin {
@@ -61,6 +65,7 @@ impl Admin {
             config_path,
             log_dir,
             unlocked_until: Mutex::new(None),
+            on_login: Mutex::new(None),
         }
     }
 
@@ -105,9 +110,24 @@ impl Admin {
         })
     }
 
+    /// Reports each login attempt (the fleet's `admin-login` event); never the PIN.
+    pub fn on_login(&self, hook: LoginHook) {
+        *self.on_login.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
     pub fn check_pin(&self, pin: &str) -> Value {
         let hash = self.config().ok().and_then(|c| c.admin.pin_hash);
-        match self.gate.check(hash.as_deref(), pin) {
+        let outcome = self.gate.check(hash.as_deref(), pin);
+        if let Some(hook) = self.on_login.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let kind = match &outcome {
+                Outcome::Ok => "ok",
+                Outcome::Wrong { .. } => "wrong",
+                Outcome::Locked { .. } => "locked",
+                Outcome::NotSet => "not-set",
+            };
+            hook(matches!(outcome, Outcome::Ok), kind);
+        }
+        match outcome {
             Outcome::Ok => {
                 tracing::warn!("admin screen unlocked");
                 *self.unlocked_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + UNLOCKED_FOR);
@@ -193,4 +213,30 @@ fn read_tail(path: &std::path::Path, max: u64) -> std::io::Result<String> {
     f.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     Ok(if from > 0 { text.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default() } else { text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn each_login_attempt_is_reported_without_the_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("booth.toml");
+        let admin = Admin::new(Some(path.clone()), None, crate::kiosk::pin::Policy::default());
+        let seen: Arc<Mutex<Vec<(bool, String)>>> = Arc::default();
+        let s = seen.clone();
+        admin.on_login(Box::new(move |ok, outcome| s.lock().unwrap().push((ok, outcome.to_string()))));
+        admin.check_pin("1234");
+        crate::kiosk::pin::set_pin(&path, "4711").unwrap();
+        admin.check_pin("0000");
+        admin.check_pin("4711");
+        for _ in 0..4 {
+            admin.check_pin("0000");
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[..3], [(false, "not-set".into()), (false, "wrong".into()), (true, "ok".into())]);
+        assert_eq!(seen.last().unwrap(), &(false, "locked".to_string()), "{seen:?}");
+    }
 }

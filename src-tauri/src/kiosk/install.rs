@@ -341,6 +341,30 @@ mod tests {
         assert_eq!(home_of("no-such-account-here"), None);
     }
 
+    /// The units the .deb installs (packaging/linux, see scripts/package) are the ones
+    /// `booth install` writes for /usr/bin/booth and /etc/booth/booth.toml.
+    #[test]
+    fn packaged_units_are_what_install_writes() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/linux");
+        let (exe, config) = (Path::new("/usr/bin/booth"), Path::new("/etc/booth/booth.toml"));
+        let units = [
+            ("booth-kiosk.service", system_unit(exe, config, "kiosk", "tty1")),
+            ("booth.service", user_unit(exe, config)),
+            ("booth-autostart.desktop", autostart_entry()),
+        ];
+        for (name, text) in units {
+            // After a change to the units: BOOTH_BLESS_PACKAGING=1 cargo test -p booth packaged_units
+            if std::env::var_os("BOOTH_BLESS_PACKAGING").is_some() {
+                std::fs::write(root.join(name), &text).unwrap();
+            }
+            let packaged = std::fs::read_to_string(root.join(name)).unwrap_or_default();
+            assert_eq!(packaged, text, "packaging/linux/{name} differs from what booth install writes");
+        }
+        // The default settings parse, and run nothing until a package is named.
+        let (c, _) = crate::config::Config::load(Some(&root.join("booth.toml"))).unwrap();
+        assert!(c.package.source.is_none() && !c.fleet.enabled());
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(systemd_quote("/opt/booth/booth"), "\"/opt/booth/booth\"");

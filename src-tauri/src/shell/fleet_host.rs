@@ -67,11 +67,15 @@ impl booth_fleet::FleetHost for FleetHost {
     }
 
     fn screenshots(&self, windows: &[String]) -> Vec<Screenshot> {
-        // Tauri has no capture of a web view's pixels; this needs the platform's own (WebKitGTK
-        // snapshot, WebView2 CapturePreview), which Booth does not have yet.
         windows
             .iter()
-            .map(|w| Screenshot { window: w.clone(), png: Err("screenshots are not supported yet".into()) })
+            .map(|w| Screenshot {
+                window: w.clone(),
+                png: match self.handle.get_webview_window(w) {
+                    Some(win) => crate::shell::snapshot::capture(&win),
+                    None => Err(format!("no window `{w}`")),
+                },
+            })
             .collect()
     }
 

@@ -1,10 +1,12 @@
-//! The shell around the mini-program: the launcher page, `deviceConfig` and `exitMp`, the
-//! operation watcher (`ampeStartOperationWatcher` / `ampeOperationTimeout`), the idle reset,
-//! and bringing back a page whose web process died or hung.
+//! The shell around the mini-program: the launcher page, the home screen of a terminal with
+//! several apps, which app each window may show, `deviceConfig` and `exitMp`, the operation
+//! watcher (`ampeStartOperationWatcher` / `ampeOperationTimeout`), the idle reset, and bringing
+//! back a page whose web process died or hung.
 //!
 //! Pages report touches, clicks, keys and heartbeat answers through `booth_shell`
 //! (`miniapp-host/js/shell.js`); a ticker thread turns them into what is due ([`booth_session::timers`]).
 
+use super::apps::Catalogue;
 use super::signals::PageSignals;
 use crate::config::KioskSection;
 use crate::names::{MAIN, SECONDARY};
@@ -26,6 +28,17 @@ const TICK: Duration = Duration::from_millis(200);
 const BEAT_EVERY: Duration = Duration::from_millis(1000);
 /// Time for a reply to reach the page before its window changes.
 const REPLY_GRACE: Duration = Duration::from_millis(150);
+/// Time for the page's own storage to be deleted (IndexedDB and caches answer asynchronously)
+/// before an app that closed itself leaves its window.
+const CLEAR_GRACE: Duration = Duration::from_millis(300);
+/// Deletes what the page's origin keeps: local and session storage, the cookies scripts can
+/// see, IndexedDB databases and caches. Run in the page itself, it reaches that app's origin
+/// and no other app's.
+const CLEAR_ORIGIN_JS: &str = "try{localStorage.clear();sessionStorage.clear();}catch(e){}\
+try{document.cookie.split(';').forEach(function(c){var n=c.split('=')[0].trim();\
+if(n){document.cookie=n+'=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';}});}catch(e){}\
+try{indexedDB.databases().then(function(l){l.forEach(function(d){indexedDB.deleteDatabase(d.name);});});}catch(e){}\
+try{caches.keys().then(function(k){k.forEach(function(n){caches.delete(n);});});}catch(e){}";
 
 /// Why the launcher page is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -45,6 +58,17 @@ struct Launcher {
     failures: u32,
 }
 
+/// Whose pages a window may show. Booth sets it before it puts an app in a window (start, the
+/// home screen, launchMp, finOpenOtherApp); a page that navigates its window to another app's
+/// origin is refused, and a page on another app's origin gets no session there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// `[package]` (`booth://localhost/`, its remote address or allowed origins).
+    Package,
+    /// A catalogue app, by its appId as booth.toml spells it.
+    App(String),
+}
+
 /// Settings a page changed with `deviceConfig` for the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,12 +82,20 @@ pub struct Shell {
     kiosk: bool,
     cfg: RwLock<KioskSection>,
     package: Arc<Package>,
+    catalogue: Arc<Catalogue>,
     bridge: Bridge,
     apis: Arc<ShellApis>,
     launcher: Mutex<Launcher>,
+    /// What each window may show (by label); a window not listed shows `[package]`.
+    placed: Mutex<std::collections::BTreeMap<String, Owner>>,
+    /// The home screen is showing in the main window, and what it says (a failed app).
+    home: Mutex<Option<String>>,
+    /// The local program finOpenOtherApp started, while it runs in front of Booth.
+    program: Mutex<Option<String>>,
     bars: Mutex<BarState>,
     /// Admin exit: the main window may close now.
     leaving: AtomicBool,
+    run: Mutex<Option<booth_fleet::runs::RunMarker>>,
     /// Recoveries of crashed or hung pages, for `/health` and the admin screen.
     recoveries: Mutex<Vec<Value>>,
     /// The package asked for could not load at start: (what was asked for). Retrying loads it
@@ -82,6 +114,7 @@ impl Shell {
         kiosk: bool,
         cfg: KioskSection,
         package: Arc<Package>,
+        catalogue: Arc<Catalogue>,
         bridge: Bridge,
         apis: Arc<ShellApis>,
     ) -> Arc<Shell> {
@@ -90,11 +123,16 @@ impl Shell {
             kiosk,
             cfg: RwLock::new(cfg),
             package,
+            catalogue,
             bridge,
             apis: apis.clone(),
             launcher: Mutex::new(Launcher::default()),
+            placed: Mutex::default(),
+            home: Mutex::new(None),
+            program: Mutex::new(None),
             bars: Mutex::new(BarState::default()),
             leaving: AtomicBool::new(false),
+            run: Mutex::new(None),
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
             unavailable: Mutex::new(None),
@@ -135,6 +173,21 @@ impl Shell {
 
     pub fn set_leaving(&self) {
         self.leaving.store(true, Ordering::SeqCst);
+        // Every exit and restart of Booth's own passes here: this run did not crash.
+        self.ending_on_purpose();
+    }
+
+    /// Booth is exiting or restarting on purpose: its run marker goes, so the next start does
+    /// not report a crash.
+    pub fn ending_on_purpose(&self) {
+        if let Some(run) = self.run.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            run.ended_on_purpose();
+        }
+    }
+
+    /// This run's crash marker, removed when Booth leaves on purpose ([`Shell::set_leaving`]).
+    pub fn keep_run_marker(&self, run: booth_fleet::runs::RunMarker) {
+        *self.run.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
     }
 
     // --- bridge ----------------------------------------------------------------------------
@@ -215,6 +268,177 @@ impl Shell {
         }
     }
 
+    // --- which app a window shows, and the home screen -------------------------------------
+
+    /// Whether the terminal starts on the home screen and comes back to it: more than one app
+    /// in `[apps]`, and not `[kiosk] home = false`.
+    pub fn has_home(&self) -> bool {
+        self.config().home && self.catalogue.apps().nth(1).is_some()
+    }
+
+    pub fn home_url() -> Url {
+        crate::names::ui_base().join("home.html").unwrap_or_else(|_| crate::names::ui_base())
+    }
+
+    pub fn is_home(url: &Url) -> bool {
+        let ui = crate::names::ui_base();
+        url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/home.html"
+    }
+
+    pub fn home_showing(&self) -> bool {
+        self.home.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// At start, before the main window exists: it opens on the home screen.
+    pub fn start_on_home(&self) {
+        *self.home.lock().unwrap_or_else(|p| p.into_inner()) = Some(String::new());
+    }
+
+    /// Whose pages window `label` may show now.
+    pub fn placed(&self, label: &str) -> Owner {
+        self.placed.lock().unwrap_or_else(|p| p.into_inner()).get(label).cloned().unwrap_or(Owner::Package)
+    }
+
+    /// Booth is about to show `owner`'s pages in window `label`.
+    pub fn place(&self, label: &str, owner: Owner) {
+        self.placed.lock().unwrap_or_else(|p| p.into_inner()).insert(label.to_string(), owner);
+    }
+
+    /// Whose pages `url` is: a catalogue app's (by its origin, or its remote address), or
+    /// `[package]`'s own scheme origin; `None` for anything else (Booth's pages, the package's
+    /// allowed origins).
+    pub fn owner_of(&self, url: &Url) -> Option<Owner> {
+        if let Some(app) = self.catalogue.for_url(url) {
+            return Some(Owner::App(app.id.clone()));
+        }
+        if let Some(id) = crate::names::app_of(url) {
+            // An origin of the scheme that is no catalogue app: nobody's, so never placed.
+            return Some(Owner::App(format!("?{id}")));
+        }
+        let base = crate::names::package_base();
+        (url.scheme() == base.scheme() && url.host() == base.host()).then_some(Owner::Package)
+    }
+
+    /// The navigation guard's question: may window `label` go to `url`? Not to the pages of an
+    /// app Booth did not put there (a link from one app to another would hand the page the
+    /// other app's permissions and storage).
+    pub fn may_show(&self, label: &str, url: &Url) -> bool {
+        let Some(owner) = self.owner_of(url) else { return true };
+        let placed = self.placed(label);
+        if owner != placed {
+            tracing::warn!(window = label, url = %url, showing = ?placed, "navigation blocked: another app's page");
+            return false;
+        }
+        true
+    }
+
+    /// Where `page` of `owner` is (an empty page: its entry).
+    fn location(&self, owner: &Owner, page: &str) -> Result<Url, String> {
+        match owner {
+            Owner::Package if page.is_empty() => self.entry(),
+            Owner::Package => crate::names::entry_location(&self.package, page),
+            Owner::App(id) => {
+                let app = self.catalogue.get(id).ok_or_else(|| format!("{id}: 不在应用目录中"))?;
+                crate::names::app_location(&app.id, &app.package, page)
+            }
+        }
+    }
+
+    /// The app in front leaves: its pages' sessions and the back screen's app end, and the
+    /// customer's face login with them.
+    fn front_leaves(&self, why: &str) {
+        for l in [MAIN, SECONDARY] {
+            self.bridge.end_sessions_for(l);
+        }
+        self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": why}));
+        self.clear_secondary();
+    }
+
+    /// Puts `page` of `owner` in the main window in place of the app there (a touch on the home
+    /// screen, finOpenOtherApp).
+    pub fn open_front(&self, owner: Owner, page: &str) -> Result<(), String> {
+        let url = self.location(&owner, page)?;
+        tracing::info!(app = ?owner, url = %url, "opening in the main window");
+        self.front_leaves("exit");
+        let package = owner == Owner::Package;
+        self.place(MAIN, owner);
+        *self.home.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // Opening an app is someone's doing (a touch on the home screen, a page's
+        // finOpenOtherApp): the idle countdown starts now, so an app left alone goes back.
+        let now = Instant::now();
+        let mut timers = self.timers();
+        timers.fresh(MAIN, now);
+        timers.input(MAIN, now, Duration::ZERO);
+        drop(timers);
+        self.navigate_main(url);
+        if package {
+            self.show_secondary_entry();
+        }
+        Ok(())
+    }
+
+    /// The home screen: the apps of the catalogue, nothing of the last customer's app.
+    /// `status` says why an app is not shown (it failed to load), or is empty.
+    pub fn show_home(&self, why: &str, status: String) {
+        tracing::info!(why, "home screen");
+        self.front_leaves("exit");
+        *self.home.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
+        self.launcher.lock().unwrap_or_else(|p| p.into_inner()).showing = None;
+        self.timers().fresh(MAIN, Instant::now());
+        self.navigate_main(Self::home_url());
+    }
+
+    /// A program finOpenOtherApp started runs (`Some`): the main window steps back for it (the
+    /// desktop stays locked down) and the idle reset and hang detection wait; `None`: it ended,
+    /// the main window is in front again.
+    pub fn program_running(&self, name: Option<&str>) {
+        *self.program.lock().unwrap_or_else(|p| p.into_inner()) = name.map(str::to_string);
+        let step_back = name.is_some();
+        if !step_back {
+            let now = Instant::now();
+            let mut timers = self.timers();
+            timers.forget_beat(MAIN);
+            timers.fresh(MAIN, now);
+        }
+        let app = self.app.clone();
+        let _ = self.app.run_on_main_thread(move || {
+            let Some(w) = app.get_webview_window(MAIN) else { return };
+            let done = if step_back { w.hide() } else { w.show().and_then(|_| w.set_focus()) };
+            if let Err(e) = done {
+                tracing::error!(error = %e, step_back, "cannot move the main window for the program");
+            }
+        });
+    }
+
+    fn program_runs(&self) -> bool {
+        self.program.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// What the home screen shows: `[package]` first (unless it could not load), then the
+    /// catalogue's apps, with their icons' addresses.
+    fn home_state(&self) -> Value {
+        let mut apps = Vec::new();
+        if !self.unavailable() {
+            apps.push(json!({"id": "", "name": self.package.manifest.name, "icon": null}));
+        }
+        for a in self.catalogue.apps() {
+            let icon = a.icon.as_deref().and_then(|i| crate::names::app_location(&a.id, &a.package, i).ok());
+            apps.push(json!({"id": a.id, "name": a.name, "icon": icon.map(|u| u.to_string())}));
+        }
+        let status = self.home.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default();
+        json!({"apps": apps, "status": status})
+    }
+
+    /// A touch on the home screen: `app` is an appId, or "" for `[package]`.
+    fn open_from_home(&self, app: &str) -> Result<(), String> {
+        let owner = if app.is_empty() {
+            Owner::Package
+        } else {
+            Owner::App(self.catalogue.get(app).ok_or_else(|| format!("{app}: 不在应用目录中"))?.id.clone())
+        };
+        self.open_front(owner, "")
+    }
+
     // --- the launcher ----------------------------------------------------------------------
 
     /// Where the package starts.
@@ -244,7 +468,8 @@ impl Shell {
         u
     }
 
-    fn is_launcher(url: &Url) -> bool {
+    /// Whether `url` is Booth's own launcher page.
+    pub fn is_launcher(url: &Url) -> bool {
         let ui = crate::names::ui_base();
         url.scheme() == ui.scheme() && url.host() == ui.host() && url.path() == "/launcher.html"
     }
@@ -263,6 +488,8 @@ impl Shell {
     /// The mini-program closes: its sessions end (device loops and listeners stop), its
     /// secondary page goes, and the main window shows the launcher.
     pub fn close_applet(&self, label: &str, why: &str) {
+        // The app that closed itself leaves nothing for the next customer; other apps keep theirs.
+        self.clear_origin(label);
         if label == SECONDARY && self.back_screen_shows_an_app() {
             // A back-screen app (launchMp) ends alone: the front app keeps running.
             tracing::info!(why, "back-screen app closed");
@@ -271,13 +498,22 @@ impl Shell {
             self.show_secondary_entry();
             return;
         }
-        tracing::info!(window = label, why, "mini-program closed; showing the launcher");
-        for l in [MAIN, SECONDARY] {
-            self.bridge.end_sessions_for(l);
+        if self.has_home() {
+            tracing::info!(window = label, why, "mini-program closed; back to the home screen");
+            self.show_home(why, String::new());
+            return;
         }
+        if self.placed(MAIN) != Owner::Package {
+            // An app finOpenOtherApp put in front of the package: back to the package.
+            tracing::info!(window = label, why, "mini-program closed; back to the package");
+            if let Err(e) = self.open_front(Owner::Package, "") {
+                tracing::error!(error = %e, "cannot go back to the package");
+            }
+            return;
+        }
+        tracing::info!(window = label, why, "mini-program closed; showing the launcher");
         // The customer's face login (seed 001) ends with the mini-program.
-        self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "exit"}));
-        self.clear_secondary();
+        self.front_leaves("exit");
         {
             let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
             l.showing = Some(LauncherReason::Exit);
@@ -287,10 +523,25 @@ impl Shell {
         self.navigate_main(Self::launcher_url(LauncherReason::Exit));
     }
 
+    /// Deletes the stored data of the app window `label` shows, from inside its page.
+    fn clear_origin(&self, label: &str) {
+        let Some(w) = self.app.get_webview_window(label) else { return };
+        match w.eval(CLEAR_ORIGIN_JS) {
+            Ok(()) => std::thread::sleep(CLEAR_GRACE),
+            Err(e) => tracing::warn!(window = label, error = %e, "cannot clear the app's stored data"),
+        }
+    }
+
     /// The package failed to load in the main window: the launcher shows why and retries.
     pub fn load_failed(&self, label: &str, url: &Url, why: &str) {
-        if label != MAIN || Self::is_launcher(url) {
+        if label != MAIN || Self::is_launcher(url) || Self::is_home(url) {
             tracing::warn!(window = label, url = %url, why, "page failed to load");
+            return;
+        }
+        if self.has_home() {
+            // The home screen stays usable: it says which app failed.
+            tracing::warn!(url = %url, why, "the app cannot load; back to the home screen");
+            self.show_home("load failed", format!("无法打开 {url}: {why}"));
             return;
         }
         let delay = {
@@ -351,14 +602,13 @@ impl Shell {
         }
         let entry = self.entry()?;
         tracing::info!(url = %entry, "starting the mini-program");
+        self.place(MAIN, Owner::Package);
         self.timers().fresh(MAIN, Instant::now());
         self.navigate_main(entry);
         self.show_secondary_entry();
         Ok(())
     }
 
-    /// The customer screen shows nothing of the last customer: a picture is dropped and the
-    /// window hidden (getSecondaryScreenState then answers 0).
     /// Whether the secondary window shows a catalogue app (started by launchMp).
     fn back_screen_shows_an_app(&self) -> bool {
         self.app
@@ -367,6 +617,8 @@ impl Shell {
             .is_some_and(|u| crate::names::app_of(&u).is_some())
     }
 
+    /// The customer screen shows nothing of the last customer: a picture is dropped and the
+    /// window hidden (getSecondaryScreenState then answers 0).
     fn clear_secondary(&self) {
         use booth_display::SecondaryScreen;
         if let Some(second) = self.app.try_state::<Arc<super::secondary::Secondary>>() {
@@ -378,6 +630,7 @@ impl Shell {
     fn show_secondary_entry(&self) {
         let Some(second) = &self.package.manifest.secondary else { return };
         let Ok(url) = crate::names::entry_location(&self.package, &second.entry) else { return };
+        self.place(SECONDARY, Owner::Package);
         let app = self.app.clone();
         let _ = self.app.run_on_main_thread(move || {
             if let Some(w) = app.get_webview_window(SECONDARY) {
@@ -424,7 +677,9 @@ impl Shell {
         }
         if label == MAIN {
             let mut l = self.launcher.lock().unwrap_or_else(|p| p.into_inner());
-            if Self::is_launcher(url) {
+            if Self::is_home(url) {
+                // Booth's own page: neither a load of the package nor the launcher.
+            } else if Self::is_launcher(url) {
                 if l.showing.is_none() {
                     l.showing = Some(LauncherReason::Exit);
                 }
@@ -448,7 +703,9 @@ impl Shell {
         let at = chrono::Local::now().to_rfc3339();
         tracing::error!(window = label, why, "the page's web process ended; reloading the page");
         self.timers().forget_beat(label);
-        self.note_recovery(json!({"window": label, "why": why, "at": at}));
+        // Ended by Booth for hanging is a recovery; anything else is a crash of the page's process.
+        let crash = !why.contains("hung");
+        self.note_recovery(json!({"window": label, "why": why, "at": at, "crash": crash}));
         let app = self.app.clone();
         let label = label.to_string();
         let _ = self.app.run_on_main_thread(move || {
@@ -485,7 +742,9 @@ impl Shell {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            self.note_recovery(json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339()}));
+            self.note_recovery(
+                json!({"window": label, "why": "hung", "at": chrono::Local::now().to_rfc3339(), "crash": false}),
+            );
             let _ = w.reload();
         }
     }
@@ -544,6 +803,10 @@ impl Shell {
             "admin" => Ok(Value::Null),
             "launcher" => Ok(self.launcher_state()),
             "start" if label == MAIN => self.start_package().map(|_| Value::Null),
+            "home" => Ok(self.home_state()),
+            "open" if label == MAIN && self.home_showing() => {
+                self.open_from_home(payload.get("app").and_then(Value::as_str).unwrap_or_default()).map(|_| Value::Null)
+            }
             other => Err(format!("unknown report `{other}`")),
         }
     }
@@ -570,8 +833,9 @@ impl Shell {
     }
 
     fn send_beats(&self) {
-        // Only kiosks judge hangs (a developer's page may sit at a breakpoint).
-        if !self.kiosk {
+        // Only kiosks judge hangs (a developer's page may sit at a breakpoint); a hidden page
+        // behind a program is not asked.
+        if !self.kiosk || self.program_runs() {
             return;
         }
         for label in [MAIN] {
@@ -584,12 +848,15 @@ impl Shell {
 
     fn tick(self: &Arc<Self>, now: Instant) {
         let cfg = self.config();
-        let on_launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner()).showing.is_some();
+        // The launcher and the home screen are what the idle reset would return to.
+        let on_launcher = self.launcher.lock().unwrap_or_else(|p| p.into_inner()).showing.is_some()
+            || self.home_showing()
+            || self.program_runs();
         let idle = match (self.kiosk && !on_launcher, cfg.idle()) {
             (true, Some(after)) => Some((MAIN, IdlePolicy { after, warning: Duration::from_secs(cfg.idle_warning_s) })),
             _ => None,
         };
-        let hang = self.kiosk.then(|| Duration::from_secs(cfg.hang_s));
+        let hang = (self.kiosk && !self.program_runs()).then(|| Duration::from_secs(cfg.hang_s));
         let due = self.timers().tick(now, idle, hang);
         for d in due {
             match d {
@@ -611,8 +878,8 @@ impl Shell {
         }
     }
 
-    /// Nobody used the terminal for the idle time: back to the entry with nothing of the last
-    /// customer left (cookies, storage, caches).
+    /// Nobody used the terminal for the idle time: back to the home screen, or the package's
+    /// entry, with nothing of the last customer left (cookies, storage, caches).
     fn idle_reset(&self, label: &str, clear: bool) {
         tracing::info!(window = label, clear_data = clear, "idle: back to the start");
         let Some(w) = self.app.get_webview_window(label) else { return };
@@ -628,6 +895,13 @@ impl Shell {
                 tracing::warn!(error = %e, "cannot clear browsing data");
             }
         }
+        if self.has_home() {
+            self.clear_secondary();
+            *self.home.lock().unwrap_or_else(|p| p.into_inner()) = Some(String::new());
+            self.navigate_main(Self::home_url());
+            return;
+        }
+        self.place(MAIN, Owner::Package);
         match self.entry() {
             Ok(entry) => self.navigate_main(entry),
             Err(e) => tracing::error!(error = %e, "no entry to go back to"),
@@ -643,6 +917,8 @@ impl Shell {
             "kiosk": self.kiosk,
             "launcher": l.showing,
             "launcherStatus": l.status,
+            "home": self.home_showing(),
+            "program": self.program.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             "bars": self.bars(),
             "recoveries": self.recoveries(),
             "loads": self.loads.lock().unwrap_or_else(|p| p.into_inner()).iter()

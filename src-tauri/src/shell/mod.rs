@@ -1,5 +1,5 @@
 //! Room `shell`: Booth's windows and what happens to them — the main window ([`open`]), the
-//! customer screen ([`secondary`]), the simulator panel, the admin window ([`admin_window`]),
+//! customer screen ([`secondary`]) and the apps on it ([`apps`], [`back_screen`]), the simulator panel, the admin window ([`admin_window`]),
 //! the launcher page, monitors ([`monitors`]), how pages are drawn ([`rendering`]), the web
 //! views' signals ([`webkit`] on Linux, [`webview2`] on Windows), and the lifecycle around the
 //! mini-program ([`lifecycle`]: deviceConfig and exitMp, the operation watcher, the idle reset,
@@ -11,6 +11,7 @@
 
 pub mod admin_window;
 pub mod apps;
+pub mod back_screen;
 pub mod certify;
 pub mod face_screen;
 pub mod fleet_host;
@@ -19,9 +20,11 @@ pub mod layout;
 pub mod lifecycle;
 pub mod monitors;
 pub mod open;
+pub mod page_key;
 pub mod rendering;
 pub mod secondary;
 pub mod signals;
+pub mod snapshot;
 #[cfg(target_os = "linux")]
 pub mod webkit;
 #[cfg(windows)]

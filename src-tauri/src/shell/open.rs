@@ -4,6 +4,7 @@
 
 use super::apps::Catalogue;
 use super::lifecycle::{LauncherReason, Shell};
+use super::page_key::PageKeys;
 use super::secondary::{Secondary, Setup};
 use crate::names::{package_base, ui_base, MAIN, PANEL, SECONDARY};
 use booth_bridge::Bridge;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
-/// Opens the main window (the package's entry, or the launcher when the package could not
-/// load) and prepares the secondary one; the caller connects the returned second screen to the
+/// Opens the main window (the package's entry, the home screen of a terminal with several
+/// apps, or the launcher when the package could not load) and prepares the secondary one; the caller connects the returned second screen to the
 /// display plugin and then shows the package's `secondary.entry` ([`Secondary::open_entry`]).
 pub fn open_windows(
     app: &tauri::App,
@@ -27,9 +28,22 @@ pub fn open_windows(
 ) -> Result<Arc<Secondary>, Box<dyn std::error::Error>> {
     let m = &package.manifest;
     let kiosk = shell.kiosk();
-    let script = runtime::init_script(&m.dialects, &m.id, crate::VERSION);
-    let inputs = runtime::inputs_script(inputs);
-    let shell_js = shell_script(shell);
+    // With a catalogue, either window may show an app with other dialects: the runtime offers
+    // every dialect there, and the bridge allows each page only its own manifest's.
+    let script = match catalogue.apps().next() {
+        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION),
+        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION),
+    };
+    // Each page window's own scripts carry its page key (see `page_key`).
+    let page_keys = Arc::new(PageKeys::new()?);
+    let keys = |label: &str| runtime::InternalKeys {
+        key: page_keys.key(label).unwrap_or_default().to_string(),
+        invoke_key: app.invoke_key().to_string(),
+    };
+    let (inputs_main, shell_main) = (runtime::inputs_script(inputs, &keys(MAIN)), shell_script(shell, &keys(MAIN)));
+    let (inputs_back, shell_back) =
+        (runtime::inputs_script(inputs, &keys(SECONDARY)), shell_script(shell, &keys(SECONDARY)));
+    app.manage(page_keys.clone());
     // Catalogue apps may be shown too, each on its own origin (launchMp, finOpenOtherApp).
     let mut bases = vec![package_base(), ui_base()];
     bases.extend(catalogue.origins());
@@ -38,12 +52,14 @@ pub fn open_windows(
     let guard = |label: &'static str| {
         let package = package.clone();
         let app_origins = app_origins.clone();
+        let shell = shell.clone();
         move |url: &Url| {
             let ok = package.allows_navigation(url, &app_origins);
             if !ok {
                 tracing::warn!(window = label, url = %url, "navigation blocked: origin not allowed by the package");
             }
-            ok
+            // Each window shows the app Booth put there, not one a link leads to.
+            ok && shell.may_show(label, url)
         }
     };
     // Pages never open windows of their own (WebView2 would open a browser window).
@@ -54,16 +70,20 @@ pub fn open_windows(
         }
     };
 
-    let first = match shell.unavailable() {
-        true => WebviewUrl::CustomProtocol(Shell::launcher_url(LauncherReason::Failed)),
-        false => crate::names::entry_url(package, &m.entry)?,
+    let first = if shell.unavailable() {
+        WebviewUrl::CustomProtocol(Shell::launcher_url(LauncherReason::Failed))
+    } else if shell.has_home() {
+        shell.start_on_home();
+        WebviewUrl::App("home.html".into())
+    } else {
+        crate::names::entry_url(package, &m.entry)?
     };
     let mut main = WebviewWindowBuilder::new(app, MAIN, first)
         .title(format!("{} — Booth", m.name))
         .inner_size(1280.0, 800.0)
         .initialization_script(&script)
-        .initialization_script(&inputs)
-        .initialization_script(&shell_js)
+        .initialization_script(&inputs_main)
+        .initialization_script(&shell_main)
         .on_navigation(guard(MAIN))
         .on_new_window(no_new_windows(MAIN))
         .devtools(dev);
@@ -106,17 +126,7 @@ pub fn open_windows(
         app.handle().clone(),
         Setup {
             title: format!("{} — Booth (secondary)", m.name),
-            // The back screen may show a catalogue app with other dialects: the runtime offers
-            // every dialect there, and the bridge allows each page only its own manifest's.
-            scripts: vec![
-                if catalogue.apps().next().is_some() {
-                    runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION)
-                } else {
-                    script
-                },
-                inputs,
-                shell_js,
-            ],
+            scripts: vec![script, inputs_back, shell_back],
             guard: Arc::new(guard(SECONDARY)),
             devtools: dev,
             entry: secondary_entry,
@@ -151,7 +161,7 @@ pub fn open_windows(
 
 /// The shell script of package pages (and the launcher page): activity, heartbeat, idle
 /// warning, and on kiosks the lock-down and the administrator's gesture.
-fn shell_script(shell: &Shell) -> String {
+fn shell_script(shell: &Shell, keys: &runtime::InternalKeys) -> String {
     let cfg = shell.config();
     let admin = shell.kiosk().then(|| runtime::AdminGesture {
         corner: cfg.admin_corner.clone(),
@@ -159,7 +169,7 @@ fn shell_script(shell: &Shell) -> String {
         window_ms: cfg.admin_window_ms,
         px: cfg.admin_corner_px,
     });
-    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 })
+    runtime::shell_script(&runtime::ShellConfig { kiosk: shell.kiosk(), admin, throttle_ms: 1000 }, keys)
 }
 
 /// Geometry and visibility of Booth's windows, for `/health`.

@@ -70,3 +70,46 @@ pub fn watch(shell: Arc<dyn PageSignals>, window: &WebviewWindow, kiosk: bool) {
 pub fn terminate(window: &WebviewWindow) {
     let _ = window.with_webview(|platform| platform.inner().terminate_web_process());
 }
+
+/// A snapshot's pixels: cairo ARGB32 (or RGB24 when `alpha` is false), rows of `stride` bytes.
+pub struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub stride: usize,
+    pub alpha: bool,
+    pub data: Vec<u8>,
+}
+
+/// Asks the web view of `window` for a picture of its visible part; `done` gets its pixels
+/// (on the main thread, once WebKit has drawn it).
+pub fn snapshot(
+    window: &WebviewWindow,
+    done: impl FnOnce(Result<Pixels, String>) + Send + 'static,
+) -> Result<(), String> {
+    use webkit2gtk::{SnapshotOptions, SnapshotRegion};
+    window
+        .with_webview(move |platform| {
+            platform.inner().snapshot(
+                SnapshotRegion::Visible,
+                SnapshotOptions::NONE,
+                None::<&webkit2gtk::gio::Cancellable>,
+                move |r| done(r.map_err(|e| e.to_string()).and_then(pixels_of)),
+            );
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn pixels_of(surface: cairo::Surface) -> Result<Pixels, String> {
+    let image = cairo::ImageSurface::try_from(surface).map_err(|_| "the snapshot is not an image".to_string())?;
+    let alpha = match image.format() {
+        cairo::Format::ARgb32 => true,
+        cairo::Format::Rgb24 => false,
+        other => return Err(format!("snapshot in an unexpected format ({other:?})")),
+    };
+    image.flush();
+    let (width, height, stride) =
+        (image.width().max(0) as u32, image.height().max(0) as u32, image.stride().max(0) as usize);
+    let mut data = Vec::new();
+    image.with_data(|d| data = d.to_vec()).map_err(|e| format!("the snapshot's pixels: {e}"))?;
+    Ok(Pixels { width, height, stride, alpha, data })
+}

@@ -31,15 +31,24 @@ async fn wx(b: &Booth, name: &str, params: Value) -> Value {
 }
 
 /// Runs `f` with the WebDriver session switched to the secondary window, then switches back.
+/// Under `booth dev` the simulator panel is a window too: the secondary is the one showing the
+/// page `/health` names for it.
 async fn on_back<T>(b: &Booth, f: impl AsyncFnOnce(&Booth) -> T) -> T {
     let main = b.client.window().await.expect("current window");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let other = loop {
+    let other = 'found: loop {
+        let want =
+            b.control("GET", "/health", "").1["windows"]["secondary"]["url"].as_str().unwrap_or_default().to_string();
         let handles = b.client.windows().await.expect("windows");
-        if let Some(h) = handles.into_iter().find(|h| *h != main) {
-            break h;
+        for h in handles.into_iter().filter(|h| *h != main) {
+            b.client.switch_to_window(h.clone()).await.expect("switch to a window");
+            let url = b.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            if !want.is_empty() && url == want {
+                break 'found h;
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "no secondary window");
+        b.client.switch_to_window(main.clone()).await.expect("switch back");
+        assert!(std::time::Instant::now() < deadline, "no secondary window showing {want:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     b.client.switch_to_window(other).await.expect("switch to the secondary window");
@@ -117,6 +126,24 @@ async fn launch_mp_puts_the_catalogue_app_on_the_second_monitor_and_messages_go_
         let url = b.client.current_url().await.expect("url");
         assert_eq!(url.as_str(), "booth://localhost/index.html", "the front app keeps running");
         assert_eq!(b.client.execute("return localStorage.getItem('shared-key');", vec![]).await.expect("s"), "front");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn booth_dev_runs_a_front_and_back_pair_from_two_folders() {
+    booth_e2e::with_dev(&fixture("apps-front"), &["--back", &fixture("apps-back")], async |b| {
+        // The back folder is in the catalogue under its folder's name.
+        let launch = json!({"appId": "apps-back", "hostAppId": "gh_dev", "miniappType": 0, "launchPage": "pages/pay", "needLogin": 0});
+        let r = wx(b, "launchMp", launch).await;
+        assert_eq!(r, json!({"ok": true, "res": {"replyCode": "0", "reply": "suc calling"}}));
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["windows"]["secondary"]["url"], "booth://apps-back/pages/pay.html", "{health}");
+        let r = wx(b, "postMsg", json!({"targetAppid": "apps-back", "content": "开发"})).await;
+        assert_eq!(r["res"]["replyCode"], "0", "{r}");
+        let got = on_back(b, async |b| b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await).await;
+        assert_eq!(got, json!([{"senderAppid": "front", "content": "开发"}]));
     })
     .await;
 }

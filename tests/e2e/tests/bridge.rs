@@ -73,9 +73,9 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         assert_eq!(wx["replyCode"], "-6", "{wx}");
         assert_eq!(wx["errorCode"], "UNSUPPORTED");
 
-        let ft = b.run_async("ft.finCardOcr({type: 'IDCard'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
+        let ft = b.run_async("ft.finOpenWitnessVideo({videoType: 'x'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(ft["errorCode"], "UNSUPPORTED", "{ft}");
-        assert!(ft["errMsg"].as_str().unwrap_or("").starts_with("finCardOcr:fail"), "{ft}");
+        assert!(ft["errMsg"].as_str().unwrap_or("").starts_with("finOpenWitnessVideo:fail"), "{ft}");
         let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(rtc["errorCode"], "UNSUPPORTED", "{rtc}");
 

@@ -1,8 +1,9 @@
 //! End to end, the face calls in a real booth window with the `file` camera (frames made from
 //! the registry photos the face setup fetches): enrolment with consent on the face screen,
 //! recognition with a signed auth code, a stranger, 1:1 against a photo and against the
-//! simulated ID card, a still photo, cancel, timeout, and the camera's folder removed mid-call.
-//! Needs Xvfb, a window manager, tauri-driver and the face models: run through scripts/test-all.
+//! simulated ID card, a still photo, cancel, timeout, and the camera's folder removed mid-call;
+//! seed 002's finFaceAuth and finLivenessCheck against the reference provider (its own binary,
+//! started by the test). Needs Xvfb, a window manager, tauri-driver and the face models: run through scripts/test-all.
 
 use booth_camera::Frame;
 use booth_e2e::{fixture, with_real_booth, Booth};
@@ -217,4 +218,136 @@ async fn still_photo_cancel_timeout_and_a_removed_camera() {
         assert_eq!(back["data"]["originFaceInfo"]["reason"], "LIVENESS_FAILED", "the camera works again: {back}");
     })
     .await;
+}
+
+const PROVIDER_KEY: &str = "T-E2E";
+const PROVIDER_SECRET: &str = "e2e-provider-secret-0123456789abcdef";
+const OBAMA_ID: &str = "11010119610804001X";
+
+/// The reference provider's own binary, serving on a free loopback port; stopped when dropped.
+struct RefProvider {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for RefProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn private(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
+/// Configures the reference provider in `dir`, enrols Obama with its admin command and serves.
+fn reference_provider(dir: &Path) -> RefProvider {
+    let bin = booth_e2e::booth_bin().with_file_name("booth-provider");
+    assert!(bin.is_file(), "{} (cargo build -p booth-provider)", bin.display());
+    let port = booth_e2e::free_port();
+    let config = dir.join("booth-provider.toml");
+    private(
+        &config,
+        &format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase = \"{}\"\nkey_file = \"{}\"\nmodels_dir = \"{}\"\n[clients]\n{PROVIDER_KEY} = \"{PROVIDER_SECRET}\"\n",
+            dir.join("provider/provider.db").display(),
+            dir.join("provider/templates.key").display(),
+            tk::models_dir().display(),
+        ),
+    );
+    let photo = tk::face_dir().join("samples/obama.jpg");
+    let added = std::process::Command::new(&bin)
+        .arg("-c")
+        .arg(&config)
+        .args(["person", "add", "--photo"])
+        .arg(&photo)
+        .args(["--id-number", OBAMA_ID, "--name", "奥巴马", "--org", "org1", "--component", "canteen"])
+        .output()
+        .expect("booth-provider person add");
+    assert!(added.status.success(), "person add: {}", String::from_utf8_lossy(&added.stderr));
+    let log = std::fs::File::create(dir.join("provider.log")).expect("log");
+    let child = std::process::Command::new(&bin)
+        .arg("-c")
+        .arg(&config)
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("booth-provider serve");
+    let provider = RefProvider { child, url: format!("http://127.0.0.1:{port}") };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "booth-provider did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    provider
+}
+
+/// An ft call's outcome: `{ok: value}` when resolved, the rejection otherwise.
+async fn ft(b: &Booth, call: &str) -> Value {
+    b.run_async(&format!("{call}.then(function (r) {{ done({{ok: r}}); }}, done);"), Value::Null).await
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models + the booth-provider binary; run by scripts/test-all"]
+async fn fin_face_auth_and_liveness_against_the_reference_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = reference_provider(dir.path());
+    let (config, camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("[face]\n", "[face]\nengine = \"provider\"\n");
+    toml.push_str(&format!(
+        "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\n",
+        provider.url
+    ));
+    // It holds a secret: Booth refuses a booth.toml others may read.
+    private(Path::new(&config), &toml);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        let same = ft(b, &format!("ft.finFaceAuth({{idNo: '{OBAMA_ID}', name: '奥巴马', imagePath: ''}})")).await;
+        assert_eq!(same["ok"]["errorCode"], 0, "{same}");
+        assert_eq!(same["ok"]["description"], "认证通过");
+        assert!(same["ok"]["score"].as_f64().unwrap() > 0.5, "{same}");
+
+        tk::replace_frames(&camera, &tk::live_sequence("biden.jpg", &detect));
+        let other = ft(b, &format!("ft.finFaceAuth({{idNo: '{OBAMA_ID}', name: '奥巴马'}})")).await;
+        assert_eq!(other["ok"]["errorCode"], 1001, "{other}");
+        assert!(other["ok"]["score"].as_f64().unwrap() < 0.5, "{other}");
+
+        tk::replace_frames(&camera, &tk::live_sequence("obama.jpg", &detect));
+        let live = ft(b, "ft.finLivenessCheck()").await;
+        assert_eq!(live["ok"]["resultType"], "success", "{live}");
+        let img = live["ok"]["faceImgStr"].as_str().unwrap().to_string();
+        assert!(img.starts_with("/9j/"), "a JPEG, base64");
+        // Its picture, as a data: URL, is accepted once as a live face.
+        let by_live = b
+            .run_async(
+                "ft.finFaceAuth({idNo: arg.id, imagePath: 'data:image/jpeg;base64,' + arg.img}).then(function (r) { done({ok: r}); }, done);",
+                json!({"id": OBAMA_ID, "img": img}),
+            )
+            .await;
+        assert_eq!(by_live["ok"]["errorCode"], 0, "{by_live}");
+
+        // 取消 on the liveness screen: "back".
+        b.client
+            .execute(
+                "window.back = null; ft.finLivenessCheck().then(function (r) { window.back = {ok: r}; }, function (e) { window.back = e; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start finLivenessCheck");
+        press(b, "cancel").await;
+        let back = result(b, "back", Duration::from_secs(10)).await;
+        assert_eq!(back, json!({"ok": {"resultType": "back"}}));
+
+        // Nothing biometric in /health.
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["devices"]["provider"]["backend"], "http", "{health}");
+        assert!(!health.to_string().contains(&img[..40]));
+    })
+    .await;
+    drop(provider);
 }

@@ -33,10 +33,13 @@ async fn kiosk(settings: &str) -> (Booth, tempfile::TempDir) {
 }
 
 /// `booth kiosk <package> --sim --config <file with `settings`>`, whatever page shows first.
+/// The control endpoint serves everything (`[control] full_in_kiosk`) unless `settings` has its
+/// own `[control]`: the tests drive the simulated devices and read the flight recorder.
 async fn kiosk_of(package: &str, settings: &str) -> (Booth, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("booth.toml");
-    std::fs::write(&config, format!("[log]\ndir = \"\"\n{settings}")).expect("booth.toml");
+    let control = if settings.contains("[control]") { "" } else { "[control]\nfull_in_kiosk = true\n" };
+    std::fs::write(&config, format!("[log]\ndir = \"\"\n{control}{settings}")).expect("booth.toml");
     let port = free_port();
     let args = vec![
         "kiosk".to_string(),
@@ -658,4 +661,24 @@ async fn kiosk_windows_get_their_window_manager_state_on_every_start() {
         assert!(full(&main) && full(&main_after), "start {start}: main window {main} / {main_after}");
         assert!(full(&second), "start {start}: secondary window {second}");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn kiosk_control_endpoint_serves_health_only() {
+    with_kiosk("[control]\n", async |b, _| {
+        let (status, health) = b.control("GET", "/health", "");
+        assert_eq!(status, 200, "{health}");
+        assert_eq!(health["shell"]["kiosk"], true, "{health}");
+        for (method, path, body) in [
+            ("GET", "/sim", ""),
+            ("POST", "/sim/scanner/scan", r#"{"code":"FROM-OUTSIDE"}"#),
+            ("GET", "/feed?after=0", ""),
+        ] {
+            let (status, answer) = b.control(method, path, body);
+            assert_eq!(status, 404, "{method} {path}: {answer}");
+            assert!(answer["error"].as_str().unwrap_or_default().contains("full_in_kiosk"), "{answer}");
+        }
+    })
+    .await;
 }

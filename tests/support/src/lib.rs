@@ -20,12 +20,16 @@
 //! - [`mosquitto::Mosquitto`]: a private MQTT broker on a free port with its own configuration
 //!   and persistence; stopping and starting it is "the broker restarted".
 //!
+//! - [`contract::Contract`] (feature `contract`): docs/provider-v1.yaml's schemas, to check
+//!   the bodies Booth sends and the reference provider answers.
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
 //!   crop) made from the registry photos the face setup fetches.
 //!
 //! Not for: production code.
 
+#[cfg(feature = "contract")]
+pub mod contract;
 #[cfg(unix)]
 pub mod cups;
 pub mod escpos;

@@ -358,6 +358,11 @@ pub fn restore_after_crash(marker_path: &Path) -> Option<Report> {
     Some(report)
 }
 
+/// Whether process `pid` still runs.
+pub fn process_alive(pid: u32) -> bool {
+    platform::process_alive(pid)
+}
+
 fn into_result(what: &str, status: Status) -> Result<(), String> {
     match status {
         Status::Done | Status::NotRequested => Ok(()),

@@ -1,0 +1,136 @@
+//! Both sides against docs/provider-v1.yaml: every request Booth's client sends and every answer
+//! the reference provider gives — successes and refusals of every endpoint — validated against
+//! the document's schemas, and every operation of the document exercised.
+
+mod common;
+
+use booth_provider_client::client::{Exchange, Observer};
+use booth_provider_client::wire::*;
+use booth_provider_client::{ClientConfig, Code, Provider, ProviderConfig};
+use booth_testkit::contract::Contract;
+use common::*;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn recorded(url: &str, secret: &str) -> (Arc<Provider>, Arc<Mutex<Vec<Exchange>>>) {
+    let sent: Arc<Mutex<Vec<Exchange>>> = Arc::default();
+    let log = sent.clone();
+    let observer: Observer = Arc::new(move |x: &Exchange| log.lock().unwrap().push(x.clone()));
+    let cfg = ProviderConfig::Http {
+        client: ClientConfig {
+            url: url.into(),
+            key_id: KEY_ID.into(),
+            secret: secret.as_bytes().to_vec(),
+            timeout: Duration::from_secs(10),
+            retries: 0,
+        },
+        provider_liveness: false,
+    };
+    (Provider::from_config(&cfg, Some(observer)).unwrap(), sent)
+}
+
+fn part(org: &str) -> Partition {
+    Partition { org_out_id: org.into(), component_out_id: "canteen".into() }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn booths_requests_and_the_reference_providers_answers_follow_the_document() {
+    let contract = Contract::load();
+    let site = start().await;
+    let (p, sent) = recorded(&site.running.url(), SECRET);
+
+    p.capabilities().await.unwrap();
+    let enroll = EnrollRequest {
+        terminal: "T-1".into(),
+        face: face("obama.jpg"),
+        partition: part("org1"),
+        person: PersonInfo { name: "测试".into(), id_number: "11010119610804001X".into(), ..Default::default() },
+        consent: consent(),
+    };
+    let obama = p.enroll(&enroll).await.unwrap();
+    assert!(p.enroll(&enroll).await.unwrap().existing);
+    let mut refused = enroll.clone();
+    refused.consent.text.clear();
+    assert_eq!(p.enroll(&refused).await.unwrap_err().code, Code::ConsentRefused);
+
+    let search = |photo: &str, org: &str| SearchRequest {
+        terminal: "T-1".into(),
+        face: face(photo),
+        partition: Some(part(org)),
+    };
+    assert_eq!(p.search(&search("obama2.jpg", "org1")).await.unwrap().person_id, obama.person_id);
+    assert_eq!(p.search(&search("obama2.jpg", "org2")).await.unwrap_err().code, Code::NotMatched);
+    let mut foreign = search("obama2.jpg", "org1");
+    foreign.face.embedding.model = "arcface".into();
+    assert_eq!(p.search(&foreign).await.unwrap_err().code, Code::BadParam);
+
+    let verify = |photo: &str, id: &str| VerifyRequest {
+        terminal: "T-1".into(),
+        face: face(photo),
+        id_number: id.into(),
+        name: "测试".into(),
+        photo: String::new(),
+    };
+    assert!(p.verify(&verify("obama2.jpg", "11010119610804001X")).await.unwrap().matched);
+    assert!(!p.verify(&verify("biden.jpg", "11010119610804001X")).await.unwrap().matched);
+    assert_eq!(p.verify(&verify("biden.jpg", "110101199001010011")).await.unwrap_err().code, Code::NotMatched);
+    assert_eq!(p.verify(&verify("biden.jpg", "")).await.unwrap_err().code, Code::BadParam);
+
+    assert!(p.liveness(&LivenessRequest { terminal: "T-1".into(), face: face("obama.jpg") }).await.unwrap().passed);
+    let mut dead = face("obama.jpg");
+    dead.liveness.passed = false;
+    let e = p.liveness(&LivenessRequest { terminal: "T-1".into(), face: dead }).await.unwrap_err();
+    assert_eq!(e.code, Code::LivenessFailed);
+
+    for kind in ["BankCard", "IDCard", "IDCardCheck", "BusiCert"] {
+        let req = OcrRequest { terminal: "T-1".into(), kind: kind.into(), image: "aGVsbG8=".into() };
+        assert_eq!(p.ocr(&req).await.unwrap_err().code, Code::NotConfigured);
+    }
+
+    let login = p.face_login(&FaceLoginRequest { terminal: "T-1".into(), face: face("obama2.jpg") }).await.unwrap();
+    let stranger = FaceLoginRequest { terminal: "T-1".into(), face: face("biden.jpg") };
+    assert_eq!(p.face_login(&stranger).await.unwrap_err().code, Code::NotMatched);
+    let logout = LogoutRequest { terminal: "T-1".into(), session_id: login.session_id };
+    assert!(p.logout(&logout).await.unwrap().ended);
+    assert!(!p.logout(&logout).await.unwrap().ended);
+
+    // Certification: whatever this provider answers (a page, or NOT_CONFIGURED / NOT_FOUND
+    // without one), the answer must be in the document's words.
+    let start = CertifyStartRequest {
+        terminal: "T-1".into(),
+        cert_name: "测试".into(),
+        cert_no: "11010119610804001X".into(),
+        return_url: "booth://localhost/certify/done".into(),
+    };
+    let id = match p.certify_start(&start).await {
+        Ok(s) => s.certify_id,
+        Err(_) => "no-such-certification".to_string(),
+    };
+    let _ = p.certify_status(&id).await;
+
+    // An unknown secret: the unsigned 401 is in the document too.
+    let (stranger_terminal, stranger_sent) = recorded(&site.running.url(), "not-the-secret-not-the-secret-0000");
+    assert_eq!(stranger_terminal.capabilities().await.unwrap_err().code, Code::Unauthorized);
+
+    let mut all = sent.lock().unwrap().clone();
+    all.extend(stranger_sent.lock().unwrap().iter().cloned());
+    let mut failures = Vec::new();
+    for x in &all {
+        if let Err(e) = contract.check_request(&x.method, &x.path, x.request.as_ref()) {
+            failures.push(format!("request: {e}"));
+        }
+        if let Err(e) = contract.check_response(&x.method, &x.path, x.status, &x.response) {
+            failures.push(format!("answer: {e} — {}", String::from_utf8_lossy(&x.response)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} exchanges drift from the document:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+    let missing: Vec<_> = contract.operations().difference(&contract.seen()).cloned().collect();
+    assert!(missing.is_empty(), "operations of the document never exercised: {missing:?}");
+    site.running.stop().await;
+}
