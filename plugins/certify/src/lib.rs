@@ -6,8 +6,9 @@
 //! `certifyId` and a page URL. Booth opens that URL in its own certification window above the
 //! calling page ([`CertifyWindow`], implemented by the app): only the URL's origin may load
 //! there, and it must be one of the manifest's `origins`; the camera is granted to that origin
-//! in that window only, and Booth's own camera preview is offered to the page for web views that
-//! give pages no camera. The answer ([`outcome`]) is seed 003's `resultStatus`:
+//! in that window only, and Booth's own camera is offered to the page for web views that give
+//! pages no camera (Booth holds the device): a preview stream to show and single frames the page
+//! may read, both granted to the certification origin alone and revoked when the window closes. The answer ([`outcome`]) is seed 003's `resultStatus`:
 //!
 //! - `9000` when the page leaves for its return URL with `status=PASSED`;
 //! - `6001` when the person closes the window (its 关闭 button);
@@ -26,7 +27,7 @@ pub mod param;
 pub mod sim;
 
 use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params};
-use booth_camera::preview::Preview;
+use booth_camera::preview::{Grant, Preview};
 pub use outcome::{reply_for, WindowEvent};
 pub use param::CertifyParam;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,8 +48,8 @@ pub struct OpenRequest {
     pub url: Url,
     /// The only origin that may load in the window (`scheme://host[:port]`).
     pub origin: String,
-    /// Booth's camera preview (MJPEG on 127.0.0.1) for the page, when there is a camera.
-    pub preview_url: Option<String>,
+    /// Booth's camera for the page (on 127.0.0.1, readable by `origin` only), when there is one.
+    pub camera: Option<Grant>,
 }
 
 /// The certification window, as the app provides it. `open` may block (a window is made on the
@@ -130,16 +131,17 @@ impl Certify {
         if self.busy.swap(true, Ordering::SeqCst) {
             return Err(ApiError::new(ErrorCode::Busy, "另一个实人认证正在进行"));
         }
-        let preview = self.preview_url().await;
-        // Closes the window and ends the preview however the call ends (answered, timed out,
-        // or its page gone).
-        let _open = Opened { certify: self.clone(), window: window.clone() };
-        let request = OpenRequest {
-            parent: ctx.session.info().key.clone(),
-            origin: p.url.origin().ascii_serialization(),
-            url: p.url.clone(),
-            preview_url: preview,
+        let origin = p.url.origin().ascii_serialization();
+        let camera = self.grant(&origin).await;
+        // Closes the window and ends the grant however the call ends (answered, timed out,
+        // or its page gone). The camera keeps running meanwhile, so that each frame the page
+        // asks for comes at once.
+        let _open = Opened {
+            certify: self.clone(),
+            window: window.clone(),
+            _warm: camera.as_ref().and_then(|_| self.camera.as_ref()?.subscribe().ok()),
         };
+        let request = OpenRequest { parent: ctx.session.info().key.clone(), origin, url: p.url.clone(), camera };
         let (tx, mut rx) = mpsc::unbounded_channel();
         let opener = window.clone();
         tokio::task::spawn_blocking(move || opener.open(&request, tx))
@@ -155,8 +157,8 @@ impl Certify {
         reply_for(&p.certify_id, event)
     }
 
-    /// A preview URL of Booth's camera for the page, if the camera works.
-    async fn preview_url(&self) -> Option<String> {
+    /// Booth's camera for a page of `origin`, if there is a camera.
+    async fn grant(&self, origin: &str) -> Option<Grant> {
         let camera = self.camera.clone()?;
         if camera.status().backend == "none" {
             return None;
@@ -171,7 +173,7 @@ impl Certify {
                 }
             }
         }
-        p.as_ref().map(|p| p.url_for(PREVIEW_SCREEN))
+        p.as_ref().map(|p| p.grant(PREVIEW_SCREEN, origin))
     }
 }
 
@@ -180,6 +182,7 @@ const PREVIEW_SCREEN: &str = "certify";
 struct Opened {
     certify: Arc<Certify>,
     window: Arc<dyn CertifyWindow>,
+    _warm: Option<booth_camera::Subscription>,
 }
 
 impl Drop for Opened {

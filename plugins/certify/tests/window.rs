@@ -88,7 +88,7 @@ async fn each_window_outcome_is_seed_003s_answer_and_the_window_closes() {
     assert_eq!(passed, json!({"resultStatus": "9000", "result": {"certifyId": "c1"}}));
     let opened = w.opened.lock().unwrap()[0].clone();
     assert_eq!((opened.parent.as_str(), opened.origin.as_str(), opened.url.as_str()), ("main", ORIGIN, url.as_str()));
-    assert_eq!(opened.preview_url, None, "no camera, no preview");
+    assert_eq!(opened.camera, None, "no camera, no grant");
     assert!(!*w.open_now.lock().unwrap(), "the window closes when the call answers");
 
     assert_eq!(call(&bridge, page, &param("c1", &url)).await.1, json!({"resultStatus": "6001", "result": {}}));

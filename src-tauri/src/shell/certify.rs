@@ -7,13 +7,15 @@
 //!   script in a shadow root); in kiosk mode it is undecorated, fullscreen and above
 //!   everything, like the main window. Without kiosk mode, the window's own close box closes it too.
 //! - The camera is granted to the certification origin in this window only (WebKitGTK's media
-//!   stream, video only); every other permission is refused. Where the web view gives the page no
-//!   camera, the page is offered Booth's own camera preview (`window.__boothCertify.previewUrl`).
+//!   stream, video only); every other permission is refused. Booth holds the terminal's camera, so
+//!   the page is offered Booth's own: frames it may read, granted to that origin alone (see
+//!   [`script`]).
 //! - A load that fails (connection refused, DNS, TLS) or an HTTP 5xx for the page is reported as
 //!   a network failure.
 
 use super::signals::PageSignals;
 use crate::names::{CERTIFY, MAIN};
+use booth_camera::preview::Grant;
 use booth_certify::{CertifyWindow, OpenRequest, WindowEvent};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio::sync::mpsc::UnboundedSender;
@@ -42,16 +44,64 @@ fn send(events: &Events, event: WindowEvent) {
     let _ = events.send(event);
 }
 
-/// The close button and, for pages of the certification origin only, Booth's camera preview.
-fn script(origin: &str, preview_url: Option<&str>) -> String {
+/// The close button and, for pages of the certification origin only, Booth's camera:
+/// `window.__boothCertify` (`previewUrl` to show, `frame()` → a JPEG `Blob` of the next frame)
+/// and `navigator.mediaDevices.getUserMedia({video})` answered with a track drawn from those
+/// frames, for pages that know only getUserMedia. The frames come by `fetch` with CORS for this
+/// origin alone: a canvas fed from them stays readable, which a cross-origin MJPEG `<img>` is
+/// not on WebKitGTK.
+fn script(origin: &str, camera: Option<&Grant>) -> String {
     let origin = serde_json::Value::from(origin);
-    let preview = serde_json::Value::from(preview_url.unwrap_or(""));
+    let camera = match camera {
+        Some(g) => serde_json::json!({"stream": g.stream_url, "frame": g.frame_url}),
+        None => serde_json::Value::Null,
+    };
     let close = serde_json::Value::from(CLOSE_URL);
     format!(
         r#"(function () {{
   if (window.top !== window) return;
-  if (location.origin === {origin} && {preview}) {{
-    Object.defineProperty(window, '__boothCertify', {{ value: Object.freeze({{ previewUrl: {preview} }}) }});
+  var camera = {camera};
+  if (location.origin === {origin} && camera) {{
+    var frame = function () {{
+      return fetch(camera.frame, {{ cache: 'no-store', credentials: 'omit' }}).then(function (r) {{
+        if (!r.ok) throw new Error('终端摄像头画面不可用 (' + r.status + ')');
+        return r.blob();
+      }});
+    }};
+    Object.defineProperty(window, '__boothCertify', {{
+      value: Object.freeze({{ previewUrl: camera.stream, frameUrl: camera.frame, frame: frame }})
+    }});
+    var md = navigator.mediaDevices;
+    if (md && window.HTMLCanvasElement && HTMLCanvasElement.prototype.captureStream && window.createImageBitmap) {{
+      var own = md.getUserMedia ? md.getUserMedia.bind(md) : null;
+      var boothCamera = function () {{
+        var canvas = document.createElement('canvas');
+        var g = canvas.getContext('2d');
+        var draw = function () {{
+          return frame().then(createImageBitmap).then(function (bm) {{
+            if (canvas.width !== bm.width || canvas.height !== bm.height) {{ canvas.width = bm.width; canvas.height = bm.height; }}
+            g.drawImage(bm, 0, 0);
+            if (bm.close) bm.close();
+          }});
+        }};
+        return draw().then(function () {{
+          var stream = canvas.captureStream(15);
+          var track = stream.getVideoTracks()[0];
+          var live = true;
+          var stop = track.stop.bind(track);
+          track.stop = function () {{ live = false; stop(); }};
+          (function pump() {{
+            if (!live || track.readyState === 'ended') return;
+            draw().then(function () {{ setTimeout(pump, 20); }}, function () {{ setTimeout(pump, 500); }});
+          }})();
+          return stream;
+        }}, function (e) {{ throw new DOMException(String(e.message || e), 'NotReadableError'); }});
+      }};
+      md.getUserMedia = function (c) {{
+        if (c && c.video && !c.audio) return boothCamera();
+        return own ? own(c) : Promise.reject(new DOMException('getUserMedia', 'NotAllowedError'));
+      }};
+    }}
   }}
   function add() {{
     if (!document.body) {{ document.addEventListener('DOMContentLoaded', add); return; }}
@@ -149,7 +199,7 @@ fn build(app: &AppHandle, request: &OpenRequest, kiosk: bool, devtools: bool, ev
     let mut builder = WebviewWindowBuilder::new(app, CERTIFY, WebviewUrl::External(request.url.clone()))
         .title("实人认证")
         .inner_size(1024.0, 768.0)
-        .initialization_script(script(&origin, request.preview_url.as_deref()))
+        .initialization_script(script(&origin, request.camera.as_ref()))
         .on_navigation(move |url| decide(url, &guard_origin, &guard_events))
         .on_new_window(|url, _| {
             tracing::warn!(window = CERTIFY, url = %url, "new window blocked");
@@ -244,10 +294,15 @@ mod tests {
     }
 
     #[test]
-    fn the_script_offers_the_preview_to_the_origin_only() {
-        let s = script("https://certify.example.com", Some("http://127.0.0.1:1/stream/ab"));
-        assert!(s.contains("location.origin === \"https://certify.example.com\""));
+    fn the_script_offers_the_camera_to_the_origin_only() {
+        let grant = Grant {
+            stream_url: "http://127.0.0.1:1/stream/ab".into(),
+            frame_url: "http://127.0.0.1:1/frame/ab".into(),
+        };
+        let s = script("https://certify.example.com", Some(&grant));
+        assert!(s.contains("location.origin === \"https://certify.example.com\" && camera"));
+        assert!(s.contains("\"frame\":\"http://127.0.0.1:1/frame/ab\""), "{s}");
         assert!(s.contains("关闭"));
-        assert!(script("https://x", None).contains("&& \"\""));
+        assert!(script("https://x", None).contains("var camera = null;"));
     }
 }

@@ -17,6 +17,7 @@ use booth_provider::{App, Running, Settings};
 use booth_provider_client::wire::*;
 use booth_provider_client::{Client, ClientConfig};
 use booth_testkit::face::{self as tk, FaceAt};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -86,6 +87,13 @@ async fn start(c: &Arc<Client>) -> CertifyStartResponse {
     c.post("/v1/certify/start", &req).await.unwrap_or_else(|e| panic!("certify/start: {e:?}"))
 }
 
+/// A person turning their head slowly in front of Booth's camera: each pose held about two
+/// seconds at 15 frames a second. The page sends what it gets through the provider's models one
+/// frame at a time (a few a second in a debug build), as a person's slow turn allows.
+fn slowly(name: &str) -> Vec<Frame> {
+    tk::live_sequence(name, &detect).into_iter().flat_map(|f| std::iter::repeat_n(f, 4)).collect()
+}
+
 /// A package whose manifest lists `origin`, and a booth.toml with the file camera.
 fn setup(dir: &Path, origin: &str, frames: &[Frame]) -> (String, String) {
     let pkg = dir.join("pkg");
@@ -130,6 +138,50 @@ async fn reply(b: &Booth, within: Duration) -> Value {
     b.wait_for("return window.certified", within).await
 }
 
+/// What the certification page shows (its prompt and whether it has a picture), for a failure
+/// message; `None` when no certification window is open.
+async fn page_state(b: &Booth) -> Option<Value> {
+    let main = b.client.window().await.ok()?;
+    let mut state = None;
+    for h in b.client.windows().await.unwrap_or_default() {
+        if h != main
+            && b.client.switch_to_window(h).await.is_ok()
+            && b.client.title().await.unwrap_or_default() == "实人认证"
+        {
+            state = b
+                .client
+                .execute(
+                    "var p = document.getElementById('prompt'); return {url: location.href, prompt: p && p.textContent, booth: !!window.__boothCertify};",
+                    vec![],
+                )
+                .await
+                .ok();
+        }
+    }
+    b.client.switch_to_window(main).await.ok()?;
+    state
+}
+
+/// The reply to open-certify, waiting up to `within`; says what the page showed if none comes.
+async fn reply_watching(b: &Booth, within: Duration) -> Value {
+    let deadline = std::time::Instant::now() + within;
+    let mut last = None;
+    loop {
+        let got = b.client.execute("return window.certified", vec![]).await.unwrap_or(Value::Null);
+        if !got.is_null() {
+            return got;
+        }
+        if let Some(s) = page_state(b).await {
+            last = Some(s);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer within {within:?}; the certification page showed {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// The certification window's handle, once it is open.
 async fn certify_window(b: &Booth) -> fantoccini::wd::WindowHandle {
     let main = b.client.window().await.expect("current window");
@@ -150,6 +202,19 @@ async fn certify_window(b: &Booth) -> fantoccini::wd::WindowHandle {
     }
 }
 
+/// A GET with an `Origin` header, as a page of that origin would send it; the status code.
+fn raw_get(url: &str, origin: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nOrigin: {origin}\r\n\r\n").expect("write");
+    let mut v = Vec::new();
+    let _ = s.read_to_end(&mut v);
+    let head = String::from_utf8_lossy(&v[..v.len().min(200)]).to_string();
+    (head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), head)
+}
+
 /// Waits until Booth has `n` windows again (the certification window closed).
 async fn windows_back_to(b: &Booth, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -166,7 +231,7 @@ async fn open_certify_through_the_reference_page_passes_and_can_be_closed() {
     let running = provider(dir.path()).await;
     let url = running.url();
     let c = client(&url);
-    let (pkg, config) = setup(dir.path(), &url, &tk::live_sequence("obama.jpg", &detect));
+    let (pkg, config) = setup(dir.path(), &url, &slowly("obama.jpg"));
     with_real_booth(&pkg, &["--config", &config], async |b| {
         b.wait_for("return window.ready", Duration::from_secs(5)).await;
 
@@ -174,8 +239,10 @@ async fn open_certify_through_the_reference_page_passes_and_can_be_closed() {
         // The person does the challenge on the provider's page: 9000, and the provider agrees.
         let s = start(&c).await;
         assert!(s.certify_url.starts_with(&url), "{s:?}");
+        let t = std::time::Instant::now();
         open_certify(b, &s.certify_id, &s.certify_url).await;
-        let passed = reply(b, Duration::from_secs(90)).await;
+        let passed = reply_watching(b, Duration::from_secs(90)).await;
+        eprintln!("certification passed in {:.1} s", t.elapsed().as_secs_f32());
         assert_eq!(passed, json!({"resultStatus": "9000", "result": {"certifyId": s.certify_id}}));
         let status: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
         assert_eq!(status.status, "PASSED", "{status:?}");
@@ -189,13 +256,45 @@ async fn open_certify_through_the_reference_page_passes_and_can_be_closed() {
         let main = b.client.window().await.unwrap();
         let w = certify_window(b).await;
         b.client.switch_to_window(w).await.unwrap();
-        let pressed = b
+        // A page that knows only getUserMedia gets Booth's camera too, and may read its pixels:
+        // a canvas drawn from that video is not tainted, and the picture is the camera's.
+        let seen = b
+            .run_async(
+                "navigator.mediaDevices.getUserMedia({video: true}).then(function (s) { \
+                   var v = document.createElement('video'); v.muted = true; v.playsInline = true; v.srcObject = s; \
+                   v.onplaying = function () { setTimeout(function () { \
+                     var c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight; \
+                     var g = c.getContext('2d'); g.drawImage(v, 0, 0); \
+                     var d = g.getImageData(0, 0, c.width, c.height).data, lit = 0; \
+                     for (var i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 60) lit++; \
+                     s.getTracks().forEach(function (t) { t.stop(); }); \
+                     done({width: c.width, height: c.height, lit: lit / (c.width * c.height)}); }, 300); }; \
+                   v.play(); }, function (e) { done({error: e.name + ': ' + e.message}); });",
+                Value::Null,
+            )
+            .await;
+        assert!(seen["width"].as_u64().unwrap_or(0) >= 320, "{seen}");
+        assert!(seen["lit"].as_f64().unwrap_or(0.0) > 0.2, "the camera's picture, not a black frame: {seen}");
+        // Another origin cannot read Booth's frames.
+        let frame_url = b.client.execute("return window.__boothCertify.frameUrl", vec![]).await.unwrap();
+        let frame_url = frame_url.as_str().unwrap_or_default().to_string();
+        let (code, _) = raw_get(&frame_url, "https://evil.example");
+        assert_eq!(code, 403, "{frame_url}");
+        // The person presses 关闭: a pointer click where Booth draws it, above the page.
+        let at = b
             .wait_for(
-                "var h = document.querySelector('booth-certify-close'); var x = h && h.shadowRoot && h.shadowRoot.querySelector('button'); if (!x) return false; x.click(); return true;",
+                "var h = document.querySelector('booth-certify-close'); var x = h && h.shadowRoot && h.shadowRoot.querySelector('button'); \
+                 if (!x) return null; var r = x.getBoundingClientRect(); return {x: r.left + r.width / 2, y: r.top + r.height / 2};",
                 Duration::from_secs(20),
             )
             .await;
-        assert_eq!(pressed, true);
+        let (x, y) = (at["x"].as_f64().unwrap_or(0.0), at["y"].as_f64().unwrap_or(0.0));
+        let click = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveTo { duration: None, x, y })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        // The window goes away under the click: the driver may report that as an error.
+        let _ = b.client.perform_actions(click).await;
         b.client.switch_to_window(main).await.unwrap();
         let closed = reply(b, Duration::from_secs(20)).await;
         assert_eq!(closed, json!({"resultStatus": "6001", "result": {}}));
@@ -204,10 +303,10 @@ async fn open_certify_through_the_reference_page_passes_and_can_be_closed() {
         assert_eq!(status.status, "PENDING");
 
         // A stranger in front of the camera: 4000 USER_IS_NOT_CERTIFY.
-        tk::replace_frames(&dir.path().join("camera"), &tk::live_sequence("biden.jpg", &detect));
+        tk::replace_frames(&dir.path().join("camera"), &slowly("biden.jpg"));
         let s = start(&c).await;
         open_certify(b, &s.certify_id, &s.certify_url).await;
-        let failed = reply(b, Duration::from_secs(90)).await;
+        let failed = reply_watching(b, Duration::from_secs(90)).await;
         assert_eq!(failed["resultStatus"], "4000", "{failed}");
         assert_eq!(failed["result"], json!({"certifyId": s.certify_id, "errorCode": "USER_IS_NOT_CERTIFY"}));
         assert_eq!(failed["success"], false);
