@@ -68,7 +68,7 @@ pub fn parse(params: &Params) -> Result<CertifyParam, ApiError> {
 /// The page's origin must be one the manifest lists in `origins`.
 pub fn check_origin(url: &Url, allowed: &[String]) -> Result<(), ApiError> {
     let origin = url.origin().ascii_serialization();
-    if allowed.iter().any(|a| *a == origin) {
+    if allowed.contains(&origin) {
         return Ok(());
     }
     Err(ApiError::new(ErrorCode::PermissionDenied, format!("认证页面的来源 {origin} 不在 miniapp.json 的 origins 中")))
