@@ -162,6 +162,18 @@ function __boothRuntime(cfg) {
     define(window, 'my', my);
   }
 
+  // faceLogin's relaunchUrl, after a new login: a page of this package (Booth checked the path
+  // before the login), `.html` added to a page path without an extension (`pages/pay/pay`).
+  function relaunch(path) {
+    if (typeof path !== 'string' || !path.trim()) return;
+    var root = new URL('/', location.href);
+    var m = /^([^?#]*)(.*)$/.exec(path.trim().replace(/^\/+/, ''));
+    var file = m[1];
+    if (!/\.[A-Za-z0-9]+$/.test(file.split('/').pop())) file += '.html';
+    var to = new URL(file + m[2], root);
+    if (to.origin === root.origin && to.href.indexOf(root.href) === 0) location.replace(to.href);
+  }
+
   // --- wxfaceapp (seed 001) --------------------------------------------------------------
   if (has('wxfaceapp')) {
     var wx = {};
@@ -175,6 +187,7 @@ function __boothRuntime(cfg) {
         return send('wxfaceapp', name, params).then(function (r) {
           safe(r.ok ? opts.success : opts.fail, r.body);
           safe(opts.complete, r.body);
+          if (name === 'faceLogin' && r.ok && r.body && r.body.reply === 'face login suc') relaunch(params.relaunchUrl);
           return r.body;
         });
       });

@@ -15,6 +15,8 @@ pub const SECONDARY: &str = "secondary";
 pub const PANEL: &str = "panel";
 /// The label of the administrator's window.
 pub const ADMIN: &str = "admin";
+/// The label of the real-person certification window (open-certify).
+pub const CERTIFY: &str = "certify";
 
 /// The control endpoint's port under `booth dev`, and under `booth run --sim`, when neither
 /// `--control-port` nor booth.toml names one; `booth sim` looks there first.

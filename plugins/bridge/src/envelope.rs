@@ -170,7 +170,13 @@ fn my_top_level(name: &str, result: Result<Done, ApiError>) -> Reply {
             let mut body = json!({"success": false, "message": err.message, "errorCode": err.code.as_str()});
             if name == "startBizService" {
                 body["resultStatus"] = Value::from("4000");
-                body["result"] = json!({"errorCode": err.code.as_str()});
+                // A failed certification carries seed 003's own `result` (certifyId, errorCode).
+                body["result"] = err
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("result"))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"errorCode": err.code.as_str()}));
             }
             merge(&mut body, err.data);
             Reply { ok: false, body }

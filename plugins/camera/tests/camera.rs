@@ -301,6 +301,61 @@ async fn the_preview_streams_mjpeg_to_a_token_and_nothing_else() {
     assert!(reply.starts_with("HTTP/1.1 404"), "{reply}");
 }
 
+/// A GET with optional `Origin`, read to the end (for single answers).
+async fn get(addr: std::net::SocketAddr, path: &str, origin: Option<&str>) -> Vec<u8> {
+    let head = match origin {
+        Some(o) => format!("GET {path} HTTP/1.1\r\nHost: x\r\nOrigin: {o}\r\n\r\n"),
+        None => format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+    };
+    tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let mut v = Vec::new();
+        let _ = s.read_to_end(&mut v);
+        v
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_lets_one_origin_read_frames_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    write_frames(dir.path(), 3);
+    let cam = file_camera(dir.path(), 15);
+    let preview = Preview::start(cam.clone()).await.unwrap();
+    let addr = preview.addr();
+    let origin = "http://127.0.0.1:9";
+    let grant = preview.grant("certify", origin);
+    let path = |u: &str| u.split(&format!("{addr}")).nth(1).unwrap().to_string();
+    assert!(grant.frame_url.contains("/frame/") && grant.stream_url.contains("/stream/"), "{grant:?}");
+
+    // The granted origin reads one JPEG per request, with CORS for it alone.
+    let reply = get(addr, &path(&grant.frame_url), Some(origin)).await;
+    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&reply[..split]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(head.contains("Content-Type: image/jpeg"), "{head}");
+    assert!(head.contains(&format!("Access-Control-Allow-Origin: {origin}\r\n")), "{head}");
+    let frame = Frame::decode(&reply[split + 4..]).unwrap();
+    assert_eq!((frame.width, frame.height), (64, 48));
+
+    // Another origin gets nothing, from the frame or the stream.
+    for p in [path(&grant.frame_url), path(&grant.stream_url)] {
+        let reply = get(addr, &p, Some("https://evil.example")).await;
+        assert!(reply.starts_with(b"HTTP/1.1 403"), "{}", String::from_utf8_lossy(&reply));
+    }
+    // Booth's own screens' streams allow no origin to read them.
+    let own = preview.url_for("face");
+    let reply = get(addr, &path(&own).replace("/stream/", "/frame/"), Some(origin)).await;
+    assert!(reply.starts_with(b"HTTP/1.1 403"), "{}", String::from_utf8_lossy(&reply));
+
+    // Revoked: 404.
+    preview.revoke("certify");
+    let reply = get(addr, &path(&grant.frame_url), Some(origin)).await;
+    assert!(reply.starts_with(b"HTTP/1.1 404"), "{}", String::from_utf8_lossy(&reply));
+}
+
 #[test]
 fn a_missing_device_is_unavailable_with_the_reason_and_is_listed_as_none() {
     // This machine has no camera: the device backend must say so, not hang or panic.

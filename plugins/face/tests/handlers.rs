@@ -330,7 +330,7 @@ async fn missing_models_say_how_to_install_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_001_face_login_with_the_local_engine() {
     let r = rig(&common::live_sequence("obama.jpg"), 20);
-    r.face.watch_applet_resets(&r.bridge.bus());
+    r.face.watch_applet_resets(&r.bridge);
     let wx = |name: &'static str, params: Value| {
         let (bridge, session) = (r.bridge.clone(), r.session);
         async move {

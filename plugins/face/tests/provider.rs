@@ -276,7 +276,7 @@ async fn seed_001_face_login_through_the_reference_provider() {
     .unwrap();
     let server = app.serve().await.unwrap();
     let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
-    r.face.watch_applet_resets(&r.bridge.bus());
+    r.face.watch_applet_resets(&r.bridge);
     let live = || app.store.live_sessions().unwrap();
 
     let (ok, body) = r.wx("isLoginOnFaceApp", json!({})).await;
@@ -322,6 +322,13 @@ async fn seed_001_face_login_through_the_reference_provider() {
     wait_for("the login to end", || !r.face.logged_in()).await;
     wait_for("the provider's session to end", || live() == 0).await;
     assert!(!r.wx("isLoginOnFaceApp", json!({})).await.0);
+
+    // The page's operation watcher runs out (published to that page alone): the login goes too.
+    assert!(r.wx("faceLogin", json!({})).await.0);
+    assert_eq!(live(), 1);
+    assert!(r.bridge.bus().publish_to(r.session, booth_session::OPERATION_TIMEOUT_TOPIC, json!({"timeout": 30})));
+    wait_for("the operation timeout to end the login", || !r.face.logged_in()).await;
+    wait_for("the provider's session to end", || live() == 0).await;
 
     // Bad input is refused before the camera starts.
     let (ok, body) = r.wx("faceLogin", json!({"enableMultiLogin": "yes"})).await;

@@ -28,6 +28,9 @@ pub struct Settings {
     /// 1:1 (against an ID number's templates or a photo).
     pub verify_threshold: f32,
     pub session_ttl_s: i64,
+    /// The base URL terminals and certification pages reach this provider at (behind a TLS
+    /// proxy: its `https://` address); empty: `http://<listen>`.
+    pub public_url: Option<String>,
     /// Terminals: key id → shared secret (at least 32 characters).
     pub clients: HashMap<String, String>,
 }
@@ -43,6 +46,7 @@ impl Default for Settings {
             match_margin: 0.06,
             verify_threshold: 0.5,
             session_ttl_s: 600,
+            public_url: None,
             clients: HashMap::new(),
         }
     }
@@ -69,6 +73,11 @@ impl Settings {
         }
         if !(30..=86_400).contains(&self.session_ttl_s) {
             return Err(format!("session_ttl_s: {} (30-86400)", self.session_ttl_s));
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(format!("public_url: `{u}` must be an http(s) URL"));
+            }
         }
         Ok(())
     }

@@ -3,10 +3,11 @@
 //! answer signed and bound to the request's nonce, and the endpoints of `booth-provider/v1`.
 //! Logs carry the endpoint, the terminal, the person id and the outcome — never a body.
 
+use crate::certify::{self, Certifications};
 use crate::config::Settings;
 use crate::store::{template_ok, Store, StoreError};
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -29,6 +30,9 @@ pub struct App {
     engine: Mutex<Option<Arc<booth_face::Engine>>>,
     /// Card OCR, when its models are in `models_dir`.
     pub ocr: Option<crate::ocr::Ocr>,
+    certify: Certifications,
+    /// Where it listens, once serving (the certification page's address without `public_url`).
+    addr: std::sync::OnceLock<SocketAddr>,
 }
 
 /// A refusal in the contract's words.
@@ -77,7 +81,23 @@ impl App {
         settings.check()?;
         let store = Store::open(&settings.database, &settings.key_file).map_err(|e| e.to_string())?;
         let ocr = crate::ocr::load_for(settings.models_dir.as_deref());
-        Ok(Arc::new(App { settings, store, nonces: NonceCache::default(), engine: Mutex::default(), ocr }))
+        Ok(Arc::new(App {
+            settings,
+            store,
+            nonces: NonceCache::default(),
+            engine: Mutex::default(),
+            ocr,
+            certify: Certifications::default(),
+            addr: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// The address terminals and certification pages reach this provider at.
+    pub fn public_url(&self) -> Option<String> {
+        match &self.settings.public_url {
+            Some(u) => Some(u.trim_end_matches('/').to_string()),
+            None => self.addr.get().map(|a| format!("http://{a}")),
+        }
     }
 
     /// Booth's face engine, for photos; NOT_CONFIGURED without `models_dir`.
@@ -110,7 +130,13 @@ impl App {
     pub async fn serve(self: &Arc<Self>) -> std::io::Result<Running> {
         let listener = tokio::net::TcpListener::bind(self.settings.listen).await?;
         let addr = listener.local_addr()?;
-        let router = axum::Router::new().fallback(handle).with_state(self.clone());
+        let _ = self.addr.set(addr);
+        let router = axum::Router::new()
+            .route("/certify/{id}", axum::routing::get(certify_page))
+            .route("/certify/{id}/frame", axum::routing::post(certify_frame))
+            .route("/certify/{id}/no-camera", axum::routing::post(certify_no_camera))
+            .fallback(handle)
+            .with_state(self.clone());
         let stop = CancellationToken::new();
         let until = stop.clone();
         let task = tokio::spawn(async move {
@@ -123,6 +149,58 @@ impl App {
         tracing::info!(%addr, "booth-provider listening");
         Ok(Running { addr, app: self.clone(), stop, task: Some(task) })
     }
+}
+
+/// The certification page's answers: JSON, never cached, never framed by another site.
+fn page_answer(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(content_type));
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+fn page_result(outcome: Result<serde_json::Value, Refusal>) -> Response {
+    match outcome {
+        Ok(v) => page_answer(StatusCode::OK, "application/json", v.to_string().into_bytes()),
+        Err(Refusal(code, message)) => page_answer(
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            "application/json",
+            error_body(code, &message),
+        ),
+    }
+}
+
+/// `GET /certify/{id}`: the certification page (no signature: a person's browser asks).
+async fn certify_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if !certify::id_ok(&id) || !app.certify.exists(&id) {
+        let body = "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>实人认证</title><p>认证不存在或已过期</p></html>";
+        return page_answer(StatusCode::NOT_FOUND, "text/html; charset=utf-8", body.as_bytes().to_vec());
+    }
+    page_answer(StatusCode::OK, "text/html; charset=utf-8", certify::page(&id).into_bytes())
+}
+
+/// `POST /certify/{id}/frame` (a JPEG): the challenge's next prompt, or where to go.
+async fn certify_frame(State(app): State<Arc<App>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    if !certify::id_ok(&id) {
+        return page_result(Err(Refusal(Code::NotFound, "认证不存在或已过期".into())));
+    }
+    let worker = app.clone();
+    let outcome = tokio::task::spawn_blocking(move || worker.certify.frame(&worker, &id, &body))
+        .await
+        .unwrap_or_else(|e| Err(Refusal(Code::VendorError, format!("internal: {e}"))));
+    page_result(outcome)
+}
+
+/// `POST /certify/{id}/no-camera`: the page has no camera; the certification fails.
+async fn certify_no_camera(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if !certify::id_ok(&id) {
+        return page_result(Err(Refusal(Code::NotFound, "认证不存在或已过期".into())));
+    }
+    page_result(app.certify.no_camera(&app, &id))
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &'static str) -> Result<&'a str, SignError> {
@@ -257,7 +335,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let outcome = match (method.as_str(), path.as_str()) {
         ("GET", "/v1/capabilities") => capabilities(&app),
         ("GET", p) if p.starts_with("/v1/certify/") => {
-            Err(Refusal(Code::NotFound, "没有这个认证 (本提供方尚未提供认证页面)".into()))
+            app.certify.status(&caller.key_id, &p["/v1/certify/".len()..]).and_then(|s| json(&s))
         }
         _ => Err(Refusal(Code::NotFound, format!("{method} {path}: 没有这个接口"))),
     };
@@ -277,13 +355,22 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
 }
 
 fn capabilities(app: &App) -> Answer {
-    let mut features: Vec<String> =
-        ["face.search", "face.verify", "face.enroll", "liveness", "session.face-login", "session.logout"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+    let mut features: Vec<String> = [
+        "face.search",
+        "face.verify",
+        "face.enroll",
+        "liveness",
+        "session.face-login",
+        "session.logout",
+        "certify.status",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     if app.settings.models_dir.is_some() {
         features.push("face.verify.photo".into());
+        // The certification page needs the models to see faces.
+        features.push("certify".into());
     }
     let mut models = vec![format!("{FACE_MODEL}@{FACE_MODEL_VERSION}")];
     if app.ocr.is_some() {
@@ -315,7 +402,7 @@ fn dispatch(app: &App, method: &str, path: &str, key_id: &str, body: &[u8]) -> A
             app.store.audit(key_id, &req.terminal, "ocr", "", outcome);
             json(&answer?)
         }
-        "/v1/certify/start" => Err(Refusal(Code::NotConfigured, "本提供方尚未提供实人认证页面".into())),
+        "/v1/certify/start" => app.certify.start(app, key_id, parse(body)?).and_then(|r| json(&r)),
         _ => Err(Refusal(Code::NotFound, format!("POST {path}: 没有这个接口"))),
     }
 }

@@ -106,19 +106,30 @@ async fn booths_requests_and_the_reference_providers_answers_follow_the_document
     assert!(p.logout(&logout).await.unwrap().ended);
     assert!(!p.logout(&logout).await.unwrap().ended);
 
-    // Certification: whatever this provider answers (a page, or NOT_CONFIGURED / NOT_FOUND
-    // without one), the answer must be in the document's words.
-    let start = CertifyStartRequest {
+    // Certification: a refused start, then one started, pending, passed on its page; one the
+    // person ends (FAILED with its errorCode); an id nobody made.
+    let certify = |return_url: &str| CertifyStartRequest {
         terminal: "T-1".into(),
         cert_name: "测试".into(),
         cert_no: "11010119610804001X".into(),
-        return_url: "booth://localhost/certify/done".into(),
+        return_url: return_url.into(),
     };
-    let id = match p.certify_start(&start).await {
-        Ok(s) => s.certify_id,
-        Err(_) => "no-such-certification".to_string(),
-    };
-    let _ = p.certify_status(&id).await;
+    assert_eq!(p.certify_start(&certify("booth://localhost/done")).await.unwrap_err().code, Code::BadParam);
+    let addr = site.running.addr;
+    let s = p.certify_start(&certify("https://shop.example/done")).await.unwrap();
+    assert_eq!(p.certify_status(&s.certify_id).await.unwrap().status, "PENDING");
+    let (id, frames) = (s.certify_id.clone(), booth_testkit::face::live_sequence("obama.jpg", &detect));
+    let page = tokio::task::spawn_blocking(move || run_page(addr, &id, &frames, 200)).await.unwrap();
+    assert_eq!(page["status"], "PASSED", "{page}");
+    let passed = p.certify_status(&s.certify_id).await.unwrap();
+    assert_eq!((passed.status.as_str(), passed.person_id.as_str()), ("PASSED", obama.person_id.as_str()));
+    let s = p.certify_start(&certify("https://shop.example/done")).await.unwrap();
+    let id = s.certify_id.clone();
+    tokio::task::spawn_blocking(move || page_request(addr, "POST", &format!("/certify/{id}/no-camera"), b"{}"))
+        .await
+        .unwrap();
+    assert_eq!(p.certify_status(&s.certify_id).await.unwrap().error_code, "CAMERA_UNAVAILABLE");
+    assert_eq!(p.certify_status("0123456789abcdef0123456789abcdef").await.unwrap_err().code, Code::NotFound);
 
     // An unknown secret: the unsigned 401 is in the document too.
     let (stranger_terminal, stranger_sent) = recorded(&site.running.url(), "not-the-secret-not-the-secret-0000");

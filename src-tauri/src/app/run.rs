@@ -10,6 +10,7 @@ use crate::ipc::state::AppState;
 use crate::kiosk::admin::Admin;
 use crate::names::SCHEME;
 use crate::shell::back_screen::BackScreen;
+use crate::shell::certify::CertifyOverlay;
 use crate::shell::face_screen::FaceScreen;
 use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
@@ -144,6 +145,17 @@ pub fn run(opts: RunOptions) -> i32 {
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
+            // The certification page may come only from the manifest's own `origins`.
+            let certify_origins = package
+                .manifest
+                .origins
+                .iter()
+                .filter_map(|o| booth_miniapp_host::manifest::parse_origin(o).ok())
+                .map(|o| o.ascii_serialization())
+                .collect();
+            devices
+                .certify
+                .set_window(Arc::new(CertifyOverlay::new(app.handle().clone(), kiosk, dev)), certify_origins);
             let mut reporter = None;
             if fleet.enabled() {
                 let status = devices.clone();

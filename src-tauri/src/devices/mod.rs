@@ -55,6 +55,8 @@ pub struct Devices {
     pub face: Arc<booth_face::FaceService>,
     /// launchMp, postMsg and onRemoteMessage (the app connects its windows and catalogue).
     pub apps: Arc<booth_apps::TwoScreens>,
+    /// open-certify (the app connects its window and the package's origins).
+    pub certify: Arc<booth_certify::Certify>,
     /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
     pub provider: Option<Arc<booth_provider_client::Provider>>,
 }
@@ -113,6 +115,12 @@ impl Devices {
         audio.register(&bridge);
         audio.register_sim(&sims);
         let (camera, face) = face(config, sim, &device, &bridge, &sims);
+        let certify = booth_certify::Certify::new(sim, Some(camera.clone()));
+        certify.register(&bridge);
+        match certify.sim() {
+            Some(s) => sims.register(Arc::new(booth_certify::sim::CertifySim(s))),
+            None => sims.note_real(booth_certify::sim::SIM_ID, "window"),
+        }
         let apps = booth_apps::TwoScreens::new(&bridge);
         apps.register(&bridge);
         let provider = provider(config, sim, &sims);
@@ -137,6 +145,7 @@ impl Devices {
             camera,
             face,
             apps,
+            certify,
             provider,
         }
     }
@@ -304,6 +313,6 @@ fn face(
     let face = booth_face::FaceService::new(face_config, camera.clone());
     face.register(bridge);
     face.watch_id_cards(&bridge.bus());
-    face.watch_applet_resets(&bridge.bus());
+    face.watch_applet_resets(bridge);
     (camera, face)
 }

@@ -4,7 +4,7 @@
 //! views' signals ([`webkit`] on Linux, [`webview2`] on Windows), and the lifecycle around the
 //! mini-program ([`lifecycle`]: deviceConfig and exitMp, the operation watcher, the idle reset,
 //! recovery from a dead or hung page). It implements the host traits capability plugins define
-//! for their windows (second screen, enterIDNumber keypad, face screen, deviceConfig).
+//! for their windows (second screen, enterIDNumber keypad, face screen, certification window, deviceConfig).
 //!
 //! Must not import: `ipc`, `cli`, `dev` or `app`. It uses `kiosk` (desktop lock-down),
 //! `config` and `names`.
@@ -12,6 +12,7 @@
 pub mod admin_window;
 pub mod apps;
 pub mod back_screen;
+pub mod certify;
 pub mod face_screen;
 pub mod fleet_host;
 pub mod id_number;

@@ -79,8 +79,15 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(rtc["errorCode"], "UNSUPPORTED", "{rtc}");
 
+        let media = b.run_async("ft.webrtc.mediaDevices.getSupportedConstraints().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
+        assert_eq!(media["errorCode"], "UNSUPPORTED", "{media}");
+
+        // startBizService without the `identity` permission: seed 003's 4000 with Booth's
+        // errorCode (bad params with the permission: e2e certify::*).
         let biz = b.run_async("my.call('startBizService', {name: 'open-certify', param: '{}'}, done);", Value::Null).await;
         assert_eq!(biz["resultStatus"], "4000", "{biz}");
+        assert_eq!(biz["errorCode"], "PERMISSION_DENIED", "{biz}");
+        assert_eq!(biz["result"]["errorCode"], "PERMISSION_DENIED", "{biz}");
 
         // Every name of the seeds exists on the injected objects.
         let missing = b

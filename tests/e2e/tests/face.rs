@@ -142,6 +142,26 @@ async fn enrol_recognise_and_a_stranger_with_the_file_camera() {
         let ext: Value = serde_json::from_str(found["data"]["extInfo"].as_str().unwrap()).unwrap();
         assert_eq!(verify(ext["authCode"].as_str().unwrap()), uid);
 
+        // Seed 001's faceLogin with relaunchUrl: after the login the page goes there, inside the
+        // package; a URL elsewhere is refused before the camera and the page stays.
+        let refused = b
+            .run_async("wxfaceapp.faceLogin({relaunchUrl: 'https://evil.example/', fail: done, success: done});", Value::Null)
+            .await;
+        assert_eq!(refused["errorCode"], "INVALID_PARAMS", "{refused}");
+        b.client
+            .execute(
+                "window.loggedIn = null; wxfaceapp.faceLogin({relaunchUrl: '/index.html?after=login', complete: function (r) { window.loggedIn = r; }}); return true;",
+                vec![],
+            )
+            .await
+            .expect("faceLogin");
+        let landed = b
+            .wait_for("return window.ready && location.search === '?after=login' && location.pathname", Duration::from_secs(40))
+            .await;
+        assert_eq!(landed, "/index.html");
+        let login = b.run_async("wxfaceapp.isLoginOnFaceApp({success: function () { done(true); }, fail: function () { done(false); }});", Value::Null).await;
+        assert_eq!(login, true, "logged in, on the page relaunchUrl named");
+
         tk::replace_frames(&camera, &tk::live_sequence("biden.jpg", &detect));
         let stranger = b.ampe(call("getFaceInfo", json!({}))).await;
         assert_eq!(stranger["success"], false, "{stranger}");

@@ -6,8 +6,10 @@
 //! - engine `local`: a local 1:N login against the terminal's gallery (the partition of
 //!   `[face] org_out_id`/`component_out_id`, else all); there is no session to end elsewhere.
 //!
-//! The login ends with `logoutOnFaceApp`, and when the shell publishes [`APPLET_RESET_TOPIC`]
-//! (the mini-program exits, the idle reset). `relaunchUrl` is checked but not followed: the
+//! The login ends with `logoutOnFaceApp`, when the shell publishes [`APPLET_RESET_TOPIC`]
+//! (the mini-program exits, the idle reset), and when the page's operation watcher runs out
+//! (`ampeOperationTimeout`, [`booth_session::OPERATION_TIMEOUT_TOPIC`]: nobody touched the
+//! page for its time, so the person has most likely walked away). `relaunchUrl` is checked but not followed: the
 //! page stays where it is.
 
 use super::provider::provider_failed;
@@ -41,6 +43,34 @@ fn login_failed(e: ApiError) -> ApiError {
     e.reply_code(code)
 }
 
+/// faceLogin's `relaunchUrl` (seed 001: "若传入正确的页面URL,则App会在登录成功后,重新路由至传入页面"):
+/// a page of the package itself, as a path from the package's root (`pages/pay/pay.html`; a
+/// leading `/` is allowed, a query and a fragment too). No scheme, no host, no `..`: a login must
+/// not send the page anywhere else. The runtime (miniapp-host) does the navigation after the
+/// success callback, and adds `.html` to a last segment without an extension, as a
+/// mini-program's page path (`pages/pay/pay`) names a page without one. Empty: stay.
+pub fn relaunch_path(url: &str) -> Result<Option<String>, ApiError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    let bad = url.len() > 512
+        || path.contains(':')
+        || path.contains('\\')
+        || url.starts_with("//")
+        || url.chars().any(char::is_control)
+        || path.split('/').any(|seg| seg == ".." || seg == ".")
+        || path.trim_start_matches('/').is_empty();
+    if bad {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParams,
+            "relaunchUrl 应为本小程序内的页面路径 (如 pages/pay/pay.html)".to_string(),
+        ));
+    }
+    Ok(Some(url.trim_start_matches('/').to_string()))
+}
+
 impl FaceService {
     /// Whether someone is logged in (for tests and the admin screen; no identity is given out).
     pub fn logged_in(&self) -> bool {
@@ -64,7 +94,7 @@ impl FaceService {
 
     async fn face_login(self: &Arc<Self>, ctx: CallCtx, params: Params) -> Result<Done, ApiError> {
         let multi = params.bool("enableMultiLogin")?.unwrap_or(false);
-        params.str("relaunchUrl")?;
+        relaunch_path(params.str("relaunchUrl")?.unwrap_or_default())?;
         if !multi && self.logged_in() {
             return Ok(Done::from(json!({"replyCode": "0", "reply": ALREADY})));
         }
@@ -111,9 +141,11 @@ impl FaceService {
         Ok(Done::from(json!({"replyCode": "0", "reply": LOGOUT_OK})))
     }
 
-    /// Ends the login when the shell says the mini-program is gone.
-    pub fn watch_applet_resets(self: &Arc<Self>, bus: &booth_bridge::EventBus) {
-        let mut rx = bus.subscribe();
+    /// Ends the login when the shell says the mini-program is gone, and when a page's operation
+    /// watcher runs out (that event goes to its page only: the bridge's observers see it).
+    pub fn watch_applet_resets(self: &Arc<Self>, bridge: &Bridge) {
+        bridge.add_observer(Arc::new(OperationTimeouts(Arc::downgrade(self))));
+        let mut rx = bridge.bus().subscribe();
         let me = Arc::downgrade(self);
         let watcher = std::thread::Builder::new().name("booth-face-login".into()).spawn(move || loop {
             let ev = match rx.blocking_recv() {
@@ -170,5 +202,47 @@ impl FaceService {
                 async move { me.logout().await }
             }),
         );
+    }
+}
+
+/// Sees the operation watcher's timeout, which is published to its page alone.
+struct OperationTimeouts(std::sync::Weak<FaceService>);
+
+impl booth_bridge::Observer for OperationTimeouts {
+    fn event(&self, event: &booth_bridge::DeviceEvent) {
+        if event.topic == booth_session::OPERATION_TIMEOUT_TOPIC {
+            if let Some(face) = self.0.upgrade() {
+                face.clear_login("operation timeout");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relaunch_path;
+
+    #[test]
+    fn relaunch_urls_stay_inside_the_package() {
+        assert_eq!(relaunch_path("").unwrap(), None);
+        assert_eq!(relaunch_path("pages/pay/pay").unwrap().as_deref(), Some("pages/pay/pay"));
+        assert_eq!(
+            relaunch_path("/index.html?after=login#top").unwrap().as_deref(),
+            Some("index.html?after=login#top")
+        );
+        assert_eq!(relaunch_path("pay.html?next=https://x").unwrap().as_deref(), Some("pay.html?next=https://x"));
+        for bad in [
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "../other/index.html",
+            "pages/../../x.html",
+            "pages\\..\\x",
+            "/",
+            "a\nb",
+        ] {
+            let e = relaunch_path(bad).unwrap_err();
+            assert_eq!(e.code, booth_bridge::ErrorCode::InvalidParams, "{bad}");
+        }
     }
 }

@@ -3,9 +3,13 @@
 
 #![allow(dead_code)]
 
+use booth_camera::Frame;
+use booth_face::detect::kp;
 use booth_provider::{App, Running, Settings};
 use booth_provider_client::wire::*;
 use booth_provider_client::{Client, ClientConfig};
+use booth_testkit::face::{self as tk, FaceAt};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -245,4 +249,74 @@ pub fn raw(upstream: SocketAddr, method: &str, path: &str, headers: &[(&str, Str
     let answer = String::from_utf8_lossy(&forward(upstream, &bytes)).to_string();
     let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, answer)
+}
+
+// The certification page, as its browser uses it.
+
+pub fn engine() -> Arc<booth_face::Engine> {
+    static E: OnceLock<Arc<booth_face::Engine>> = OnceLock::new();
+    E.get_or_init(|| Arc::new(booth_face::Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
+}
+
+pub fn detect(f: &Frame) -> Option<FaceAt> {
+    let d = *engine().detect(f).ok()?.first()?;
+    Some(FaceAt {
+        cx: d.cx,
+        cy: d.cy,
+        w: d.w,
+        h: d.h,
+        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
+        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
+        yaw: d.yaw(),
+    })
+}
+
+/// A plain HTTP/1.1 request as the page's browser makes it: (status, body).
+pub fn page_request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an answer head");
+    let status = String::from_utf8_lossy(&raw[..split]).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+pub fn unchunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { return out };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 2 + n + 2..];
+    }
+}
+
+/// Plays `frames` in a loop as the page does until the provider names where to go.
+pub fn run_page(addr: SocketAddr, id: &str, frames: &[Frame], max: usize) -> Value {
+    let jpegs: Vec<Vec<u8>> = frames.iter().map(|f| f.to_jpeg(85)).collect();
+    // The page samples a 15 fps camera about five times a second.
+    for (i, jpeg) in jpegs.iter().cycle().step_by(3).take(max).enumerate() {
+        let (status, body) = page_request(addr, "POST", &format!("/certify/{id}/frame"), jpeg);
+        assert_eq!(status, 200, "frame {i}: {}", String::from_utf8_lossy(&body));
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        if !answer["next"].is_null() {
+            return answer;
+        }
+        assert_eq!(answer["status"], "PENDING");
+    }
+    panic!("no result after {max} frames");
 }
