@@ -911,7 +911,8 @@ impl Shell {
     }
 
     /// Nobody used the terminal for the idle time: back to the home screen, or the package's
-    /// entry, with nothing of the last customer left (cookies, storage, caches).
+    /// entry, with nothing of the last customer left (cookies, storage, caches); with a
+    /// catalogue, of the apps the customer used only.
     fn idle_reset(&self, label: &str, clear: bool) {
         tracing::info!(window = label, clear_data = clear, "idle: back to the start");
         let Some(w) = self.app.get_webview_window(label) else { return };
@@ -919,7 +920,14 @@ impl Shell {
             self.bridge.end_sessions_for(l);
         }
         self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "idle"}));
-        if clear {
+        if clear && self.catalogue.apps().next().is_some() {
+            // Several apps: only the ones the customer was using (the front app and its
+            // back-screen app) lose their data; the other apps keep theirs.
+            self.clear_origin(MAIN);
+            if self.back_screen_shows_an_app() {
+                self.clear_origin(SECONDARY);
+            }
+        } else if clear {
             // Clear storage while the page is still there (WebKit keeps local storage of a live
             // page in memory), then the site data of the web context.
             let _ = w.eval("try{localStorage.clear();sessionStorage.clear();}catch(e){}");

@@ -251,9 +251,22 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
     assert_eq!(r["ok"], true, "{r}");
     at_home(b).await;
 
-    // The idle reset returns to the home screen (and the home screen itself is left alone); it
-    // clears every origin's data for the next customer, so it comes after the storage checks.
+    // The idle reset returns to the home screen (and the home screen itself is left alone),
+    // clearing the data of the app it ended and only its: the report app keeps its own.
+    open(b, "report", "booth://report/index.html").await;
+    plant(b, "report").await;
+    let r = call(b, "ft", "finOpenOtherApp", json!({"package": "cashier"})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    arrive(b, "booth://cashier/index.html").await;
+    plant(b, "cashier").await;
+    at_home(b).await;
     open(b, "cashier", "booth://cashier/index.html").await;
+    assert_eq!(probe(b).await, json!({"local": null, "cookie": null, "idb": null}), "the idle reset cleared it");
+    let r = call(b, "ft", "finOpenOtherApp", json!({"package": "report"})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    arrive(b, "booth://report/index.html").await;
+    let kept = probe(b).await;
+    assert_eq!((&kept["local"], &kept["idb"]), (&json!("report"), &json!("report")), "not the report app's: {kept}");
     at_home(b).await;
     let loads = health(b)["shell"]["loads"]["main"]["count"].clone();
     tokio::time::sleep(Duration::from_secs(10)).await;
