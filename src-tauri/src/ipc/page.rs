@@ -41,7 +41,11 @@ pub async fn booth_attach(
     let placed = shell.placed(&label);
     let app = match session_app(&state.catalogue, webview.url().ok().as_ref(), &placed) {
         Ok(app) => app,
-        Err(owner) => {
+        Err(None) => {
+            tracing::debug!(window = %label, "no session for Booth's own page");
+            return Err(refuse("PERMISSION_DENIED", "Booth 自己的页面没有小程序会话"));
+        }
+        Err(Some(owner)) => {
             tracing::warn!(window = %label, page = ?owner, showing = ?placed, "session refused: the page is not the window's app");
             return Err(refuse("PERMISSION_DENIED", "此页面不属于本窗口的小程序"));
         }
@@ -61,12 +65,18 @@ pub async fn booth_attach(
 }
 
 /// The catalogue app a page at `url` belongs to (`None`: `[package]`), when that is the app
-/// Booth put in its window (`placed`); otherwise `Err` with whose page it is.
-fn session_app(catalogue: &Catalogue, url: Option<&Url>, placed: &Owner) -> Result<Option<Arc<App>>, Owner> {
+/// Booth put in its window (`placed`); otherwise `Err` with whose page it is. Booth's own pages
+/// (the home screen, the launcher) are nobody's app and get no session (`Err(None)`): they
+/// never call the bridge, and a session there would count as the front app being there.
+fn session_app(catalogue: &Catalogue, url: Option<&Url>, placed: &Owner) -> Result<Option<Arc<App>>, Option<Owner>> {
+    let ui = crate::names::ui_base();
+    if url.is_some_and(|u| u.scheme() == ui.scheme() && u.host() == ui.host()) {
+        return Err(None);
+    }
     let app = url.and_then(|u| catalogue.for_url(u).cloned());
     let owner = app.as_ref().map_or(Owner::Package, |a| Owner::App(a.id.clone()));
     if &owner != placed {
-        return Err(owner);
+        return Err(Some(owner));
     }
     Ok(app)
 }
@@ -279,11 +289,18 @@ mod tests {
 
         // Another app's page in a window Booth gave to cashier, [package]'s page there, and a
         // catalogue page in [package]'s window: no session.
-        assert_eq!(session_app(&catalogue, Some(&report), &app("cashier")).err(), Some(app("report")));
-        assert_eq!(session_app(&catalogue, Some(&package), &app("cashier")).err(), Some(Owner::Package));
-        assert_eq!(session_app(&catalogue, Some(&cashier), &Owner::Package).err(), Some(app("cashier")));
+        assert_eq!(session_app(&catalogue, Some(&report), &app("cashier")).err(), Some(Some(app("report"))));
+        assert_eq!(session_app(&catalogue, Some(&package), &app("cashier")).err(), Some(Some(Owner::Package)));
+        assert_eq!(session_app(&catalogue, Some(&cashier), &Owner::Package).err(), Some(Some(app("cashier"))));
         // A window whose address cannot be read counts as [package]'s page.
-        assert_eq!(session_app(&catalogue, None, &app("report")).err(), Some(Owner::Package));
+        assert_eq!(session_app(&catalogue, None, &app("report")).err(), Some(Some(Owner::Package)));
+        // Booth's own pages are no app's, whatever the window shows.
+        for page in ["home.html", "launcher.html?reason=exit"] {
+            let booth = crate::names::ui_base().join(page).expect("page");
+            for placed in [Owner::Package, app("cashier")] {
+                assert_eq!(session_app(&catalogue, Some(&booth), &placed).err(), Some(None), "{booth}");
+            }
+        }
     }
 
     #[test]
