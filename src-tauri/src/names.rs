@@ -32,29 +32,52 @@ pub fn package_base() -> Url {
     Url::parse(base).unwrap_or_else(|_| unreachable!("constant URL"))
 }
 
+/// How the package scheme's origins are spelled in a webview's addresses: `booth://<host>/`
+/// (WebKitGTK, WKWebView), or `http://booth.<host>/` (WebView2 has no custom schemes; wry
+/// maps them to that form, and hands the scheme's handler the `booth://<host>/` form again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origins {
+    Scheme,
+    Http,
+}
+
+impl Origins {
+    /// The form of this build's webview.
+    pub const HERE: Origins = if cfg!(windows) { Origins::Http } else { Origins::Scheme };
+
+    /// Where catalogue app `app_id`'s files appear to pages in this form.
+    pub fn app_base(self, app_id: &str) -> Result<Url, String> {
+        let base = match self {
+            Origins::Http => format!("http://{SCHEME}.{app_id}/"),
+            Origins::Scheme => format!("{SCHEME}://{app_id}/"),
+        };
+        Url::parse(&base).map_err(|e| format!("app `{app_id}`: {e}"))
+    }
+
+    /// The catalogue app `url` is on, in this form (`None` for `[package]`'s `localhost` and
+    /// anything else). The `http://booth.<appId>/` form also takes `booth://<appId>/`, which is
+    /// what the scheme's handler receives there.
+    pub fn app_of(self, url: &Url) -> Option<String> {
+        let host = url.host_str()?;
+        let id = match (self, url.scheme()) {
+            (_, SCHEME) => host,
+            (Origins::Http, "http") => host.strip_prefix(SCHEME)?.strip_prefix('.')?,
+            _ => return None,
+        };
+        (!id.is_empty() && id != "localhost").then(|| id.to_string())
+    }
+}
+
 /// Where catalogue app `app_id`'s files appear to pages: its own origin, `booth://<appId>/`
 /// (`http://booth.<appId>/` on WebView2), so that apps never share storage or cookies.
 pub fn app_base(app_id: &str) -> Result<Url, String> {
-    let base = if cfg!(windows) { format!("http://booth.{app_id}/") } else { format!("{SCHEME}://{app_id}/") };
-    Url::parse(&base).map_err(|e| format!("app `{app_id}`: {e}"))
+    Origins::HERE.app_base(app_id)
 }
 
 /// The catalogue app a URL on the package scheme belongs to (`None` for `[package]`'s
 /// `booth://localhost/` and anything else).
 pub fn app_of(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    let id = if cfg!(windows) {
-        if url.scheme() != "http" {
-            return None;
-        }
-        host.strip_prefix("booth.")?
-    } else {
-        if url.scheme() != SCHEME {
-            return None;
-        }
-        host
-    };
-    (id != "localhost").then(|| id.to_string())
+    Origins::HERE.app_of(url)
 }
 
 /// Where `page` of catalogue app `app_id` is (an empty page: its entry): on the app's origin,
@@ -97,5 +120,55 @@ pub fn entry_location(package: &Package, entry: &str) -> Result<Url, String> {
     match entry_url(package, entry)? {
         WebviewUrl::External(u) | WebviewUrl::CustomProtocol(u) => Ok(u),
         _ => Err(format!("entry `{entry}`: not a URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("test URL")
+    }
+
+    #[test]
+    fn an_app_origin_maps_to_its_app_and_back_in_both_forms() {
+        for form in [Origins::Scheme, Origins::Http] {
+            for id in ["cashier", "pay-desk", "report_print", "a1"] {
+                let base = form.app_base(id).expect("base");
+                assert_eq!(form.app_of(&base).as_deref(), Some(id), "{form:?} {base}");
+                let page = base.join("pages/pay.html?amount=1").expect("page");
+                assert_eq!(form.app_of(&page).as_deref(), Some(id), "{form:?} {page}");
+            }
+        }
+        assert_eq!(Origins::Scheme.app_base("cashier").unwrap().as_str(), "booth://cashier/");
+        assert_eq!(Origins::Http.app_base("cashier").unwrap().as_str(), "http://booth.cashier/");
+    }
+
+    #[test]
+    fn webview2s_scheme_handler_form_is_the_same_app() {
+        // wry turns `http://booth.cashier/x` back into `booth://cashier/x` for the handler.
+        assert_eq!(Origins::Http.app_of(&url("booth://cashier/index.html")).as_deref(), Some("cashier"));
+        assert_eq!(Origins::Http.app_of(&url("http://booth.cashier/index.html")).as_deref(), Some("cashier"));
+    }
+
+    #[test]
+    fn the_package_booths_pages_and_the_web_are_no_app() {
+        for form in [Origins::Scheme, Origins::Http] {
+            for other in [
+                "booth://localhost/index.html",
+                "http://booth.localhost/index.html",
+                "tauri://localhost/home.html",
+                "http://tauri.localhost/home.html",
+                "https://booth.cashier/",
+                "https://example.com/",
+                "http://boothcashier/",
+                "http://booth/",
+            ] {
+                assert_eq!(form.app_of(&url(other)), None, "{form:?} {other}");
+            }
+        }
+        // On WebKitGTK an http address is a web page, whatever its name.
+        assert_eq!(Origins::Scheme.app_of(&url("http://booth.cashier/")), None);
     }
 }

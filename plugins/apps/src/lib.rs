@@ -16,10 +16,14 @@
 //! the catalogue's packages. Which app a page belongs to is the bridge session's `package_id`,
 //! which the app sets from the page's origin (`booth://<appId>/`), never from the page's word.
 //!
+//! The simulator panel's "two screens" device ([`sim`]) switches the app on either screen and
+//! posts a message as the other screen's app.
+//!
 //! Not for: the windows themselves, serving packages, or the home screen (the app's `shell`).
 
 pub mod catalogue;
 pub mod program;
+pub mod sim;
 
 use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params, Screen};
 use serde_json::{json, Value};
@@ -62,8 +66,13 @@ pub trait TwoScreenHost: Send + Sync + 'static {
     /// The catalogue app the back screen shows now, if any.
     fn back_app(&self) -> Option<String>;
     /// Puts `page` (from [`Self::resolve_page`]) of app `app_id` in the main window in place
-    /// of the front app.
+    /// of the front app; an empty `app_id` is `[package]` at its entry.
     fn open_front(&self, app_id: &str, page: &str) -> Result<(), String>;
+    /// Ends the back screen's app, if one runs (it shows its default again); `false` when none
+    /// ran.
+    fn close_back(&self) -> bool;
+    /// The catalogue's appIds (its packages, not its programs).
+    fn apps(&self) -> Vec<String>;
     /// A program runs (`Some(name)`): Booth's windows step back for it, staying locked down;
     /// `None`: it ended, Booth is in front again.
     fn program_running(&self, name: Option<&str>);
@@ -391,15 +400,9 @@ impl TwoScreens {
         let payload = json!({"senderAppid": sender, "content": content});
         let bus = ctx.bus.clone();
         loop {
-            // The target app's page on the other screen, once it listens.
-            let listening = self.bridge.sessions_on(there).into_iter().rev().find(|(id, info)| {
-                info.package_id == target && self.bridge.is_subscribed(*id, Dialect::Wxfaceapp, "onRemoteMessage")
-            });
-            if let Some((id, _)) = listening {
-                if bus.publish_to(id, TOPIC_REMOTE, payload.clone()) {
-                    tracing::debug!(from = %sender, to = %target, chars, "postMsg delivered");
-                    return Ok(Done::from(json!({"replyCode": "0", "reply": "suc sending msg"})));
-                }
+            if self.deliver_now(&bus, there, &target, &payload) {
+                tracing::debug!(from = %sender, to = %target, chars, "postMsg delivered");
+                return Ok(Done::from(json!({"replyCode": "0", "reply": "suc sending msg"})));
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(code(
@@ -413,6 +416,17 @@ impl TwoScreens {
                 _ = ctx.cancel.cancelled() => return Err(ApiError::bare(ErrorCode::Cancelled)),
             }
         }
+    }
+}
+
+impl TwoScreens {
+    /// Hands `payload` to the page of app `target` on `there` that listens (onRemoteMessage);
+    /// `false` while none does.
+    fn deliver_now(&self, bus: &booth_bridge::EventBus, there: Screen, target: &str, payload: &Value) -> bool {
+        let listening = self.bridge.sessions_on(there).into_iter().rev().find(|(id, info)| {
+            info.package_id == target && self.bridge.is_subscribed(*id, Dialect::Wxfaceapp, "onRemoteMessage")
+        });
+        listening.is_some_and(|(id, _)| bus.publish_to(id, TOPIC_REMOTE, payload.clone()))
     }
 }
 

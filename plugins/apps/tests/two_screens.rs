@@ -1,4 +1,4 @@
-//! launchMp, postMsg, onRemoteMessage and finOpenOtherApp through the bridge, with a back screen that records
+//! launchMp, postMsg, onRemoteMessage, finOpenOtherApp and the simulator's two-screen actions through the bridge, with a back screen that records
 //! what it was asked to start and attaches the started app's page like the app's window does
 //! (the real windows are exercised by `e2e apps::*`).
 
@@ -61,6 +61,14 @@ impl TwoScreenHost for Back {
     }
     fn program_running(&self, name: Option<&str>) {
         self.programs.lock().unwrap().push(name.map(str::to_string));
+    }
+    fn close_back(&self) -> bool {
+        let was = self.showing.lock().unwrap().take().is_some();
+        self.bridge.end_sessions_for("secondary");
+        was
+    }
+    fn apps(&self) -> Vec<String> {
+        self.catalogue.iter().map(|(id, _)| id.to_string()).collect()
     }
 }
 
@@ -412,4 +420,81 @@ async fn a_program_that_cannot_start_is_an_error_reply() {
     assert!(body["errMsg"].as_str().unwrap().contains("/nonexistent/booth-program"), "{body}");
     assert_eq!(rig.apps.running_program(), None);
     assert!(rig.back.programs.lock().unwrap().is_empty());
+}
+
+/// A simulator action as the control endpoint runs it (on a blocking thread).
+async fn sim(sims: &booth_bridge::sim::SimRegistry, action: &str, args: Value) -> Result<Value, String> {
+    let sims = sims.clone();
+    let action = action.to_string();
+    tokio::task::spawn_blocking(move || sims.act("apps", &action, &args).map_err(|e| e.to_string())).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_switches_either_screens_app_and_posts_as_the_other_screen() {
+    let rig = rig(true, true, Duration::ZERO);
+    let sims = booth_bridge::sim::SimRegistry::default();
+    rig.apps.register_sim(&sims);
+    let state = |sims: &booth_bridge::sim::SimRegistry| {
+        let all = sims.describe();
+        all["devices"].as_array().unwrap().iter().find(|d| d["id"] == "apps").unwrap()["state"].clone()
+    };
+    assert_eq!(state(&sims), json!({"front": "front", "back": null, "apps": ["cashier", "report"]}));
+
+    // A message to the front app "from the back screen" while nothing runs there names its sender.
+    rig.bridge.subscribe(rig.front, Dialect::Wxfaceapp, "onRemoteMessage").unwrap();
+    let r = sim(&sims, "post", json!({"content": "扫码"})).await;
+    assert!(r.as_ref().is_err_and(|e| e.contains("from")), "{r:?}");
+    let r = sim(&sims, "post", json!({"content": "扫码", "from": "cashier"})).await;
+    assert_eq!(r, Ok(json!({"senderAppid": "cashier", "targetAppid": "front"})));
+    assert_eq!(rig.front_sink.bodies(), vec![json!({"senderAppid": "cashier", "content": "扫码"})]);
+
+    // The back screen: bad app or page refused, then the app started as launchMp would.
+    for bad in [json!({"appId": "nobody"}), json!({"appId": "cashier", "page": "pages/none"})] {
+        let r = sim(&sims, "back", bad.clone()).await;
+        assert!(r.is_err(), "{bad}: {r:?}");
+    }
+    assert!(rig.back.launched.lock().unwrap().is_empty());
+    let r = sim(&sims, "back", json!({"appId": "cashier", "page": "pages/pay"})).await;
+    assert_eq!(r, Ok(json!({"back": "cashier", "page": "pages/pay.html"})));
+    assert_eq!(state(&sims)["back"], "cashier");
+    let (_, back_sink) = rig.back.pages.lock().unwrap()[0].clone();
+
+    // Both ways, in order, with the sender taken from the other screen.
+    for i in 0..10 {
+        let r = sim(&sims, "post", json!({"to": "back", "content": format!("第{i}条")})).await;
+        assert_eq!(r, Ok(json!({"senderAppid": "front", "targetAppid": "cashier"})), "{i}");
+    }
+    let want: Vec<Value> = (0..10).map(|i| json!({"senderAppid": "front", "content": format!("第{i}条")})).collect();
+    assert_eq!(back_sink.bodies(), want);
+    let r = sim(&sims, "post", json!({"to": "front", "content": "已付"})).await;
+    assert_eq!(r, Ok(json!({"senderAppid": "cashier", "targetAppid": "front"})));
+    assert_eq!(rig.front_sink.bodies().last(), Some(&json!({"senderAppid": "cashier", "content": "已付"})));
+    let r = sim(&sims, "post", json!({"to": "back", "content": "长".repeat(2001)})).await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(back_sink.bodies().len(), 10, "a refused message is never delivered");
+
+    // The front screen switches app; the back app ends from the panel.
+    let r = sim(&sims, "front", json!({"appId": "report"})).await;
+    assert_eq!(r, Ok(json!({"front": "report", "page": "index.html"})));
+    let r = sim(&sims, "front", json!({})).await;
+    assert_eq!(r, Ok(json!({"front": null})));
+    assert_eq!(
+        *rig.back.opened.lock().unwrap(),
+        vec![("report".to_string(), "index.html".to_string()), (String::new(), String::new())]
+    );
+    assert!(sim(&sims, "front", json!({"appId": "nobody"})).await.is_err());
+    assert_eq!(sim(&sims, "back", json!({})).await, Ok(json!({"back": null, "ended": true})));
+    assert_eq!(state(&sims)["back"], Value::Null);
+    let r = sim(&sims, "post", json!({"to": "back", "content": "还在吗"})).await;
+    assert!(r.as_ref().is_err_and(|e| e.contains("back screen")), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_cannot_start_a_back_app_without_a_second_screen() {
+    let rig = rig(false, true, Duration::ZERO);
+    let sims = booth_bridge::sim::SimRegistry::default();
+    rig.apps.register_sim(&sims);
+    let r = sim(&sims, "back", json!({"appId": "cashier"})).await;
+    assert!(r.as_ref().is_err_and(|e| e.contains("no back screen")), "{r:?}");
+    assert!(rig.back.launched.lock().unwrap().is_empty());
 }

@@ -21,6 +21,8 @@ struct Launch {
     unavailable: Option<(String, String)>,
     /// booth.toml did not load and the last good copy runs instead: why (the launcher says so).
     config_fallback: Option<String>,
+    /// No `[package]`: the home screen shows the catalogue only.
+    home_only: bool,
     config_path: Option<PathBuf>,
     package: booth_miniapp_host::Package,
     config: Config,
@@ -72,6 +74,10 @@ fn start(l: Launch) -> i32 {
     tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
     tracing::info!(compositing = l.rendering.compositing, why = l.rendering.why, "page rendering");
     let devices = Devices::start(&l.config, l.sim);
+    if l.sim || matches!(l.mode, Mode::Dev { .. }) {
+        // The simulator panel's two-screen actions: a developer's, like every simulated device.
+        devices.apps.register_sim(&devices.sims);
+    }
     // Records cost a little per call: only keep them when someone can read them.
     if control.is_some() || l.record.is_some() {
         devices.bridge.add_observer(recorder.clone());
@@ -104,6 +110,7 @@ fn start(l: Launch) -> i32 {
         kiosk: l.kiosk,
         unavailable: l.unavailable,
         config_fallback: l.config_fallback,
+        home_only: l.home_only,
         kiosk_config: l.config.kiosk.clone(),
         config_path: l.config_path,
         log_dir: l.config.log.dir(),
@@ -124,8 +131,20 @@ pub fn run(args: RunArgs) -> i32 {
     run_package(args, None)
 }
 
+/// What `booth kiosk` shows when no package is named, none comes from the package store and
+/// booth.toml has no `[package] source`: the home screen with the catalogue alone, when the
+/// catalogue has one (two or more apps, and not `[kiosk] home = false`).
+fn home_without_package(config: &Config) -> bool {
+    config.kiosk.home && config.apps.values().filter(|e| e.command.is_none()).nth(1).is_some()
+}
+
 /// A run; `trial` when the package is the store's release on trial.
 fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
+    run_with(args, trial, false)
+}
+
+/// A run; `home_only` when there is no package and the catalogue's home screen is the terminal.
+fn run_with(args: RunArgs, trial: Option<booth_fleet::store::Store>, home_only: bool) -> i32 {
     // A kiosk starts unattended: a broken booth.toml falls back to the last one that loaded.
     let loaded = match args.kiosk {
         true => Config::load_for_kiosk(args.config.as_deref()),
@@ -153,7 +172,12 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
         }
     }
     let mut unavailable = None;
-    let mut package = match booth_miniapp_host::Package::load(&args.package) {
+    let loaded = match home_only {
+        // Nothing of [package] is ever shown or served: an empty placeholder stands for it.
+        true => Ok(booth_miniapp_host::Package::unavailable("")),
+        false => booth_miniapp_host::Package::load(&args.package),
+    };
+    let mut package = match loaded {
         Ok(p) => p,
         // A kiosk is never blank: its launcher page says why and retries.
         Err(e) if args.kiosk => {
@@ -188,6 +212,7 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
         kiosk: args.kiosk,
         unavailable: unavailable.map(|e| (args.package.clone(), e)),
         config_fallback: fallback,
+        home_only,
         config_path,
         package,
         config,
@@ -204,6 +229,7 @@ fn run_package(args: RunArgs, trial: Option<booth_fleet::store::Store>) -> i32 {
 /// package store's release, else booth.toml `[package] source`.
 pub fn kiosk(args: KioskArgs) -> i32 {
     let mut trial = None;
+    let mut home_only = false;
     let package = match args.package {
         Some(p) => p,
         None => {
@@ -221,16 +247,24 @@ pub fn kiosk(args: KioskArgs) -> i32 {
             } else {
                 None
             };
-            match from_store.or_else(|| config.package.source.filter(|s| !s.trim().is_empty())) {
+            let home = home_without_package(&config);
+            match from_store.or_else(|| config.package.source.clone().filter(|s| !s.trim().is_empty())) {
                 Some(s) => s,
+                None if home => {
+                    home_only = true;
+                    String::new()
+                }
                 None => {
                     let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "booth.toml".into());
-                    return fail(format!("no package: give one, or set [package] source in {file}"));
+                    return fail(format!(
+                        "no package: give one, set [package] source in {file}, or list two or more apps in [apps] \
+                         for a home screen"
+                    ));
                 }
             }
         }
     };
-    run_package(
+    run_with(
         RunArgs {
             package,
             sim: args.sim,
@@ -241,6 +275,7 @@ pub fn kiosk(args: KioskArgs) -> i32 {
             bench: false,
         },
         trial,
+        home_only,
     )
 }
 
@@ -295,6 +330,7 @@ pub fn dev(args: DevArgs) -> i32 {
         kiosk: false,
         unavailable: None,
         config_fallback: None,
+        home_only: false,
         config_path,
         package,
         config,
@@ -336,6 +372,7 @@ pub fn replay(args: ReplayArgs) -> i32 {
         kiosk: false,
         unavailable: None,
         config_fallback: None,
+        home_only: false,
         config_path,
         package,
         config,
@@ -346,4 +383,25 @@ pub fn replay(args: ReplayArgs) -> i32 {
         rendering,
         trial: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use booth_apps::catalogue::AppEntry;
+
+    #[test]
+    fn a_kiosk_without_a_package_shows_the_catalogue_when_it_has_a_home_screen() {
+        let app = |source: &str| AppEntry { source: source.into(), ..AppEntry::default() };
+        let program = AppEntry { command: Some(vec!["/usr/bin/true".into()]), ..AppEntry::default() };
+        let mut config = Config::default();
+        assert!(!home_without_package(&config), "no apps");
+        config.apps.insert("pay".into(), app("/srv/pay"));
+        config.apps.insert("notes".into(), program);
+        assert!(!home_without_package(&config), "one app and a program: no home screen");
+        config.apps.insert("report".into(), app("/srv/report"));
+        assert!(home_without_package(&config));
+        config.kiosk.home = false;
+        assert!(!home_without_package(&config), "[kiosk] home = false");
+    }
 }

@@ -15,7 +15,7 @@ use crate::shell::face_screen::FaceScreen;
 use crate::shell::fleet_host::FleetHost;
 use crate::shell::id_number::IdNumberScreen;
 use crate::shell::lifecycle::Shell;
-use crate::shell::open::{open_panel, open_windows, reload_package_windows, window_report};
+use crate::shell::open::{open_panel, open_windows, reload_app_windows, reload_package_windows, window_report};
 use booth_miniapp_host::Package;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// booth.toml did not load and its last good copy runs instead: why. The launcher and
     /// `/health` say so.
     pub config_fallback: Option<String>,
+    /// No `[package]`: the home screen shows the catalogue only (`booth kiosk` with two or more
+    /// apps in `[apps]` and no package).
+    pub home_only: bool,
     /// `[kiosk]` of booth.toml.
     pub kiosk_config: crate::config::KioskSection,
     /// The booth.toml in use (the admin screen writes its settings there).
@@ -84,6 +87,7 @@ pub fn run(opts: RunOptions) -> i32 {
     let kiosk = opts.kiosk;
     let unavailable = opts.unavailable;
     let config_fallback = opts.config_fallback;
+    let home_only = opts.home_only;
     let kiosk_config = opts.kiosk_config;
     let fleet = opts.fleet;
     let mut trial = opts.trial;
@@ -130,6 +134,9 @@ pub fn run(opts: RunOptions) -> i32 {
             }
             if let Some(why) = &config_fallback {
                 shell.set_config_fallback(why);
+            }
+            if home_only {
+                shell.set_home_only();
             }
             app.manage(shell.clone());
             let inputs = devices.page_inputs(&package);
@@ -201,11 +208,21 @@ pub fn run(opts: RunOptions) -> i32 {
                         open_panel(app, port)?;
                     }
                     let handle = app.handle().clone();
-                    let watch =
-                        crate::dev::reload::watch(&dir, move |changed| reload_package_windows(&handle, &changed))?;
-                    // The watch lives as long as the app.
-                    app.manage(ReloadWatch(std::sync::Mutex::new(Some(watch))));
+                    let mut watches =
+                        vec![crate::dev::reload::watch(&dir, move |changed| reload_package_windows(&handle, &changed))?];
                     tracing::info!(target: "reload", dir = %dir.display(), "watching for changes");
+                    // The catalogue's folders too (`--back`, `[apps]`): a pair is developed together.
+                    for a in catalogue.apps() {
+                        let booth_miniapp_host::Source::Dir(folder) = &a.package.source else { continue };
+                        let (handle, id) = (app.handle().clone(), a.id.clone());
+                        match crate::dev::reload::watch(folder, move |changed| reload_app_windows(&handle, &id, &changed)) {
+                            Ok(w) => watches.push(w),
+                            Err(e) => tracing::warn!(target: "reload", app = %a.id, error = %e, "cannot watch the app's folder"),
+                        }
+                        tracing::info!(target: "reload", app = %a.id, dir = %folder.display(), "watching for changes");
+                    }
+                    // The watches live as long as the app.
+                    app.manage(ReloadWatch(std::sync::Mutex::new(watches)));
                 }
                 Mode::Replay(plan) => {
                     let handle = app.handle().clone();
@@ -377,4 +394,4 @@ fn start_fleet(
     booth_fleet::Agent::start(rt.inner(), opts, host)
 }
 
-struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Option<crate::dev::reload::Watch>>);
+struct ReloadWatch(#[allow(dead_code)] std::sync::Mutex<Vec<crate::dev::reload::Watch>>);

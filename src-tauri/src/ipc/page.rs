@@ -4,6 +4,7 @@
 
 use super::state::AppState;
 use crate::names::SECONDARY;
+use crate::shell::apps::{App, Catalogue};
 use crate::shell::lifecycle::{Owner, Shell};
 use crate::shell::page_key::{self, PageKeys};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
@@ -11,6 +12,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{Manager, State, Webview};
+use url::Url;
 
 struct ChannelSink(Channel<EventMessage>);
 
@@ -36,13 +38,18 @@ pub async fn booth_attach(
     let label = webview.label().to_string();
     // Which app the page belongs to is its origin's word, not the page's; and the window must
     // be one Booth put that app in (a link from another app's page gets nothing).
-    let app = webview.url().ok().and_then(|u| state.catalogue.for_url(&u).cloned());
-    let owner = app.as_ref().map_or(Owner::Package, |a| Owner::App(a.id.clone()));
     let placed = shell.placed(&label);
-    if owner != placed {
-        tracing::warn!(window = %label, page = ?owner, showing = ?placed, "session refused: the page is not the window's app");
-        return Err(refuse("PERMISSION_DENIED", "此页面不属于本窗口的小程序"));
-    }
+    let app = match session_app(&state.catalogue, webview.url().ok().as_ref(), &placed) {
+        Ok(app) => app,
+        Err(None) => {
+            tracing::debug!(window = %label, "no session for Booth's own page");
+            return Err(refuse("PERMISSION_DENIED", "Booth 自己的页面没有小程序会话"));
+        }
+        Err(Some(owner)) => {
+            tracing::warn!(window = %label, page = ?owner, showing = ?placed, "session refused: the page is not the window's app");
+            return Err(refuse("PERMISSION_DENIED", "此页面不属于本窗口的小程序"));
+        }
+    };
     let package = app.as_ref().map_or(&state.package, |a| &a.package);
     let info = SessionInfo {
         key: label.clone(),
@@ -55,6 +62,23 @@ pub async fn booth_attach(
     };
     let session = state.devices.bridge.open_session(info, Arc::new(ChannelSink(events)));
     Ok(json!({ "session": session }))
+}
+
+/// The catalogue app a page at `url` belongs to (`None`: `[package]`), when that is the app
+/// Booth put in its window (`placed`); otherwise `Err` with whose page it is. Booth's own pages
+/// (the home screen, the launcher) are nobody's app and get no session (`Err(None)`): they
+/// never call the bridge, and a session there would count as the front app being there.
+fn session_app(catalogue: &Catalogue, url: Option<&Url>, placed: &Owner) -> Result<Option<Arc<App>>, Option<Owner>> {
+    let ui = crate::names::ui_base();
+    if url.is_some_and(|u| u.scheme() == ui.scheme() && u.host() == ui.host()) {
+        return Err(None);
+    }
+    let app = url.and_then(|u| catalogue.for_url(u).cloned());
+    let owner = app.as_ref().map_or(Owner::Package, |a| Owner::App(a.id.clone()));
+    if &owner != placed {
+        return Err(Some(owner));
+    }
+    Ok(app)
 }
 
 /// A page may only use its own session: another webview's id is refused.
@@ -229,6 +253,54 @@ mod tests {
         assert_eq!(l.admit("secondary", 10), (10, 0), "each window has its own budget");
         let slot = l.0.lock().unwrap().get("main").copied().unwrap();
         assert_eq!(slot.2, 80, "50 + 30 dropped so far");
+    }
+
+    fn catalogue() -> Catalogue {
+        let fixture = |name: &str| format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let section: booth_apps::catalogue::AppsSection = [
+            (
+                "cashier".to_string(),
+                booth_apps::catalogue::AppEntry { source: fixture("apps-back"), ..Default::default() },
+            ),
+            (
+                "report".to_string(),
+                booth_apps::catalogue::AppEntry { source: fixture("apps-report"), ..Default::default() },
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let catalogue = Catalogue::load(&section);
+        assert_eq!(catalogue.apps().count(), 2, "both fixtures load");
+        catalogue
+    }
+
+    #[test]
+    fn a_page_gets_a_session_only_for_the_app_its_window_shows() {
+        let catalogue = catalogue();
+        let app = |id: &str| Owner::App(id.to_string());
+        let at = |base: Url| base.join("index.html").expect("page");
+        let cashier = at(crate::names::app_base("cashier").expect("base"));
+        let report = at(crate::names::app_base("report").expect("base"));
+        let package = at(crate::names::package_base());
+
+        let ok = session_app(&catalogue, Some(&cashier), &app("cashier")).expect("its own window");
+        assert_eq!(ok.map(|a| a.id.clone()).as_deref(), Some("cashier"));
+        assert!(session_app(&catalogue, Some(&package), &Owner::Package).expect("[package]'s window").is_none());
+
+        // Another app's page in a window Booth gave to cashier, [package]'s page there, and a
+        // catalogue page in [package]'s window: no session.
+        assert_eq!(session_app(&catalogue, Some(&report), &app("cashier")).err(), Some(Some(app("report"))));
+        assert_eq!(session_app(&catalogue, Some(&package), &app("cashier")).err(), Some(Some(Owner::Package)));
+        assert_eq!(session_app(&catalogue, Some(&cashier), &Owner::Package).err(), Some(Some(app("cashier"))));
+        // A window whose address cannot be read counts as [package]'s page.
+        assert_eq!(session_app(&catalogue, None, &app("report")).err(), Some(Some(Owner::Package)));
+        // Booth's own pages are no app's, whatever the window shows.
+        for page in ["home.html", "launcher.html?reason=exit"] {
+            let booth = crate::names::ui_base().join(page).expect("page");
+            for placed in [Owner::Package, app("cashier")] {
+                assert_eq!(session_app(&catalogue, Some(&booth), &placed).err(), Some(None), "{booth}");
+            }
+        }
     }
 
     #[test]

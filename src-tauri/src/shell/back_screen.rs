@@ -31,6 +31,10 @@ impl TwoScreenHost for BackScreen {
         let app = self.catalogue.get(app_id).ok_or("不在应用目录中 ([apps] of booth.toml)")?;
         let package = &app.package;
         if package.is_remote() {
+            // An empty page is the app's address itself.
+            if page.trim().is_empty() {
+                return Ok(String::new());
+            }
             return booth_apps::resolve_page(page, "", |_| true).ok_or_else(|| format!("页面 {page} 不在小程序中"));
         }
         booth_apps::resolve_page(page, &package.manifest.entry, |p| package.read(p).is_some())
@@ -54,8 +58,22 @@ impl TwoScreenHost for BackScreen {
     }
 
     fn open_front(&self, app_id: &str, page: &str) -> Result<(), String> {
+        if app_id.is_empty() {
+            if self.shell.home_only() {
+                return Err("本终端没有 [package], 只有应用目录".into());
+            }
+            return self.shell.open_front(Owner::Package, "");
+        }
         let app = self.catalogue.get(app_id).ok_or_else(|| format!("{app_id}: 不在应用目录中"))?;
         self.shell.open_front(Owner::App(app.id.clone()), page)
+    }
+
+    fn close_back(&self) -> bool {
+        self.back_app().is_some() && self.shell.end_back_app("ended from the simulator")
+    }
+
+    fn apps(&self) -> Vec<String> {
+        self.catalogue.apps().map(|a| a.id.clone()).collect()
     }
 
     fn program_running(&self, name: Option<&str>) {

@@ -107,6 +107,23 @@ pub struct Shell {
     loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
     /// Whether the kiosk's main window should be fullscreen (deviceConfig can change it).
     fullscreen: Arc<AtomicBool>,
+    /// No `[package]`: the home screen shows the catalogue only, and nothing else ever fills
+    /// the main window.
+    home_only: AtomicBool,
+}
+
+/// The home screen's tiles: `[package]` first (when there is one to show), then the
+/// catalogue's apps with their icons' addresses.
+fn home_tiles(package: Option<&Package>, catalogue: &Catalogue) -> Vec<Value> {
+    let mut apps = Vec::new();
+    if let Some(p) = package {
+        apps.push(json!({"id": "", "name": p.manifest.name, "icon": null}));
+    }
+    for a in catalogue.apps() {
+        let icon = a.icon.as_deref().and_then(|i| crate::names::app_location(&a.id, &a.package, i).ok());
+        apps.push(json!({"id": a.id, "name": a.name, "icon": icon.map(|u| u.to_string())}));
+    }
+    apps
 }
 
 impl Shell {
@@ -140,6 +157,7 @@ impl Shell {
             unavailable: Mutex::new(None),
             config_fallback: Mutex::new(None),
             fullscreen: Arc::new(AtomicBool::new(true)),
+            home_only: AtomicBool::new(false),
         });
         apis.set_host(Host(shell.clone()));
         shell
@@ -276,7 +294,17 @@ impl Shell {
     /// Whether the terminal starts on the home screen and comes back to it: more than one app
     /// in `[apps]`, and not `[kiosk] home = false`.
     pub fn has_home(&self) -> bool {
-        self.config().home && self.catalogue.apps().nth(1).is_some()
+        self.home_only() || (self.config().home && self.catalogue.apps().nth(1).is_some())
+    }
+
+    /// The terminal has no `[package]`: its home screen is the catalogue (set before the
+    /// windows open).
+    pub fn set_home_only(&self) {
+        self.home_only.store(true, Ordering::SeqCst);
+    }
+
+    pub fn home_only(&self) -> bool {
+        self.home_only.load(Ordering::SeqCst)
     }
 
     pub fn home_url() -> Url {
@@ -420,21 +448,17 @@ impl Shell {
     /// What the home screen shows: `[package]` first (unless it could not load), then the
     /// catalogue's apps, with their icons' addresses.
     fn home_state(&self) -> Value {
-        let mut apps = Vec::new();
-        if !self.unavailable() {
-            apps.push(json!({"id": "", "name": self.package.manifest.name, "icon": null}));
-        }
-        for a in self.catalogue.apps() {
-            let icon = a.icon.as_deref().and_then(|i| crate::names::app_location(&a.id, &a.package, i).ok());
-            apps.push(json!({"id": a.id, "name": a.name, "icon": icon.map(|u| u.to_string())}));
-        }
+        let package = (!self.unavailable() && !self.home_only()).then_some(self.package.as_ref());
         let status = self.home.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_default();
-        json!({"apps": apps, "status": status})
+        json!({"apps": home_tiles(package, &self.catalogue), "status": status})
     }
 
     /// A touch on the home screen: `app` is an appId, or "" for `[package]`.
     fn open_from_home(&self, app: &str) -> Result<(), String> {
         let owner = if app.is_empty() {
+            if self.home_only() {
+                return Err("本终端没有 [package]".into());
+            }
             Owner::Package
         } else {
             Owner::App(self.catalogue.get(app).ok_or_else(|| format!("{app}: 不在应用目录中"))?.id.clone())
@@ -502,12 +526,7 @@ impl Shell {
     pub fn close_applet(&self, label: &str, why: &str) {
         // The app that closed itself leaves nothing for the next customer; other apps keep theirs.
         self.clear_origin(label);
-        if label == SECONDARY && self.back_screen_shows_an_app() {
-            // A back-screen app (launchMp) ends alone: the front app keeps running.
-            tracing::info!(why, "back-screen app closed");
-            self.bridge.end_sessions_for(SECONDARY);
-            self.clear_secondary();
-            self.show_secondary_entry();
+        if label == SECONDARY && self.end_back_app(why) {
             return;
         }
         if self.has_home() {
@@ -533,6 +552,19 @@ impl Shell {
         }
         self.timers().fresh(MAIN, Instant::now());
         self.navigate_main(Self::launcher_url(LauncherReason::Exit));
+    }
+
+    /// A back-screen app (launchMp) ends alone: the front app keeps running, the back screen
+    /// shows the package's `secondary.entry` or turns off. `false` when no app was there.
+    pub fn end_back_app(&self, why: &str) -> bool {
+        if !self.back_screen_shows_an_app() {
+            return false;
+        }
+        tracing::info!(why, "back-screen app closed");
+        self.bridge.end_sessions_for(SECONDARY);
+        self.clear_secondary();
+        self.show_secondary_entry();
+        true
     }
 
     /// Deletes the stored data of the app window `label` shows, from inside its page.
@@ -892,7 +924,8 @@ impl Shell {
     }
 
     /// Nobody used the terminal for the idle time: back to the home screen, or the package's
-    /// entry, with nothing of the last customer left (cookies, storage, caches).
+    /// entry, with nothing of the last customer left (cookies, storage, caches); with a
+    /// catalogue, of the apps the customer used only.
     fn idle_reset(&self, label: &str, clear: bool) {
         tracing::info!(window = label, clear_data = clear, "idle: back to the start");
         let Some(w) = self.app.get_webview_window(label) else { return };
@@ -900,7 +933,14 @@ impl Shell {
             self.bridge.end_sessions_for(l);
         }
         self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "idle"}));
-        if clear {
+        if clear && self.catalogue.apps().next().is_some() {
+            // Several apps: only the ones the customer was using (the front app and its
+            // back-screen app) lose their data; the other apps keep theirs.
+            self.clear_origin(MAIN);
+            if self.back_screen_shows_an_app() {
+                self.clear_origin(SECONDARY);
+            }
+        } else if clear {
             // Clear storage while the page is still there (WebKit keeps local storage of a live
             // page in memory), then the site data of the web context.
             let _ = w.eval("try{localStorage.clear();sessionStorage.clear();}catch(e){}");
@@ -939,5 +979,41 @@ impl Shell {
                 .map(|(k, (n, at))| (k.clone(), json!({"count": n, "lastMs": at})))
                 .collect::<serde_json::Map<_, _>>(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_home_screen_lists_the_package_only_when_there_is_one() {
+        let fixture = |name: &str| format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let section: booth_apps::catalogue::AppsSection = [
+            (
+                "cashier".to_string(),
+                booth_apps::catalogue::AppEntry { source: fixture("apps-back"), ..Default::default() },
+            ),
+            (
+                "report".to_string(),
+                booth_apps::catalogue::AppEntry {
+                    source: fixture("apps-report"),
+                    icon: Some("icon.png".into()),
+                    ..Default::default()
+                },
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let catalogue = Catalogue::load(&section);
+        let package = Package::load(&fixture("apps-front")).expect("front fixture");
+        let ids =
+            |tiles: Vec<Value>| tiles.iter().map(|t| t["id"].as_str().unwrap_or("?").to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(home_tiles(Some(&package), &catalogue)), ["", "cashier", "report"]);
+        let tiles = home_tiles(None, &catalogue);
+        assert_eq!(ids(tiles.clone()), ["cashier", "report"], "no [package]: the catalogue only");
+        let icon = crate::names::app_base("report").unwrap().join("icon.png").unwrap();
+        assert_eq!(tiles[1]["icon"], icon.as_str());
+        assert_eq!(tiles[0]["icon"], Value::Null);
     }
 }

@@ -311,21 +311,38 @@ fn place_beside(app: &tauri::AppHandle, main: &tauri::WebviewWindow, panel: &tau
 /// Reloads the windows that show the package (not the secondary screen's own picture page),
 /// after the files in `changed` were saved (`booth dev`).
 pub fn reload_package_windows(handle: &tauri::AppHandle, changed: &[String]) {
+    reload_windows_on(handle, None, &package_base(), changed);
+}
+
+/// `booth dev`: a catalogue app's folder changed (the `--back` folder, or an `[apps]` folder):
+/// the windows showing that app reload.
+pub fn reload_app_windows(handle: &tauri::AppHandle, app_id: &str, changed: &[String]) {
+    match crate::names::app_base(app_id) {
+        Ok(base) => reload_windows_on(handle, Some(app_id), &base, changed),
+        Err(e) => tracing::warn!(target: "reload", error = %e, "cannot reload"),
+    }
+}
+
+/// Reloads the windows whose page is on `base`'s origin (`app`: a catalogue app's) (the secondary screen may show Booth's
+/// own page, or another app).
+fn reload_windows_on(handle: &tauri::AppHandle, app: Option<&str>, base: &Url, changed: &[String]) {
     let what = match changed.len() {
         0 => "the package folder changed".to_string(),
         1..=4 => format!("{} changed", changed.join(", ")),
         n => format!("{} and {} more changed", changed[..3].join(", "), n - 3),
+    };
+    let what = match app {
+        Some(id) => format!("app {id}: {what}"),
+        None => what,
     };
     if changed.iter().any(|f| f == booth_miniapp_host::package::MANIFEST) {
         tracing::warn!(target: "reload", "miniapp.json changed: its permissions, dialects and entry apply after restarting booth dev");
     }
     tracing::info!(target: "reload", "reload: {what}");
     for label in [MAIN, SECONDARY] {
-        // Only windows showing the package (the secondary screen may show Booth's own page).
-        let shows_package = |w: &tauri::WebviewWindow| {
-            w.url().is_ok_and(|u| u.scheme() == package_base().scheme() && u.host() == package_base().host())
-        };
-        if let Some(w) = handle.get_webview_window(label).filter(shows_package) {
+        let shows =
+            |w: &tauri::WebviewWindow| w.url().is_ok_and(|u| u.scheme() == base.scheme() && u.host() == base.host());
+        if let Some(w) = handle.get_webview_window(label).filter(shows) {
             if let Err(e) = w.reload() {
                 tracing::warn!(target: "reload", window = label, error = %e, "cannot reload");
             }

@@ -185,6 +185,30 @@ impl Booth {
     }
 }
 
+/// `GET /health` of a running booth.
+pub fn health(b: &Booth) -> Value {
+    b.control("GET", "/health", "").1
+}
+
+/// Waits (polling every 50 ms) for `/health` to satisfy `ok`, and returns it; fails the test
+/// with `what` and the last answer after `within`.
+pub async fn health_until(b: &Booth, what: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let h = health(b);
+        if ok(&h) {
+            return h;
+        }
+        assert!(start.elapsed() < within, "{what}: still not after {within:?}: {h}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The main window's address in a `/health` answer.
+pub fn main_url(h: &Value) -> String {
+    h["windows"]["main"]["url"].as_str().unwrap_or_default().to_string()
+}
+
 /// Launches booth with every device simulated, runs `test` against it, and always closes the
 /// WebDriver session (which ends booth) — also when the test panics, so that the next test gets
 /// a free driver.

@@ -2,7 +2,7 @@
 //! the second monitor with launchMp, they talk with postMsg / onRemoteMessage, each keeps its
 //! own storage, and the back app's exitMp leaves the front one running.
 
-use booth_e2e::{fixture, with_booth, Booth};
+use booth_e2e::{fixture, free_port, serve_dir, with_booth, Booth};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -130,20 +130,190 @@ async fn launch_mp_puts_the_catalogue_app_on_the_second_monitor_and_messages_go_
     .await;
 }
 
+/// A copy of a fixture folder under `parent/name` (the back folder of `booth dev` is named by
+/// its folder, and the test edits it).
+fn copy_fixture(name: &str, parent: &std::path::Path, as_name: &str) -> std::path::PathBuf {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for e in std::fs::read_dir(from).expect("read fixture") {
+            let e = e.expect("entry");
+            let target = to.join(e.file_name());
+            if e.file_type().expect("type").is_dir() {
+                copy(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), &target).expect("copy");
+            }
+        }
+    }
+    let to = parent.join(as_name);
+    copy(std::path::Path::new(&fixture(name)), &to);
+    to
+}
+
+/// The simulator's two-screen state (`GET /sim`, device `apps`).
+fn sim_state(b: &Booth) -> Value {
+    let (_, all) = b.control("GET", "/sim", "");
+    all["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["id"] == "apps"))
+        .map(|d| d["state"].clone())
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn booth_dev_runs_a_front_and_back_pair_from_two_folders() {
-    booth_e2e::with_dev(&fixture("apps-front"), &["--back", &fixture("apps-back")], async |b| {
+    let parent = tempfile::tempdir().expect("tempdir");
+    let back = copy_fixture("apps-back", parent.path(), "cashier-desk");
+    booth_e2e::with_dev(&fixture("apps-front"), &["--back", &back.display().to_string()], async |b| {
         // The back folder is in the catalogue under its folder's name.
-        let launch = json!({"appId": "apps-back", "hostAppId": "gh_dev", "miniappType": 0, "launchPage": "pages/pay", "needLogin": 0});
+        let launch = json!({"appId": "cashier-desk", "hostAppId": "gh_dev", "miniappType": 0, "launchPage": "pages/pay", "needLogin": 0});
         let r = wx(b, "launchMp", launch).await;
         assert_eq!(r, json!({"ok": true, "res": {"replyCode": "0", "reply": "suc calling"}}));
         let (_, health) = b.control("GET", "/health", "");
-        assert_eq!(health["windows"]["secondary"]["url"], "booth://apps-back/pages/pay.html", "{health}");
-        let r = wx(b, "postMsg", json!({"targetAppid": "apps-back", "content": "开发"})).await;
+        assert_eq!(health["windows"]["secondary"]["url"], "booth://cashier-desk/pages/pay.html", "{health}");
+        let r = wx(b, "postMsg", json!({"targetAppid": "cashier-desk", "content": "开发"})).await;
         assert_eq!(r["res"]["replyCode"], "0", "{r}");
         let got = on_back(b, async |b| b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await).await;
         assert_eq!(got, json!([{"senderAppid": "front", "content": "开发"}]));
+
+        // The simulator panel sees both screens' apps and posts as the other screen's app.
+        assert_eq!(sim_state(b), json!({"front": "front", "back": "cashier-desk", "apps": ["cashier-desk"]}));
+        let (status, r) = b.control("POST", "/sim/apps/post", r#"{"to": "back", "content": "面板"}"#);
+        assert_eq!((status, &r["result"]), (200, &json!({"senderAppid": "front", "targetAppid": "cashier-desk"})), "{r}");
+        let (status, r) = b.control("POST", "/sim/apps/post", r#"{"to": "front", "content": "后屏"}"#);
+        assert_eq!(status, 200, "{r}");
+        let front = b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await;
+        assert_eq!(front, json!([{"senderAppid": "cashier-desk", "content": "后屏"}]));
+        let (status, r) = b.control("POST", "/sim/apps/post", r#"{"to": "back"}"#);
+        assert_eq!(status, 400, "content is required: {r}");
+
+        // Hot reload covers the back folder: a save there reloads the back screen's page.
+        let got = on_back(b, async |b| {
+            let got = b.wait_for("return window.received.length > 1 && window.received", Duration::from_secs(5)).await;
+            b.client.execute("window.beforeReload = true; return true;", vec![]).await.expect("mark");
+            got
+        })
+        .await;
+        assert_eq!(got[1], json!({"senderAppid": "front", "content": "面板"}), "{got}");
+        let page = back.join("pages/pay.html");
+        let text = std::fs::read_to_string(&page).expect("read page");
+        std::fs::write(&page, text.replace("E2E two screens</h1>", "E2E two screens (saved)</h1>")).expect("save");
+        let title = on_back(b, async |b| {
+            b.wait_for(
+                "return !window.beforeReload && document.readyState === 'complete' && document.getElementById('title').textContent",
+                Duration::from_secs(10),
+            )
+            .await
+        })
+        .await;
+        assert_eq!(title, "E2E two screens (saved)");
+
+        // The panel ends the back app and starts it again, then switches the front screen.
+        let (status, r) = b.control("POST", "/sim/apps/back", "{}");
+        assert_eq!((status, &r["result"]["ended"]), (200, &json!(true)), "{r}");
+        assert_eq!(sim_state(b)["back"], Value::Null);
+        let (status, r) = b.control("POST", "/sim/apps/back", r#"{"appId": "nobody"}"#);
+        assert_eq!(status, 400, "{r}");
+        let (status, r) = b.control("POST", "/sim/apps/back", r#"{"appId": "cashier-desk", "page": "pages/pay"}"#);
+        assert_eq!(status, 200, "{r}");
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["windows"]["secondary"]["url"], "booth://cashier-desk/pages/pay.html", "{health}");
+        assert_eq!(sim_state(b)["back"], "cashier-desk");
+        let (status, r) = b.control("POST", "/sim/apps/front", r#"{"appId": "cashier-desk"}"#);
+        assert_eq!(status, 200, "{r}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while b.control("GET", "/health", "").1["windows"]["main"]["url"] != "booth://cashier-desk/index.html" {
+            assert!(std::time::Instant::now() < deadline, "the front screen did not switch");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (status, r) = b.control("POST", "/sim/apps/front", "{}");
+        assert_eq!(status, 200, "{r}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while b.control("GET", "/health", "").1["windows"]["main"]["url"] != "booth://localhost/index.html" {
+            assert!(std::time::Instant::now() < deadline, "the front screen did not come back to [package]");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     })
     .await;
+}
+
+/// A remote catalogue app (`source` an http URL, here a loopback server): on its own origin,
+/// with the permissions booth.toml grants it and no more, and none of the local apps' storage.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn a_remote_catalogue_app_runs_on_its_own_origin_with_the_granted_permissions() {
+    let site = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><meta charset=\"utf-8\"><title>remote app</title><p>remote</p><script>\n\
+         window.received = []; window.storedAtLoad = localStorage.getItem('shared-key');\n\
+         wxfaceapp.onRemoteMessage(function (res) { window.received.push(res); });\n</script>",
+    )
+    .expect("index.html");
+    let port = free_port();
+    let mut server = serve_dir(&site.path().display().to_string(), port);
+    let origin = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\nhome = false\n[apps.remote]\nsource = \"{origin}/\"\npermissions = [\"display\"]\n\
+             [apps.cashier]\nsource = {}\n",
+            Value::from(fixture("apps-back"))
+        ),
+    )
+    .expect("booth.toml");
+    with_booth(&fixture("apps-front"), &["--config", &config.display().to_string()], async |b| {
+        // [package] in front (two catalogue apps and `home = false`: no home screen).
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["windows"]["main"]["url"], "booth://localhost/index.html", "{health}");
+        b.client.execute("localStorage.setItem('shared-key', 'front'); return true;", vec![]).await.expect("storage");
+        let launch = json!({"appId": "remote", "hostAppId": "gh_e2e", "miniappType": 0, "launchPage": "", "needLogin": 0});
+        let r = wx(b, "launchMp", launch).await;
+        assert_eq!(r, json!({"ok": true, "res": {"replyCode": "0", "reply": "suc calling"}}));
+        let (_, health) = b.control("GET", "/health", "");
+        assert_eq!(health["windows"]["secondary"]["url"], format!("{origin}/"), "{health}");
+        let r = wx(b, "postMsg", json!({"targetAppid": "remote", "content": "远程"})).await;
+        assert_eq!(r["res"]["replyCode"], "0", "{r}");
+
+        let (got, page_origin, stored, keyboard, own) = on_back(b, async |b| {
+            let got = b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await;
+            let page_origin = b.client.execute("return location.origin;", vec![]).await.expect("origin");
+            let stored = b.client.execute("return window.storedAtLoad;", vec![]).await.expect("storage");
+            b.client.execute("localStorage.setItem('shared-key', 'remote'); return true;", vec![]).await.expect("s");
+            // Not granted: keyboard. Granted: display (postMsg).
+            let keyboard = wx(b, "registKeyBoard", json!({"keyCodeList": [{"keyCode": "144"}]})).await;
+            let own = wx(b, "postMsg", json!({"targetAppid": "front", "content": "远程收到"})).await;
+            (got, page_origin, stored, keyboard, own)
+        })
+        .await;
+        assert_eq!(got, json!([{"senderAppid": "front", "content": "远程"}]));
+        assert_eq!(page_origin, origin.as_str(), "the remote app keeps its own origin");
+        assert_eq!(stored, Value::Null, "the remote app does not see the front app's localStorage");
+        assert_eq!(keyboard["ok"], false, "{keyboard}");
+        assert_eq!(keyboard["res"]["errorCode"], "PERMISSION_DENIED", "{keyboard}");
+        let why = keyboard["res"].to_string();
+        assert!(why.contains("[apps.remote] permissions") && why.contains("keyboard"), "{keyboard}");
+        assert_eq!(own["res"]["replyCode"], "0", "display is granted: {own}");
+        let front = b.wait_for("return window.received.length > 0 && window.received", Duration::from_secs(5)).await;
+        assert_eq!(front, json!([{"senderAppid": "remote", "content": "远程收到"}]), "known by its appId");
+        let mine = b.client.execute("return localStorage.getItem('shared-key');", vec![]).await.expect("s");
+        assert_eq!(mine, "front", "the remote app's storage is its own");
+
+        // A local catalogue app replaces it on the back screen and sees neither's storage.
+        let launch = json!({"appId": "cashier", "hostAppId": "gh_e2e", "miniappType": 0, "launchPage": "pages/pay", "needLogin": 0});
+        let r = wx(b, "launchMp", launch).await;
+        assert_eq!(r["ok"], true, "{r}");
+        let stored = on_back(b, async |b| {
+            b.wait_for("return document.readyState === 'complete' && location.host === 'cashier'", Duration::from_secs(10)).await;
+            b.client.execute("return window.storedAtLoad;", vec![]).await.expect("storage")
+        })
+        .await;
+        assert_eq!(stored, Value::Null, "cashier sees neither the front's nor the remote app's storage");
+    })
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -4,10 +4,10 @@
 //! app to another; each app keeps its own localStorage, cookies and IndexedDB, a link cannot
 //! take a window to another app, and an app that closes itself leaves nothing behind.
 
-use booth_e2e::{fixture, free_port, Booth};
+use booth_e2e::{fixture, free_port, health, health_until, main_url, Booth};
 use fantoccini::Locator;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn xdo(args: &[&str]) -> String {
     let out = std::process::Command::new("xdotool").args(args).output().expect("xdotool");
@@ -20,33 +20,18 @@ fn tap(x: i32, y: i32) {
     xdo(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
 }
 
-fn health(b: &Booth) -> Value {
-    b.control("GET", "/health", "").1
-}
-
-async fn health_until(b: &Booth, what: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let h = health(b);
-        if ok(&h) {
-            return h;
-        }
-        assert!(start.elapsed() < within, "{what}: still not after {within:?}: {h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn main_url(h: &Value) -> String {
-    h["windows"]["main"]["url"].as_str().unwrap_or_default().to_string()
-}
-
 /// Waits for the home screen in the main window, with its tiles drawn.
 async fn at_home(b: &Booth) {
+    at_home_with(b, 3).await;
+}
+
+/// Waits for the home screen in the main window, with its `tiles` tiles drawn.
+async fn at_home_with(b: &Booth, tiles: usize) {
     health_until(b, "the home screen", Duration::from_secs(15), |h| {
         main_url(h).ends_with("/home.html") && h["shell"]["home"] == true
     })
     .await;
-    b.wait_for("return document.querySelectorAll('.app').length === 3", Duration::from_secs(5)).await;
+    b.wait_for(&format!("return document.querySelectorAll('.app').length === {tiles}"), Duration::from_secs(5)).await;
 }
 
 /// Touches the home screen's tile of `app` ("" for `[package]`) and waits for its page.
@@ -266,9 +251,22 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
     assert_eq!(r["ok"], true, "{r}");
     at_home(b).await;
 
-    // The idle reset returns to the home screen (and the home screen itself is left alone); it
-    // clears every origin's data for the next customer, so it comes after the storage checks.
+    // The idle reset returns to the home screen (and the home screen itself is left alone),
+    // clearing the data of the app it ended and only its: the report app keeps its own.
+    open(b, "report", "booth://report/index.html").await;
+    plant(b, "report").await;
+    let r = call(b, "ft", "finOpenOtherApp", json!({"package": "cashier"})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    arrive(b, "booth://cashier/index.html").await;
+    plant(b, "cashier").await;
+    at_home(b).await;
     open(b, "cashier", "booth://cashier/index.html").await;
+    assert_eq!(probe(b).await, json!({"local": null, "cookie": null, "idb": null}), "the idle reset cleared it");
+    let r = call(b, "ft", "finOpenOtherApp", json!({"package": "report"})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    arrive(b, "booth://report/index.html").await;
+    let kept = probe(b).await;
+    assert_eq!((&kept["local"], &kept["idb"]), (&json!("report"), &json!("report")), "not the report app's: {kept}");
     at_home(b).await;
     let loads = health(b)["shell"]["loads"]["main"]["count"].clone();
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -279,4 +277,66 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
         tap(1265 - i, 12 + i);
     }
     health_until(b, "the PIN pad", Duration::from_secs(3), |h| h["windows"]["admin"]["visible"] == true).await;
+}
+
+/// `booth kiosk` with no package and no `[package] source`, but two apps in `[apps]`: the home
+/// screen is the terminal, with the catalogue alone.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn a_kiosk_without_a_package_shows_the_catalogue_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\ndir = \"\"\n[apps.cashier]\nsource = {}\nname = \"收银\"\n[apps.report]\nsource = {}\nname = \"报告打印\"\n",
+            Value::from(fixture("apps-back")),
+            Value::from(fixture("apps-report")),
+        ),
+    )
+    .expect("booth.toml");
+    let port = free_port();
+    let args = vec![
+        "kiosk".to_string(),
+        "--sim".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--control-port".into(),
+        port.to_string(),
+    ];
+    let b = Booth::start(args, port).await;
+    let outcome = {
+        use futures::FutureExt;
+        std::panic::AssertUnwindSafe(async {
+            at_home_with(&b, 2).await;
+            let tiles = b
+                .client
+                .execute("return [...document.querySelectorAll('.app')].map(t => t.dataset.app);", vec![])
+                .await
+                .expect("tiles");
+            assert_eq!(tiles, json!(["cashier", "report"]), "no [package] tile");
+            open(&b, "report", "booth://report/index.html").await;
+            let r = call(&b, "wxfaceapp", "exitMp", json!({})).await;
+            assert_eq!(r["ok"], true, "{r}");
+            at_home_with(&b, 2).await;
+            open(&b, "cashier", "booth://cashier/index.html").await;
+            // Nothing can take the main window to [package]: there is none.
+            let r = call(&b, "ft", "finOpenOtherApp", json!({"url": "booth-app://localhost/index.html"})).await;
+            assert_eq!(r["ok"], false, "{r}");
+            let r = b
+                .ampe(json!({"action": "deviceConfig", "event": "open", "taskId": "h", "params": {"deviceConfig": {"exitApplet": 1}}}))
+                .await;
+            assert_eq!(r["success"], true, "{r}");
+            at_home_with(&b, 2).await;
+        })
+        .catch_unwind()
+        .await
+    };
+    b.close().await;
+    let _ = std::process::Command::new("pkill")
+        .args(["-TERM", "-f", &format!("booth kiosk .*--control-port {port}")])
+        .status();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

@@ -243,6 +243,36 @@ async fn keypad_keys_from_the_page_window_and_the_simulator() {
     .await;
 }
 
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn cashier_control_keys_pressed_in_the_window_reach_the_front_app() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_file(dir.path(), "[keypad]\nctrl_pass_code = [\"F9\"]\nctrl_collect = [\"F10\", \"131\"]\n");
+    with_booth(&fixture("inputs"), &["--config", &config], async |b| {
+        ready(b).await;
+        b.client
+            .execute("window.ctrl = []; wxfaceapp.onSpecialCtrlEvent(function (res) { window.ctrl.push(res); }); return true;", vec![])
+            .await
+            .expect("listen");
+        // A key that is no control (F8) first: nothing.
+        focus_booth();
+        xdo(&["key", "--delay", "150", "F8", "F9", "F10"]);
+        let got = b.wait_for("return window.ctrl.length >= 2 && window.ctrl", Duration::from_secs(5)).await;
+        assert_eq!(
+            got,
+            json!([{"ctrlCode": "0", "ctrlMsg": "传码"}, {"ctrlCode": "1", "ctrlMsg": "收款"}]),
+            "F9 is 传码, F10 收款, F8 nothing"
+        );
+        let typed = b.client.execute("return window.seen.pageKeys;", vec![]).await.expect("keys");
+        assert!(typed.as_array().is_some_and(|k| k.contains(&json!("F8"))), "F8 reached the window: {typed}");
+        // Exactly those two: a late extra event would show here.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let n = b.client.execute("return window.ctrl.length;", vec![]).await.expect("count");
+        assert_eq!(n, json!(2));
+    })
+    .await;
+}
+
 // --- keyboard-wedge scanners ------------------------------------------------------------------
 
 #[tokio::test]

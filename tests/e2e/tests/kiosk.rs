@@ -4,7 +4,7 @@
 //! after the web process is killed or hangs.
 //! Needs Xvfb (two RandR monitors), a window manager and tauri-driver: run through `scripts/test-all`.
 
-use booth_e2e::{fixture, free_port, Booth};
+use booth_e2e::{fixture, free_port, health, health_until, main_url, Booth};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -70,27 +70,6 @@ async fn run_kiosk(b: Booth, dir: tempfile::TempDir, test: impl AsyncFnOnce(&Boo
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
-}
-
-fn health(b: &Booth) -> Value {
-    b.control("GET", "/health", "").1
-}
-
-/// Waits for `/health` to satisfy `ok`.
-async fn health_until(b: &Booth, what: &str, within: Duration, ok: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let h = health(b);
-        if ok(&h) {
-            return h;
-        }
-        assert!(start.elapsed() < within, "{what}: still not after {within:?}: {h}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn main_url(h: &Value) -> String {
-    h["windows"]["main"]["url"].as_str().unwrap_or_default().to_string()
 }
 
 /// The X window state atoms of the window titled `title`.
