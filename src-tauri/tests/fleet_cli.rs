@@ -140,6 +140,18 @@ fn keygen_sign_and_push_to_a_running_terminal() {
     let (code, out, err) = booth(&["fleet", "--allow-insecure", "cmd", "T1", "doctor"], &signed);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("T1  Ok"), "{out}");
+    // The same from the operator's file: broker and key (relative to the file) in fleet.toml.
+    let file = work.path().join("fleet.toml");
+    std::fs::write(&file, format!("broker = \"{url}\"\nallow_insecure = true\nkey = \"ops.key\"\n")).unwrap();
+    let (code, out, err) = booth(&["fleet", "--config", file.to_str().unwrap(), "cmd", "T1", "doctor"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("T1  Ok"), "{out}");
+    let bad = work.path().join("bad.toml");
+    std::fs::write(&bad, format!("broker = \"{url}\"\nallow_insecure = true\nbrokr = \"x\"\n")).unwrap();
+    let (code, _, err) = booth(&["fleet", "--config", bad.to_str().unwrap(), "status"], &[]);
+    assert!(code == 2 && err.contains("brokr"), "an unknown key is an error: {err}");
+    let (code, _, err) = booth(&["fleet", "--config", "/nonexistent/fleet.toml", "status"], &[]);
+    assert!(code == 2 && err.contains("/nonexistent/fleet.toml"), "{err}");
     let (code, out, _) = booth(&["fleet", "--allow-insecure", "cmd", "T1", "reload", "bogus=1"], &signed);
     assert!(code == 1 && out.contains("InvalidParams"), "{out}");
 
