@@ -30,6 +30,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start; the size of the largest variant (`booth fleet`'s options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a mini-program package.

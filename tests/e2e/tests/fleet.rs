@@ -237,8 +237,8 @@ fn booths_with(config: &std::path::Path) -> Vec<i32> {
     String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
-/// Stops every Booth started with `config`, also the one a restart left.
-struct Kiosk(std::path::PathBuf);
+/// Stops every Booth started with `config`, also the one a restart left, and reaps the first.
+struct Kiosk(std::path::PathBuf, std::process::Child);
 
 impl Drop for Kiosk {
     fn drop(&mut self) {
@@ -246,6 +246,7 @@ impl Drop for Kiosk {
             // SAFETY: a Booth this test started (its command line names the test's own file).
             unsafe { libc_kill(pid, 15) };
         }
+        let _ = self.1.wait();
     }
 }
 
@@ -283,14 +284,14 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
     op.subscribe(&["booth/v1/t/E2E-2/#".into()]).await.unwrap();
 
     let data = work.join("data");
-    let _kiosk = Kiosk(config.clone());
-    std::process::Command::new(booth_bin())
+    let first = std::process::Command::new(booth_bin())
         .args(["kiosk", "--config", &config.display().to_string()])
         .env("XDG_DATA_HOME", &data)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("booth kiosk starts");
+    let _kiosk = Kiosk(config.clone(), first);
     let telemetry = |f: &dyn Fn(&Value) -> bool| {
         op.messages(|m| m.topic == "booth/v1/t/E2E-2/telemetry").iter().map(|m| m.json()).any(|t| f(&t))
     };
