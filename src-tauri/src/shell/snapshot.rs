@@ -1,7 +1,7 @@
 //! A window's picture as PNG, for the fleet's `screenshot` command: on Linux the web view's
 //! own snapshot (WebKitGTK draws the visible part of the page into a cairo image), encoded
-//! here; on Windows WebView2's `CapturePreview`, which writes a PNG itself (type-checked, not
-//! run on Windows yet).
+//! here; on Windows WebView2's `CapturePreview`, which writes a PNG itself (not run on Windows
+//! yet).
 
 use std::time::Duration;
 use tauri::WebviewWindow;
