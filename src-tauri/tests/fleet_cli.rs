@@ -3,64 +3,15 @@
 //! pushed to the terminal until its `update` event says installed.
 
 use booth_fleet::agent::AgentOptions;
-use booth_fleet::host::{Screenshot, Settings};
+use booth_fleet::host::Windowless;
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, FleetHost, FleetSection};
 use booth_testkit::mosquitto::Mosquitto;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex, Weak};
-
-/// A terminal without windows; its restart confirms the release on trial and reports it, as a
-/// Booth that restarts and shows the new page does.
-struct Host {
-    store: Store,
-    agent: Mutex<Weak<Agent>>,
-}
-
-impl FleetHost for Host {
-    fn package(&self) -> Value {
-        let v = self.store.current().map(|r| r.version).unwrap_or_else(|| "1.0.0".into());
-        json!({"id": "shop", "version": v, "location": "test"})
-    }
-    fn devices(&self) -> Value {
-        json!({})
-    }
-    fn recoveries(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn reload(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn restart(&self) {
-        if self.store.trial().is_some() {
-            self.store.confirm().expect("confirm");
-        }
-        if let Some(a) = self.agent.lock().unwrap().upgrade() {
-            a.report_updates();
-        }
-    }
-    fn screenshots(&self, windows: &[String]) -> Vec<Screenshot> {
-        windows.iter().map(|w| Screenshot { window: w.clone(), png: Err("none".into()) }).collect()
-    }
-    fn log_files(&self) -> Vec<PathBuf> {
-        Vec::new()
-    }
-    fn doctor(&self) -> Value {
-        json!({"ok": true})
-    }
-    fn editable(&self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn settings(&self) -> Result<Settings, String> {
-        Ok(Settings::default())
-    }
-    fn apply_settings(&self, _: &[(String, Value)], _: u64) -> Result<bool, String> {
-        Err("read-only".into())
-    }
-}
+use std::sync::Arc;
 
 fn booth(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_booth"))
@@ -160,10 +111,10 @@ fn keygen_sign_and_push_to_a_running_terminal() {
     };
     let config = section.resolve("SN", tdir.path()).unwrap();
     let store = Store::new(config.packages_dir.clone());
-    let host = Arc::new(Host { store: store.clone(), agent: Mutex::default() });
+    let host = Arc::new(Windowless::new(store.clone()));
     let opts = AgentOptions { config, booth_version: "0.1.0".into(), store: store.clone() };
     let agent = Arc::new(Agent::start(rt.handle(), opts, host.clone() as Arc<dyn FleetHost>).unwrap());
-    *host.agent.lock().unwrap() = Arc::downgrade(&agent);
+    host.attach(&agent);
 
     let url = broker.url();
     let conn = [("BOOTH_FLEET_BROKER", url.as_str())];
@@ -189,6 +140,18 @@ fn keygen_sign_and_push_to_a_running_terminal() {
     let (code, out, err) = booth(&["fleet", "--allow-insecure", "cmd", "T1", "doctor"], &signed);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("T1  Ok"), "{out}");
+    // The same from the operator's file: broker and key (relative to the file) in fleet.toml.
+    let file = work.path().join("fleet.toml");
+    std::fs::write(&file, format!("broker = \"{url}\"\nallow_insecure = true\nkey = \"ops.key\"\n")).unwrap();
+    let (code, out, err) = booth(&["fleet", "--config", file.to_str().unwrap(), "cmd", "T1", "doctor"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("T1  Ok"), "{out}");
+    let bad = work.path().join("bad.toml");
+    std::fs::write(&bad, format!("broker = \"{url}\"\nallow_insecure = true\nbrokr = \"x\"\n")).unwrap();
+    let (code, _, err) = booth(&["fleet", "--config", bad.to_str().unwrap(), "status"], &[]);
+    assert!(code == 2 && err.contains("brokr"), "an unknown key is an error: {err}");
+    let (code, _, err) = booth(&["fleet", "--config", "/nonexistent/fleet.toml", "status"], &[]);
+    assert!(code == 2 && err.contains("/nonexistent/fleet.toml"), "{err}");
     let (code, out, _) = booth(&["fleet", "--allow-insecure", "cmd", "T1", "reload", "bogus=1"], &signed);
     assert!(code == 1 && out.contains("InvalidParams"), "{out}");
 

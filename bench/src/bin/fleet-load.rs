@@ -1,12 +1,15 @@
 //! The fleet load tool: N simulated terminals — the real agent, with a host that has no
 //! windows — against one private mosquitto, and what it costs. Prints: time for all terminals
-//! to connect, telemetry throughput, command round trips to one terminal and to all, the
-//! broker's memory and CPU, and the time for all terminals to reconnect after a broker restart.
+//! to connect, telemetry throughput, command round trips to one terminal and to all, a staged
+//! rollout of a signed package to all of them from a local HTTP server, the broker's and the
+//! simulator's memory and the broker's CPU, and the time for all terminals to reconnect after a
+//! broker restart.
 //!
 //!   cargo run --release -p booth-bench --bin fleet-load -- [TERMINALS] [TELEMETRY_S]
 //!
-//! Defaults: 10000 terminals, telemetry every 30 s. Needs mosquitto and, as root or with a raised
-//! hard limit, 3 file descriptors per terminal.
+//! Defaults: 10000 terminals, telemetry every 30 s. Needs mosquitto; it raises its own (and so
+//! the broker's) file-descriptor limit to 3 per terminal, which needs root or a hard limit that
+//! high.
 
 // It reads /proc and sets resource limits: Linux only.
 #[cfg(not(target_os = "linux"))]
@@ -22,11 +25,12 @@ fn main() {
 #[cfg(target_os = "linux")]
 mod linux {
     use booth_fleet::agent::{AgentOptions, AgentState};
-    use booth_fleet::host::{Screenshot, Settings};
-    use booth_fleet::operator::{Operator, OperatorOptions, Target};
+    use booth_fleet::host::Windowless;
+    use booth_fleet::operator::{Operator, OperatorOptions, PushOptions, Target};
     use booth_fleet::store::Store;
     use booth_fleet::{Agent, FleetHost, FleetSection};
-    use serde_json::{json, Map, Value};
+    use serde_json::{json, Map};
+    use std::path::Path;
     use std::path::PathBuf;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -96,40 +100,67 @@ mod linux {
         }
     }
 
-    struct Host;
+    /// Serves one file over HTTP/1.1 (the package server of the rollout), a thread per request.
+    fn serve(path: &'static str, body: Vec<u8>) -> u16 {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let body = Arc::new(body);
+        std::thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let body = body.clone();
+                std::thread::spawn(move || {
+                    let Ok(read_half) = conn.try_clone() else { return };
+                    let mut r = BufReader::new(read_half);
+                    let mut line = String::new();
+                    let _ = r.read_line(&mut line);
+                    let asked = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                            break;
+                        }
+                    }
+                    let mut w = conn;
+                    if asked == path {
+                        let _ =
+                            write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                        let _ = w.write_all(&body);
+                    } else {
+                        let _ =
+                            w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    }
+                    let _ = r.read(&mut [0u8; 1]);
+                });
+            }
+        });
+        port
+    }
 
-    impl FleetHost for Host {
-        fn package(&self) -> Value {
-            json!({"id": "shop", "version": "1.0.0", "location": "load"})
-        }
-        fn devices(&self) -> Value {
-            json!({"scanner": {"backend": "serial", "available": true}, "printer": {"backend": "cups", "available": true}})
-        }
-        fn recoveries(&self) -> Vec<Value> {
-            Vec::new()
-        }
-        fn reload(&self) -> Result<(), String> {
-            Ok(())
-        }
-        fn restart(&self) {}
-        fn screenshots(&self, windows: &[String]) -> Vec<Screenshot> {
-            windows.iter().map(|w| Screenshot { window: w.clone(), png: Err("none".into()) }).collect()
-        }
-        fn log_files(&self) -> Vec<PathBuf> {
-            Vec::new()
-        }
-        fn doctor(&self) -> Value {
-            json!({"ok": true})
-        }
-        fn editable(&self) -> Vec<(String, String)> {
-            Vec::new()
-        }
-        fn settings(&self) -> Result<Settings, String> {
-            Ok(Settings::default())
-        }
-        fn apply_settings(&self, _: &[(String, Value)], _: u64) -> Result<bool, String> {
-            Err("read-only".into())
-        }
+    /// A small package (a few hundred bytes): miniapp.json and an entry page.
+    fn package_zip(version: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let o = zip::write::SimpleFileOptions::default();
+        let manifest = json!({"id": "shop", "name": "Shop", "version": version, "entry": "index.html"});
+        w.start_file("miniapp.json", o).expect("zip");
+        w.write_all(manifest.to_string().as_bytes()).expect("zip");
+        w.start_file("index.html", o).expect("zip");
+        w.write_all(b"<!doctype html><p>shop").expect("zip");
+        w.finish().expect("zip");
+        buf.into_inner()
+    }
+
+    /// This process's resident memory (bytes): the simulated terminals.
+    fn own_rss() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
     }
 
     /// The broker's resident memory (bytes) and CPU time used so far (seconds).
@@ -196,7 +227,11 @@ mod linux {
         let pid = broker.pid().unwrap_or(0);
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let host: Arc<dyn FleetHost> = Arc::new(Host);
+            let (update_pk, update_sk) = booth_fleet::signing::keygen(None).expect("keygen");
+            let update_sk = minisign::SecretKeyBox::from_string(&update_sk)
+                .and_then(|b| b.into_unencrypted_secret_key())
+                .expect("secret key");
+            let devices = json!({"scanner": {"backend": "serial", "available": true}, "printer": {"backend": "cups", "available": true}});
             let (rss0, cpu0) = broker_usage(pid);
             println!("{n} terminals, telemetry every {telemetry_s} s, one mosquitto (pid {pid})");
             println!("broker at start: {:.1} MiB", rss0 as f64 / 1048576.0);
@@ -212,12 +247,18 @@ mod linux {
                     allow_insecure: true,
                     telemetry_s,
                     keepalive_s: 60,
+                    update_keys: vec![update_pk.clone()],
                     ..Default::default()
                 };
                 let config = section.resolve("SN", &dir.path().join(format!("t{i}"))).expect("config");
                 let store = Store::new(config.packages_dir.clone());
+                let host = Arc::new(Windowless::new(store.clone()).with_devices(devices.clone()));
                 let opts = AgentOptions { config, booth_version: "0.1.0".into(), store };
-                let a = Agent::start(&tokio::runtime::Handle::current(), opts, host.clone()).expect("agent");
+                let a = Arc::new(
+                    Agent::start(&tokio::runtime::Handle::current(), opts, host.clone() as Arc<dyn FleetHost>)
+                        .expect("agent"),
+                );
+                host.attach(&a);
                 states.push(a.state());
                 agents.push(a);
             }
@@ -225,11 +266,14 @@ mod linux {
             let connected = all_connected(&states, 1, Duration::from_secs(600)).await;
             let (rss1, cpu1) = broker_usage(pid);
             println!(
-                "connect: agents started in {:.2} s; all connected {} after the first start; broker {:.1} MiB, {:.1} CPU s",
+                "connect: agents started in {:.2} s; all connected {} after the first start; broker {:.1} MiB, {:.1} CPU s; \
+                 simulator {:.0} MiB ({:.1} KiB a terminal)",
                 started.as_secs_f64(),
                 connected.map(|d| format!("{:.2} s", (d + started).as_secs_f64())).unwrap_or("—".into()),
                 rss1 as f64 / 1048576.0,
                 cpu1 - cpu0,
+                own_rss() as f64 / 1048576.0,
+                own_rss() as f64 / 1024.0 / n as f64,
             );
 
             let mut oo = OperatorOptions::new(&broker.url(), true).expect("url");
@@ -306,6 +350,39 @@ mod linux {
                 percentile(&lat, 0.5),
                 percentile(&lat, 0.99),
                 all
+            );
+
+            // A staged rollout of a signed package to every terminal: 10 first, then the rest;
+            // each counts when its update event says installed.
+            let work = dir.path().join("rollout");
+            std::fs::create_dir_all(&work).expect("rollout dir");
+            let zip = work.join("shop-2.0.0.zip");
+            std::fs::write(&zip, package_zip("2.0.0")).expect("zip");
+            booth_fleet::signing::sign_package_files(&zip, &update_sk, "0.1.0").expect("sign");
+            let port = serve("/shop-2.0.0.zip", std::fs::read(&zip).expect("zip"));
+            let push = PushOptions {
+                url: format!("http://127.0.0.1:{port}/shop-2.0.0.zip"),
+                first: 10,
+                allow_downgrade: false,
+                timeout: Duration::from_secs(600),
+            };
+            let (_, cpu_p0) = broker_usage(pid);
+            let t = Instant::now();
+            let report = op.push(&Target::All, Path::new(&zip), &push, None).await.expect("push");
+            let took = t.elapsed();
+            let (rss_p, cpu_p1) = broker_usage(pid);
+            let installed = report.results.iter().filter(|r| r.result == "installed").count();
+            let first_bad = report.results.iter().find(|r| !r.ok);
+            println!(
+                "staged rollout of {} bytes (10 first, then the rest): {installed} of {n} installed in {:.1} s ({:.0}/s); \
+                 broker {:.1} MiB, {:.1} CPU s; simulator {:.0} MiB{}",
+                std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0),
+                took.as_secs_f64(),
+                installed as f64 / took.as_secs_f64(),
+                rss_p as f64 / 1048576.0,
+                cpu_p1 - cpu_p0,
+                own_rss() as f64 / 1048576.0,
+                first_bad.map(|r| format!("; stopped at {}: {} {}", r.terminal, r.result, r.message)).unwrap_or_default(),
             );
             drop(op);
 

@@ -275,6 +275,9 @@ fn mqtt_options(cfg: &FleetConfig, topics: &Topics) -> Result<MqttOptions, Strin
     // an oversized command never even reaches it. Room for the topic and properties.
     o.set_max_packet_size(Some((cfg.max_payload + 8 * 1024) as u32));
     o.set_request_channel_capacity(256);
+    // rumqttc sizes its table of unacknowledged publishes by this limit (65535 by default:
+    // ~13 MB per connection); a terminal never has more than a few in flight.
+    o.set_outgoing_inflight_upper_limit(64);
     if let Some(p) = &cfg.password {
         o.set_credentials(cfg.username.clone(), p.clone());
     } else {

@@ -13,7 +13,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -236,6 +236,8 @@ impl Operator {
         o.set_keep_alive(Duration::from_secs(30));
         o.set_clean_start(true);
         o.set_max_packet_size(Some(16 * 1024 * 1024));
+        // Sizes rumqttc's table of unacknowledged publishes (65535 by default: ~13 MB).
+        o.set_outgoing_inflight_upper_limit(1024);
         if let Some(u) = &opts.username {
             o.set_credentials(u.clone(), opts.password.clone().unwrap_or_default());
         }
@@ -316,10 +318,13 @@ impl Operator {
 
     /// Waits until `f` holds or `timeout`; whether it held. `f` is checked after a message
     /// arrived, at most every 20 ms (thousands of terminals answer at once).
-    async fn wait_for(&self, timeout: Duration, f: impl Fn() -> bool) -> bool {
+    async fn wait_for(&self, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         let end = Instant::now() + timeout;
         loop {
+            // Registered before the check: `notify_waiters` only wakes futures already enabled.
             let notified = self.inbox.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if f() {
                 return true;
             }
@@ -327,7 +332,7 @@ impl Operator {
             if left.is_zero() {
                 return false;
             }
-            // A short tick as well: a message may land between the check and `notified`.
+            // A tick as well, and at most one check every 20 ms (thousands answer at once).
             let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
             tokio::time::sleep(end.saturating_duration_since(Instant::now()).min(Duration::from_millis(20))).await;
         }
@@ -336,6 +341,12 @@ impl Operator {
     /// The messages received so far that match `f`.
     pub fn messages(&self, f: impl Fn(&Message) -> bool) -> Vec<Message> {
         self.inbox.messages.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|m| f(m)).cloned().collect()
+    }
+
+    /// The messages received from index `from` on, and the index after them.
+    fn messages_from(&self, from: usize) -> (Vec<Message>, usize) {
+        let all = self.inbox.messages.lock().unwrap_or_else(|e| e.into_inner());
+        (all.get(from..).map(<[Message]>::to_vec).unwrap_or_default(), all.len())
     }
 
     fn last_seq(&self) -> u64 {
@@ -569,10 +580,16 @@ impl Operator {
                 self.send_command(&Target::One(tid.clone()), &id, "install-package", args.clone(), signer, ttl).await?;
                 ids.push((tid.clone(), id));
             }
-            let judge = |tid: &str, id: &str| self.push_state(tid, id);
-            self.wait_for(opts.timeout, || ids.iter().all(|(t, i)| judge(t, i).is_some())).await;
-            for (tid, id) in &ids {
-                let (ok, result, message) = judge(tid, id).unwrap_or((
+            // Each message is read once (a stage may be thousands of terminals).
+            let mut follow = PushFollow::new(&self.prefix, &ids);
+            self.wait_for(opts.timeout, || {
+                let fresh = self.messages_from(follow.cursor);
+                follow.read(&fresh);
+                follow.finished()
+            })
+            .await;
+            for (tid, _) in &ids {
+                let (ok, result, message) = follow.done.remove(tid.as_str()).unwrap_or((
                     false,
                     "timeout".into(),
                     format!("no result within {} s", opts.timeout.as_secs()),
@@ -582,30 +599,82 @@ impl Operator {
         }
         Ok(report)
     }
+}
 
-    /// Where terminal `tid` is with install command `id`: `None` while it is still at it.
-    fn push_state(&self, tid: &str, id: &str) -> Option<(bool, String, String)> {
-        let t = topics::Topics::new(&self.prefix, tid);
-        let res = self
-            .messages(|m| m.topic == t.cmd_res())
-            .into_iter()
-            .filter_map(|m| serde_json::from_slice::<CommandResult>(&m.payload).ok())
-            .find(|r| r.id == id)?;
-        if !res.ok {
-            let kind = if res.code == crate::protocol::Code::Refused { "refused" } else { "failed" };
-            return Some((false, kind.into(), res.message));
+/// Where each terminal of a push stage is, read from the messages as they arrive: a terminal is
+/// finished with its command's failure, with `already`, or with its `update` event.
+struct PushFollow<'a> {
+    prefix: &'a str,
+    /// Terminal → the id of its install command.
+    ids: HashMap<&'a str, &'a str>,
+    /// Terminals whose command succeeded, waiting for their `update` event.
+    accepted: HashSet<String>,
+    /// Events that came before their command's result (kept until it comes).
+    early: HashMap<String, (bool, String, String)>,
+    done: HashMap<String, (bool, String, String)>,
+    cursor: usize,
+}
+
+impl<'a> PushFollow<'a> {
+    fn new(prefix: &'a str, ids: &'a [(String, String)]) -> PushFollow<'a> {
+        PushFollow {
+            prefix,
+            ids: ids.iter().map(|(t, i)| (t.as_str(), i.as_str())).collect(),
+            accepted: HashSet::new(),
+            early: HashMap::new(),
+            done: HashMap::new(),
+            cursor: 0,
         }
-        if res.data["already"] == true {
-            return Some((true, "already".into(), "already running this version".into()));
+    }
+
+    fn finished(&self) -> bool {
+        self.done.len() >= self.ids.len()
+    }
+
+    fn read(&mut self, fresh: &(Vec<Message>, usize)) {
+        let (messages, next) = fresh;
+        self.cursor = *next;
+        for m in messages {
+            let Some((tid, kind)) = topics::split(self.prefix, &m.topic) else { continue };
+            let Some(id) = self.ids.get(tid).copied() else { continue };
+            if self.done.contains_key(tid) {
+                continue;
+            }
+            match kind {
+                "cmd/res" => {
+                    let Ok(res) = serde_json::from_slice::<CommandResult>(&m.payload) else { continue };
+                    if res.id != id {
+                        continue;
+                    }
+                    if !res.ok {
+                        let kind = if res.code == crate::protocol::Code::Refused { "refused" } else { "failed" };
+                        self.done.insert(tid.to_string(), (false, kind.into(), res.message));
+                    } else if res.data["already"] == true {
+                        self.done
+                            .insert(tid.to_string(), (true, "already".into(), "already running this version".into()));
+                    } else if let Some(e) = self.early.remove(tid) {
+                        self.done.insert(tid.to_string(), e);
+                    } else {
+                        self.accepted.insert(tid.to_string());
+                    }
+                }
+                "event" => {
+                    let e = m.json();
+                    if e["type"] != "update" || e["command"] != id {
+                        continue;
+                    }
+                    let result = e["result"].as_str().unwrap_or("").to_string();
+                    let reason = e["reason"].as_str().unwrap_or("").to_string();
+                    let r = (result == "installed", result, reason);
+                    if self.accepted.remove(tid) {
+                        self.done.insert(tid.to_string(), r);
+                    } else {
+                        self.early.insert(tid.to_string(), r);
+                    }
+                }
+                _ => {}
+            }
         }
-        let e = self
-            .messages(|m| m.topic == t.event())
-            .into_iter()
-            .map(|m| m.json())
-            .find(|v| v["type"] == "update" && v["command"] == id)?;
-        let result = e["result"].as_str().unwrap_or("").to_string();
-        let reason = e["reason"].as_str().unwrap_or("").to_string();
-        Some((result == "installed", result, reason))
     }
 }
 

@@ -696,6 +696,16 @@ mod tests {
     }
 
     #[test]
+    fn a_source_set_by_hand_detaches_the_store() {
+        let (_dir, store) = with_v1();
+        store.detach().unwrap();
+        assert_eq!(runs(&store), None, "[package] source runs");
+        // The next pushed update runs again, and may be a higher version than the detached one.
+        install(&store, "2.0.0");
+        assert_eq!(runs(&store), Some(("2.0.0".into(), true)));
+    }
+
+    #[test]
     fn a_confirmed_update_runs_at_every_start() {
         let (_dir, store) = with_v1();
         install(&store, "2.0.0");

@@ -3,73 +3,17 @@
 //! rollout of a signed package (installed everywhere; a refused one stops after the first).
 
 use booth_fleet::agent::AgentOptions;
-use booth_fleet::host::{Screenshot, Settings};
+use booth_fleet::host::Windowless;
 use booth_fleet::operator::{ConfigOutcome, Operator, OperatorOptions, PushOptions, Target};
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, FleetHost, FleetSection};
 use booth_testkit::mosquitto::Mosquitto;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A Booth without windows whose restart confirms the release on trial and reports it, as a
-/// real restart whose page shows does.
-struct Host {
-    settings: Mutex<Settings>,
-    store: Store,
-    agent: Mutex<Weak<Agent>>,
-}
-
-impl FleetHost for Host {
-    fn package(&self) -> Value {
-        let r = self.store.current();
-        json!({"id": "shop", "version": r.map(|r| r.version).unwrap_or_else(|| "1.0.0".into()), "location": "test"})
-    }
-    fn devices(&self) -> Value {
-        json!({"scanner": {"backend": "serial", "available": true}, "printer": {"backend": "cups", "available": false}})
-    }
-    fn recoveries(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn reload(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn restart(&self) {
-        if self.store.trial().is_some() {
-            self.store.confirm().expect("confirm");
-        }
-        if let Some(a) = self.agent.lock().unwrap().upgrade() {
-            a.report_updates();
-        }
-    }
-    fn screenshots(&self, windows: &[String]) -> Vec<Screenshot> {
-        windows.iter().map(|w| Screenshot { window: w.clone(), png: Err("none".into()) }).collect()
-    }
-    fn log_files(&self) -> Vec<PathBuf> {
-        Vec::new()
-    }
-    fn doctor(&self) -> Value {
-        json!({"ok": true})
-    }
-    fn editable(&self) -> Vec<(String, String)> {
-        vec![("kiosk.idle_s".into(), "u64".into())]
-    }
-    fn settings(&self) -> Result<Settings, String> {
-        Ok(self.settings.lock().unwrap().clone())
-    }
-    fn apply_settings(&self, edits: &[(String, Value)], version: u64) -> Result<bool, String> {
-        let mut s = self.settings.lock().unwrap();
-        for (k, v) in edits {
-            s.values.insert(k.clone(), v.clone());
-        }
-        s.version = version;
-        Ok(false)
-    }
-}
 
 struct Terminal {
     _agent: Arc<Agent>,
@@ -89,11 +33,15 @@ fn terminal(broker: &Mosquitto, tid: &str, update_key: &str) -> Terminal {
     };
     let config = section.resolve("SN", dir.path()).unwrap();
     let store = Store::new(config.packages_dir.clone());
-    let host = Arc::new(Host { settings: Mutex::default(), store: store.clone(), agent: Mutex::default() });
+    let host = Arc::new(
+        Windowless::new(store.clone())
+            .with_devices(json!({"scanner": {"backend": "serial", "available": true}, "printer": {"backend": "cups", "available": false}}))
+            .with_editable(&[("kiosk.idle_s", "u64")]),
+    );
     let opts = AgentOptions { config, booth_version: "0.1.0".into(), store };
     let agent =
         Arc::new(Agent::start(&tokio::runtime::Handle::current(), opts, host.clone() as Arc<dyn FleetHost>).unwrap());
-    *host.agent.lock().unwrap() = Arc::downgrade(&agent);
+    host.attach(&agent);
     Terminal { _agent: agent, _dir: dir }
 }
 

@@ -5,7 +5,7 @@
 //! terminal's certificate cannot command it.
 
 use booth_fleet::agent::AgentOptions;
-use booth_fleet::host::{Screenshot, Settings};
+use booth_fleet::host::Windowless;
 use booth_fleet::operator::{Operator, OperatorOptions, Target};
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, FleetHost, FleetSection};
@@ -16,53 +16,13 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, SubjectAlternativeName};
 use openssl::x509::{X509NameBuilder, X509};
-use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use serde_json::Map;
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-#[derive(Default)]
-struct Host {
-    reloads: AtomicU32,
-}
-
-impl FleetHost for Host {
-    fn package(&self) -> Value {
-        json!({"id": "shop", "version": "1.0.0", "location": "test"})
-    }
-    fn devices(&self) -> Value {
-        json!({})
-    }
-    fn recoveries(&self) -> Vec<Value> {
-        Vec::new()
-    }
-    fn reload(&self) -> Result<(), String> {
-        self.reloads.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-    fn restart(&self) {}
-    fn screenshots(&self, windows: &[String]) -> Vec<Screenshot> {
-        windows.iter().map(|w| Screenshot { window: w.clone(), png: Err("none".into()) }).collect()
-    }
-    fn log_files(&self) -> Vec<PathBuf> {
-        Vec::new()
-    }
-    fn doctor(&self) -> Value {
-        json!({"ok": true})
-    }
-    fn editable(&self) -> Vec<(String, String)> {
-        Vec::new()
-    }
-    fn settings(&self) -> Result<Settings, String> {
-        Ok(Settings::default())
-    }
-    fn apply_settings(&self, _: &[(String, Value)], _: u64) -> Result<bool, String> {
-        Err("read-only".into())
-    }
-}
 
 struct Authority {
     cert: X509,
@@ -184,8 +144,8 @@ async fn terminals_and_operators_over_tls_with_certificates_and_the_example_acl(
     };
     let config = section.resolve("SN", tdir.path()).unwrap();
     assert!(config.broker.tls);
-    let host = Arc::new(Host::default());
     let store = Store::new(config.packages_dir.clone());
+    let host = Arc::new(Windowless::new(store.clone()));
     let opts = AgentOptions { config, booth_version: "0.1.0".into(), store };
     let _agent = Agent::start(&tokio::runtime::Handle::current(), opts, host.clone() as Arc<dyn FleetHost>).unwrap();
 
@@ -201,7 +161,7 @@ async fn terminals_and_operators_over_tls_with_certificates_and_the_example_acl(
     }
     let r = op.command(&Target::One("T-TLS".into()), "reload", Map::new(), None, DEADLINE, DEADLINE).await.unwrap();
     assert!(r.results.first().is_some_and(|x| x.ok), "{r:?}");
-    assert_eq!(host.reloads.load(Ordering::SeqCst), 1);
+    assert_eq!(host.reloads(), 1);
 
     // Without a certificate, or not trusting the broker's authority: no connection.
     assert!(operator(port, &ca_pem, None, "op-nocert").await.is_err(), "no client certificate");
@@ -221,5 +181,5 @@ async fn terminals_and_operators_over_tls_with_certificates_and_the_example_acl(
     // The operator's next command still runs: the rogue one never reached the terminal.
     let r = op.command(&Target::One("T-TLS".into()), "reload", Map::new(), None, DEADLINE, DEADLINE).await.unwrap();
     assert!(r.results.first().is_some_and(|x| x.ok), "{r:?}");
-    assert_eq!(host.reloads.load(Ordering::SeqCst), 2, "only the operator's commands ran");
+    assert_eq!(host.reloads(), 2, "only the operator's commands ran");
 }

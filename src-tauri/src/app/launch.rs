@@ -237,16 +237,12 @@ pub fn kiosk(args: KioskArgs) -> i32 {
                 Ok((c, p, _)) => (c, p),
                 Err(e) => return fail(e),
             };
-            let from_store = if config.fleet.enabled() {
-                let data = dirs::data_local_dir().unwrap_or_else(|| PathBuf::from("."));
-                let store = booth_fleet::store::Store::new(config.fleet.packages_dir(&data));
+            let from_store = config.package_store().and_then(|store| {
                 booth_fleet::store::start_from(&store, false).map(|from| {
                     trial = from.trial.map(|_| store);
                     from.package.to_string_lossy().into_owned()
                 })
-            } else {
-                None
-            };
+            });
             let home = home_without_package(&config);
             match from_store.or_else(|| config.package.source.clone().filter(|s| !s.trim().is_empty())) {
                 Some(s) => s,

@@ -30,6 +30,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start; the size of the largest variant (`booth fleet`'s options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a mini-program package.
@@ -282,12 +284,23 @@ Examples:
   booth fleet config T-0001 kiosk.idle_s=90 scanner.backend=none
   booth fleet push all shop-2.0.0.zip --url https://cdn.example.com/shop-2.0.0.zip --first 5
 
-The connection options may also come from the environment: BOOTH_FLEET_BROKER,
-BOOTH_FLEET_USERNAME, BOOTH_FLEET_PASSWORD_FILE, BOOTH_FLEET_CA_FILE, BOOTH_FLEET_CLIENT_CERT,
-BOOTH_FLEET_CLIENT_KEY, BOOTH_FLEET_PREFIX, BOOTH_FLEET_KEY (the command signing key).";
+The connection comes from a file (--config, BOOTH_FLEET_CONFIG, or <config dir>/booth/fleet.toml
+when it exists; paths in it are relative to it):
+  broker = \"mqtts://mqtt.example.com\"
+  ca_file = \"ca.pem\"
+  username = \"ops\"
+  password_file = \"ops.pw\"        # or client_cert = \"ops.pem\" and client_key = \"ops.key.pem\"
+  key = \"ops.key\"                 # signs commands and pushes
+  prefix = \"booth/v1\"
+Options and the environment override it: BOOTH_FLEET_BROKER, BOOTH_FLEET_USERNAME,
+BOOTH_FLEET_PASSWORD_FILE, BOOTH_FLEET_CA_FILE, BOOTH_FLEET_CLIENT_CERT, BOOTH_FLEET_CLIENT_KEY,
+BOOTH_FLEET_PREFIX, BOOTH_FLEET_KEY (the command signing key).";
 
 #[derive(Debug, Args)]
 pub struct FleetArgs {
+    /// The operator's connection file [default: <config dir>/booth/fleet.toml, if it exists].
+    #[arg(long, env = "BOOTH_FLEET_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
     /// The broker: mqtts://host[:8883] (mqtt:// only with --allow-insecure).
     #[arg(long, env = "BOOTH_FLEET_BROKER", value_name = "URL", global = true)]
     pub broker: Option<String>,
@@ -307,9 +320,9 @@ pub struct FleetArgs {
     /// Allow mqtt:// without TLS (a lab).
     #[arg(long, global = true)]
     pub allow_insecure: bool,
-    /// Topic prefix.
-    #[arg(long, env = "BOOTH_FLEET_PREFIX", value_name = "PREFIX", default_value = "booth/v1", global = true)]
-    pub prefix: String,
+    /// Topic prefix [default: booth/v1].
+    #[arg(long, env = "BOOTH_FLEET_PREFIX", value_name = "PREFIX", global = true)]
+    pub prefix: Option<String>,
     /// JSON output instead of text.
     #[arg(long, global = true)]
     pub json: bool,

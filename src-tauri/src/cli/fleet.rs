@@ -4,6 +4,7 @@
 use super::args::{FleetArgs, FleetCommand};
 use super::error::fail;
 use booth_fleet::operator::{self, ConfigOutcome, Operator, OperatorOptions, PushOptions, Target};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub fn run(args: FleetArgs) -> i32 {
@@ -21,26 +22,83 @@ fn read(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
 }
 
-fn options(a: &FleetArgs) -> Result<OperatorOptions, String> {
-    let broker = a.broker.as_deref().ok_or("no broker: --broker mqtts://… (or BOOTH_FLEET_BROKER)")?;
-    let mut o = OperatorOptions::new(broker, a.allow_insecure).map_err(|e| e.to_string())?;
-    booth_fleet::topics::check_prefix(&a.prefix).map_err(|e| format!("--prefix: {e}"))?;
-    o.prefix = a.prefix.clone();
-    o.username = a.username.clone();
-    if let Some(p) = &a.password_file {
-        let text = read("--password-file", p)?;
+/// The operator's connection file (`booth fleet --config`): what the options say, kept in one
+/// place. Options and the environment win over it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetFile {
+    broker: Option<String>,
+    #[serde(default)]
+    allow_insecure: bool,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
+    prefix: Option<String>,
+    /// The minisign secret key that signs commands and pushes.
+    key: Option<PathBuf>,
+}
+
+/// Reads `--config` (a missing file is an error), else `<config dir>/booth/fleet.toml` when it
+/// exists. Relative paths in it are taken from its folder.
+fn load_file(explicit: Option<&Path>) -> Result<FleetFile, String> {
+    let (path, must) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => match dirs::config_dir() {
+            Some(d) => (d.join("booth").join("fleet.toml"), false),
+            None => return Ok(FleetFile::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !must && e.kind() == std::io::ErrorKind::NotFound => return Ok(FleetFile::default()),
+        Err(e) => return Err(format!("--config {}: {e}", path.display())),
+    };
+    let mut f: FleetFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for p in
+        [&mut f.password_file, &mut f.ca_file, &mut f.client_cert, &mut f.client_key, &mut f.key].into_iter().flatten()
+    {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+    Ok(f)
+}
+
+fn options(a: &FleetArgs, f: &FleetFile) -> Result<OperatorOptions, String> {
+    let broker = a
+        .broker
+        .as_deref()
+        .or(f.broker.as_deref())
+        .ok_or("no broker: --broker mqtts://…, BOOTH_FLEET_BROKER, or `broker` in fleet.toml (--config)")?;
+    let mut o = OperatorOptions::new(broker, a.allow_insecure || f.allow_insecure).map_err(|e| e.to_string())?;
+    let prefix = a.prefix.clone().or(f.prefix.clone()).unwrap_or_else(|| "booth/v1".into());
+    booth_fleet::topics::check_prefix(&prefix).map_err(|e| format!("prefix: {e}"))?;
+    o.prefix = prefix;
+    o.username = a.username.clone().or(f.username.clone());
+    if let Some(p) = a.password_file.as_ref().or(f.password_file.as_ref()) {
+        let text = read("password file", p)?;
         o.password = Some(String::from_utf8_lossy(&text).lines().next().unwrap_or_default().to_string());
     }
-    if let Some(p) = &a.ca_file {
-        o.ca_pem = Some(read("--ca-file", p)?);
+    if let Some(p) = a.ca_file.as_ref().or(f.ca_file.as_ref()) {
+        o.ca_pem = Some(read("CA file", p)?);
     }
-    if let (Some(c), Some(k)) = (&a.client_cert, &a.client_key) {
-        o.client_identity = Some((read("--client-cert", c)?, read("--client-key", k)?));
+    let identity = match (&a.client_cert, &a.client_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        _ => f.client_cert.as_ref().zip(f.client_key.as_ref()),
+    };
+    if let Some((c, k)) = identity {
+        o.client_identity = Some((read("client certificate", c)?, read("client key", k)?));
+    }
+    if f.client_cert.is_some() != f.client_key.is_some() {
+        return Err("fleet.toml: client_cert and client_key go together".into());
     }
     Ok(o)
 }
 
-fn signer(key: Option<&std::path::Path>) -> Result<Option<booth_fleet::signing::SecretKey>, String> {
+fn signer(key: Option<&Path>) -> Result<Option<booth_fleet::signing::SecretKey>, String> {
     let password = std::env::var("BOOTH_KEY_PASSWORD").ok().filter(|p| !p.is_empty());
     key.map(|k| booth_fleet::signing::load_secret_key(k, password).map_err(|e| e.to_string())).transpose()
 }
@@ -50,7 +108,8 @@ fn json_out(v: &impl serde::Serialize) {
 }
 
 async fn main(a: FleetArgs) -> Result<i32, String> {
-    let op = Operator::connect(options(&a)?, Duration::from_secs(15)).await.map_err(|e| e.to_string())?;
+    let file = load_file(a.config.as_deref())?;
+    let op = Operator::connect(options(&a, &file)?, Duration::from_secs(15)).await.map_err(|e| e.to_string())?;
     let err = |e: operator::OperatorError| e.to_string();
     match a.command {
         FleetCommand::Status => {
@@ -67,7 +126,7 @@ async fn main(a: FleetArgs) -> Result<i32, String> {
         FleetCommand::Cmd { target, name, args, key, ttl_s, timeout_s } => {
             let target = Target::parse(&target).map_err(err)?;
             let args = operator::parse_pairs(&args).map_err(err)?;
-            let sk = signer(key.as_deref())?;
+            let sk = signer(key.as_deref().or(file.key.as_deref()))?;
             let out = op
                 .command(&target, &name, args, sk.as_ref(), Duration::from_secs(ttl_s), Duration::from_secs(timeout_s))
                 .await
@@ -122,7 +181,7 @@ async fn main(a: FleetArgs) -> Result<i32, String> {
         }
         FleetCommand::Push { target, package, url, first, allow_downgrade, key, timeout_s } => {
             let target = Target::parse(&target).map_err(err)?;
-            let sk = signer(key.as_deref())?;
+            let sk = signer(key.as_deref().or(file.key.as_deref()))?;
             let opts = PushOptions { url, first, allow_downgrade, timeout: Duration::from_secs(timeout_s) };
             let report = op.push(&target, &package, &opts, sk.as_ref()).await.map_err(err)?;
             if a.json {

@@ -57,6 +57,26 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// The fleet's package store (`[fleet] packages_dir`), when `[fleet]` is on.
+    pub fn package_store(&self) -> Option<booth_fleet::store::Store> {
+        self.fleet.enabled().then(|| {
+            let data = dirs::data_local_dir().unwrap_or_else(|| PathBuf::from("."));
+            booth_fleet::store::Store::new(self.fleet.packages_dir(&data))
+        })
+    }
+
+    /// After booth.toml was edited (admin screen, fleet shadow): a `[package] source` changed
+    /// by hand takes over from the store's release, which would otherwise win at the next start.
+    pub fn source_edited(before: &Config, after: &Config) -> Result<(), String> {
+        let set = |c: &Config| c.package.source.clone().filter(|s| !s.trim().is_empty());
+        match (set(after), after.package_store()) {
+            (Some(source), Some(store)) if set(before).as_deref() != Some(source.as_str()) => {
+                store.detach().map_err(|e| e.to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Loads `path` (which must exist), or the default file if there is one, or the defaults.
     pub fn load(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), String> {
         Self::load_file(path)

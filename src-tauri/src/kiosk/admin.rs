@@ -180,7 +180,10 @@ impl Admin {
             }
             edits.push(Edit::from_json(key.clone(), &value).map_err(|e| e.to_string())?);
         }
-        settings::apply(path, &edits).map_err(|e| e.to_string())
+        let before = self.config()?;
+        let after = settings::apply(path, &edits).map_err(|e| e.to_string())?;
+        Config::source_edited(&before, &after)?;
+        Ok(after)
     }
 
     pub fn log_tail(&self) -> Value {

@@ -119,7 +119,9 @@ impl booth_fleet::FleetHost for FleetHost {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         all.push(Edit::set("fleet.shadow_version", version as i64));
-        settings::apply(&path, &all).map_err(|e| e.to_string())?;
+        let before = self.config()?;
+        let after = settings::apply(&path, &all).map_err(|e| e.to_string())?;
+        Config::source_edited(&before, &after)?;
         // booth.toml is read at start: the new settings apply after a restart.
         Ok(!edits.is_empty())
     }

@@ -1,6 +1,7 @@
 //! A window's picture as PNG, for the fleet's `screenshot` command: on Linux the web view's
 //! own snapshot (WebKitGTK draws the visible part of the page into a cairo image), encoded
-//! here. Windows has no capture yet (WebView2's CapturePreview would be its way).
+//! here; on Windows WebView2's `CapturePreview`, which writes a PNG itself (not run on Windows
+//! yet).
 
 use std::time::Duration;
 use tauri::WebviewWindow;
@@ -19,7 +20,13 @@ pub fn capture(window: &WebviewWindow) -> Result<Vec<u8>, String> {
         let px = rx.recv_timeout(SNAPSHOT_WAIT).map_err(|_| "the web view gave no picture in time".to_string())??;
         png_of_argb32(px.width, px.height, px.stride, &px.data, px.alpha)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    {
+        let (tx, rx) = std::sync::mpsc::channel();
+        super::webview2::capture_png(window.as_ref(), tx)?;
+        rx.recv_timeout(SNAPSHOT_WAIT).map_err(|_| "the web view gave no picture in time".to_string())?
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
     {
         let _ = window;
         Err("screenshots are not supported on this platform yet".into())

@@ -153,3 +153,63 @@ pub fn watch_navigations<R: tauri::Runtime>(
         }
     })
 }
+
+/// Asks `webview` for a PNG of what it shows (WebView2's `CapturePreview`); the picture, or why
+/// there is none, is sent on `done` once WebView2 has written it (on the webview's thread).
+pub fn capture_png<R: tauri::Runtime>(
+    webview: &tauri::Webview<R>,
+    done: std::sync::mpsc::Sender<Result<Vec<u8>, String>>,
+) -> Result<(), String> {
+    use webview2_com::Microsoft::Web::WebView2::Win32::COREWEBVIEW2_CAPTURE_PREVIEW_IMAGE_FORMAT_PNG;
+    use windows::Win32::Foundation::HGLOBAL;
+    use windows::Win32::System::Com::StructuredStorage::CreateStreamOnHGlobal;
+    let failed = done.clone();
+    webview
+        .with_webview(move |platform| {
+            // SAFETY: COM calls on the webview's thread, where with_webview runs this closure; the
+            // stream is kept by the completion handler until WebView2 has written into it.
+            let started = unsafe {
+                (|| -> windows::core::Result<()> {
+                    let core = platform.controller().CoreWebView2()?;
+                    let stream = CreateStreamOnHGlobal(HGLOBAL::default(), true)?;
+                    let written = stream.clone();
+                    let handler = webview2_com::CapturePreviewCompletedHandler::create(Box::new(move |result| {
+                        let png = result.map_err(|e| format!("WebView2 could not capture the page: {e}"));
+                        let _ = done.send(png.and_then(|()| read_stream(&written)));
+                        Ok(())
+                    }));
+                    core.CapturePreview(COREWEBVIEW2_CAPTURE_PREVIEW_IMAGE_FORMAT_PNG, &stream, &handler)
+                })()
+            };
+            if let Err(e) = started {
+                let _ = failed.send(Err(format!("WebView2 could not start a capture: {e}")));
+            }
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Everything written into `stream`, read from its start.
+fn read_stream(stream: &windows::Win32::System::Com::IStream) -> Result<Vec<u8>, String> {
+    use windows::Win32::System::Com::STREAM_SEEK_SET;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    // SAFETY: reading into a buffer of the size given; the stream is ours.
+    unsafe {
+        stream.Seek(0, STREAM_SEEK_SET, None).map_err(|e| format!("the capture stream: {e}"))?;
+        loop {
+            let mut n = 0u32;
+            stream
+                .Read(buf.as_mut_ptr().cast(), buf.len() as u32, Some(&mut n))
+                .ok()
+                .map_err(|e| format!("the capture stream: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n as usize]);
+        }
+    }
+    if out.is_empty() {
+        return Err("WebView2 wrote an empty picture".into());
+    }
+    Ok(out)
+}

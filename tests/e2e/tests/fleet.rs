@@ -1,7 +1,8 @@
-//! End to end, the fleet agent inside a real Booth (`booth run` under the X display, no
-//! WebDriver) against a private mosquitto: `screenshot` uploads a PNG of the main window, a
-//! killed web process is reported as a `crash`, and so is a Booth killed outright, at its next
-//! start.
+//! End to end, the fleet agent inside a real Booth (`booth run` / `booth kiosk` under the X
+//! display, no WebDriver) against a private mosquitto: `screenshot` uploads a PNG of the main
+//! window, a killed web process is reported as a `crash`, and so is a Booth killed outright, at
+//! its next start. A kiosk takes a package pushed by the operator, restarts into it from the
+//! package store, and reports the administrator's logins made with the gesture and the PIN pad.
 
 use booth_e2e::{booth_bin, fixture};
 use booth_fleet::operator::{Operator, OperatorOptions, Target};
@@ -176,4 +177,208 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     })
     .await;
     assert!(e["what"].as_str().unwrap_or("").contains(&pid.to_string()), "{e}");
+}
+
+/// Serves one file over HTTP (the package server).
+fn serve(path: &'static str, body: Vec<u8>) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap_or(0);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut w = conn;
+            if line.split_whitespace().nth(1) == Some(path) {
+                let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = w.write_all(&body);
+            } else {
+                let _ = w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            }
+        }
+    });
+    port
+}
+
+fn xdo(args: &[&str]) -> String {
+    let out = std::process::Command::new("xdotool").args(args).output().expect("xdotool");
+    assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The id of the visible window titled `title`, waited for (never `--sync`: it waits forever).
+async fn find_window(title: &str) -> String {
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", title])
+            .output()
+            .expect("xdotool");
+        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+            return id.trim().to_string();
+        }
+        assert!(Instant::now() < end, "no visible window `{title}`");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The Booth processes running with `config` (a restarted Booth is no child of the test).
+fn booths_with(config: &std::path::Path) -> Vec<i32> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", &format!("booth kiosk --config {}", config.display())])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+/// Stops every Booth started with `config`, also the one a restart left, and reaps the first.
+struct Kiosk(std::path::PathBuf, std::process::Child);
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        for pid in booths_with(&self.0) {
+            // SAFETY: a Booth this test started (its command line names the test's own file).
+            unsafe { libc_kill(pid, 15) };
+        }
+        let _ = self.1.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let (public, secret) = booth_fleet::signing::keygen(None).unwrap();
+    std::fs::write(work.join("ops.key"), secret).unwrap();
+    let sk = booth_fleet::signing::load_secret_key(&work.join("ops.key"), None).unwrap();
+
+    // A kiosk whose booth.toml names the basic fixture; updates signed with `ops.key` accepted.
+    let config = work.join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\ndir = \"\"\n[package]\nsource = \"{}\"\n[fleet]\nbroker = \"{}\"\nterminal_id = \"E2E-2\"\n\
+             allow_insecure = true\ntelemetry_s = 1\nupdate_keys = [\"{}\"]\n",
+            fixture("basic"),
+            broker.url(),
+            public.lines().last().unwrap_or_default().trim(),
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(booth_bin())
+        .args(["pin", "--config", &config.display().to_string(), "--pin", "2468"])
+        .output()
+        .expect("booth pin");
+    assert!(out.status.success(), "booth pin: {}", String::from_utf8_lossy(&out.stderr));
+
+    let mut o = OperatorOptions::new(&broker.url(), true).unwrap();
+    o.client_id = Some("e2e-operator-2".into());
+    let op = Operator::connect(o, DEADLINE).await.unwrap();
+    op.subscribe(&["booth/v1/t/E2E-2/#".into()]).await.unwrap();
+
+    let data = work.join("data");
+    let first = std::process::Command::new(booth_bin())
+        .args(["kiosk", "--config", &config.display().to_string()])
+        .env("XDG_DATA_HOME", &data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("booth kiosk starts");
+    let _kiosk = Kiosk(config.clone(), first);
+    let telemetry = |f: &dyn Fn(&Value) -> bool| {
+        op.messages(|m| m.topic == "booth/v1/t/E2E-2/telemetry").iter().map(|m| m.json()).any(|t| f(&t))
+    };
+    let end = Instant::now() + DEADLINE;
+    while !telemetry(&|t| t["package"]["version"].is_string()) {
+        assert!(Instant::now() < end, "the kiosk's agent never reported");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The operator pushes a signed 7.0.0: downloaded, staged, switched; Booth restarts into it
+    // from the store, the page shows, the trial is confirmed and reported `installed`.
+    let zip = work.join("shop-7.0.0.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+        let o = zip::write::SimpleFileOptions::default();
+        w.start_file("miniapp.json", o).unwrap();
+        w.write_all(
+            json!({"id": "shop", "name": "Shop", "version": "7.0.0", "entry": "index.html"}).to_string().as_bytes(),
+        )
+        .unwrap();
+        w.start_file("index.html", o).unwrap();
+        w.write_all(b"<!doctype html><title>Shop 7</title><p>7.0.0 from the store").unwrap();
+        w.finish().unwrap();
+    }
+    booth_fleet::signing::sign_package_files(&zip, &sk, "0.1.0").unwrap();
+    let port = serve("/shop-7.0.0.zip", std::fs::read(&zip).unwrap());
+    let push = booth_fleet::operator::PushOptions {
+        url: format!("http://127.0.0.1:{port}/shop-7.0.0.zip"),
+        first: 1,
+        allow_downgrade: false,
+        timeout: Duration::from_secs(90),
+    };
+    let report = op.push(&Target::One("E2E-2".into()), &zip, &push, None).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.results[0].result, "installed", "{report:?}");
+    let end = Instant::now() + DEADLINE;
+    while !telemetry(&|t| {
+        t["package"]["version"] == "7.0.0" && t["package"]["location"].as_str().unwrap_or("").contains("releases")
+    }) {
+        assert!(Instant::now() < end, "the restarted kiosk does not run 7.0.0 from the store");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let running = booths_with(&config);
+    assert_eq!(running.len(), 1, "one Booth after the restart: {running:?}");
+
+    // The administrator's gesture (five taps in the top-right corner), then the PIN pad: a wrong
+    // PIN and the right one, typed on the keyboard; each is an `admin-login` event (never the PIN).
+    find_window("Shop — Booth").await;
+    for i in 0..5 {
+        xdo(&["mousemove", &(1265 - i).to_string(), &(12 + i).to_string(), "click", "1"]);
+    }
+    let pad = find_window("Booth — 管理 Administration").await;
+    // Focus: a click on the pad's window, and the X input focus set on it.
+    let geo = xdo(&["getwindowgeometry", "--shell", &pad]);
+    let num = |k: &str| -> i32 {
+        geo.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    let (x, y) = (num("X") + 10, num("Y") + 10);
+    xdo(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+    xdo(&["windowfocus", &pad]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    xdo(&["type", "--delay", "50", "1111"]);
+    xdo(&["key", "Return"]);
+    let e = wait_event_of(&op, "E2E-2", "wrong admin login", |v| v["type"] == "admin-login" && v["ok"] == false).await;
+    assert_eq!(e["outcome"], "wrong", "{e}");
+    xdo(&["key", "--delay", "50", "BackSpace", "BackSpace", "BackSpace", "BackSpace"]);
+    xdo(&["type", "--delay", "50", "2468"]);
+    xdo(&["key", "Return"]);
+    let e = wait_event_of(&op, "E2E-2", "admin login", |v| v["type"] == "admin-login" && v["ok"] == true).await;
+    assert_eq!(e["outcome"], "ok", "{e}");
+    let all: String = op.messages(|_| true).iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()).collect();
+    assert!(!all.contains("2468") && !all.contains("1111"), "a PIN reached the broker");
+}
+
+async fn wait_event_of(op: &Operator, tid: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let topic = format!("booth/v1/t/{tid}/event");
+    let end = Instant::now() + DEADLINE;
+    loop {
+        if let Some(m) = op.messages(|m| m.topic == topic && f(&m.json())).first() {
+            return m.json();
+        }
+        let seen: Vec<String> = op
+            .messages(|m| m.topic == topic)
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+            .collect();
+        assert!(Instant::now() < end, "no {what} event; saw {seen:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
