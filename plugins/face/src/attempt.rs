@@ -85,7 +85,10 @@ pub fn run(
     cancel: &CancellationToken,
     report: &mut dyn FnMut(Value),
 ) -> Result<Capture, Failure> {
+    // The camera is unavailable only after 5 s without any picture; time spent detecting on
+    // pictures that did come (slow on a loaded machine) does not count.
     let start = Instant::now();
+    let mut last_frame_at = start;
     let deadline = start + spec.timeout;
     let mut challenge = Challenge::random(spec.liveness_steps, spec.mirrored);
     let mut reference: Option<Embedding> = None;
@@ -116,10 +119,13 @@ pub fn run(
         }
         let wait = (deadline - now).min(Duration::from_millis(500));
         let frame = match frames.next_frame(wait) {
-            Ok(f) => f,
+            Ok(f) => {
+                last_frame_at = Instant::now();
+                f
+            }
             Err(CameraError::Unavailable(d)) => return Err(Failure::Camera(d)),
             Err(CameraError::NoFrame(_))
-                if now - start > Duration::from_secs(5) && previous.is_none() && !seen_face =>
+                if last_frame_at.elapsed() > Duration::from_secs(5) && previous.is_none() && !seen_face =>
             {
                 return Err(Failure::Camera("5 秒没有画面".into()));
             }

@@ -203,8 +203,13 @@ mod tests {
             "GET",
             "/v1/certify/abc",
             200,
-            json!({"certifyId": "abc", "status": "PENDING", "returnUrl": "https://x/"}).to_string().as_bytes(),
+            json!({"certifyId": "abc", "status": "PENDING", "returnUrl": "https://x/", "errorCode": "", "personId": "", "score": 0})
+                .to_string()
+                .as_bytes(),
         );
         certify.unwrap();
+        // A status without the fields the document requires is refused.
+        let short = json!({"certifyId": "abc", "status": "PENDING", "returnUrl": "https://x/"});
+        assert!(c.check_response("GET", "/v1/certify/abc", 200, short.to_string().as_bytes()).is_err());
     }
 }
