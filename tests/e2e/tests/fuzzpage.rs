@@ -12,47 +12,14 @@
 
 use booth_e2e::{fixture, with_booth, Booth};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// `(pid, name)` of `root` and every process below it.
-fn tree(root: u32) -> Vec<(u32, String)> {
-    let mut children: HashMap<u32, Vec<(u32, String)>> = HashMap::new();
-    let mut root_name = String::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
-        let name = stat[open + 1..close].to_string();
-        let ppid = stat.get(close + 2..).and_then(|r| r.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-        if pid == root {
-            root_name = name.clone();
-        }
-        children.entry(ppid).or_default().push((pid, name));
-    }
-    let mut all = vec![(root, root_name)];
-    let mut i = 0;
-    while i < all.len() {
-        if let Some(c) = children.get(&all[i].0) {
-            all.extend(c.iter().cloned());
-        }
-        i += 1;
-    }
-    all
-}
-
-fn pss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
+// The benchmark's process walk and PSS reading, so both measure memory the same way.
+#[path = "../../../bench/src/procs.rs"]
+#[allow(dead_code)]
+mod procs;
 
 /// The booth process serving `port`.
 fn booth_pid(port: u16) -> u32 {
@@ -64,8 +31,8 @@ fn booth_pid(port: u16) -> u32 {
 /// PSS in MB: (Booth's own process, its web processes, everything below it).
 fn memory(root: u32) -> (f64, f64, f64) {
     let (mut own, mut web, mut all) = (0, 0, 0);
-    for (pid, name) in tree(root) {
-        let kb = pss_kb(pid);
+    for (pid, name) in procs::tree(root) {
+        let kb = procs::pss_kb(pid).unwrap_or(0);
         all += kb;
         if pid == root {
             own += kb;
