@@ -11,7 +11,9 @@
 // goes on, and hides it when the call ends. The preview is an MJPEG stream from 127.0.0.1 with a
 // token for this showing only. With a consentText (enrolment) the person first agrees or not.
 // In `card` mode the preview is a card-shaped rectangle, not mirrored, with a 拍照 button that
-// tells Booth to take the picture.
+// tells Booth to take the picture. In `pay` mode (facePay) the amount (`amountText`) is shown
+// under the title; `code` mode (facePay after failed faces) has no camera: it asks for the
+// customer's payment code at the scanner.
 /* eslint-disable no-var */
 function __boothFaceScreen(post, dom) {
   'use strict';
@@ -20,10 +22,12 @@ function __boothFaceScreen(post, dom) {
   var STRINGS = {
     zh: { recognize: '刷脸识别', verify: '人证比对', enrol: '人脸登记', liveness: '活体检测', card: '拍摄证件',
       cancel: '取消', agree: '同意', refuse: '不同意', consent: '授权说明', left: '秒', start: '请正对摄像头',
-      cardStart: '请将证件放在框内, 然后按 拍照', shoot: '拍照' },
+      cardStart: '请将证件放在框内, 然后按 拍照', shoot: '拍照', pay: '刷脸支付', code: '扫码支付',
+      codeStart: '请出示付款码' },
     en: { recognize: 'Face recognition', verify: 'Face and ID check', enrol: 'Face enrolment', liveness: 'Liveness check',
       card: 'Photograph the card', cancel: 'Cancel', agree: 'I agree', refuse: 'No', consent: 'Consent', left: 's',
-      start: 'Please face the camera', cardStart: 'Hold the card inside the frame, then press Shoot', shoot: 'Shoot' }
+      start: 'Please face the camera', cardStart: 'Hold the card inside the frame, then press Shoot', shoot: 'Shoot',
+      pay: 'Face payment', code: 'Code payment', codeStart: 'Please show your payment code' }
   };
   var lang = /^en/i.test(document.documentElement.lang || navigator.language || '') ? 'en' : 'zh';
   var S = STRINGS[lang];
@@ -45,6 +49,8 @@ function __boothFaceScreen(post, dom) {
     '.arrow.l{left:4%}.arrow.r{right:4%}',
     '.prompt{font-size:34px;font-weight:600;min-height:46px;text-align:center}',
     '.left{color:#bbb;font-size:18px}',
+    '.amount{font-size:44px;font-weight:700;color:#ffd666}',
+    '.scan{width:min(300px,60vw);aspect-ratio:1;border:6px dashed #1677ff;border-radius:24px}',
     '.consent{background:#fff;color:#222;border-radius:16px;padding:24px;font-size:22px;line-height:1.6;box-sizing:border-box;width:100%}',
     '.consent h2{margin:0 0 10px;font-size:26px}',
     '.actions{display:grid;grid-template-columns:1fr 1fr;gap:14px;width:100%}',
@@ -89,15 +95,33 @@ function __boothFaceScreen(post, dom) {
   }
 
   function showCamera() {
-    dom.html($('.panel'), '<h1></h1><div class="view"><img alt=""><div class="guide"></div>' +
+    dom.html($('.panel'), '<h1></h1><div class="amount"></div><div class="view"><img alt=""><div class="guide"></div>' +
       '<div class="arrow l">⟵</div><div class="arrow r">⟶</div></div>' +
       '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
       '<button type="button" class="cancel" data-action="cancel"></button>');
     dom.text($('h1'), S[options.mode] || S.recognize);
+    showAmount();
     dom.text($('.prompt'), S.start);
     dom.text($('[data-action="cancel"]'), S.cancel);
     // Only Booth's own loopback stream is shown.
     if (PREVIEW.test(options.previewUrl || '')) dom.attr($('img'), 'src', options.previewUrl);
+    startCountdown();
+  }
+
+  function showAmount() {
+    if (typeof options.amountText === 'string' && options.amountText) {
+      dom.text($('.amount'), options.amountText);
+    }
+  }
+
+  function showCode() {
+    dom.html($('.panel'), '<h1></h1><div class="amount"></div><div class="scan"></div>' +
+      '<div class="prompt" role="status" aria-live="assertive"></div><div class="left"></div>' +
+      '<button type="button" class="cancel" data-action="cancel"></button>');
+    dom.text($('h1'), S.code);
+    showAmount();
+    dom.text($('.prompt'), S.codeStart);
+    dom.text($('[data-action="cancel"]'), S.cancel);
     startCountdown();
   }
 
@@ -133,7 +157,8 @@ function __boothFaceScreen(post, dom) {
     // The page underneath gets no keys while the screen is up; Escape cancels.
     dom.listen(window, 'keydown', onKey, true);
     dom.mount(host);
-    if (options.consentText) showConsent(); else if (options.mode === 'card') showCard(); else showCamera();
+    if (options.consentText) showConsent(); else if (options.mode === 'card') showCard();
+    else if (options.mode === 'code') showCode(); else showCamera();
   }
 
   function onKey(e) {
@@ -156,7 +181,7 @@ function __boothFaceScreen(post, dom) {
     if (timer) { clearInterval(timer); timer = null; }
     dom.unlisten(window, 'keydown', onKey, true);
     // Stop the stream at once rather than when the element is collected.
-    if (root) dom.removeAttr($('img'), 'src');
+    if (root && $('img')) dom.removeAttr($('img'), 'src');
     dom.unmount(host);
     host = null;
     root = null;

@@ -37,7 +37,7 @@ mod fin;
 pub mod login;
 mod provider;
 
-pub use login::APPLET_RESET_TOPIC;
+pub use login::{LoginTicket, APPLET_RESET_TOPIC};
 
 /// Event topic the ID card plugin publishes card reads on (`idNum`, `photoBase64`, …).
 pub const ID_CARD_TOPIC: &str = "idcard.card";
@@ -97,6 +97,8 @@ enum Mode {
     Enrol,
     /// finLivenessCheck.
     Liveness,
+    /// facePay: recognition, with the amount on the screen.
+    Pay,
 }
 
 impl Mode {
@@ -106,6 +108,7 @@ impl Mode {
             Mode::Verify => "verify",
             Mode::Enrol => "enrol",
             Mode::Liveness => "liveness",
+            Mode::Pay => "pay",
         }
     }
 }
@@ -362,8 +365,72 @@ impl FaceService {
         Ok(started)
     }
 
+    /// One face for a payment (booth-payment's facePay): the face screen over the calling page,
+    /// the liveness challenge, and what the provider contract carries of it (the aligned crop,
+    /// the embedding, the liveness). The face never leaves this call except in that body.
+    /// `amount_text` (e.g. "¥12.50") is shown on the screen.
+    pub async fn payment_face(
+        self: &Arc<Self>,
+        ctx: &CallCtx,
+        amount_text: Option<String>,
+    ) -> Result<booth_provider_client::wire::Face, ApiError> {
+        self.prepare().await?;
+        let extra = amount_text.map(|a| json!({"amountText": a})).unwrap_or(Value::Null);
+        let capture = self.capture_with(ctx, Mode::Pay, extra).await?;
+        self.wire_face(&capture).await
+    }
+
+    /// Booth's screen over the calling page in `code` mode (no camera: "请出示付款码", a
+    /// countdown and 取消), while a payment waits for the customer's code at the scanner. The
+    /// screen goes when the guard is dropped; 取消 (or the page going away) fires its token.
+    pub fn code_screen(
+        self: &Arc<Self>,
+        ctx: &CallCtx,
+        timeout: Duration,
+        amount_text: Option<String>,
+    ) -> Result<ScreenGuard, ApiError> {
+        let session = ctx.session.id();
+        {
+            let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+            if busy.is_some_and(|s| s != session) {
+                return Err(ApiError::new(ErrorCode::Busy, "正在刷脸"));
+            }
+            *busy = Some(session);
+        }
+        let cancel = ctx.cancel.child_token();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(session, Pending { cancel: cancel.clone(), consent: None, shutter: None });
+        let window = ctx.session.info().key.clone();
+        let finish = Finish { service: self.clone(), session, window: window.clone() };
+        let mut options = json!({"mode": "code", "timeoutMs": timeout.as_millis() as u64});
+        if let Some(a) = amount_text {
+            options["amountText"] = Value::from(a);
+        }
+        if let Some(s) = self.screen.get() {
+            s.show(&window, &options).map_err(ApiError::unavailable)?;
+        }
+        Ok(ScreenGuard { cancel, _finish: finish })
+    }
+
+    /// Whether face capture can run at all here (`[face]` enabled).
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// The terminal's serial number as the provider knows it.
+    pub fn terminal(&self) -> &str {
+        &self.config.sn
+    }
+
     /// Shows the face screen, runs one attempt (after consent, for enrolment), hides the screen.
     async fn capture(self: &Arc<Self>, ctx: &CallCtx, mode: Mode) -> Result<Capture, ApiError> {
+        self.capture_with(ctx, mode, Value::Null).await
+    }
+
+    /// [`Self::capture`] with more options for the screen (`amountText`).
+    async fn capture_with(self: &Arc<Self>, ctx: &CallCtx, mode: Mode, extra: Value) -> Result<Capture, ApiError> {
         let session = ctx.session.id();
         {
             let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
@@ -390,6 +457,9 @@ impl FaceService {
         });
         if asks_consent {
             options["consentText"] = Value::from(self.config.consent_text.clone());
+        }
+        if let (Value::Object(o), Value::Object(extra)) = (&mut options, extra) {
+            o.extend(extra);
         }
         let screen = self.screen.get().cloned();
         if let Some(s) = &screen {
@@ -721,6 +791,19 @@ fn new_person_id() -> String {
 }
 
 /// Hides the screen, ends the preview stream and frees the terminal however a call ends.
+/// Booth's screen shown by [`FaceService::code_screen`]; hidden when dropped.
+pub struct ScreenGuard {
+    cancel: CancellationToken,
+    _finish: Finish,
+}
+
+impl ScreenGuard {
+    /// Fires when the person presses 取消 or the page goes away.
+    pub fn cancelled(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
 struct Finish {
     service: Arc<FaceService>,
     session: SessionId,

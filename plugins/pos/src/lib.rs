@@ -8,9 +8,14 @@
 //! `/health` shows whether the register is connected. Text is sent as UTF-8 or GBK, followed by
 //! an optional configured suffix.
 //!
-//! Not for: receipt printers (their own plugin), or reading from the register.
+//! The port also carries the cash register's own lines: every line the register sends (ended by
+//! `\n`, a `\r` before it dropped) is handed to [`Pos::lines`]' receivers, which the payment
+//! plugin reads (`AMT 1250`), and [`Pos::send`] writes Booth's answers back. writeToSerialPort
+//! is unchanged by it.
+//!
+//! Not for: receipt printers (their own plugin), or what the register's lines mean (booth-payment).
 
-use booth_bridge::sim::{Action, SimDevice, SimError};
+use booth_bridge::sim::{Action, Field, SimDevice, SimError};
 use booth_bridge::{handler, ApiError, Bridge, Dialect, Done, SimRegistry};
 pub use booth_serial_io::Status;
 use booth_serial_io::{is_quiet, supervise, Health, PortSpec, Stop};
@@ -24,6 +29,8 @@ pub const SIM_ID: &str = "pos";
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// What the simulator keeps.
 const SIM_KEEP: usize = 20;
+/// Longest line kept from the register; a longer one is cut (no register line comes near it).
+pub const MAX_LINE: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -86,6 +93,8 @@ pub struct Pos {
     /// The simulator: recent writes, and whether it plays unplugged.
     sim_log: Mutex<VecDeque<Value>>,
     sim_unplugged: Mutex<bool>,
+    /// The register's lines, as they arrive.
+    lines: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Pos {
@@ -98,23 +107,28 @@ impl Pos {
         let health = Health::new(Status { backend: name, available, detail }, |_| {});
         let writer: Arc<Mutex<Option<Writer>>> = Arc::default();
         let stop = Stop::default();
+        let (lines, _) = tokio::sync::broadcast::channel(32);
         if let Backend::Serial { port, baud } = &config.backend {
             let w = writer.clone();
+            let tx = lines.clone();
             supervise("pos", PortSpec::new(port.clone(), *baud), health.clone(), stop.clone(), move |dev, stop| {
                 match dev.try_clone() {
                     Ok(c) => *w.lock().unwrap_or_else(|p| p.into_inner()) = Some(c),
                     Err(e) => return e.to_string(),
                 }
-                // The register may talk back; nothing reads it yet, but reading is how an
-                // unplug shows up before the next write.
+                // Reading is also how an unplug shows up before the next write.
                 let mut buf = [0u8; 256];
+                let mut line = Vec::new();
                 let why = loop {
                     if stop.stopped() {
                         break "stopped".to_string();
                     }
                     match dev.read(&mut buf) {
                         Ok(0) => break "设备已断开".to_string(),
-                        Ok(n) => tracing::debug!(bytes = n, "POS port sent data (ignored)"),
+                        Ok(n) => split_lines(&mut line, &buf[..n], |l| {
+                            // Nobody listening is not an error: the register's line is dropped.
+                            let _ = tx.send(l);
+                        }),
                         Err(e) if is_quiet(&e) => {}
                         Err(e) => break e.to_string(),
                     }
@@ -123,7 +137,32 @@ impl Pos {
                 why
             });
         }
-        Arc::new(Pos { config, health, stop, writer, sim_log: Mutex::default(), sim_unplugged: Mutex::new(false) })
+        Arc::new(Pos {
+            config,
+            health,
+            stop,
+            writer,
+            sim_log: Mutex::default(),
+            sim_unplugged: Mutex::new(false),
+            lines,
+        })
+    }
+
+    /// Every line the register sends from now on.
+    pub fn lines(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.lines.subscribe()
+    }
+
+    /// Whether a register can be on the port (a serial port or the simulator is configured).
+    pub fn configured(&self) -> bool {
+        !matches!(self.config.backend, Backend::None)
+    }
+
+    /// Writes `text` to the register as it is (the caller ends the line), in the port's encoding.
+    pub async fn send(self: &Arc<Self>, text: &str) -> Result<(), String> {
+        let bytes = self.config.encoding.encode(text)?;
+        let (me, text) = (self.clone(), text.to_string());
+        tokio::task::spawn_blocking(move || me.write(&bytes, &text)).await.unwrap_or_else(|e| Err(format!("写串口失败: {e}")))
     }
 
     pub fn status(&self) -> Status {
@@ -209,6 +248,21 @@ impl Pos {
     }
 }
 
+/// Adds `data` to `line`, handing each whole line (without its `\r\n`) to `emit`.
+fn split_lines(line: &mut Vec<u8>, data: &[u8], mut emit: impl FnMut(String)) {
+    for &b in data {
+        if b == b'\n' {
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            emit(String::from_utf8_lossy(line).into_owned());
+            line.clear();
+        } else if line.len() < MAX_LINE {
+            line.push(b);
+        }
+    }
+}
+
 impl Drop for Pos {
     fn drop(&mut self) {
         self.shutdown();
@@ -229,6 +283,11 @@ impl SimDevice for PosSim {
             Action::new("clear", "清空 Clear", vec![]),
             Action::new("unplug", "拔出 Unplug", vec![]),
             Action::new("plug", "插入 Plug in", vec![]),
+            Action::new(
+                "line",
+                "收银机发送 Register sends",
+                vec![Field::text("text", "一行 Line", "AMT 1250").required()],
+            ),
         ]
     }
     fn state(&self) -> Value {
@@ -236,9 +295,16 @@ impl SimDevice for PosSim {
         let unplugged = *self.0.sim_unplugged.lock().unwrap_or_else(|p| p.into_inner());
         json!({"status": self.0.status(), "unplugged": unplugged, "written": log})
     }
-    fn act(&self, action: &str, _args: &Map<String, Value>) -> Result<Value, SimError> {
+    fn act(&self, action: &str, args: &Map<String, Value>) -> Result<Value, SimError> {
         match action {
             "clear" => self.0.sim_log.lock().unwrap_or_else(|p| p.into_inner()).clear(),
+            "line" => {
+                let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
+                if text.len() > MAX_LINE || text.contains(['\r', '\n']) {
+                    return Err(SimError::InvalidArgs("一行, 不超过 1024 字节".into()));
+                }
+                let _ = self.0.lines.send(text.to_string());
+            }
             "unplug" | "plug" => {
                 let unplug = action == "unplug";
                 *self.0.sim_unplugged.lock().unwrap_or_else(|p| p.into_inner()) = unplug;
@@ -247,5 +313,18 @@ impl SimDevice for PosSim {
             _ => {}
         }
         Ok(self.state())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lines_are_split_across_reads() {
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        super::split_lines(&mut line, b"AMT 12", |l| got.push(l));
+        super::split_lines(&mut line, b"50\r\nAMT 1\nAM", |l| got.push(l));
+        assert_eq!(got, ["AMT 1250", "AMT 1"]);
+        assert_eq!(line, b"AM");
     }
 }

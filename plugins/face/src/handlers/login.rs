@@ -35,6 +35,31 @@ pub(super) struct Login {
     session: Option<String>,
     /// Where to end the provider's session from when the login is cleared off a call.
     runtime: tokio::runtime::Handle,
+    /// This login among all of this run's (quickPay allows one payment per login).
+    id: u64,
+    since: std::time::Instant,
+}
+
+/// What a payment may know of the current login: which one it is, since when, and the
+/// provider's session (who it is, the provider knows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginTicket {
+    pub id: u64,
+    pub since: std::time::Instant,
+    pub session: Option<String>,
+}
+
+static LOGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Login {
+    fn new(session: Option<String>) -> Login {
+        Login {
+            session,
+            runtime: tokio::runtime::Handle::current(),
+            id: LOGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            since: std::time::Instant::now(),
+        }
+    }
 }
 
 /// A failed faceLogin: "具体返回码和facePay是一样的" — "-6" 超时, else "-1" 未知错误.
@@ -77,6 +102,15 @@ impl FaceService {
         self.login.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
+    /// The current login, if any (quickPay).
+    pub fn login_ticket(&self) -> Option<LoginTicket> {
+        self.login
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|l| LoginTicket { id: l.id, since: l.since, session: l.session.clone() })
+    }
+
     /// Ends the login, if any, and the provider's session behind it (in the background: the
     /// terminal forgets the person at once whatever the provider answers).
     pub fn clear_login(&self, why: &str) {
@@ -108,12 +142,12 @@ impl FaceService {
             let req =
                 wire::FaceLoginRequest { terminal: self.config.sn.clone(), face: self.wire_face(&capture).await? };
             let answer = provider.face_login(&req).await.map_err(provider_failed)?;
-            Login { session: Some(answer.session_id), runtime: tokio::runtime::Handle::current() }
+            Login::new(Some(answer.session_id))
         } else {
             let gallery = self.gallery().map_err(ApiError::unavailable)?;
             self.identify(&gallery, self.config.default_partition.as_ref(), &capture)
                 .ok_or_else(|| failed(ErrorCode::DeviceError, "NOT_ENROLLED", "未找到已登记的人脸".into()))?;
-            Login { session: None, runtime: tokio::runtime::Handle::current() }
+            Login::new(None)
         };
         // A new login (enableMultiLogin) replaces the one before, whose session ends.
         self.clear_login("faceLogin again");
