@@ -87,6 +87,46 @@ enum Attempt {
     /// Worth another attempt with the same Idempotency-Key.
     Retry(ProviderError),
     Fail(ProviderError),
+    /// An answer came but cannot be trusted (altered, replayed, for another request): the
+    /// request may have been carried out.
+    Untrusted(ProviderError),
+}
+
+/// A payment call that did not end in a verified success.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PayError {
+    /// The provider answered with a final refusal: nothing was charged, refunded or cancelled
+    /// by this request (`INSUFFICIENT_FUNDS`, `PAYMENT_FAILED`, `NOT_MATCHED`, `BAD_PARAM`, …).
+    #[error("{0}")]
+    Declined(ProviderError),
+    /// The request may or may not have been carried out (the network failed after it was
+    /// sent, the answer never came or could not be trusted, the payment is pending, the
+    /// provider failed inside): ask `/v1/pay/query` with the trade number, or send the same
+    /// request again with the same Idempotency-Key, which gets the first result.
+    #[error("结果未知: {0}")]
+    Unknown(ProviderError),
+}
+
+impl PayError {
+    pub fn error(&self) -> &ProviderError {
+        match self {
+            PayError::Declined(e) | PayError::Unknown(e) => e,
+        }
+    }
+
+    pub fn code(&self) -> Code {
+        self.error().code
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, PayError::Unknown(_))
+    }
+}
+
+/// Why a call failed, and whether the provider may have carried it out anyway.
+struct Failure {
+    error: ProviderError,
+    maybe_done: bool,
 }
 
 impl Client {
@@ -132,6 +172,38 @@ impl Client {
         decode(&a.body)
     }
 
+    /// A payment POST under the caller's Idempotency-Key (kept in the terminal's journal before
+    /// the call, so that a retry after a restart gets the first result), its outcome sorted
+    /// into declined (nothing happened) and unknown (query before telling anyone).
+    pub async fn pay<T: DeserializeOwned>(
+        self: &Arc<Self>,
+        path: &str,
+        body: &impl serde::Serialize,
+        idem: &str,
+    ) -> Result<T, PayError> {
+        if idem.is_empty() || idem.len() > 128 || !idem.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(PayError::Declined(ProviderError::new(
+                Code::BadParam,
+                "Idempotency-Key 应为 1-128 个可见字符",
+            )));
+        }
+        let value = serde_json::to_value(body)
+            .map_err(|e| PayError::Declined(ProviderError::new(Code::BadParam, e.to_string())))?;
+        match self.exchange_keyed("POST", path, Some(value), idem).await {
+            Ok(a) => serde_json::from_slice(&a.body).map_err(|e| {
+                // A success we cannot read: it may well have charged.
+                PayError::Unknown(ProviderError::new(Code::VendorError, format!("提供方应答格式不符: {e}")))
+            }),
+            Err(f) if f.maybe_done => Err(PayError::Unknown(f.error)),
+            Err(f) => match f.error.code {
+                Code::Network | Code::Timeout | Code::PaymentPending | Code::VendorError => {
+                    Err(PayError::Unknown(f.error))
+                }
+                _ => Err(PayError::Declined(f.error)),
+            },
+        }
+    }
+
     /// One call with its retries; the answer verified.
     pub async fn exchange(
         self: &Arc<Self>,
@@ -140,6 +212,17 @@ impl Client {
         body: Option<Value>,
     ) -> Result<Answer, ProviderError> {
         let idem = if method == "GET" { String::new() } else { sign::nonce() };
+        self.exchange_keyed(method, path, body, &idem).await.map_err(|f| f.error)
+    }
+
+    async fn exchange_keyed(
+        self: &Arc<Self>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        idem: &str,
+    ) -> Result<Answer, Failure> {
+        let idem = idem.to_string();
         let bytes = body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default();
         let mut last = ProviderError::new(Code::Network, "no attempt");
         for attempt in 0..=self.cfg.retries {
@@ -149,16 +232,19 @@ impl Client {
             }
             let me = self.clone();
             let (m, p, i, b, v) = (method.to_string(), path.to_string(), idem.clone(), bytes.clone(), body.clone());
-            let outcome = tokio::task::spawn_blocking(move || me.attempt(&m, &p, &i, &b, v))
-                .await
-                .unwrap_or_else(|e| Attempt::Fail(ProviderError::new(Code::VendorError, format!("internal: {e}"))));
+            let outcome =
+                tokio::task::spawn_blocking(move || me.attempt(&m, &p, &i, &b, v)).await.unwrap_or_else(|e| {
+                    Attempt::Untrusted(ProviderError::new(Code::VendorError, format!("internal: {e}")))
+                });
             match outcome {
                 Attempt::Done(a) => return Ok(a),
-                Attempt::Fail(e) => return Err(e),
+                Attempt::Fail(error) => return Err(Failure { error, maybe_done: false }),
+                Attempt::Untrusted(error) => return Err(Failure { error, maybe_done: true }),
                 Attempt::Retry(e) => last = e,
             }
         }
-        Err(last)
+        // Every attempt failed in transfer: any of them may have reached the provider.
+        Err(Failure { error: last, maybe_done: true })
     }
 
     fn attempt(&self, method: &str, path: &str, idem: &str, body: &[u8], value: Option<Value>) -> Attempt {
@@ -248,7 +334,10 @@ impl Client {
                     let why = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error.message).unwrap_or_default();
                     return Attempt::Fail(ProviderError::new(Code::Unauthorized, format!("提供方拒绝了请求: {why}")));
                 }
-                return Attempt::Fail(ProviderError::new(Code::Unauthorized, format!("提供方的应答未通过校验: {e}")));
+                return Attempt::Untrusted(ProviderError::new(
+                    Code::Unauthorized,
+                    format!("提供方的应答未通过校验: {e}"),
+                ));
             }
         };
         if (200..300).contains(&status) {
@@ -263,7 +352,8 @@ impl Client {
             },
             Err(_) => ProviderError::new(Code::VendorError, format!("提供方应答 HTTP {status}")),
         };
-        if matches!(status, 503 | 504) || err.code == Code::Timeout {
+        // PAYMENT_PENDING: the first request with this key is still being worked on.
+        if matches!(status, 503 | 504) || matches!(err.code, Code::Timeout | Code::PaymentPending) {
             Attempt::Retry(err)
         } else {
             Attempt::Fail(err)

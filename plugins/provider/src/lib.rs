@@ -1,7 +1,8 @@
 //! Booth's side of `booth-provider/v1`, the small signed HTTP contract through which an
 //! operator's identity server (or an adapter to WeChat Pay, Alipay or Alibaba Cloud) answers
 //! what a vendor SDK answers on the seed devices: 1:N face search, 1:1 verification, enrolment,
-//! liveness, OCR, face-login sessions and real-person certification. The contract itself is
+//! liveness, OCR, face-login sessions, real-person certification and payments (face, payment
+//! code, query, cancel, refund; money in integer fen). The contract itself is
 //! `docs/provider-v1.yaml`.
 //!
 //! - [`sign`]: the HMAC-SHA256 signatures of requests and responses, the clock window and the
@@ -22,7 +23,7 @@ pub mod sign;
 pub mod sim;
 pub mod wire;
 
-pub use client::{Client, ClientConfig, ProviderError};
+pub use client::{Client, ClientConfig, PayError, ProviderError};
 pub use config::{ProviderConfig, ProviderSection};
 pub use wire::Code;
 
@@ -201,4 +202,118 @@ impl Provider {
         };
         self.note(r)
     }
+
+    /// A fresh Idempotency-Key for a payment call: keep it with the attempt (the terminal's
+    /// journal) before calling, and send it again to learn the first result.
+    pub fn new_idempotency_key() -> String {
+        sign::nonce()
+    }
+
+    fn pay_note<T>(&self, r: Result<T, PayError>) -> Result<T, PayError> {
+        let state = match &r {
+            Ok(_) => (true, "ok".to_string()),
+            Err(PayError::Declined(e)) if e.code != Code::Unauthorized => (true, format!("last answer {}", e.code)),
+            Err(e) => (false, e.error().message.clone()),
+        };
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+        r
+    }
+
+    async fn pay<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        idem: &str,
+    ) -> Result<T, PayError> {
+        let r = match &self.backend {
+            Backend::Http(c) => c.pay(path, body, idem).await,
+            // The simulated payment outcomes belong to the payment simulator.
+            Backend::Sim(_) => Err(PayError::Declined(ProviderError::new(
+                Code::NotConfigured,
+                "模拟提供方不支持支付 (simulated payments not set up)",
+            ))),
+        };
+        self.pay_note(r)
+    }
+
+    /// `POST /v1/pay/face`: charges the person the face is. Declined: `NOT_MATCHED`,
+    /// `LIVENESS_FAILED`, `NO_FACE`, `INSUFFICIENT_FUNDS`, `PAYMENT_FAILED`, `BAD_PARAM`.
+    pub async fn pay_face(&self, req: &PayFaceRequest, idem: &str) -> Result<Payment, PayError> {
+        check_amount(req.amount)?;
+        check_trade_no("outTradeNo", &req.out_trade_no)?;
+        let req = PayFaceRequest { require_face_code: false, ..req.clone() };
+        self.pay("/v1/pay/face", &req, idem).await
+    }
+
+    /// `POST /v1/pay/face` with `requireFaceCode`: a one-time code for the person the face is,
+    /// nothing charged. `amount` (0: not known yet) caps what the code may pay and
+    /// `out_trade_no` (empty: any) binds it to one trade number.
+    pub async fn face_code(&self, req: &PayFaceRequest, idem: &str) -> Result<FaceCode, PayError> {
+        if req.amount != 0 {
+            check_amount(req.amount)?;
+        }
+        if !req.out_trade_no.is_empty() {
+            check_trade_no("outTradeNo", &req.out_trade_no)?;
+        }
+        let req = PayFaceRequest { require_face_code: true, ..req.clone() };
+        self.pay("/v1/pay/face", &req, idem).await
+    }
+
+    /// `POST /v1/pay/code`: a member code or a face code. Declined: `PAYMENT_FAILED` (unknown,
+    /// expired or used code; closed trade number), `INSUFFICIENT_FUNDS`, `BAD_PARAM`.
+    pub async fn pay_code(&self, req: &PayCodeRequest, idem: &str) -> Result<Payment, PayError> {
+        check_amount(req.amount)?;
+        check_trade_no("outTradeNo", &req.out_trade_no)?;
+        if req.code.trim().is_empty() || req.code.len() > 128 {
+            return Err(bad("付款码为空或过长"));
+        }
+        self.pay("/v1/pay/code", req, idem).await
+    }
+
+    /// `POST /v1/pay/query` (a fresh Idempotency-Key: it changes nothing). Declined
+    /// `NOT_FOUND`: no payment with that trade number has been made (one still travelling may
+    /// yet arrive: cancel to rule it out); `PAYMENT_PENDING` (unknown): a face code not used yet.
+    pub async fn pay_query(&self, req: &PayQueryRequest) -> Result<Payment, PayError> {
+        if req.out_trade_no.is_empty() == req.face_code.is_empty() {
+            return Err(bad("需要 outTradeNo 或 faceCode 之一"));
+        }
+        if !req.out_trade_no.is_empty() {
+            check_trade_no("outTradeNo", &req.out_trade_no)?;
+        }
+        self.pay("/v1/pay/query", req, &Self::new_idempotency_key()).await
+    }
+
+    /// `POST /v1/pay/cancel`: after it, the trade number is `CLOSED` (nothing charged, nothing
+    /// can be) or `REVOKED` (the charge returned in full).
+    pub async fn pay_cancel(&self, req: &PayCancelRequest, idem: &str) -> Result<Payment, PayError> {
+        check_trade_no("outTradeNo", &req.out_trade_no)?;
+        self.pay("/v1/pay/cancel", req, idem).await
+    }
+
+    /// `POST /v1/pay/refund`: at most what is left of the charge, once per `out_refund_no`.
+    pub async fn pay_refund(&self, req: &PayRefundRequest, idem: &str) -> Result<Refund, PayError> {
+        check_amount(req.amount)?;
+        check_trade_no("outTradeNo", &req.out_trade_no)?;
+        check_trade_no("outRefundNo", &req.out_refund_no)?;
+        self.pay("/v1/pay/refund", req, idem).await
+    }
+}
+
+fn bad(message: &str) -> PayError {
+    PayError::Declined(ProviderError::new(Code::BadParam, message))
+}
+
+/// An amount in fen a payment may have (the provider applies its own upper limit too).
+fn check_amount(amount: i64) -> Result<(), PayError> {
+    if amount <= 0 {
+        return Err(bad("金额 (分) 应为正整数"));
+    }
+    Ok(())
+}
+
+fn check_trade_no(name: &str, v: &str) -> Result<(), PayError> {
+    if !trade_no_ok(v) {
+        return Err(bad(&format!("{name} 应为 1-64 个字母、数字、- 或 _")));
+    }
+    Ok(())
 }

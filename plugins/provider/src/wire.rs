@@ -2,7 +2,7 @@
 //! what both Booth and the reference provider read and write, and the tests check them against
 //! that document).
 //!
-//! Money, when the payment endpoints join, is integer fen; faces travel as what Booth's camera
+//! Money is integer fen (`i64`) everywhere; faces travel as what Booth's camera
 //! screen produced — the best aligned face crop as JPEG, its embedding with the model's name and
 //! version, and the on-device liveness result — never as video.
 
@@ -23,8 +23,16 @@ pub enum Code {
     VendorError,
     /// The request's signature, key, clock or nonce was refused (HTTP 401).
     Unauthorized,
-    /// No such certification, session or person (HTTP 404).
+    /// No such certification, session, person or payment (HTTP 404).
     NotFound,
+    /// The payment's outcome is not settled yet (the customer is still confirming, or the
+    /// same request is still being worked on): ask again with `/v1/pay/query` (HTTP 409).
+    PaymentPending,
+    /// The payment was refused and nothing was charged: an unknown, expired or used payment
+    /// code, a closed trade number, a wallet that may not pay (HTTP 402).
+    PaymentFailed,
+    /// The payer's balance is below the amount; nothing was charged (HTTP 402).
+    InsufficientFunds,
 }
 
 impl Code {
@@ -41,6 +49,9 @@ impl Code {
             Code::VendorError => "VENDOR_ERROR",
             Code::Unauthorized => "UNAUTHORIZED",
             Code::NotFound => "NOT_FOUND",
+            Code::PaymentPending => "PAYMENT_PENDING",
+            Code::PaymentFailed => "PAYMENT_FAILED",
+            Code::InsufficientFunds => "INSUFFICIENT_FUNDS",
         }
     }
 
@@ -50,6 +61,8 @@ impl Code {
             Code::BadParam | Code::ConsentRefused => 400,
             Code::Unauthorized => 401,
             Code::NotFound => 404,
+            Code::PaymentFailed | Code::InsufficientFunds => 402,
+            Code::PaymentPending => 409,
             Code::NoFace | Code::NotMatched | Code::LivenessFailed => 422,
             Code::NotConfigured => 501,
             Code::VendorError | Code::Network => 502,
@@ -333,6 +346,138 @@ pub struct CertifyStatus {
     pub person_id: String,
     #[serde(default)]
     pub score: f64,
+}
+
+/// `POST /v1/pay/face`: charge the person the face is (1:N), or with `requireFaceCode` issue a
+/// one-time payment code for them without charging (seed 001 `facePay {requireFaceCode}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayFaceRequest {
+    pub terminal: String,
+    pub face: Face,
+    /// Fen, 1 or more. With `requireFaceCode` it may be 0 (the amount is not known yet); a
+    /// positive amount then caps what the face code may pay.
+    pub amount: i64,
+    /// The terminal's trade number (unique per provider). With `requireFaceCode` it may be
+    /// empty; when given, the face code pays that trade number only.
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub require_face_code: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Partition>,
+}
+
+/// `POST /v1/pay/code`: a payment code the customer showed (the provider's member code) or a
+/// face code `/v1/pay/face` issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayCodeRequest {
+    pub terminal: String,
+    pub code: String,
+    pub amount: i64,
+    pub out_trade_no: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `POST /v1/pay/query`: one of `outTradeNo` or `faceCode` (the payment made with a face code
+/// the terminal handed to a cash register).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayQueryRequest {
+    pub terminal: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub out_trade_no: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub face_code: String,
+}
+
+/// `POST /v1/pay/cancel`: the trade number can no longer be charged; a charge already made is
+/// returned in full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayCancelRequest {
+    pub terminal: String,
+    pub out_trade_no: String,
+}
+
+/// `POST /v1/pay/refund`: part or all of what is left of a charge, once per `outRefundNo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PayRefundRequest {
+    pub terminal: String,
+    pub out_trade_no: String,
+    pub out_refund_no: String,
+    /// Fen, 1 up to what is left of the charge.
+    pub amount: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Where a trade number stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PayStatus {
+    /// Charged (`refunded` may be above 0 after partial refunds).
+    Success,
+    /// Charged, then refunded in full.
+    Refunded,
+    /// Cancelled after the charge: all of it was returned.
+    Revoked,
+    /// Cancelled before any charge: nothing was taken, and nothing can be with this number.
+    Closed,
+}
+
+/// A trade number's payment, as every pay endpoint answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub out_trade_no: String,
+    /// The provider's own number for the trade (empty for `CLOSED`).
+    pub trade_no: String,
+    pub status: PayStatus,
+    /// Fen charged (0 for `CLOSED`).
+    pub amount: i64,
+    /// Fen returned so far.
+    pub refunded: i64,
+    /// Who paid (empty for `CLOSED`).
+    pub person_id: String,
+    /// `face`, `face-code`, `member-code`, or empty for `CLOSED`.
+    pub method: String,
+    pub description: String,
+    /// Unix seconds of the charge; 0 when nothing was charged.
+    pub paid_at: i64,
+}
+
+/// What `/v1/pay/face` with `requireFaceCode` answers: a one-time code for the person
+/// recognised, nothing charged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceCode {
+    pub face_code: String,
+    pub person_id: String,
+    /// Unix seconds after which the code pays nothing.
+    pub expires_at: i64,
+}
+
+/// What `/v1/pay/refund` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub out_refund_no: String,
+    /// The provider's own number for the refund.
+    pub refund_no: String,
+    pub amount: i64,
+    pub refunded_at: i64,
+    /// The trade after the refund.
+    pub payment: Payment,
+}
+
+/// Trade and refund numbers: what both sides accept.
+pub fn trade_no_ok(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub const CONTRACT: &str = "booth-provider/v1";
