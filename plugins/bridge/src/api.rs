@@ -174,6 +174,11 @@ const fn e(dialect: Dialect, name: &'static str, family: Family, seed: &'static 
 use Dialect::{Ft, My, Wxfaceapp as Wx};
 use Family as F;
 
+/// APIs a seed lists but also says were withdrawn, with the seed's words: they answer
+/// `UNSUPPORTED` with this reason rather than "not implemented yet".
+pub const WITHDRAWN: &[(Dialect, &str, &str)] =
+    &[(Wx, "getLastPayResult", "seed 001 2.13 版本: 此接口下线,不再提供服务 (withdrawn)")];
+
 /// `my.call` names other than `ampeHHCommunication` (whose actions are listed as `My` calls too).
 pub const MY_TOP_LEVEL_CALLS: [&str; 3] = ["ampeStartOperationWatcher", "startBizService", "getSystemInfo"];
 

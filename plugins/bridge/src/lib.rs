@@ -680,7 +680,13 @@ impl Bridge {
             let handlers = self.inner.handlers.read().unwrap_or_else(|p| p.into_inner());
             match handlers.get(&(dialect, spec.name)) {
                 Some(r) => (r.handler.clone(), r.timeout),
-                None => return Err(ErrorCode::Unsupported.err(format!("{name} (本终端尚未实现)"))),
+                None => {
+                    let why = api::WITHDRAWN
+                        .iter()
+                        .find(|(d, n, _)| *d == dialect && *n == spec.name)
+                        .map_or("本终端尚未实现", |(_, _, why)| why);
+                    return Err(ErrorCode::Unsupported.err(format!("{name} ({why})")));
+                }
             }
         };
         if !session.info.allows(spec.family) {

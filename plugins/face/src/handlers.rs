@@ -37,7 +37,7 @@ mod fin;
 pub mod login;
 mod provider;
 
-pub use login::{LoginTicket, APPLET_RESET_TOPIC};
+pub use login::{LoginPayCode, LoginTicket, APPLET_RESET_TOPIC};
 
 /// Event topic the ID card plugin publishes card reads on (`idNum`, `photoBase64`, …).
 pub const ID_CARD_TOPIC: &str = "idcard.card";
@@ -89,6 +89,8 @@ pub struct FaceService {
     login: Mutex<Option<login::Login>>,
     /// The picture finLivenessCheck last gave a page (single use, for finFaceAuth).
     last_live: Mutex<Option<fin::LivePicture>>,
+    /// quickPay: a payment code for each login's face.
+    login_pay_code: OnceLock<login::LoginPayCode>,
 }
 
 enum Mode {
@@ -164,6 +166,7 @@ impl FaceService {
             provider: OnceLock::new(),
             login: Mutex::default(),
             last_live: Mutex::default(),
+            login_pay_code: OnceLock::new(),
         })
     }
 

@@ -31,7 +31,7 @@ pub mod quality;
 
 pub use config::{FaceConfig, FaceSection};
 pub use engine::Engine;
-pub use handlers::{FaceScreen, FaceService, LoginTicket, ScreenGuard, APPLET_RESET_TOPIC};
+pub use handlers::{FaceScreen, FaceService, LoginPayCode, LoginTicket, ScreenGuard, APPLET_RESET_TOPIC};
 
 /// What goes wrong inside the engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

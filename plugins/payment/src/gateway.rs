@@ -68,10 +68,9 @@ pub trait Gateway: Send + Sync + 'static {
     fn charge_face<'a>(&'a self, order: &'a Order, face: wire::Face) -> BoxFuture<'a, Result<Charged, PayFailure>>;
     /// Charges a customer's payment code (scanned).
     fn charge_code<'a>(&'a self, order: &'a Order, code: &'a str) -> BoxFuture<'a, Result<Charged, PayFailure>>;
-    /// A payment code for the person of a face-login session (quickPay with `requireFaceCode`).
-    fn session_code<'a>(&'a self, key: &'a str, terminal: &'a str, session: &'a str) -> BoxFuture<'a, Result<String, PayFailure>>;
-    /// Charges the person of a face-login session (quickPay).
-    fn charge_session<'a>(&'a self, order: &'a Order, session: &'a str) -> BoxFuture<'a, Result<Charged, PayFailure>>;
-    /// What became of the payment with this key and trade number.
+    /// What became of the payment with this trade number.
     fn query<'a>(&'a self, order: &'a Order) -> BoxFuture<'a, Result<Queried, PayFailure>>;
+    /// Gives the trade number up: it can no longer be charged, and a charge that slipped in is
+    /// returned. What the number came to is the answer.
+    fn cancel<'a>(&'a self, order: &'a Order) -> BoxFuture<'a, Result<Queried, PayFailure>>;
 }

@@ -112,7 +112,8 @@ pub struct Filter {
 }
 
 struct Inner {
-    file: File,
+    /// `None`: the file could not be opened; every append fails, so nothing is charged.
+    file: Option<File>,
     attempts: BTreeMap<String, Attempt>,
     /// Order of first appearance.
     order: Vec<String>,
@@ -160,42 +161,35 @@ impl Journal {
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-        let mut attempts = BTreeMap::new();
-        let mut order = Vec::new();
-        let mut corrupt = 0;
-        let mut good_end = 0usize;
-        let mut pos = 0usize;
-        while pos < bytes.len() {
-            let Some(nl) = bytes[pos..].iter().position(|&b| b == b'\n') else {
-                // A last line without its newline was being written when the terminal stopped.
-                tracing::warn!(bytes = bytes.len() - pos, "payment journal: a torn last line was dropped");
-                break;
-            };
-            let line = &bytes[pos..pos + nl];
-            let end = pos + nl + 1;
-            match std::str::from_utf8(line).ok().and_then(decode) {
-                Some(entry) => {
-                    apply(&mut attempts, &mut order, entry);
-                    good_end = end;
-                }
-                None if end == bytes.len() => {
-                    tracing::warn!("payment journal: the last line failed its checksum and was dropped");
-                    break;
-                }
-                None => {
-                    corrupt += 1;
-                    good_end = end;
-                    tracing::warn!(offset = pos, "payment journal: a line failed its checksum and was skipped");
-                }
-            }
-            pos = end;
-        }
+        let Loaded { attempts, order, corrupt, good_end } = load(&bytes);
         if good_end < bytes.len() {
             file.set_len(good_end as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        Ok(Journal { path: path.to_path_buf(), inner: Mutex::new(Inner { file, attempts, order }), corrupt })
+        Ok(Journal { path: path.to_path_buf(), inner: Mutex::new(Inner { file: Some(file), attempts, order }), corrupt })
+    }
+
+    /// Reads the journal at `path` without changing it (`booth payments` while Booth runs); it
+    /// refuses appends. A missing file is an empty journal.
+    pub fn read_only(path: &Path) -> Result<Journal, JournalError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => return Err(JournalError::Io { path: path.to_path_buf(), error }),
+        };
+        let Loaded { attempts, order, corrupt, .. } = load(&bytes);
+        Ok(Journal { path: path.to_path_buf(), inner: Mutex::new(Inner { file: None, attempts, order }), corrupt })
+    }
+
+    /// A journal that could not be opened: it lists nothing and refuses every append, so that
+    /// no payment is made without one.
+    pub fn unavailable(path: &Path) -> Journal {
+        Journal {
+            path: path.to_path_buf(),
+            inner: Mutex::new(Inner { file: None, attempts: BTreeMap::new(), order: Vec::new() }),
+            corrupt: 0,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -207,8 +201,9 @@ impl Journal {
         let line = encode(&entry);
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let io = |error| JournalError::Io { path: self.path.clone(), error };
-        inner.file.write_all(line.as_bytes()).map_err(io)?;
-        inner.file.sync_data().map_err(io)?;
+        let file = inner.file.as_mut().ok_or_else(|| io(std::io::Error::other("未能打开")))?;
+        file.write_all(line.as_bytes()).map_err(io)?;
+        file.sync_data().map_err(io)?;
         let Inner { attempts, order, .. } = &mut *inner;
         apply(attempts, order, entry);
         Ok(())
@@ -262,6 +257,45 @@ impl Journal {
         }
         s
     }
+}
+
+struct Loaded {
+    attempts: BTreeMap<String, Attempt>,
+    order: Vec<String>,
+    corrupt: usize,
+    /// Where the last whole, valid line ends: a torn tail after it is cut off.
+    good_end: usize,
+}
+
+fn load(bytes: &[u8]) -> Loaded {
+    let mut l = Loaded { attempts: BTreeMap::new(), order: Vec::new(), corrupt: 0, good_end: 0 };
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let Some(nl) = bytes[pos..].iter().position(|&b| b == b'\n') else {
+            // A last line without its newline was being written when the terminal stopped.
+            tracing::warn!(bytes = bytes.len() - pos, "payment journal: a torn last line was dropped");
+            break;
+        };
+        let line = &bytes[pos..pos + nl];
+        let end = pos + nl + 1;
+        match std::str::from_utf8(line).ok().and_then(decode) {
+            Some(entry) => {
+                apply(&mut l.attempts, &mut l.order, entry);
+                l.good_end = end;
+            }
+            None if end == bytes.len() => {
+                tracing::warn!("payment journal: the last line failed its checksum and was dropped");
+                break;
+            }
+            None => {
+                l.corrupt += 1;
+                l.good_end = end;
+                tracing::warn!(offset = pos, "payment journal: a line failed its checksum and was skipped");
+            }
+        }
+        pos = end;
+    }
+    l
 }
 
 fn apply(attempts: &mut BTreeMap<String, Attempt>, order: &mut Vec<String>, entry: Entry) {

@@ -18,8 +18,10 @@
 pub mod config;
 pub mod gateway;
 pub mod journal;
+pub mod provider;
 pub mod register;
 pub mod service;
+pub mod sim;
 
 pub use config::{PaymentConfig, PaymentSection};
 pub use journal::Journal;

@@ -173,8 +173,16 @@ impl PaymentService {
 
     // ── the register ────────────────────────────────────────────────────────────────────────
 
+    /// Starts the background work on `rt`: the register's lines, and settling the attempts the
+    /// journal left open (now, then every minute while any remain).
+    pub fn start(self: &Arc<Self>, rt: &tokio::runtime::Handle) {
+        let _guard = rt.enter();
+        self.watch_register();
+        self.keep_resolving(Duration::from_secs(60));
+    }
+
     /// Reads the register's lines (`AMT …`) for as long as the service lives.
-    pub fn watch_register(self: &Arc<Self>) {
+    fn watch_register(self: &Arc<Self>) {
         let Some(pos) = self.pos.clone().filter(|_| self.register_on()) else { return };
         let mut rx = pos.lines();
         let me = Arc::downgrade(self);
@@ -425,7 +433,7 @@ impl PaymentService {
             return;
         }
         let order = self.order(&flow);
-        let outcome = self.charge(gateway, &order, With::Code(code)).await;
+        let outcome = self.charge(gateway, &order, With::Code(code, Kind::Code)).await;
         self.report(ctx, &flow, &order, outcome).await;
     }
 
@@ -449,8 +457,7 @@ impl PaymentService {
     async fn charge(&self, gateway: &Arc<dyn Gateway>, order: &Order, with: With) -> Result<Charged, PayFailure> {
         let kind = match with {
             With::Face(_) => Kind::Face,
-            With::Code(_) => Kind::Code,
-            With::Session(_) => Kind::Quick,
+            With::Code(_, kind) => kind,
         };
         let call = |g: &Arc<dyn Gateway>, o: &Order| {
             let with = with.clone();
@@ -458,8 +465,7 @@ impl PaymentService {
             async move {
                 match with {
                     With::Face(f) => g.charge_face(&o, f).await,
-                    With::Code(c) => g.charge_code(&o, &c).await,
-                    With::Session(s) => g.charge_session(&o, &s).await,
+                    With::Code(c, _) => g.charge_code(&o, &c).await,
                 }
             }
         };
@@ -497,6 +503,15 @@ impl PaymentService {
                 Err(e) => Err(e),
             };
         }
+        if let Err(PayFailure::Lost { .. } | PayFailure::Pending { .. }) = &outcome {
+            // Out of time: one last question; a payment the provider never saw is closed.
+            outcome = match gateway.query(order).await {
+                Ok(Queried::Paid(c)) => Ok(c),
+                Ok(Queried::NotPaid { code, .. }) if code == "NOT_FOUND" => self.close(gateway, order).await,
+                Ok(Queried::NotPaid { code, message }) => Err(PayFailure::Refused { code, message }),
+                Err(_) => outcome,
+            };
+        }
         let line = match &outcome {
             Ok(c) => entry(State::Paid, String::new(), c.payment_id.clone()),
             Err(PayFailure::Refused { code, .. }) => entry(State::Failed, code.clone(), String::new()),
@@ -509,6 +524,16 @@ impl PaymentService {
             *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = e.message().chars().take(200).collect();
         }
         outcome
+    }
+
+    /// The provider never saw the payment: the trade number is closed, so that a request still
+    /// on its way can no longer charge; what the number came to is the outcome.
+    async fn close(&self, gateway: &Arc<dyn Gateway>, order: &Order) -> Result<Charged, PayFailure> {
+        match gateway.cancel(order).await {
+            Ok(Queried::Paid(c)) => Ok(c),
+            Ok(Queried::NotPaid { code, message }) => Err(PayFailure::Refused { code, message }),
+            Err(e) => Err(e),
+        }
     }
 
     /// Tells the page and the register what the charge came to.
@@ -557,8 +582,8 @@ impl PaymentService {
         if self.quick_used.lock().unwrap_or_else(|p| p.into_inner()).contains(&t.id) {
             return no("快速支付不可用: 本次登录已使用过快速支付");
         }
-        if t.session.is_none() {
-            return no("快速支付不可用: 刷脸登录不是经由支付提供方 ([face] engine = \"provider\")");
+        if t.pay_code.is_none() {
+            return no("快速支付不可用: 刷脸登录时未取得付款码 ([face] engine = \"provider\" 与 [provider])");
         }
         Ok(t)
     }
@@ -574,7 +599,7 @@ impl PaymentService {
         };
         let gateway = self.gateway().map_err(|e| wx_fail("-1", e))?;
         let ticket = self.quick_ticket()?;
-        let session = ticket.session.clone().unwrap_or_default();
+        let pay_code = ticket.pay_code.clone().unwrap_or_default();
         if !flow.require_code {
             self.amount(&mut flow, &ctx).await.map_err(|e| wx_fail("-1", e))?;
         }
@@ -585,21 +610,37 @@ impl PaymentService {
                 .reply_code("-1"));
         }
         if flow.require_code {
-            let r = gateway.session_code(&journal::new_key(), &self.config.terminal, &session).await;
+            // The code the login's face was given: the mini-program charges it.
             drop(running);
-            return match r {
-                Ok(code) => Ok(Done::from(json!({"replyCode": "0", "reply": QUICK_OK, "faceCode": code}))),
-                Err(e) => Err(ApiError::with_message(ErrorCode::DeviceError, e.message().to_string()).reply_code("-1")),
-            };
+            return Ok(Done::from(json!({"replyCode": "0", "reply": QUICK_OK, "faceCode": pay_code})));
         }
         let me = self.clone();
         tokio::spawn(async move {
             let order = me.order(&flow);
-            let outcome = me.charge(&gateway, &order, With::Session(session)).await;
+            let outcome = me.charge(&gateway, &order, With::Code(pay_code, Kind::Quick)).await;
             me.report(&ctx, &flow, &order, outcome).await;
             drop(running);
         });
         Ok(Done::from(json!({"replyCode": "0", "reply": QUICK_OK})))
+    }
+
+    /// Lets each face login through the provider get a payment code for its face, which
+    /// quickPay charges (or hands to the page) without a second face.
+    pub fn connect_login(self: &Arc<Self>) {
+        let Some(gateway) = self.gateway.clone() else { return };
+        let terminal = self.config.terminal.clone();
+        self.face.set_login_pay_code(Arc::new(move |face| {
+            let (gateway, terminal) = (gateway.clone(), terminal.clone());
+            Box::pin(async move {
+                match gateway.face_code(&journal::new_key(), &terminal, face).await {
+                    Ok(code) => Some(code),
+                    Err(e) => {
+                        tracing::info!(error = %e.message(), "quickPay: no payment code for this login");
+                        None
+                    }
+                }
+            })
+        }));
     }
 
     // ── start-up ────────────────────────────────────────────────────────────────────────────
@@ -619,7 +660,11 @@ impl PaymentService {
                 body: String::new(),
                 terminal: self.config.terminal.clone(),
             };
-            let (state, detail, payment_id) = match gateway.query(&order).await {
+            let answer = match gateway.query(&order).await {
+                Ok(Queried::NotPaid { code, .. }) if code == "NOT_FOUND" => gateway.cancel(&order).await,
+                other => other,
+            };
+            let (state, detail, payment_id) = match answer {
                 Ok(Queried::Paid(c)) => (State::Paid, String::new(), c.payment_id),
                 Ok(Queried::NotPaid { code, .. }) => (State::Failed, code, String::new()),
                 Err(e) => {
@@ -653,7 +698,7 @@ impl PaymentService {
 
     /// Resolves open attempts now and every `every` while the service lives (the provider may
     /// be unreachable at start-up).
-    pub fn keep_resolving(self: &Arc<Self>, every: Duration) {
+    fn keep_resolving(self: &Arc<Self>, every: Duration) {
         let me = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
@@ -716,10 +761,8 @@ impl PaymentService {
 #[derive(Clone)]
 enum With {
     Face(booth_provider_client::wire::Face),
-    /// A customer's payment code.
-    Code(String),
-    /// A face-login session (quickPay).
-    Session(String),
+    /// A customer's payment code, or the face code of the login (quickPay).
+    Code(String, Kind),
 }
 
 /// The terminal's one running payment; released when dropped, wherever the guard went.

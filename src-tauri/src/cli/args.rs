@@ -71,6 +71,9 @@ pub enum Command {
     /// Manage terminals over the MQTT broker as an operator (see README, Fleet).
     #[command(after_help = FLEET_HELP)]
     Fleet(FleetArgs),
+    /// List the terminal's payment journal: every payment attempt and what came of it.
+    #[command(after_help = PAYMENTS_HELP)]
+    Payments(PaymentsArgs),
     /// List smart card readers with their roles and each configured device's status.
     Doctor {
         /// Settings file [default: <config dir>/booth/booth.toml].
@@ -193,6 +196,38 @@ Examples:
   booth pin                         ask for the PIN (twice, not shown)
   echo 4711 | booth pin --config /etc/booth/booth.toml
   booth pin --clear                 no PIN: the admin screen stays closed";
+
+const PAYMENTS_HELP: &str = "\
+Examples:
+  booth payments --today            today's attempts (UTC day) and their total
+  booth payments --unresolved       attempts whose outcome the provider has not told yet
+  booth payments --trade B17-T1-9f  one trade number
+  booth payments --sim --json       the simulator's journal, one JSON object per line";
+
+#[derive(Debug, Args)]
+pub struct PaymentsArgs {
+    /// Settings file [default: <config dir>/booth/booth.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The journal file itself [default: booth.toml `[payment] journal`].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// The simulator's journal (journal-sim.log beside the real one).
+    #[arg(long)]
+    pub sim: bool,
+    /// Only attempts begun today (UTC).
+    #[arg(long)]
+    pub today: bool,
+    /// Only attempts whose outcome is not known yet.
+    #[arg(long)]
+    pub unresolved: bool,
+    /// Only this outTradeNo.
+    #[arg(long, value_name = "OUT_TRADE_NO")]
+    pub trade: Option<String>,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct PinArgs {

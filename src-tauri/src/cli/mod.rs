@@ -1,5 +1,5 @@
 //! Room `cli`: the command line — argument parsing ([`args`]) and the sub-commands that need no
-//! window: `doctor`, `print-test`, `new`, `sim`, `pin`, `install`, `package`, `fleet` and `kiosk-session`. The sub-commands that
+//! window: `doctor`, `print-test`, `new`, `sim`, `pin`, `payments`, `install`, `package`, `fleet` and `kiosk-session`. The sub-commands that
 //! open windows (`run`, `kiosk`, `dev`, `replay`) are handed back to `app`, which builds them.
 //!
 //! Must not import: `shell`, `ipc` or `app`.
@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod install;
 pub mod new;
 pub mod package;
+pub mod payments;
 pub mod pin;
 pub mod sim;
 
@@ -54,6 +55,7 @@ pub fn dispatch() -> Dispatch {
         Command::Doctor { config } => doctor::run(config.as_deref()),
         Command::PrintTest { config } => doctor::print_test(config.as_deref()),
         Command::Pin(args) => pin::run(args),
+        Command::Payments(args) => payments::run(args),
         Command::Install(args) => install::run(args),
         Command::Package(cmd) => package::run(cmd),
         Command::Fleet(args) => fleet::run(args),

@@ -42,6 +42,7 @@ pub struct Config {
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
     pub provider: booth_provider_client::ProviderSection,
+    pub payment: booth_payment::PaymentSection,
     pub fleet: booth_fleet::FleetSection,
     pub log: LogSection,
     pub admin: admin::AdminSection,
@@ -200,6 +201,7 @@ impl Config {
         config.camera.to_config(false)?;
         config.face.resolve(Path::new("/"), Path::new("/"), "")?;
         config.provider.resolve()?;
+        config.payment.resolve(Path::new("/"), "")?;
         config.package.validate()?;
         booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
         config.fleet.validate()?;

@@ -59,6 +59,8 @@ pub struct Devices {
     pub certify: Arc<booth_certify::Certify>,
     /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
     pub provider: Option<Arc<booth_provider_client::Provider>>,
+    /// Seed 001's payments and the terminal's payment journal.
+    pub payment: Arc<booth_payment::PaymentService>,
 }
 
 impl Devices {
@@ -127,6 +129,9 @@ impl Devices {
         if let Some(p) = &provider {
             face.set_provider(p.clone());
         }
+        let payment = payment(config, provider.as_ref(), &face, &pos, &sims);
+        payment.register(&bridge);
+        payment.connect_login();
         Devices {
             bridge,
             sims,
@@ -147,6 +152,7 @@ impl Devices {
             apps,
             certify,
             provider,
+            payment,
         }
     }
 
@@ -198,6 +204,7 @@ impl Devices {
             "printer": self.printer.status(),
             "camera": self.camera.status(),
             "face": self.face.status(),
+            "payment": self.payment.status(),
         });
         if let (Value::Object(map), Some(p)) = (&mut status, &self.provider) {
             map.insert("provider".into(), p.status());
@@ -275,6 +282,41 @@ fn provider(config: &Config, sim: bool, sims: &SimRegistry) -> Option<Arc<booth_
         None => sims.note_real(booth_provider_client::sim::SIM_ID, provider.backend_name()),
     }
     Some(provider)
+}
+
+/// Payments from `[payment]`: through the provider's `/v1/pay/*`, or the payment simulator when
+/// the provider is simulated (its journal is then `journal-sim.log`, apart from real money).
+fn payment(
+    config: &Config,
+    provider: Option<&Arc<booth_provider_client::Provider>>,
+    face: &Arc<booth_face::FaceService>,
+    pos: &Arc<Pos>,
+    sims: &SimRegistry,
+) -> Arc<booth_payment::PaymentService> {
+    let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from("."));
+    let section = config.payment.clone();
+    let mut resolved = section.resolve(&data, face.terminal()).unwrap_or_else(|e| {
+        tracing::warn!(%e, "[payment] ignored");
+        booth_payment::PaymentSection::default().resolve(&data, face.terminal()).expect("the defaults are valid")
+    });
+    let gateway: Option<Arc<dyn booth_payment::gateway::Gateway>> = match provider {
+        Some(p) if p.sim().is_some() => {
+            let sim = Arc::new(booth_payment::sim::SimGateway::default());
+            sims.register(Arc::new(booth_payment::sim::PaymentSim(sim.clone())));
+            resolved.journal = resolved.journal.with_file_name("journal-sim.log");
+            Some(sim)
+        }
+        Some(p) => {
+            sims.note_real(booth_payment::sim::SIM_ID, "provider");
+            Some(Arc::new(booth_payment::provider::ProviderGateway(p.clone())))
+        }
+        None => None,
+    };
+    let journal = booth_payment::Journal::open(&resolved.journal).unwrap_or_else(|e| {
+        tracing::error!(%e, "payments refused: the journal cannot be opened");
+        booth_payment::Journal::unavailable(&resolved.journal)
+    });
+    booth_payment::PaymentService::new(resolved, Arc::new(journal), gateway, face.clone(), Some(pos.clone()))
 }
 
 /// The camera and the face capability from `[camera]` and `[face]` (checked when booth.toml was

@@ -38,6 +38,8 @@ pub(super) struct Login {
     /// This login among all of this run's (quickPay allows one payment per login).
     id: u64,
     since: std::time::Instant,
+    /// A payment code the provider issued for the face of the login (quickPay charges it).
+    pay_code: Option<String>,
 }
 
 /// What a payment may know of the current login: which one it is, since when, and the
@@ -47,7 +49,13 @@ pub struct LoginTicket {
     pub id: u64,
     pub since: std::time::Instant,
     pub session: Option<String>,
+    pub pay_code: Option<String>,
 }
+
+/// Asks the provider for a payment code for the face of a login (set by booth-payment).
+pub type LoginPayCode = std::sync::Arc<
+    dyn Fn(wire::Face) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>> + Send + Sync,
+>;
 
 static LOGINS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -58,6 +66,7 @@ impl Login {
             runtime: tokio::runtime::Handle::current(),
             id: LOGINS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             since: std::time::Instant::now(),
+            pay_code: None,
         }
     }
 }
@@ -102,13 +111,21 @@ impl FaceService {
         self.login.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
+    /// Connects quickPay: after each login through the provider, `ask` gets a payment code for
+    /// the login's face.
+    pub fn set_login_pay_code(&self, ask: LoginPayCode) {
+        if self.login_pay_code.set(ask).is_err() {
+            tracing::warn!("face: login payment code set twice; keeping the first");
+        }
+    }
+
     /// The current login, if any (quickPay).
     pub fn login_ticket(&self) -> Option<LoginTicket> {
         self.login
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|l| LoginTicket { id: l.id, since: l.since, session: l.session.clone() })
+            .map(|l| LoginTicket { id: l.id, since: l.since, session: l.session.clone(), pay_code: l.pay_code.clone() })
     }
 
     /// Ends the login, if any, and the provider's session behind it (in the background: the
@@ -139,10 +156,15 @@ impl FaceService {
         let capture = self.capture(&ctx, Mode::Recognize).await?;
         let login = if self.config.via_provider {
             let provider = self.the_provider()?;
-            let req =
-                wire::FaceLoginRequest { terminal: self.config.sn.clone(), face: self.wire_face(&capture).await? };
+            let face = self.wire_face(&capture).await?;
+            let req = wire::FaceLoginRequest { terminal: self.config.sn.clone(), face: face.clone() };
             let answer = provider.face_login(&req).await.map_err(provider_failed)?;
-            Login::new(Some(answer.session_id))
+            let mut login = Login::new(Some(answer.session_id));
+            // quickPay's payment without a second face: a code for this face, asked now.
+            if let Some(ask) = self.login_pay_code.get() {
+                login.pay_code = ask(face).await;
+            }
+            login
         } else {
             let gallery = self.gallery().map_err(ApiError::unavailable)?;
             self.identify(&gallery, self.config.default_partition.as_ref(), &capture)
