@@ -33,6 +33,12 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Terminals: key id → shared secret (at least 32 characters).
     pub clients: HashMap<String, String>,
+    /// The most one payment may be, fen (more is BAD_PARAM).
+    pub pay_limit_fen: i64,
+    /// How long a face code (`requireFaceCode`) may be paid with.
+    pub face_code_ttl_s: i64,
+    /// The report's days are taken this many minutes east of UTC (480: China Standard Time).
+    pub utc_offset_minutes: i32,
 }
 
 impl Default for Settings {
@@ -48,6 +54,9 @@ impl Default for Settings {
             session_ttl_s: 600,
             public_url: None,
             clients: HashMap::new(),
+            pay_limit_fen: 1_000_000,
+            face_code_ttl_s: 120,
+            utc_offset_minutes: 480,
         }
     }
 }
@@ -73,6 +82,15 @@ impl Settings {
         }
         if !(30..=86_400).contains(&self.session_ttl_s) {
             return Err(format!("session_ttl_s: {} (30-86400)", self.session_ttl_s));
+        }
+        if !(1..=100_000_000_000).contains(&self.pay_limit_fen) {
+            return Err(format!("pay_limit_fen: {} (1-100000000000)", self.pay_limit_fen));
+        }
+        if !(10..=3600).contains(&self.face_code_ttl_s) {
+            return Err(format!("face_code_ttl_s: {} (10-3600)", self.face_code_ttl_s));
+        }
+        if !(-720..=840).contains(&self.utc_offset_minutes) {
+            return Err(format!("utc_offset_minutes: {} (-720-840)", self.utc_offset_minutes));
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("https://") || u.starts_with("http://")) {

@@ -9,11 +9,14 @@
 //! adapter implements the same contract on its own). Card OCR ([`ocr`]: resident ID cards and
 //! bank cards) runs when its models are in `models_dir`, else answers NOT_CONFIGURED.
 //!
-//! Real-person certification (`/v1/certify/*` and its page) is [`certify`].
+//! Real-person certification (`/v1/certify/*` and its page) is [`certify`]; payments
+//! (`/v1/pay/*`: wallets, the append-only ledger, member and face codes, refunds, the daily
+//! report) are [`pay`].
 
 pub mod certify;
 pub mod config;
 pub mod ocr;
+pub mod pay;
 pub mod server;
 pub mod store;
 

@@ -29,14 +29,54 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Wallets: top-ups, refunds, balances, member codes (amounts in fen: 1 元 = 100).
+    #[command(subcommand)]
+    Wallet(WalletCmd),
+    /// A day's reconciliation as JSON: charges, refunds and top-ups (count, sum in fen), in all
+    /// and per terminal key id; the day is taken at `utc_offset_minutes` (default UTC+8).
+    Report {
+        /// YYYY-MM-DD
+        #[arg(long)]
+        day: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCmd {
+    /// Adds money to a person's wallet; prints the new balance.
+    TopUp {
+        person: String,
+        /// Fen (1 元 = 100).
+        #[arg(long)]
+        fen: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Refunds part or all of a payment to its payer; prints the refund as JSON.
+    Refund {
+        #[arg(long)]
+        out_trade_no: String,
+        #[arg(long)]
+        fen: i64,
+        /// Give one to make a retry of this command safe (the same number refunds once).
+        #[arg(long, default_value = "")]
+        out_refund_no: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// A person's balance and ledger, as JSON.
+    Show { person: String },
+    /// Issues a new member code for a person (the old one stops working); printed only now.
+    Code { person: String },
 }
 
 #[derive(Subcommand)]
 enum PersonCmd {
     /// Enrols a person from a photo (needs models_dir); the operator records their consent.
+    /// Without --photo: a member without a face, who pays with a member code (`wallet code`).
     Add {
         #[arg(long)]
-        photo: PathBuf,
+        photo: Option<PathBuf>,
         #[arg(long, default_value = "")]
         id_number: String,
         #[arg(long, default_value = "")]
@@ -93,7 +133,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             })
         }
-        Command::Person(PersonCmd::Add { photo, id_number, name, org, component, consent }) => {
+        Command::Person(PersonCmd::Add { photo: None, id_number, name, org, component, .. }) => {
+            let id = booth_provider::server::new_person_id();
+            let info = PersonInfo { name, id_number, ..Default::default() };
+            app.store
+                .add_member(&id, &Partition { org_out_id: org, component_out_id: component }, &info)
+                .map_err(|e| e.to_string())?;
+            app.store.audit("admin", "admin", "person.add", &id, "MEMBER");
+            println!("{id}");
+            Ok(())
+        }
+        Command::Person(PersonCmd::Add { photo: Some(photo), id_number, name, org, component, consent }) => {
             let bytes = std::fs::read(&photo).map_err(|e| format!("{}: {e}", photo.display()))?;
             let template = app.embed_photo(&bytes).map_err(|r| format!("{}: {}", r.0, r.1))?;
             let id = booth_provider::server::new_person_id();
@@ -123,6 +173,20 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Person(PersonCmd::List) | Command::Export => print(&app.store.people().map_err(|e| e.to_string())?),
+        Command::Wallet(WalletCmd::TopUp { person, fen, note }) => {
+            let balance = booth_provider::pay::top_up(&app, &person, fen, &note)?;
+            println!("{balance}");
+            Ok(())
+        }
+        Command::Wallet(WalletCmd::Refund { out_trade_no, fen, out_refund_no, reason }) => {
+            print(&booth_provider::pay::admin_refund(&app, &out_trade_no, &out_refund_no, fen, &reason)?)
+        }
+        Command::Wallet(WalletCmd::Show { person }) => print(&booth_provider::pay::wallet(&app, &person)?),
+        Command::Wallet(WalletCmd::Code { person }) => {
+            println!("{}", booth_provider::pay::issue_member_code(&app, &person)?);
+            Ok(())
+        }
+        Command::Report { day } => print(&booth_provider::pay::report(&app, &day)?),
         Command::Audit { limit } => {
             for row in app.store.audit_rows(limit).map_err(|e| e.to_string())? {
                 println!("{}", serde_json::to_string(&row).map_err(|e| e.to_string())?);

@@ -233,7 +233,7 @@ fn authenticate(app: &App, method: &str, path: &str, h: &HeaderMap, body: &[u8])
     Ok(Caller { key_id: key_id.to_string(), secret, nonce: nonce.to_string(), idem })
 }
 
-fn error_body(code: Code, message: &str) -> Vec<u8> {
+pub(crate) fn error_body(code: Code, message: &str) -> Vec<u8> {
     let body = ErrorBody {
         error: ErrorDetail { code, message: message.to_string(), sub_code: String::new(), sub_message: String::new() },
     };
@@ -318,6 +318,17 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             Ok(None) => {}
             Err(e) => return signed(&caller, &method, &path, 502, error_body(Code::VendorError, &e.to_string())),
         }
+        if path.starts_with("/v1/pay/") {
+            // Payments keep their answer in the same transaction as the charge.
+            let worker = app.clone();
+            let (p, key_id, idem) = (path.clone(), caller.key_id.clone(), caller.idem.clone());
+            let (status, bytes) = tokio::task::spawn_blocking(move || {
+                crate::pay::handle(&worker, &key_id, &idem, &request_id, &p, &body)
+            })
+            .await
+            .unwrap_or_else(|e| (502, error_body(Code::VendorError, &format!("internal: {e}"))));
+            return signed(&caller, &method, &path, status, bytes);
+        }
         let worker = app.clone();
         let (m, p, key_id) = (method.clone(), path.clone(), caller.key_id.clone());
         let outcome = tokio::task::spawn_blocking(move || dispatch(&worker, &m, &p, &key_id, &body))
@@ -363,6 +374,11 @@ fn capabilities(app: &App) -> Answer {
         "session.face-login",
         "session.logout",
         "certify.status",
+        "pay.face",
+        "pay.code",
+        "pay.query",
+        "pay.cancel",
+        "pay.refund",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -409,7 +425,7 @@ fn dispatch(app: &App, method: &str, path: &str, key_id: &str, body: &[u8]) -> A
 
 /// The checks every face in a request passes: liveness passed, an embedding of the model the
 /// provider compares.
-fn check_face(face: &Face) -> Result<(), Refusal> {
+pub(crate) fn check_face(face: &Face) -> Result<(), Refusal> {
     if face.embedding.values.is_empty() {
         return Err(Refusal(Code::NoFace, "请求中没有人脸特征".into()));
     }
@@ -432,7 +448,11 @@ fn check_face(face: &Face) -> Result<(), Refusal> {
 }
 
 /// The nearest person and the distance, if close enough and clear of the next person.
-fn nearest(app: &App, probe: &[f32], partition: Option<&Partition>) -> Result<Option<(String, f32)>, Refusal> {
+pub(crate) fn nearest(
+    app: &App,
+    probe: &[f32],
+    partition: Option<&Partition>,
+) -> Result<Option<(String, f32)>, Refusal> {
     let part = partition
         .filter(|p| !p.org_out_id.is_empty() || !p.component_out_id.is_empty())
         .map(|p| (p.org_out_id.as_str(), p.component_out_id.as_str()));

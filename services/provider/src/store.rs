@@ -22,7 +22,8 @@ pub enum StoreError {
 }
 
 /// Each entry moves the schema one version on (`PRAGMA user_version`); never edit one that shipped.
-const MIGRATIONS: &[&str] = &["CREATE TABLE person (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE person (
         id TEXT PRIMARY KEY,
         org TEXT NOT NULL,
         component TEXT NOT NULL,
@@ -68,7 +69,73 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE person (
         action TEXT NOT NULL,
         person_id TEXT NOT NULL,
         outcome TEXT NOT NULL
-    );"];
+    );",
+    // Payments: wallets, the append-only ledger, trades, refunds and one-time face codes. Money
+    // is integer fen; a wallet's balance always equals the sum of its ledger entries' deltas.
+    "CREATE TABLE wallet (
+        person_id TEXT PRIMARY KEY,
+        balance INTEGER NOT NULL CHECK (balance >= 0),
+        member_code_hash TEXT UNIQUE,
+        code_issued_at INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        person_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('TOPUP', 'CHARGE', 'REFUND')),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        delta INTEGER NOT NULL,
+        balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        trade_no TEXT NOT NULL,
+        out_trade_no TEXT NOT NULL,
+        out_refund_no TEXT NOT NULL,
+        note TEXT NOT NULL
+    );
+    CREATE INDEX ledger_at ON ledger(at);
+    CREATE INDEX ledger_person ON ledger(person_id);
+    CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TABLE trade (
+        out_trade_no TEXT PRIMARY KEY,
+        trade_no TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        description TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount >= 0),
+        refunded INTEGER NOT NULL CHECK (refunded >= 0 AND refunded <= amount),
+        status TEXT NOT NULL,
+        face_code_hash TEXT NOT NULL,
+        paid_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE refund (
+        out_refund_no TEXT PRIMARY KEY,
+        refund_no TEXT NOT NULL,
+        out_trade_no TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        reason TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE TABLE face_code (
+        code_hash TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        cap INTEGER NOT NULL,
+        out_trade_no TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_by TEXT NOT NULL DEFAULT ''
+    );",
+];
 
 /// How long a stored answer replays for a repeated Idempotency-Key.
 pub const ANSWER_TTL_S: i64 = 24 * 3600;
@@ -194,7 +261,39 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a person with their templates, consents and sessions.
+    /// Adds a person without a face (a member who pays with their member code).
+    pub fn add_member(&self, id: &str, partition: &Partition, info: &PersonInfo) -> Result<(), StoreError> {
+        lock(&self.db).execute(
+            "INSERT INTO person (id, org, component, name, id_number, phone, unique_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id,
+                partition.org_out_id,
+                partition.component_out_id,
+                info.name,
+                info.id_number.to_ascii_uppercase(),
+                info.phone,
+                info.unique_id,
+                booth_provider_client::sign::now_s()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn person_exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.db)
+            .query_row("SELECT 1 FROM person WHERE id = ?1", params![id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The connection, held for a transaction (the payments' charge and its stored answer).
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        lock(&self.db)
+    }
+
+    /// Removes a person with their templates, consents and sessions (their wallet and ledger
+    /// entries stay: money is never deleted).
     pub fn delete_person(&self, id: &str) -> Result<bool, StoreError> {
         let n = lock(&self.db).execute("DELETE FROM person WHERE id = ?1", params![id])?;
         Ok(n > 0)

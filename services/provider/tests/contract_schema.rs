@@ -131,6 +131,69 @@ async fn booths_requests_and_the_reference_providers_answers_follow_the_document
     assert_eq!(p.certify_status(&s.certify_id).await.unwrap().error_code, "CAMERA_UNAVAILABLE");
     assert_eq!(p.certify_status("0123456789abcdef0123456789abcdef").await.unwrap_err().code, Code::NotFound);
 
+    // Payments: successes and refusals of every pay endpoint.
+    let app = site.running.app.clone();
+    booth_provider::pay::top_up(&app, &obama.person_id, 10_000, "test").unwrap();
+    let member = booth_provider::pay::issue_member_code(&app, &obama.person_id).unwrap();
+    let idem = Provider::new_idempotency_key;
+    let by_face = |amount: i64, no: &str| PayFaceRequest {
+        terminal: "T-1".into(),
+        face: face("obama2.jpg"),
+        amount,
+        out_trade_no: no.into(),
+        description: "午餐".into(),
+        require_face_code: false,
+        partition: Some(part("org1")),
+    };
+    let by_code = |code: &str, amount: i64, no: &str| PayCodeRequest {
+        terminal: "T-1".into(),
+        code: code.into(),
+        amount,
+        out_trade_no: no.into(),
+        description: String::new(),
+    };
+    let query = |no: &str, code: &str| PayQueryRequest {
+        terminal: "T-1".into(),
+        out_trade_no: no.into(),
+        face_code: code.into(),
+    };
+    let paid = p.pay_face(&by_face(1250, "C-1"), &idem()).await.unwrap();
+    assert_eq!(
+        (paid.status, paid.amount, paid.person_id.as_str()),
+        (PayStatus::Success, 1250, obama.person_id.as_str())
+    );
+    assert_eq!(p.pay_face(&by_face(999_999, "C-2"), &idem()).await.unwrap_err().code(), Code::InsufficientFunds);
+    assert_eq!(p.pay_face(&by_face(1251, "C-1"), &idem()).await.unwrap_err().code(), Code::BadParam);
+    assert_eq!(p.pay_face(&by_face(2_000_000, "C-2"), &idem()).await.unwrap_err().code(), Code::BadParam);
+    let mut nobody = by_face(100, "C-3");
+    nobody.face = face("biden.jpg");
+    assert_eq!(p.pay_face(&nobody, &idem()).await.unwrap_err().code(), Code::NotMatched);
+    let code = p.face_code(&by_face(0, ""), &idem()).await.unwrap();
+    assert_eq!(p.pay_query(&query("", &code.face_code)).await.unwrap_err().code(), Code::PaymentPending);
+    assert_eq!(p.pay_code(&by_code(&code.face_code, 300, "C-4"), &idem()).await.unwrap().method, "face-code");
+    assert_eq!(p.pay_query(&query("", &code.face_code)).await.unwrap().out_trade_no, "C-4");
+    assert_eq!(
+        p.pay_code(&by_code(&code.face_code, 300, "C-5"), &idem()).await.unwrap_err().code(),
+        Code::PaymentFailed
+    );
+    assert_eq!(p.pay_query(&query("C-1", "")).await.unwrap(), paid);
+    assert_eq!(p.pay_query(&query("C-9", "")).await.unwrap_err().code(), Code::NotFound);
+    let refund = |no: &str, refund_no: &str, amount: i64| PayRefundRequest {
+        terminal: "T-1".into(),
+        out_trade_no: no.into(),
+        out_refund_no: refund_no.into(),
+        amount,
+        reason: "退菜".into(),
+    };
+    assert_eq!(p.pay_refund(&refund("C-1", "R-1", 250), &idem()).await.unwrap().payment.refunded, 250);
+    assert_eq!(p.pay_refund(&refund("C-1", "R-2", 1001), &idem()).await.unwrap_err().code(), Code::BadParam);
+    assert_eq!(p.pay_refund(&refund("C-9", "R-3", 1), &idem()).await.unwrap_err().code(), Code::NotFound);
+    let cancel = |no: &str| PayCancelRequest { terminal: "T-1".into(), out_trade_no: no.into() };
+    assert_eq!(p.pay_cancel(&cancel("C-6"), &idem()).await.unwrap().status, PayStatus::Closed);
+    assert_eq!(p.pay_code(&by_code(&member, 100, "C-6"), &idem()).await.unwrap_err().code(), Code::PaymentFailed);
+    assert_eq!(p.pay_cancel(&cancel("C-1"), &idem()).await.unwrap().status, PayStatus::Revoked);
+    assert_eq!(p.pay_refund(&refund("C-1", "R-4", 1), &idem()).await.unwrap_err().code(), Code::PaymentFailed);
+
     // An unknown secret: the unsigned 401 is in the document too.
     let (stranger_terminal, stranger_sent) = recorded(&site.running.url(), "not-the-secret-not-the-secret-0000");
     assert_eq!(stranger_terminal.capabilities().await.unwrap_err().code, Code::Unauthorized);

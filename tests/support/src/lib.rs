@@ -46,6 +46,8 @@ pub mod face;
 #[cfg(unix)]
 pub mod mosquitto;
 pub mod netfault;
+#[cfg(feature = "provider")]
+pub mod payprov;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]
