@@ -38,9 +38,9 @@ pub enum PayFailure {
 impl PayFailure {
     pub fn message(&self) -> &str {
         match self {
-            PayFailure::Refused { message, .. } | PayFailure::Pending { message } | PayFailure::Lost { message, .. } => {
-                message
-            }
+            PayFailure::Refused { message, .. }
+            | PayFailure::Pending { message }
+            | PayFailure::Lost { message, .. } => message,
         }
     }
 
@@ -56,14 +56,22 @@ impl PayFailure {
 pub enum Queried {
     Paid(Charged),
     /// Refused, or never received: nothing was charged.
-    NotPaid { code: String, message: String },
+    NotPaid {
+        code: String,
+        message: String,
+    },
 }
 
 pub trait Gateway: Send + Sync + 'static {
     /// Whether the provider can be reached now (facePay's "-4" 无网络 before the face screen).
     fn reachable(&self) -> BoxFuture<'_, Result<(), PayFailure>>;
     /// A payment code for the person of `face` (`requireFaceCode`): the mini-program charges it.
-    fn face_code<'a>(&'a self, key: &'a str, terminal: &'a str, face: wire::Face) -> BoxFuture<'a, Result<String, PayFailure>>;
+    fn face_code<'a>(
+        &'a self,
+        key: &'a str,
+        terminal: &'a str,
+        face: wire::Face,
+    ) -> BoxFuture<'a, Result<String, PayFailure>>;
     /// Charges the person of `face`.
     fn charge_face<'a>(&'a self, order: &'a Order, face: wire::Face) -> BoxFuture<'a, Result<Charged, PayFailure>>;
     /// Charges a customer's payment code (scanned).

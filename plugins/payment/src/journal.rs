@@ -167,7 +167,11 @@ impl Journal {
             file.sync_all().map_err(io)?;
         }
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        Ok(Journal { path: path.to_path_buf(), inner: Mutex::new(Inner { file: Some(file), attempts, order }), corrupt })
+        Ok(Journal {
+            path: path.to_path_buf(),
+            inner: Mutex::new(Inner { file: Some(file), attempts, order }),
+            corrupt,
+        })
     }
 
     /// Reads the journal at `path` without changing it (`booth payments` while Booth runs); it

@@ -22,7 +22,10 @@ fn failure(e: PayError) -> PayFailure {
 fn charged(p: wire::Payment) -> Result<Charged, PayFailure> {
     match p.status {
         PayStatus::Success => Ok(Charged { payment_id: p.trade_no, amount: p.amount.max(0) as u64 }),
-        other => Err(PayFailure::Refused { code: format!("{other:?}").to_uppercase(), message: format!("交易状态 {other:?}") }),
+        other => Err(PayFailure::Refused {
+            code: format!("{other:?}").to_uppercase(),
+            message: format!("交易状态 {other:?}"),
+        }),
     }
 }
 
@@ -48,7 +51,12 @@ impl Gateway for ProviderGateway {
         })
     }
 
-    fn face_code<'a>(&'a self, key: &'a str, terminal: &'a str, face: wire::Face) -> BoxFuture<'a, Result<String, PayFailure>> {
+    fn face_code<'a>(
+        &'a self,
+        key: &'a str,
+        terminal: &'a str,
+        face: wire::Face,
+    ) -> BoxFuture<'a, Result<String, PayFailure>> {
         Box::pin(async move {
             let req = wire::PayFaceRequest {
                 terminal: terminal.to_string(),

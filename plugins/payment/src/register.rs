@@ -75,10 +75,7 @@ mod tests {
     fn amount_lines() {
         let w = Words::default();
         assert_eq!(parse(&w, "AMT 1250").unwrap(), Some(Incoming::Amount { fen: 1250, trade: None }));
-        assert_eq!(
-            parse(&w, " amt 1 T-9_x ").unwrap(),
-            Some(Incoming::Amount { fen: 1, trade: Some("T-9_x".into()) })
-        );
+        assert_eq!(parse(&w, " amt 1 T-9_x ").unwrap(), Some(Incoming::Amount { fen: 1, trade: Some("T-9_x".into()) }));
         assert_eq!(parse(&w, "TOTAL 12.50").unwrap(), None);
         assert_eq!(parse(&w, "").unwrap(), None);
         for bad in ["AMT", "AMT 0", "AMT -5", "AMT 12.50", "AMT 999999999999", "AMT 5 a/b", "AMT 5 T 6"] {

@@ -153,22 +153,17 @@ impl PaymentService {
     }
 
     fn gateway(&self) -> Result<Arc<dyn Gateway>, ApiError> {
-        self.gateway
-            .clone()
-            .ok_or_else(|| ApiError::new(ErrorCode::Unsupported, "本终端未配置支付提供方 ([provider])"))
+        self.gateway.clone().ok_or_else(|| ApiError::new(ErrorCode::Unsupported, "本终端未配置支付提供方 ([provider])"))
     }
 
     fn new_trade(&self) -> String {
-        let sn: String = self
-            .config
-            .terminal
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(24)
-            .collect();
+        let sn: String = self.config.terminal.chars().filter(|c| c.is_ascii_alphanumeric()).take(24).collect();
         let key = journal::new_key();
-        format!("B{}{}-{}", if sn.is_empty() { "" } else { "-" }, sn, &key[..16])
-            .replacen("B-", &format!("B{}-", journal::now_ms() / 1000), 1)
+        format!("B{}{}-{}", if sn.is_empty() { "" } else { "-" }, sn, &key[..16]).replacen(
+            "B-",
+            &format!("B{}-", journal::now_ms() / 1000),
+            1,
+        )
     }
 
     // ── the register ────────────────────────────────────────────────────────────────────────
@@ -233,7 +228,9 @@ impl PaymentService {
             return Ok(());
         }
         if !self.register_on() {
-            return Err(ApiError::invalid("缺少 amount (单位: 分), 且本终端没有连接收银机 ([pos] 串口, [payment] register)"));
+            return Err(ApiError::invalid(
+                "缺少 amount (单位: 分), 且本终端没有连接收银机 ([pos] 串口, [payment] register)",
+            ));
         }
         let from_register = match self.take_register_amount() {
             Some(a) => a,

@@ -68,7 +68,9 @@ impl SimGateway {
             return Ok(c.clone());
         }
         if s.closed.contains(&order.trade) {
-            return Err(PayFailure::Refused { code: "PAYMENT_FAILED".into(), message: "交易已关闭 (模拟)".into() });
+            return Err(PayFailure::Refused {
+                code: "PAYMENT_FAILED".into(), message: "交易已关闭 (模拟)".into()
+            });
         }
         match outcome.as_str() {
             "insufficient-funds" => {
@@ -92,7 +94,12 @@ impl Gateway for SimGateway {
         Box::pin(async { Ok(()) })
     }
 
-    fn face_code<'a>(&'a self, _key: &'a str, _terminal: &'a str, _face: wire::Face) -> BoxFuture<'a, Result<String, PayFailure>> {
+    fn face_code<'a>(
+        &'a self,
+        _key: &'a str,
+        _terminal: &'a str,
+        _face: wire::Face,
+    ) -> BoxFuture<'a, Result<String, PayFailure>> {
         Box::pin(async move {
             let mut s = self.state();
             s.codes += 1;

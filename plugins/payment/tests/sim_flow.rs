@@ -96,8 +96,15 @@ async fn failure_codes_and_the_payment_code_after_failed_faces() {
     // No amount and no register: a clear error before anything starts.
     let (ok, body) = r.wx("facePay", json!({})).await;
     assert!(!ok);
-    assert_eq!((body["replyCode"].as_str(), body["errorCode"].as_str()), (Some("-1"), Some("INVALID_PARAMS")), "{body}");
-    assert!(body["errorMessage"].as_str().unwrap_or_default().contains("amount") || body.to_string().contains("amount"), "{body}");
+    assert_eq!(
+        (body["replyCode"].as_str(), body["errorCode"].as_str()),
+        (Some("-1"), Some("INVALID_PARAMS")),
+        "{body}"
+    );
+    assert!(
+        body["errorMessage"].as_str().unwrap_or_default().contains("amount") || body.to_string().contains("amount"),
+        "{body}"
+    );
     let (ok, body) = r.wx("facePay", json!({"amount": -5})).await;
     assert!(!ok && body["errorCode"] == "INVALID_PARAMS", "{body}");
     let (ok, body) = r.wx("facePay", json!({"amount": 100, "outTradeNo": "a/b"})).await;
@@ -125,7 +132,10 @@ async fn failure_codes_and_the_payment_code_after_failed_faces() {
     r.show(&still("obama.jpg"));
     assert!(r.wx("facePay", json!({"amount": 450, "outTradeNo": "CODE-1"})).await.0);
     let got = r.events_until(1, LONG).await;
-    assert_eq!(got[0], ev("onFacePayFailedEvent", json!({"replyCode": "-8", "reply": "用户刷脸多次失败,转二维码支付"})));
+    assert_eq!(
+        got[0],
+        ev("onFacePayFailedEvent", json!({"replyCode": "-8", "reply": "用户刷脸多次失败,转二维码支付"}))
+    );
     wait_for("the code screen", LONG, || r.face.waiting(r.session)).await;
     assert_eq!(r.screens.0.lock().unwrap().last().unwrap()["mode"], "code");
     r.bridge.bus().publish(booth_scanner::TOPIC_CODE, json!({"code": "2812345678901234"}));
@@ -143,6 +153,9 @@ async fn failure_codes_and_the_payment_code_after_failed_faces() {
     wait_for("the code screen", LONG, || r.face.waiting(r.session)).await;
     assert!(r.face.cancel(r.session));
     let got = r.events_until(2, LONG).await;
-    assert_eq!(got[1], ev("onQueryPaymentFailedEvent", json!({"replyCode": "-11", "reply": "用户刷脸多次失败,转二维码支付"})));
+    assert_eq!(
+        got[1],
+        ev("onQueryPaymentFailedEvent", json!({"replyCode": "-11", "reply": "用户刷脸多次失败,转二维码支付"}))
+    );
     assert_eq!(sim.ledger_total(), 450);
 }

@@ -162,7 +162,9 @@ impl Pos {
     pub async fn send(self: &Arc<Self>, text: &str) -> Result<(), String> {
         let bytes = self.config.encoding.encode(text)?;
         let (me, text) = (self.clone(), text.to_string());
-        tokio::task::spawn_blocking(move || me.write(&bytes, &text)).await.unwrap_or_else(|e| Err(format!("写串口失败: {e}")))
+        tokio::task::spawn_blocking(move || me.write(&bytes, &text))
+            .await
+            .unwrap_or_else(|e| Err(format!("写串口失败: {e}")))
     }
 
     pub fn status(&self) -> Status {

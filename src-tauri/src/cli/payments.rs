@@ -66,12 +66,7 @@ pub fn run(args: PaymentsArgs) -> i32 {
         );
     }
     let unresolved = attempts.iter().filter(|a| !a.last.state.resolved()).count();
-    println!(
-        "{} attempts, {} paid, {} unresolved",
-        attempts.len(),
-        booth_payment::service::yuan(paid),
-        unresolved
-    );
+    println!("{} attempts, {} paid, {} unresolved", attempts.len(), booth_payment::service::yuan(paid), unresolved);
     let corrupt = journal.summary().corrupt;
     if corrupt > 0 {
         println!("{corrupt} damaged lines were skipped");

@@ -121,11 +121,12 @@ impl FaceService {
 
     /// The current login, if any (quickPay).
     pub fn login_ticket(&self) -> Option<LoginTicket> {
-        self.login
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|l| LoginTicket { id: l.id, since: l.since, session: l.session.clone(), pay_code: l.pay_code.clone() })
+        self.login.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|l| LoginTicket {
+            id: l.id,
+            since: l.since,
+            session: l.session.clone(),
+            pay_code: l.pay_code.clone(),
+        })
     }
 
     /// Ends the login, if any, and the provider's session behind it (in the background: the

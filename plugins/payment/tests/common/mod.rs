@@ -207,18 +207,7 @@ pub fn rig(gateway: Arc<dyn Gateway>, frames: &[Frame], opts: Options) -> Rig {
     for e in ["onFacePayPassEvent", "onFacePayFailedEvent", "onQueryPaymentSucEvent", "onQueryPaymentFailedEvent"] {
         bridge.subscribe(session, Dialect::Wxfaceapp, e).unwrap();
     }
-    Rig {
-        bridge,
-        face,
-        pay,
-        session,
-        events,
-        screens,
-        frames: frames_dir,
-        register,
-        journal: journal_path,
-        dir,
-    }
+    Rig { bridge, face, pay, session, events, screens, frames: frames_dir, register, journal: journal_path, dir }
 }
 
 impl Rig {
