@@ -69,9 +69,11 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         let r = b.run_async("const o = {action: 'getDeviceInfo'}; o.self = o; my.call('ampeHHCommunication', o, done);", Value::Null).await;
         assert_eq!(r["errorCode"], "INVALID_PARAMS", "cyclic params: {r}");
 
-        let wx = b.run_async("wxfaceapp.facePay({requireFaceCode: true, success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
+        // Withdrawn by seed 001 (下线): UNSUPPORTED, with the seed's reason.
+        let wx = b.run_async("wxfaceapp.getLastPayResult({success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
         assert_eq!(wx["replyCode"], "-6", "{wx}");
         assert_eq!(wx["errorCode"], "UNSUPPORTED");
+        assert!(wx["reply"].as_str().unwrap_or("").contains("下线"), "{wx}");
 
         let ft = b.run_async("ft.finOpenWitnessVideo({videoType: 'x'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(ft["errorCode"], "UNSUPPORTED", "{ft}");
