@@ -935,8 +935,8 @@ mod tests {
     #[test]
     fn days() {
         assert_eq!(day_start("1970-01-01", 0).unwrap(), 0);
-        assert_eq!(day_start("2026-12-03", 0).unwrap(), 1_764_720_000);
-        assert_eq!(day_start("2026-12-03", 480).unwrap(), 1_764_720_000 - 8 * 3600);
+        assert_eq!(day_start("2026-12-03", 0).unwrap(), 1_796_256_000);
+        assert_eq!(day_start("2026-12-03", 480).unwrap(), 1_796_256_000 - 8 * 3600);
         assert_eq!(day_start("2024-02-29", 0).unwrap(), 1_709_164_800);
         for bad in ["2026-02-29", "2026-13-01", "2026-1-01", "26-01-01", "yesterday", "2026-00-10"] {
             assert!(day_start(bad, 0).is_err(), "{bad}");
