@@ -135,6 +135,20 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         used_by TEXT NOT NULL DEFAULT ''
     );",
+    // Certifications outlive a restart (the challenge in progress starts again; results stay).
+    "CREATE TABLE certification (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        cert_no TEXT NOT NULL,
+        return_url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error_code TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        score REAL NOT NULL
+    );
+    CREATE INDEX certification_started ON certification(started_at);",
 ];
 
 /// How long a stored answer replays for a repeated Idempotency-Key.
