@@ -211,6 +211,8 @@ impl Store {
         let conn = Connection::open(database)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // A payment answered is on disk: every commit waits for the WAL to be synced.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
         Ok(Store { db: Mutex::new(conn), cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })
