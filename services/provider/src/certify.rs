@@ -6,24 +6,31 @@
 //! `GET /v1/certify/{id}` answers the authoritative result, since a page's answer can be altered.
 //!
 //! The certify id is the page's only credential: 32 random hex characters, valid for
-//! [`LIFETIME`], answered only to the terminal key that started it. Certifications live in
-//! memory: a restart of the provider ends the ones in progress (their pages then say so).
-//! Frames are used and dropped; none is stored or logged.
+//! [`LIFETIME`], answered only to the terminal key that started it. Certifications are kept in
+//! SQLite (who started them, for which ID number, the return URL, the result), so a restart of
+//! the provider loses none: a result is still answered, and a page in progress goes on with a
+//! new head-turn challenge (the challenge's state and the best face so far live in memory only).
+//! Rows are deleted [`KEEP_S`] after their start. Frames are used and dropped; none is stored or
+//! logged.
 
 use crate::server::{App, Refusal};
 use booth_face::liveness::{Challenge, Progress};
 use booth_provider_client::sign;
 use booth_provider_client::wire::*;
+use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use url::Url;
 
 /// How long a certification may take from start to its last frame.
 pub const LIFETIME: Duration = Duration::from_secs(600);
-/// At most this many certifications in progress (older ones are dropped first).
+/// At most this many certifications in memory (older ones are dropped first; the database
+/// keeps them).
 const MAX_OPEN: usize = 256;
+/// How long a certification's row (and so its result) is kept.
+pub const KEEP_S: i64 = 7 * 24 * 3600;
 /// Frames a page may send for one certification (about 1 minute at 5 per second).
 const MAX_FRAMES: u32 = 300;
 
@@ -37,7 +44,8 @@ struct Cert {
     terminal: String,
     cert_no: String,
     return_url: Url,
-    started: Instant,
+    /// Unix seconds (the database's clock survives a restart; an `Instant` would not).
+    started_at: i64,
     challenge: Challenge,
     frames: u32,
     /// The most frontal face seen so far (|yaw|, embedding).
@@ -99,42 +107,52 @@ impl Certifications {
         app.engine()?;
         let base = app.public_url().ok_or_else(|| Refusal(Code::NotConfigured, "本提供方不知道自己的网址".into()))?;
         let id = new_id();
-        let mut open = lock(&self.open);
-        open.retain(|_, c| c.started.elapsed() < LIFETIME);
-        if open.len() >= MAX_OPEN {
-            if let Some(oldest) = open.iter().min_by_key(|(_, c)| c.started).map(|(k, _)| k.clone()) {
-                open.remove(&oldest);
-            }
+        let cert = Cert {
+            key_id: key_id.to_string(),
+            terminal: req.terminal.clone(),
+            cert_no,
+            return_url,
+            started_at: sign::now_s(),
+            challenge: Challenge::random(2, false),
+            frames: 0,
+            best: None,
+            status: "PENDING",
+            error_code: String::new(),
+            person_id: String::new(),
+            score: 0.0,
+        };
+        {
+            let db = app.store.conn();
+            db.execute("DELETE FROM certification WHERE started_at < ?1", params![cert.started_at - KEEP_S])
+                .map_err(crate::store::StoreError::from)?;
+            db.execute(
+                "INSERT INTO certification (id, key_id, terminal, cert_no, return_url, started_at, status, error_code,
+                                            person_id, score)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'PENDING', '', '', 0)",
+                params![id, cert.key_id, cert.terminal, cert.cert_no, cert.return_url.as_str(), cert.started_at],
+            )
+            .map_err(crate::store::StoreError::from)?;
         }
-        open.insert(
-            id.clone(),
-            Cert {
-                key_id: key_id.to_string(),
-                terminal: req.terminal.clone(),
-                cert_no,
-                return_url,
-                started: Instant::now(),
-                challenge: Challenge::random(2, false),
-                frames: 0,
-                best: None,
-                status: "PENDING",
-                error_code: String::new(),
-                person_id: String::new(),
-                score: 0.0,
-            },
-        );
+        let mut open = lock(&self.open);
+        open.retain(|_, c| !expired(c));
+        make_room(&mut open);
+        open.insert(id.clone(), cert);
         drop(open);
         app.store.audit(key_id, &req.terminal, "certify.start", "", "PENDING");
         Ok(CertifyStartResponse { certify_url: format!("{}/certify/{id}", base.trim_end_matches('/')), certify_id: id })
     }
 
     /// `GET /v1/certify/{id}`: only for the terminal key that started it.
-    pub fn status(&self, key_id: &str, id: &str) -> Result<CertifyStatus, Refusal> {
+    pub fn status(&self, app: &App, key_id: &str, id: &str) -> Result<CertifyStatus, Refusal> {
+        match self.load(app, id) {
+            Err(Refusal(Code::NotFound, _)) => return Err(Refusal(Code::NotFound, "没有这个认证".into())),
+            other => other?,
+        }
         let mut open = lock(&self.open);
         let Some(c) = open.get_mut(id).filter(|c| c.key_id == key_id) else {
             return Err(Refusal(Code::NotFound, "没有这个认证".into()));
         };
-        expire(c);
+        expire(app, id, c);
         Ok(CertifyStatus {
             certify_id: id.to_string(),
             status: c.status.to_string(),
@@ -146,18 +164,80 @@ impl Certifications {
     }
 
     /// Whether the page of `id` may be shown.
-    pub fn exists(&self, id: &str) -> bool {
-        lock(&self.open).contains_key(id)
+    pub fn exists(&self, app: &App, id: &str) -> bool {
+        self.load(app, id).is_ok()
+    }
+
+    /// Brings a certification the database has into memory (after a restart, or after newer
+    /// ones pushed it out), with a new challenge if it is still in progress.
+    fn load(&self, app: &App, id: &str) -> Result<(), Refusal> {
+        if lock(&self.open).contains_key(id) {
+            return Ok(());
+        }
+        type Row = (String, String, String, String, i64, String, String, String, f64);
+        let row: Option<Row> = app
+            .store
+            .conn()
+            .query_row(
+                "SELECT key_id, terminal, cert_no, return_url, started_at, status, error_code, person_id, score
+                 FROM certification WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(crate::store::StoreError::from)?;
+        let Some((key_id, terminal, cert_no, return_url, started_at, status, error_code, person_id, score)) = row
+        else {
+            return Err(Refusal(Code::NotFound, "认证不存在或已过期".into()));
+        };
+        let return_url = Url::parse(&return_url)
+            .map_err(|e| Refusal(Code::VendorError, format!("认证记录的 returnUrl 无效: {e}")))?;
+        let status = match status.as_str() {
+            "PASSED" => "PASSED",
+            "FAILED" => "FAILED",
+            _ => "PENDING",
+        };
+        let cert = Cert {
+            key_id,
+            terminal,
+            cert_no,
+            return_url,
+            started_at,
+            challenge: Challenge::random(2, false),
+            frames: 0,
+            best: None,
+            status,
+            error_code,
+            person_id,
+            score,
+        };
+        let mut open = lock(&self.open);
+        make_room(&mut open);
+        open.entry(id.to_string()).or_insert(cert);
+        Ok(())
     }
 
     /// One camera frame from the page (JPEG or PNG): the challenge's next prompt, or the result
     /// with the URL to go to.
     pub fn frame(&self, app: &App, id: &str, image: &[u8]) -> Result<Value, Refusal> {
+        self.load(app, id)?;
         // The models run outside the lock.
         {
             let mut open = lock(&self.open);
             let c = open.get_mut(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
-            expire(c);
+            expire(app, id, c);
             if c.status != "PENDING" {
                 return Ok(answer(id, c, ""));
             }
@@ -208,6 +288,7 @@ impl Certifications {
 
     /// The page could not use a camera: the certification fails with `CAMERA_UNAVAILABLE`.
     pub fn no_camera(&self, app: &App, id: &str) -> Result<Value, Refusal> {
+        self.load(app, id)?;
         let mut open = lock(&self.open);
         let c = open.get_mut(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
         if c.status == "PENDING" {
@@ -217,16 +298,35 @@ impl Certifications {
     }
 }
 
-fn expire(c: &mut Cert) {
-    if c.status == "PENDING" && c.started.elapsed() >= LIFETIME {
-        c.status = "FAILED";
-        c.error_code = EXPIRED.into();
+fn make_room(open: &mut HashMap<String, Cert>) {
+    if open.len() >= MAX_OPEN {
+        if let Some(oldest) = open.iter().min_by_key(|(_, c)| c.started_at).map(|(k, _)| k.clone()) {
+            open.remove(&oldest);
+        }
+    }
+}
+
+fn expired(c: &Cert) -> bool {
+    sign::now_s().saturating_sub(c.started_at) >= LIFETIME.as_secs() as i64
+}
+
+fn expire(app: &App, id: &str, c: &mut Cert) {
+    if c.status == "PENDING" && expired(c) {
+        finish(app, id, c, "FAILED", EXPIRED);
     }
 }
 
 fn finish(app: &App, id: &str, c: &mut Cert, status: &'static str, error_code: &str) {
     c.status = status;
     c.error_code = error_code.to_string();
+    let saved = app.store.conn().execute(
+        "UPDATE certification SET status = ?2, error_code = ?3, person_id = ?4, score = ?5 WHERE id = ?1",
+        params![id, status, error_code, c.person_id, c.score],
+    );
+    if let Err(e) = saved {
+        // The answer in memory stands until a restart; the log says the record is behind.
+        tracing::error!(certify = %&id[..8.min(id.len())], error = %e, "certification result not saved");
+    }
     app.store.audit(
         &c.key_id,
         &c.terminal,

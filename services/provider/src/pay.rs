@@ -183,6 +183,7 @@ pub fn handle(app: &App, key_id: &str, idem: &str, request_id: &str, path: &str,
             Ok(p) => execute(app, &tx, &caller, p),
             Err(Refusal(c, m)) => Err(Refusal(*c, m.clone())),
         };
+        let action = path.trim_start_matches("/v1/").replace('/', ".");
         let (status, bytes, person, outcome) = match result {
             Ok((bytes, person)) => (200, bytes, person, "OK".to_string()),
             Err(Refusal(code, message)) if is_final(code) => {
@@ -191,12 +192,15 @@ pub fn handle(app: &App, key_id: &str, idem: &str, request_id: &str, path: &str,
                 let bytes = crate::server::error_body(code, &message);
                 let tx = conn.transaction()?;
                 keep(&tx, key_id, idem, request_id, code.status(), &bytes, path)?;
+                audit(&tx, key_id, caller.terminal, &action, "", code.as_str())?;
                 tx.commit()?;
                 return Ok((code.status(), bytes, String::new(), code.as_str().to_string()));
             }
             Err(r) => return Err(r),
         };
         keep(&tx, key_id, idem, request_id, status, &bytes, path)?;
+        // In the same transaction: one write to disk per payment.
+        audit(&tx, key_id, caller.terminal, &action, &person, &outcome)?;
         tx.commit()?;
         Ok((status, bytes, person, outcome))
     })();
@@ -204,10 +208,6 @@ pub fn handle(app: &App, key_id: &str, idem: &str, request_id: &str, path: &str,
     match outcome {
         Ok((status, bytes, person, outcome)) => {
             let terminal = prepared.as_ref().map_or("", |p| p.terminal());
-            let action = path.trim_start_matches("/v1/").replace('/', ".");
-            if outcome != "REPEATED" {
-                app.store.audit(key_id, terminal, &action, &person, &outcome);
-            }
             tracing::info!(%path, key_id, terminal, person = %person, outcome, "payment");
             (status, bytes)
         }
@@ -234,6 +234,21 @@ fn keep(
     tx.execute(
         "INSERT INTO answer (key_id, idem, request, status, body, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![key_id, idem, request_id, status, bytes, sign::now_s()],
+    )?;
+    Ok(())
+}
+
+fn audit(
+    tx: &Connection,
+    key_id: &str,
+    terminal: &str,
+    action: &str,
+    person: &str,
+    outcome: &str,
+) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "INSERT INTO audit (at, key_id, terminal, action, person_id, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![sign::now_s(), key_id, terminal, action, person, outcome],
     )?;
     Ok(())
 }
@@ -935,8 +950,8 @@ mod tests {
     #[test]
     fn days() {
         assert_eq!(day_start("1970-01-01", 0).unwrap(), 0);
-        assert_eq!(day_start("2026-12-03", 0).unwrap(), 1_764_720_000);
-        assert_eq!(day_start("2026-12-03", 480).unwrap(), 1_764_720_000 - 8 * 3600);
+        assert_eq!(day_start("2026-12-03", 0).unwrap(), 1_796_256_000);
+        assert_eq!(day_start("2026-12-03", 480).unwrap(), 1_796_256_000 - 8 * 3600);
         assert_eq!(day_start("2024-02-29", 0).unwrap(), 1_709_164_800);
         for bad in ["2026-02-29", "2026-13-01", "2026-1-01", "26-01-01", "yesterday", "2026-00-10"] {
             assert!(day_start(bad, 0).is_err(), "{bad}");

@@ -135,6 +135,20 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         used_by TEXT NOT NULL DEFAULT ''
     );",
+    // Certifications outlive a restart (the challenge in progress starts again; results stay).
+    "CREATE TABLE certification (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        cert_no TEXT NOT NULL,
+        return_url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        error_code TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        score REAL NOT NULL
+    );
+    CREATE INDEX certification_started ON certification(started_at);",
 ];
 
 /// How long a stored answer replays for a repeated Idempotency-Key.
@@ -197,6 +211,8 @@ impl Store {
         let conn = Connection::open(database)?;
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // A payment answered is on disk: every commit waits for the WAL to be synced.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
         Ok(Store { db: Mutex::new(conn), cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })

@@ -172,3 +172,80 @@ async fn bad_starts_unknown_ids_and_other_terminals() {
     assert_eq!(e.code, Code::NotConfigured, "{e:?}");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certifications_outlive_a_restart_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = || booth_provider::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("p.db"),
+        key_file: dir.path().join("k.key"),
+        models_dir: Some(tk::models_dir()),
+        clients: std::collections::HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        ..booth_provider::Settings::default()
+    };
+    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
+    let c = client_to(&running.url(), Duration::from_secs(10), 0);
+    let enrolled: EnrollResponse = c
+        .post(
+            "/v1/face/enroll",
+            &EnrollRequest {
+                terminal: "T-1".into(),
+                face: face("obama2.jpg"),
+                partition: Partition::default(),
+                person: PersonInfo { name: "测试".into(), id_number: ID_NUMBER.into(), ..Default::default() },
+                consent: consent(),
+            },
+        )
+        .await
+        .unwrap();
+    let started = |c: std::sync::Arc<booth_provider_client::Client>| async move {
+        let s: CertifyStartResponse =
+            c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
+        s.certify_id
+    };
+    let in_progress = started(c.clone()).await;
+    let stale = started(c.clone()).await;
+    let cut_off = started(c.clone()).await;
+    // Half a challenge on one of them, then the provider restarts.
+    let (addr, id) = (running.addr, cut_off.clone());
+    let frames = tk::live_sequence("obama.jpg", &detect);
+    let first = frames[0].to_jpeg(85);
+    let (status, _) =
+        tokio::task::spawn_blocking(move || page_request(addr, "POST", &format!("/certify/{id}/frame"), &first))
+            .await
+            .unwrap();
+    assert_eq!(status, 200);
+    running.stop().await;
+    // One certification was started longer ago than its lifetime.
+    let db = rusqlite::Connection::open(dir.path().join("p.db")).unwrap();
+    let long_ago = booth_provider_client::sign::now_s() - booth_provider::certify::LIFETIME.as_secs() as i64 - 5;
+    db.execute("UPDATE certification SET started_at = ?2 WHERE id = ?1", rusqlite::params![stale, long_ago]).unwrap();
+    drop(db);
+
+    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
+    let addr = running.addr;
+    let c = client_to(&running.url(), Duration::from_secs(10), 0);
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{in_progress}")).await.unwrap();
+    assert_eq!((st.status.as_str(), st.return_url.as_str()), ("PENDING", "https://shop.example/done"));
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{stale}")).await.unwrap();
+    assert_eq!((st.status.as_str(), st.error_code.as_str()), ("FAILED", "TIMEOUT"));
+    // The page cut off by the restart goes on (a new challenge) to the result.
+    let id = cut_off.clone();
+    let (status, _) =
+        tokio::task::spawn_blocking(move || page_request(addr, "GET", &format!("/certify/{id}"), b"")).await.unwrap();
+    assert_eq!(status, 200);
+    let id = cut_off.clone();
+    let passed = tokio::task::spawn_blocking(move || run_page(addr, &id, &frames, 200)).await.unwrap();
+    assert_eq!(passed["status"], "PASSED", "{passed}");
+    running.stop().await;
+
+    // The results are still there after another restart; the stale one stays expired.
+    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
+    let c = client_to(&running.url(), Duration::from_secs(10), 0);
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{cut_off}")).await.unwrap();
+    assert_eq!((st.status.as_str(), st.person_id.as_str()), ("PASSED", enrolled.person_id.as_str()));
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{stale}")).await.unwrap();
+    assert_eq!(st.error_code, "TIMEOUT");
+    running.stop().await;
+}
