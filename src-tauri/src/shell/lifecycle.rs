@@ -936,6 +936,8 @@ impl Shell {
         for l in [MAIN, SECONDARY] {
             self.bridge.end_sessions_for(l);
         }
+        // What the last customer's calls took is free now: give it back.
+        super::memory::trim_heap();
         self.bridge.bus().publish(booth_face::APPLET_RESET_TOPIC, json!({"why": "idle"}));
         if clear && self.catalogue.apps().next().is_some() {
             // Several apps: only the ones the customer was using (the front app and its
