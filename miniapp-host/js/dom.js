@@ -1,5 +1,5 @@
 // The DOM operations Booth's own screens over a page (the enterIDNumber keypad, the face and
-// consent screen) use, taken before any script of the page runs.
+// consent screen, finOpenOtherApp's confirm box) use, taken before any script of the page runs.
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
 // Those screens live in a closed shadow root, so a page cannot look inside. But a page may
@@ -56,7 +56,7 @@ function __boothDom() {
     define: CustomElementRegistry.prototype.define
   };
   var registry = window.customElements;
-  ['booth-face', 'booth-idnumber'].forEach(function (name) {
+  ['booth-face', 'booth-idnumber', 'booth-confirm'].forEach(function (name) {
     try { apply(f.define, registry, [name, class extends HTMLElement {}]); } catch (e) { /* defined already */ }
   });
 

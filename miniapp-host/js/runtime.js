@@ -5,9 +5,9 @@
 // call gets exactly one answer through the dialect's callbacks; Booth's own failures are
 // answered the same way, never thrown into the page.
 /* eslint-disable no-var */
-function __boothRuntime(cfg) {
+function __boothRuntime(cfg, dom) {
   'use strict';
-  if (window.__BOOTH__) return;
+  if (window.__BOOTH__ || !dom) return;
   var internals = window.__TAURI_INTERNALS__;
   if (!internals || typeof internals.invoke !== 'function') return;
 
@@ -200,11 +200,16 @@ function __boothRuntime(cfg) {
 
   // finOpenOtherApp's alertMsg: Booth's own confirm box over the page (a native dialog would
   // block the page, and the kiosk's heartbeat would take it for hung). Resolves true for 确定.
+  // Like the face and ID-number screens it lives in a closed shadow root made with the DOM
+  // operations taken before the page ran (js/dom.js), and only a person's click answers it: a
+  // page's script can neither read it nor press 确定 for the customer.
+  var asking = null; // the root of the box showing
   function confirmFirst(message) {
     return new Promise(function (resolve) {
-      var host = document.createElement('booth-confirm');
-      var root = host.attachShadow({ mode: 'open' });
-      root.innerHTML = '<style>:host{all:initial;position:fixed;inset:0;z-index:2147483647;display:flex;' +
+      var made = dom.host('booth-confirm');
+      var host = made[0];
+      var root = made[1];
+      dom.fill(root, '<style>:host{all:initial;position:fixed;inset:0;z-index:2147483647;display:flex;' +
         'align-items:center;justify-content:center;background:rgba(0,0,0,.55);' +
         'font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}' +
         '.box{background:#fff;border-radius:16px;padding:28px;width:min(560px,90vw);box-sizing:border-box}' +
@@ -212,18 +217,34 @@ function __boothRuntime(cfg) {
         '.row{display:grid;grid-template-columns:1fr 1fr;gap:14px}' +
         'button{font:600 26px system-ui,sans-serif;min-height:72px;border-radius:12px;border:1px solid #ccc;' +
         'background:#fff;color:#111}.ok{background:#1677ff;border-color:#1677ff;color:#fff}</style>' +
-        '<div class="box" role="dialog"><p></p><div class="row">' +
-        '<button class="cancel" type="button">取消</button><button class="ok" type="button">确定</button></div></div>';
-      root.querySelector('p').textContent = String(message);
-      function answer(yes) {
-        if (host.parentNode) host.parentNode.removeChild(host);
-        resolve(yes);
-      }
-      root.querySelector('.ok').addEventListener('click', function () { answer(true); });
-      root.querySelector('.cancel').addEventListener('click', function () { answer(false); });
-      (document.body || document.documentElement).appendChild(host);
+        '<div class="box" role="dialog" aria-modal="true"><p></p><div class="row">' +
+        '<button class="cancel" type="button" data-action="cancel">取消</button>' +
+        '<button class="ok" type="button" data-action="ok">确定</button></div></div>');
+      dom.text(dom.find(root, 'p'), message);
+      dom.listen(root, 'click', function (e) {
+        var b = dom.button(e);
+        if (!b) return;
+        var action = dom.getAttr(b, 'data-action');
+        if (action !== 'ok' && action !== 'cancel') return;
+        dom.unmount(host);
+        if (asking === root) asking = null;
+        resolve(action === 'ok');
+      });
+      asking = root;
+      dom.mount(host);
     });
   }
+  // Read-only views for tests and accessibility tools: they press nothing.
+  Object.defineProperty(window, '__boothConfirm', {
+    value: Object.freeze({
+      text: function () { return asking ? dom.textOf(dom.find(asking, 'p')) : null; },
+      where: function (button) {
+        var k = String(button);
+        return asking && (k === 'ok' || k === 'cancel') ? dom.centre(dom.find(asking, '[data-action="' + k + '"]')) : null;
+      }
+    }),
+    enumerable: false, configurable: false, writable: false
+  });
 
   // --- ft (seed 002) ---------------------------------------------------------------------
   if (has('ft')) {

@@ -147,7 +147,9 @@ pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) 
     // serde_json escapes everything that could end the script early except `</`, which does
     // not matter in an initialization script (it is never parsed as HTML).
     let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".into());
-    format!("{CONSOLE_JS}\n{RUNTIME_JS}\n;__boothConsole();\n__boothRuntime({json});{SOURCE_URL}")
+    format!(
+        "{CONSOLE_JS}\n{DOM_JS}\n{RUNTIME_JS}\n;__boothConsole();\n__boothRuntime({json}, __boothDom());{SOURCE_URL}"
+    )
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use booth_fleet::host::Windowless;
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, FleetHost, FleetSection};
 use booth_testkit::mosquitto::Mosquitto;
+use booth_testkit::web::WebServer;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -40,33 +41,6 @@ fn package_zip(path: &Path, version: &str) {
     w.start_file("index.html", o).unwrap();
     w.write_all(b"<p>shop").unwrap();
     w.finish().unwrap();
-}
-
-/// Serves one file over HTTP.
-fn serve(path: &'static str, body: Vec<u8>) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            let mut r = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap_or(0);
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let mut w = conn;
-            if line.split_whitespace().nth(1) == Some(path) {
-                let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                let _ = w.write_all(&body);
-            } else {
-                let _ = w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            }
-        }
-    });
-    port
 }
 
 #[test]
@@ -156,7 +130,7 @@ fn keygen_sign_and_push_to_a_running_terminal() {
     assert!(code == 1 && out.contains("InvalidParams"), "{out}");
 
     // The push: the terminal downloads, checks, installs, restarts; its update event ends it.
-    let port = serve("/shop-2.0.0.zip", std::fs::read(&zip).unwrap());
+    let port = WebServer::serving("/shop-2.0.0.zip", std::fs::read(&zip).unwrap()).port;
     let pkg_url = format!("http://127.0.0.1:{port}/shop-2.0.0.zip");
     let (code, out, err) = booth(
         &[

@@ -46,6 +46,8 @@ mod linux {
         scale: f64,
         idle_s: u64,
         json: Option<PathBuf>,
+        /// Stop the customers after this long even if the scale's calls are not all made.
+        max_minutes: Option<f64>,
     }
 
     fn opts() -> Result<Opts, String> {
@@ -56,6 +58,7 @@ mod linux {
             scale: 1.0,
             idle_s: 30,
             json: None,
+            max_minutes: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -66,6 +69,7 @@ mod linux {
                 "--scale" => o.scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?,
                 "--idle-s" => o.idle_s = value()?.parse().map_err(|e| format!("--idle-s: {e}"))?,
                 "--json" => o.json = Some(value()?.into()),
+                "--max-minutes" => o.max_minutes = Some(value()?.parse().map_err(|e| format!("--max-minutes: {e}"))?),
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -360,6 +364,14 @@ mod linux {
             tail.read();
             let progress = tail.calls as f64 / target_calls.max(1) as f64;
             if tail.calls >= target_calls {
+                break;
+            }
+            if o.max_minutes.is_some_and(|m| start.elapsed().as_secs_f64() >= m * 60.0) {
+                println!(
+                    "==> booth-soak: stopped at the time limit with {} of {target_calls} calls ({:.0} %)",
+                    tail.calls,
+                    progress * 100.0
+                );
                 break;
             }
             // Customers' devices: a scan on the pty scanner, an ID card, someone in front.

@@ -274,7 +274,8 @@ impl Microphone {
                 break;
             }
             let source = self.source.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let why = match Capture::open(&source, self.overruns.clone()) {
+            let (opened, alsa) = crate::output::quiet_alsa(|| Capture::open(&source, self.overruns.clone()));
+            let why = match opened {
                 Ok(mut cap) => {
                     announced.clear();
                     self.health.set(true, cap.name.clone());
@@ -291,7 +292,7 @@ impl Microphone {
             };
             let Some(why) = why else { continue };
             if why != announced {
-                tracing::warn!(error = %why, "microphone unavailable; retrying");
+                tracing::warn!(error = %why, alsa, "microphone unavailable; retrying");
                 announced = why.clone();
             }
             self.health.set(false, why.clone());

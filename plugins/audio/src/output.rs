@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How often a missing device is looked for again: soon after it went away, then less often
-/// (each failed attempt makes ALSA print its complaint on stderr).
+/// How often a missing device is looked for again: soon after it went away, then less often.
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -29,8 +28,38 @@ pub struct DeviceEntry {
     pub default_output: bool,
 }
 
+/// Runs `f` with what ALSA says on this thread kept from stderr, and returns that text (lines
+/// joined by " | ") with f's result. ALSA prints its complaints (no sound card, a device it
+/// cannot open, several lines each time) on stderr of whichever thread looked for a device; a
+/// terminal without a sound card would print them at every retry. Booth's log gets them once
+/// instead, with the error they explain.
+pub(crate) fn quiet_alsa<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[cfg(target_os = "linux")]
+    {
+        // The handler stays installed on this thread with its buffer until the next call here
+        // replaces both, so what ALSA says in between is kept from stderr too.
+        let Ok(buffer) = alsa::Output::local_error_handler() else { return (f(), String::new()) };
+        let r = f();
+        let text = buffer.borrow().to_string();
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        (r, lines.join(" | "))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        (f(), String::new())
+    }
+}
+
 /// Every device of the default host (ALSA on Linux, WASAPI on Windows).
 pub fn devices() -> Vec<DeviceEntry> {
+    let (list, alsa) = quiet_alsa(devices_of_host);
+    if !alsa.is_empty() {
+        tracing::debug!(alsa, "listing audio devices");
+    }
+    list
+}
+
+fn devices_of_host() -> Vec<DeviceEntry> {
     let host = cpal::default_host();
     let name = |d: &cpal::Device| d.description().map(|x| x.name().to_string()).unwrap_or_default();
     let def_in = host.default_input_device().map(|d| name(&d));
@@ -104,7 +133,8 @@ impl Output {
                     return;
                 }
                 let faults = Arc::new(Faults::default());
-                match open(&device, buffer_ms, faults.clone()) {
+                let (opened, alsa) = quiet_alsa(|| open(&device, buffer_ms, faults.clone()));
+                match opened {
                     Ok((sink, dev)) => {
                         tracing::info!(device = %what, rate = sink.config().sample_rate().get(), "sound output open");
                         last_error.clear();
@@ -133,7 +163,7 @@ impl Output {
                     }
                     Err(e) => {
                         if e != last_error {
-                            tracing::warn!(device = %what, error = %e, "sound output unavailable");
+                            tracing::warn!(device = %what, error = %e, alsa = %alsa, "sound output unavailable");
                             last_error = e.clone();
                         }
                         me.health.set(false, format!("{what}: {e}"));

@@ -183,3 +183,41 @@ fn configuration_is_checked() {
     assert_eq!(parsed.money, booth_audio::normalize::Money::Decimal);
     assert!(serde_json::from_value::<SpeechConfig>(json!({"engin": "espeak"})).is_err(), "unknown keys are refused");
 }
+
+/// A terminal without a sound card: ALSA's complaints must not reach stderr, however often
+/// the output looks for the device again (they go to Booth's log once, with the error). Run in
+/// a child process of this test binary with an ALSA configuration that knows no device, so
+/// that the stderr checked is the child's alone and the machine's sound setup does not matter.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_sound_card_keeps_alsa_off_stderr() {
+    if std::env::var_os("BOOTH_TEST_NO_SOUND_CHILD").is_some() {
+        let audio = Audio::start(
+            &SpeechConfig { engine: "none".into(), ..SpeechConfig::default() },
+            &BuzzerConfig { backend: "none".into(), ..BuzzerConfig::default() },
+            &MicrophoneConfig { backend: "none".into(), ..MicrophoneConfig::default() },
+            false,
+            Bridge::default().bus(),
+        );
+        // Within 2.5 s the output thread looks for the device four times (0, 0.5, 1.5, 3.5 s
+        // minus the time an attempt takes: at least three).
+        assert!(!audio.output().wait_open(Duration::from_millis(2500)));
+        assert!(!booth_audio::devices().iter().any(|d| d.output && d.default_output));
+        println!("child detail: {}", audio.output().status().detail);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("alsa.conf");
+    std::fs::write(&conf, "# no devices\n").unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_sound_card_keeps_alsa_off_stderr", "--nocapture", "--test-threads=1"])
+        .env("BOOTH_TEST_NO_SOUND_CHILD", "1")
+        .env("ALSA_CONFIG_PATH", &conf)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("child detail:"), "{stdout}");
+    assert!(!stdout.contains("child detail: 默认输出设备: 尚未打开"), "no attempt was made: {stdout}");
+    assert!(!stderr.contains("ALSA"), "ALSA printed on stderr:\n{stderr}");
+}

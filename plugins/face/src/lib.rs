@@ -28,6 +28,8 @@ pub mod handlers;
 pub mod liveness;
 pub mod models;
 pub mod quality;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use config::{FaceConfig, FaceSection};
 pub use engine::Engine;

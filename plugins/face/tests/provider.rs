@@ -158,6 +158,22 @@ impl Rig {
     }
 }
 
+/// The reference provider on a free loopback port, its database and keys in `dir`, knowing
+/// this terminal's key.
+async fn reference_provider(dir: &tempfile::TempDir) -> (Arc<booth_provider::App>, booth_provider::Running) {
+    let app = booth_provider::App::open(booth_provider::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: dir.path().join("provider.db"),
+        key_file: dir.path().join("keys/templates.key"),
+        models_dir: Some(common::models_dir()),
+        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        ..Default::default()
+    })
+    .unwrap();
+    let server = app.serve().await.unwrap();
+    (app, server)
+}
+
 fn reason(body: &Value) -> (&str, &str) {
     let o = &body["data"]["originFaceInfo"];
     (o["reason"].as_str().unwrap_or(""), o["subCode"].as_str().unwrap_or(""))
@@ -171,16 +187,7 @@ async fn seed_000_face_apis_through_the_reference_provider() {
         tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(move || writer.clone()).try_init();
 
     let dir = tempfile::tempdir().unwrap();
-    let app = booth_provider::App::open(booth_provider::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.path().join("provider.db"),
-        key_file: dir.path().join("keys/templates.key"),
-        models_dir: Some(common::models_dir()),
-        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
-        ..Default::default()
-    })
-    .unwrap();
-    let server = app.serve().await.unwrap();
+    let (app, server) = reference_provider(&dir).await;
     let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
 
     let enrolled = r
@@ -265,16 +272,7 @@ async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_001_face_login_through_the_reference_provider() {
     let dir = tempfile::tempdir().unwrap();
-    let app = booth_provider::App::open(booth_provider::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.path().join("provider.db"),
-        key_file: dir.path().join("keys/templates.key"),
-        models_dir: Some(common::models_dir()),
-        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
-        ..Default::default()
-    })
-    .unwrap();
-    let server = app.serve().await.unwrap();
+    let (app, server) = reference_provider(&dir).await;
     let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
     r.face.watch_applet_resets(&r.bridge);
     let live = || app.store.live_sessions().unwrap();
@@ -388,16 +386,7 @@ fn data_url(frame: &Frame) -> String {
 async fn seed_002_fin_apis_through_the_reference_provider() {
     let contract = booth_testkit::contract::Contract::load();
     let dir = tempfile::tempdir().unwrap();
-    let app = booth_provider::App::open(booth_provider::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.path().join("provider.db"),
-        key_file: dir.path().join("keys/templates.key"),
-        models_dir: Some(common::models_dir()),
-        clients: HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
-        ..Default::default()
-    })
-    .unwrap();
-    let server = app.serve().await.unwrap();
+    let (_app, server) = reference_provider(&dir).await;
     let r = rig(&server.url(), &common::live_sequence("obama.jpg"));
     let enrolled = r
         .enrol(json!({"appid": "2021", "orgOutId": "org1", "componentOutId": "canteen", "isvPid": "2088", "certNo": OBAMA_ID, "name": "奥巴马"}))

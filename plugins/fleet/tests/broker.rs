@@ -8,13 +8,13 @@ use booth_fleet::host::{Screenshot, Settings};
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, AgentEvent, FleetHost, FleetSection};
 use booth_testkit::mosquitto::Mosquitto;
+use booth_testkit::web::WebServer;
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5::{Packet, PublishProperties};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -211,67 +211,6 @@ impl Operator {
     }
 }
 
-// ---------------------------------------------------------------- an HTTP server for uploads and packages
-
-struct Web {
-    port: u16,
-    puts: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-}
-
-impl Web {
-    fn start() -> Web {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let puts: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
-        let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
-        let (p, f) = (puts.clone(), files.clone());
-        std::thread::spawn(move || {
-            for conn in l.incoming().flatten() {
-                let (p, f) = (p.clone(), f.clone());
-                std::thread::spawn(move || {
-                    let mut r = BufReader::new(conn.try_clone().unwrap());
-                    let mut line = String::new();
-                    r.read_line(&mut line).unwrap_or(0);
-                    let mut parts = line.split_whitespace();
-                    let (method, path) =
-                        (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
-                    let mut len = 0usize;
-                    loop {
-                        let mut h = String::new();
-                        if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0u8; len];
-                    r.read_exact(&mut body).ok();
-                    let mut w = conn;
-                    let path = path.split('?').next().unwrap_or("").to_string();
-                    if method == "PUT" {
-                        p.lock().unwrap().insert(path, body);
-                        let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    } else if let Some(b) = f.lock().unwrap().get(&path).cloned() {
-                        let _ =
-                            write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len());
-                        let _ = w.write_all(&b);
-                    } else {
-                        let _ =
-                            w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    }
-                });
-            }
-        });
-        Web { port, puts, files }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
 // ---------------------------------------------------------------- a terminal
 
 struct Terminal {
@@ -372,7 +311,7 @@ async fn status_last_will_telemetry_and_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_run_once_and_are_checked() {
     let broker = Mosquitto::start();
-    let web = Web::start();
+    let web = WebServer::start();
     let op = Operator::connect(broker.port, "op-cmd").await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("booth.log");
@@ -393,7 +332,7 @@ async fn commands_run_once_and_are_checked() {
         .cmd("T2", json!({"id": id(), "name": "screenshot", "args": {"url": web.url("/shot/main.png?X-Sig=s")}}))
         .await;
     assert_eq!(r["ok"], true, "{r}");
-    assert!(web.puts.lock().unwrap()["/shot/main.png"].starts_with(b"\x89PNG"));
+    assert!(web.uploaded("/shot/main.png").expect("uploaded").starts_with(b"\x89PNG"));
     let r = op
         .cmd("T2", json!({"id": id(), "name": "screenshot", "args": {"urls": {"secondary": web.url("/shot/s.png")}}}))
         .await;
@@ -401,7 +340,7 @@ async fn commands_run_once_and_are_checked() {
 
     let r = op.cmd("T2", json!({"id": id(), "name": "logs", "args": {"url": web.url("/logs/t2.txt")}})).await;
     assert_eq!(r["ok"], true, "{r}");
-    assert_eq!(web.puts.lock().unwrap()["/logs/t2.txt"], b"line one\nline two\n");
+    assert_eq!(web.uploaded("/logs/t2.txt").expect("uploaded"), b"line one\nline two\n");
 
     // Restart: the result goes out, then Booth restarts.
     let r = op.cmd("T2", json!({"id": id(), "name": "restart"})).await;
@@ -619,7 +558,7 @@ fn signed(zip: &[u8], sk: &minisign::SecretKey, dir: &std::path::Path, name: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_package_checks_signature_hash_and_version() {
     let broker = Mosquitto::start();
-    let web = Web::start();
+    let web = WebServer::start();
     let op = Operator::connect(broker.port, "op-pkg").await;
     let (pk, sk) = booth_fleet::signing::keygen(None).unwrap();
     let (_, other) = booth_fleet::signing::keygen(None).unwrap();
@@ -640,14 +579,14 @@ async fn install_package_checks_signature_hash_and_version() {
 
     let v2 = package_zip("t.pkg", "2.0.0");
     let (m2, s2) = signed(&v2, &sk, work.path(), "v2.zip");
-    web.files.lock().unwrap().insert("/v2.zip".into(), v2.clone());
+    web.put_file("/v2.zip", v2.clone());
 
     // Signed by a key not pinned.
     let (m_other, s_other) = signed(&v2, &other, work.path(), "o.zip");
     let r = op.cmd("T6", install(web.url("/v2.zip"), &m_other, &s_other, Map::new())).await;
     assert_eq!(r["code"], "REFUSED", "{r}");
     // The server hands out other bytes than were signed.
-    web.files.lock().unwrap().insert("/evil.zip".into(), package_zip("t.pkg", "2.0.1"));
+    web.put_file("/evil.zip", package_zip("t.pkg", "2.0.1"));
     let r = op.cmd("T6", install(web.url("/evil.zip"), &m2, &s2, Map::new())).await;
     assert_eq!(r["code"], "FAILED", "{r}");
     assert!(r["message"].as_str().unwrap_or("").contains("wrong package"), "{r}");
@@ -672,7 +611,7 @@ async fn install_package_checks_signature_hash_and_version() {
     // An older version: refused unless the command says so.
     let v1 = package_zip("t.pkg", "1.5.0");
     let (m1, s1) = signed(&v1, &sk, work.path(), "v1.zip");
-    web.files.lock().unwrap().insert("/v1.zip".into(), v1);
+    web.put_file("/v1.zip", v1);
     let r = op.cmd("T6", install(web.url("/v1.zip"), &m1, &s1, Map::new())).await;
     assert_eq!(r["code"], "REFUSED", "{r}");
     assert!(r["message"].as_str().unwrap_or("").contains("downgrade"), "{r}");

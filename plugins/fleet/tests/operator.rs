@@ -8,8 +8,9 @@ use booth_fleet::operator::{ConfigOutcome, Operator, OperatorOptions, PushOption
 use booth_fleet::store::Store;
 use booth_fleet::{Agent, FleetHost, FleetSection};
 use booth_testkit::mosquitto::Mosquitto;
+use booth_testkit::web::WebServer;
 use serde_json::{json, Map};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,44 +44,6 @@ fn terminal(broker: &Mosquitto, tid: &str, update_key: &str) -> Terminal {
         Arc::new(Agent::start(&tokio::runtime::Handle::current(), opts, host.clone() as Arc<dyn FleetHost>).unwrap());
     host.attach(&agent);
     Terminal { _agent: agent, _dir: dir }
-}
-
-/// Serves files over HTTP (the package server).
-fn serve(files: Vec<(&'static str, Vec<u8>)>) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let files = Arc::new(files);
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            let files = files.clone();
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(conn.try_clone().unwrap());
-                let mut line = String::new();
-                r.read_line(&mut line).unwrap_or(0);
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                loop {
-                    let mut h = String::new();
-                    if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let mut w = conn;
-                match files.iter().find(|(p, _)| *p == path) {
-                    Some((_, b)) => {
-                        let _ =
-                            write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len());
-                        let _ = w.write_all(b);
-                    }
-                    None => {
-                        let _ =
-                            w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    }
-                }
-                let _ = r.read(&mut [0u8; 1]);
-            });
-        }
-    });
-    port
 }
 
 fn package_zip(version: &str) -> Vec<u8> {
@@ -173,7 +136,7 @@ async fn status_commands_config_and_a_staged_push() {
     let v2 = work.path().join("shop-2.0.0.zip");
     std::fs::write(&v2, package_zip("2.0.0")).unwrap();
     booth_fleet::signing::sign_package_files(&v2, &sk, "0.1.0").unwrap();
-    let port = serve(vec![("/shop-2.0.0.zip", std::fs::read(&v2).unwrap())]);
+    let port = WebServer::serving("/shop-2.0.0.zip", std::fs::read(&v2).unwrap()).port;
     let opts = PushOptions {
         url: format!("http://127.0.0.1:{port}/shop-2.0.0.zip"),
         first: 1,

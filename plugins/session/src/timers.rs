@@ -38,9 +38,16 @@ struct Watcher {
 struct Beat {
     /// The page finished loading: only then is silence a hang.
     loaded: bool,
-    last_answer: Instant,
+    /// When the oldest beat not answered yet left Booth for the page. Silence counts from
+    /// there, not from the last answer: a beat still waiting in Booth's own busy event loop
+    /// was never put to the page.
+    waiting: Option<Instant>,
     next: u64,
 }
+
+/// A ticker gap longer than this means Booth itself was not running (a stalled or overloaded
+/// machine): that time is not the page's silence.
+const STALL: Duration = Duration::from_secs(1);
 
 /// The idle policy of the main window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,7 @@ pub struct Timers {
     windows: HashMap<String, Window>,
     watchers: HashMap<SessionId, Watcher>,
     beats: HashMap<String, Beat>,
+    last_tick: Option<Instant>,
 }
 
 impl Timers {
@@ -99,10 +107,10 @@ impl Timers {
     }
 
     /// The page of `label` started loading (no heartbeats expected) or finished.
-    pub fn loading(&mut self, label: &str, loaded: bool, now: Instant) {
-        let b = self.beats.entry(label.to_string()).or_insert(Beat { loaded, last_answer: now, next: 0 });
+    pub fn loading(&mut self, label: &str, loaded: bool) {
+        let b = self.beats.entry(label.to_string()).or_insert(Beat { loaded, waiting: None, next: 0 });
         b.loaded = loaded;
-        b.last_answer = now;
+        b.waiting = None;
     }
 
     /// The next heartbeat number to send to `label`, if its page is loaded.
@@ -112,9 +120,17 @@ impl Timers {
         Some(b.next)
     }
 
-    pub fn answered(&mut self, label: &str, now: Instant) {
+    /// Beat number `n` of `label` has left Booth's event loop for the page at `now`.
+    pub fn sent(&mut self, label: &str, n: u64, now: Instant) {
+        if let Some(b) = self.beats.get_mut(label).filter(|b| b.loaded && b.next >= n) {
+            b.waiting.get_or_insert(now);
+        }
+    }
+
+    /// The page answered a beat: it was alive after the oldest one waiting was sent.
+    pub fn answered(&mut self, label: &str) {
         if let Some(b) = self.beats.get_mut(label) {
-            b.last_answer = now;
+            b.waiting = None;
         }
     }
 
@@ -152,12 +168,19 @@ impl Timers {
                 due.push(Due::IdleWarning { label: label.to_string(), seconds: left.as_secs_f64().round() as u64 });
             }
         }
+        let gap = self.last_tick.map(|t| now.saturating_duration_since(t)).unwrap_or_default();
+        self.last_tick = Some(now);
+        if gap > STALL {
+            for b in self.beats.values_mut() {
+                b.waiting = b.waiting.map(|w| (w + gap).min(now));
+            }
+        }
         if let Some(hang) = hang {
+            let silent = |b: &Beat| b.waiting.filter(|_| b.loaded).map(|w| now.saturating_duration_since(w));
             let mut hung: Vec<_> = self
                 .beats
                 .iter()
-                .filter(|(_, b)| b.loaded && now.saturating_duration_since(b.last_answer) >= hang)
-                .map(|(l, b)| (l.clone(), now.saturating_duration_since(b.last_answer)))
+                .filter_map(|(l, b)| silent(b).filter(|s| *s >= hang).map(|s| (l.clone(), s)))
                 .collect();
             hung.sort();
             for (label, silent) in hung {
@@ -243,18 +266,58 @@ mod tests {
         let mut t = Timers::default();
         let hang = Some(secs(3));
         assert_eq!(t.beat("main"), None, "not loaded");
-        t.loading("main", false, t0);
+        t.loading("main", false);
         assert_eq!(t.beat("main"), None, "still loading");
         assert!(t.tick(t0 + secs(10), None, hang).is_empty(), "loading is not hanging");
-        t.loading("main", true, t0 + secs(10));
+        t.loading("main", true);
         assert_eq!(t.beat("main"), Some(1));
-        t.answered("main", t0 + secs(11));
+        t.sent("main", 1, t0 + secs(10));
+        t.answered("main");
+        assert!(t.tick(t0 + secs(12), None, hang).is_empty());
+        assert_eq!(t.beat("main"), Some(2));
+        t.sent("main", 2, t0 + secs(12));
         assert!(t.tick(t0 + secs(13), None, hang).is_empty());
-        assert_eq!(t.tick(t0 + secs(14), None, hang), vec![Due::Hung { label: "main".into(), silent: secs(3) }]);
+        assert_eq!(t.beat("main"), Some(3));
+        t.sent("main", 3, t0 + secs(13));
+        assert!(t.tick(t0 + secs(14), None, hang).is_empty(), "silent since the first unanswered beat, 2 s");
+        assert_eq!(t.tick(t0 + secs(15), None, hang), vec![Due::Hung { label: "main".into(), silent: secs(3) }]);
         assert!(t.tick(t0 + secs(30), None, hang).is_empty(), "reported once until the next load");
-        t.loading("main", true, t0 + secs(31));
+        t.loading("main", true);
         assert!(t.tick(t0 + secs(32), None, hang).is_empty());
         t.forget_beat("main");
         assert!(t.tick(t0 + secs(60), None, hang).is_empty());
+    }
+
+    #[test]
+    fn beats_stuck_in_booth_or_a_stalled_booth_are_not_the_pages_silence() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut t = Timers::default();
+        let hang = Some(secs(3));
+        t.loading("main", true);
+        // Booth's event loop was busy: beats were numbered but none reached the page.
+        for i in 1..=10 {
+            assert_eq!(t.beat("main"), Some(i));
+            assert!(t.tick(t0 + secs(i), None, hang).is_empty(), "nothing was put to the page yet");
+        }
+        t.sent("main", 10, t0 + secs(10));
+        assert!(t.tick(t0 + secs(11), None, hang).is_empty());
+        assert!(t.tick(t0 + secs(12), None, hang).is_empty());
+        assert!(t.tick(t0 + ms(12_900), None, hang).is_empty());
+        assert_eq!(t.tick(t0 + secs(13), None, hang).len(), 1, "3 s after the beat left Booth");
+        // The whole process stalled for 5 s between two ticks: the stall is not counted.
+        t.loading("main", true);
+        assert!(t.tick(t0 + secs(20), None, hang).is_empty());
+        let n = t.beat("main").unwrap();
+        t.sent("main", n, t0 + ms(20_100));
+        assert!(t.tick(t0 + ms(20_200), None, hang).is_empty());
+        assert!(t.tick(t0 + ms(25_200), None, hang).is_empty(), "a 5 s gap between ticks");
+        assert!(t.tick(t0 + ms(26_200), None, hang).is_empty());
+        assert!(t.tick(t0 + ms(27_200), None, hang).is_empty());
+        assert_eq!(t.tick(t0 + ms(28_200), None, hang).len(), 1, "3 s of Booth running and the page silent");
+        // A beat numbered before a reload is not taken for one of the new page's.
+        t.loading("main", true);
+        t.sent("main", 99, t0 + secs(30));
+        assert!(t.tick(t0 + secs(40), None, hang).is_empty());
     }
 }

@@ -67,6 +67,7 @@ pub fn router(state: Arc<ControlState>) -> Router {
             .route("/sim", get(sim_list))
             .route("/sim/{device}/{action}", post(sim_act))
             .route("/feed", get(feed))
+            .route("/memory/trim", post(memory_trim))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint; see README, Control endpoint") })
     };
     routes
@@ -158,6 +159,12 @@ pub async fn serve(listener: TcpListener, state: Arc<ControlState>) {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Returns the heap's free pages to the system (Booth does it itself after an idle reset):
+/// memory measured after it is what Booth holds, not what its allocator kept from a peak.
+async fn memory_trim() -> Json<Value> {
+    Json(json!({"trimmed": crate::shell::memory::trim_heap()}))
 }
 
 async fn health(State(s): State<Arc<ControlState>>) -> Json<Value> {

@@ -18,6 +18,7 @@ pub mod fleet_host;
 pub mod id_number;
 pub mod layout;
 pub mod lifecycle;
+pub mod memory;
 pub mod monitors;
 pub mod open;
 pub mod page_key;

@@ -11,40 +11,21 @@
 
 use booth_camera::Frame;
 use booth_e2e::{with_booth, with_real_booth, Booth};
-use booth_face::detect::kp;
-use booth_face::Engine;
+use booth_face::test_support::detect;
 use booth_provider::{App, Running, Settings};
 use booth_provider_client::wire::*;
 use booth_provider_client::{Client, ClientConfig};
-use booth_testkit::face::{self as tk, FaceAt};
+use booth_testkit::face as tk;
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 const KEY_ID: &str = "T-e2e";
 const SECRET: &str = "certify-e2e-secret-0123456789abcdef";
 const ID_NUMBER: &str = "110101199003070011";
-
-fn engine() -> Arc<Engine> {
-    static E: OnceLock<Arc<Engine>> = OnceLock::new();
-    E.get_or_init(|| Arc::new(Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
-}
-
-fn detect(f: &Frame) -> Option<FaceAt> {
-    let d = *engine().detect(f).ok()?.first()?;
-    Some(FaceAt {
-        cx: d.cx,
-        cy: d.cy,
-        w: d.w,
-        h: d.h,
-        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
-        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
-        yaw: d.yaw(),
-    })
-}
 
 /// The reference provider on a free loopback port with one person enrolled (ID_NUMBER, from
 /// `obama2.jpg`).

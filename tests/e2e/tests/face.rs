@@ -7,33 +7,13 @@
 
 use booth_camera::Frame;
 use booth_e2e::{fixture, with_real_booth, Booth};
-use booth_face::detect::kp;
-use booth_face::Engine;
-use booth_testkit::face::{self as tk, FaceAt};
+use booth_face::test_support::detect;
+use booth_testkit::face as tk;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 const SITE_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-fn engine() -> Arc<Engine> {
-    static E: OnceLock<Arc<Engine>> = OnceLock::new();
-    E.get_or_init(|| Arc::new(Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
-}
-
-fn detect(f: &Frame) -> Option<FaceAt> {
-    let d = *engine().detect(f).ok()?.first()?;
-    Some(FaceAt {
-        cx: d.cx,
-        cy: d.cy,
-        w: d.w,
-        h: d.h,
-        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
-        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
-        yaw: d.yaw(),
-    })
-}
 
 /// A booth.toml with the file camera playing `frames` and a private gallery.
 fn setup(dir: &Path, frames: &[Frame], timeout_s: u64) -> (String, PathBuf) {

@@ -7,48 +7,12 @@
 use booth_e2e::{booth_bin, fixture};
 use booth_fleet::operator::{Operator, OperatorOptions, Target};
 use booth_testkit::mosquitto::Mosquitto;
+use booth_testkit::web::WebServer;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::sync::{Arc, Mutex};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// What was PUT, by path.
-type Uploads = Arc<Mutex<HashMap<String, Vec<u8>>>>;
-
-/// Takes PUTs (the pre-signed upload URLs stand-in).
-fn upload_server() -> (u16, Uploads) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let puts: Uploads = Arc::default();
-    let p = puts.clone();
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            let mut r = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap_or(0);
-            let path = line.split_whitespace().nth(1).unwrap_or("").split('?').next().unwrap_or("").to_string();
-            let mut len = 0usize;
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; len];
-            r.read_exact(&mut body).ok();
-            p.lock().unwrap().insert(path, body);
-            let mut w = conn;
-            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (port, puts)
-}
 
 struct Running(std::process::Child);
 
@@ -103,7 +67,8 @@ async fn wait_event(op: &Operator, what: &str, f: impl Fn(&Value) -> bool) -> Va
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshot_and_crashes_reach_the_fleet() {
     let broker = Mosquitto::start();
-    let (upload_port, puts) = upload_server();
+    let uploads = WebServer::start();
+    let upload_port = uploads.port;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("booth.toml");
     std::fs::write(
@@ -145,7 +110,7 @@ async fn screenshot_and_crashes_reach_the_fleet() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let shot = shot.expect("a screenshot within 10 tries");
-    let png = puts.lock().unwrap().get("/shots/main.png").cloned().expect("uploaded");
+    let png = uploads.uploaded("/shots/main.png").expect("uploaded");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
     let (w, h) = (
         u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
@@ -177,33 +142,6 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     })
     .await;
     assert!(e["what"].as_str().unwrap_or("").contains(&pid.to_string()), "{e}");
-}
-
-/// Serves one file over HTTP (the package server).
-fn serve(path: &'static str, body: Vec<u8>) -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            let mut r = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            r.read_line(&mut line).unwrap_or(0);
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let mut w = conn;
-            if line.split_whitespace().nth(1) == Some(path) {
-                let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                let _ = w.write_all(&body);
-            } else {
-                let _ = w.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            }
-        }
-    });
-    port
 }
 
 fn xdo(args: &[&str]) -> String {
@@ -317,7 +255,7 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
         w.finish().unwrap();
     }
     booth_fleet::signing::sign_package_files(&zip, &sk, "0.1.0").unwrap();
-    let port = serve("/shop-7.0.0.zip", std::fs::read(&zip).unwrap());
+    let port = WebServer::serving("/shop-7.0.0.zip", std::fs::read(&zip).unwrap()).port;
     let push = booth_fleet::operator::PushOptions {
         url: format!("http://127.0.0.1:{port}/shop-7.0.0.zip"),
         first: 1,

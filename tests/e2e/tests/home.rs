@@ -154,7 +154,11 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
     .await;
     assert!(dir.join("ran").exists(), "the program ran");
     assert_eq!(main_url(&health(b)), "booth://localhost/index.html", "the front app is still there");
-    // alertMsg asks first, in Booth's box over the page: 取消 keeps the page, 确定 goes on.
+    // alertMsg asks first, in Booth's box over the page: 取消 keeps the page, 确定 goes on. The box
+    // is pressed as a person presses it (a touch of the X server where its button is); the page's
+    // own script can neither see into it nor press it.
+    let redefined = b.client.execute(HOSTILE_SCRIPT, vec![json!("booth-confirm")]).await.expect("hostile");
+    assert_eq!(redefined, "no", "a page defined Booth's element name");
     for (button, want) in [
         ("cancel", json!({"errMsg": "finOpenOtherApp:fail cancel", "errorCode": "CANCELLED"})),
         ("ok", json!({"errMsg": "finOpenOtherApp:ok"})),
@@ -166,27 +170,31 @@ async fn home_flow(b: &Booth, dir: &std::path::Path) {
             )
             .await
             .expect("finOpenOtherApp");
-        let shown = b
-            .wait_for(
-                "const c = document.querySelector('booth-confirm'); return c && c.shadowRoot.querySelector('p').textContent",
-                Duration::from_secs(5),
-            )
-            .await;
+        let shown = b.wait_for("return window.__boothConfirm.text()", Duration::from_secs(5)).await;
         assert_eq!(shown, "打开报告打印?");
-        b.client
-            .execute(
-                &format!(
-                    "document.querySelector('booth-confirm').shadowRoot.querySelector('.{button}').click(); return 1"
-                ),
-                vec![],
-            )
-            .await
-            .expect("answer");
+        if button == "cancel" {
+            // The page forges clicks on 确定 and Enter; had any counted, the call would go on.
+            let ok = b.wait_for("return window.__boothConfirm.where('ok')", Duration::from_secs(3)).await;
+            let forged = b.client.execute(FORGE_SCRIPT, vec![json!("booth-confirm"), ok, json!(["Enter"])]).await;
+            let forged = forged.expect("forge");
+            assert_eq!(
+                (forged["host"].as_bool(), forged["shadowRoot"].as_str()),
+                (Some(true), Some("null")),
+                "{forged}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let still = b.client.execute("return [window.asked, window.__boothConfirm.text()]", vec![]).await;
+            assert_eq!(still.expect("box"), json!([null, "打开报告打印?"]), "a script answered Booth's box");
+        }
+        let at = b.wait_for(&format!("return window.__boothConfirm.where('{button}')"), Duration::from_secs(3)).await;
+        tap(at["x"].as_i64().expect("x") as i32, at["y"].as_i64().expect("y") as i32);
         if button == "cancel" {
             assert_eq!(b.wait_for("return window.asked", Duration::from_secs(5)).await, want);
             let gone = b.client.execute("return !document.querySelector('booth-confirm')", vec![]).await.expect("box");
             assert_eq!(gone, true, "the box is gone");
             assert_eq!(main_url(&health(b)), "booth://localhost/index.html", "nothing opened");
+            let leaked = b.client.execute("return window.__hostile.leaked()", vec![]).await.expect("leaked");
+            assert_eq!(leaked, 0, "the page's replaced prototypes saw the box from inside");
         } else {
             // The reply reaches the page before the report app replaces it.
             let asked = b.wait_for("return window.asked", Duration::from_secs(5)).await;
@@ -340,3 +348,6 @@ async fn a_kiosk_without_a_package_shows_the_catalogue_alone() {
         std::panic::resume_unwind(panic);
     }
 }
+
+const HOSTILE_SCRIPT: &str = include_str!("hostile_screen.js");
+const FORGE_SCRIPT: &str = include_str!("forge_screen.js");

@@ -19,6 +19,8 @@
 //!   backends (a cups-pdf queue, a capturing raw queue that can be made to hang).
 //! - [`mosquitto::Mosquitto`]: a private MQTT broker on a free port with its own configuration
 //!   and persistence; stopping and starting it is "the broker restarted".
+//! - [`web::WebServer`]: an HTTP server on a free loopback port that serves files and keeps
+//!   what is uploaded to it (fleet packages, screenshots and logs).
 //!
 //! - [`contract::Contract`] (feature `contract`): docs/provider-v1.yaml's schemas, to check
 //!   the bodies Booth sends and the reference provider answers.
@@ -57,3 +59,4 @@ pub mod pulse;
 #[cfg(unix)]
 pub mod sam;
 pub mod vcard;
+pub mod web;

@@ -4,11 +4,12 @@
 #![allow(dead_code)]
 
 use booth_camera::Frame;
-use booth_face::detect::kp;
+// Not every test binary that includes this module places faces.
+#[allow(unused_imports)]
+pub use booth_face::test_support::{detect, engine};
 use booth_provider::{App, Running, Settings};
 use booth_provider_client::wire::*;
 use booth_provider_client::{Client, ClientConfig};
-use booth_testkit::face::{self as tk, FaceAt};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -77,16 +78,11 @@ pub fn client_to(url: &str, timeout: Duration, retries: u32) -> Arc<Client> {
 /// The embedding Booth's engine makes of a sample photo (computed once per photo).
 pub fn embedding(photo: &str) -> Vec<f32> {
     static CACHE: OnceLock<Mutex<HashMap<String, Vec<f32>>>> = OnceLock::new();
-    static ENGINE: OnceLock<booth_face::Engine> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(v) = cache.lock().unwrap().get(photo) {
         return v.clone();
     }
-    let engine = ENGINE.get_or_init(|| {
-        booth_face::Engine::load(&booth_testkit::face::models_dir())
-            .unwrap_or_else(|e| panic!("{e} (`. scripts/setup.sh; booth_face_models`)"))
-    });
-    let v = engine.embed_photo(&booth_testkit::face::photo(photo)).unwrap().0.to_vec();
+    let v = engine().embed_photo(&booth_testkit::face::photo(photo)).unwrap().0.to_vec();
     cache.lock().unwrap().insert(photo.to_string(), v.clone());
     v
 }
@@ -252,24 +248,6 @@ pub fn raw(upstream: SocketAddr, method: &str, path: &str, headers: &[(&str, Str
 }
 
 // The certification page, as its browser uses it.
-
-pub fn engine() -> Arc<booth_face::Engine> {
-    static E: OnceLock<Arc<booth_face::Engine>> = OnceLock::new();
-    E.get_or_init(|| Arc::new(booth_face::Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
-}
-
-pub fn detect(f: &Frame) -> Option<FaceAt> {
-    let d = *engine().detect(f).ok()?.first()?;
-    Some(FaceAt {
-        cx: d.cx,
-        cy: d.cy,
-        w: d.w,
-        h: d.h,
-        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
-        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
-        yaw: d.yaw(),
-    })
-}
 
 /// A plain HTTP/1.1 request as the page's browser makes it: (status, body).
 pub fn page_request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {

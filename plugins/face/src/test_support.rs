@@ -1,0 +1,39 @@
+//! For tests of any crate (feature `test-support`): the engine loaded once from the registry
+//! models scripts/setup.sh fetches, and its first detection in booth-testkit's terms
+//! ([`FaceAt`], which places a registry photo in a camera frame). booth-testkit cannot depend
+//! on booth-face, so the conversion lives here. Not for production code.
+
+use crate::detect::{kp, Detection};
+use crate::Engine;
+use booth_camera::Frame;
+use booth_testkit::face::{models_dir, FaceAt};
+use std::sync::{Arc, OnceLock};
+
+/// The engine on the registry models, loaded once per test process.
+pub fn engine() -> Arc<Engine> {
+    static E: OnceLock<Arc<Engine>> = OnceLock::new();
+    E.get_or_init(|| {
+        Arc::new(Engine::load(&models_dir()).unwrap_or_else(|e| {
+            panic!("{e} (the face tests need the models: `. scripts/setup.sh; booth_face_models`)")
+        }))
+    })
+    .clone()
+}
+
+/// Where `d` is, as booth-testkit wants it.
+pub fn face_at(d: &Detection) -> FaceAt {
+    FaceAt {
+        cx: d.cx,
+        cy: d.cy,
+        w: d.w,
+        h: d.h,
+        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
+        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
+        yaw: d.yaw(),
+    }
+}
+
+/// The first face the engine finds in `f`.
+pub fn detect(f: &Frame) -> Option<FaceAt> {
+    engine().detect(f).ok()?.first().map(face_at)
+}
