@@ -79,7 +79,7 @@ fn keep_mesa_out_of_this_process() {
         if !query.is_null() {
             type QueryString = unsafe extern "C" fn(*mut libc::c_void, i32) -> *const libc::c_char;
             const EGL_EXTENSIONS: i32 = 0x3055;
-            let query: QueryString = std::mem::transmute(query);
+            let query = std::mem::transmute::<*mut libc::c_void, QueryString>(query);
             query(std::ptr::null_mut(), EGL_EXTENSIONS);
         }
     }
