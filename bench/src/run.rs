@@ -864,11 +864,7 @@ fn summarize(
     };
     lines.push(Line::Row(
         Row::new(
-            format!(
-                "growth, kB per {} calls (slope over {} batches, ± its error)",
-                thousands(plan.growth_calls as f64),
-                plan.growth_batches
-            ),
+            format!("growth, kB per {} calls ({} batches)", thousands(plan.growth_calls as f64), plan.growth_batches),
             shown(gr, ger),
             shown(gb, geb),
             None,
