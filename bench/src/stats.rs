@@ -43,6 +43,23 @@ pub fn gaps_us(stamps: &[u64]) -> Vec<f64> {
     stamps.windows(2).map(|w| w[1].saturating_sub(w[0]) as f64 / 1000.0).collect()
 }
 
+/// Least-squares line through `ys` taken at x = 0, 1, 2, …: its slope per step and the slope's
+/// standard error (`None` with fewer than three points).
+pub fn slope(ys: &[f64]) -> Option<(f64, f64)> {
+    let n = ys.len();
+    if n < 3 {
+        return None;
+    }
+    let xm = (n - 1) as f64 / 2.0;
+    let ym = ys.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = (0..n).map(|i| (i as f64 - xm).powi(2)).sum();
+    let sxy: f64 = ys.iter().enumerate().map(|(i, y)| (i as f64 - xm) * (y - ym)).sum();
+    let b = sxy / sxx;
+    let a = ym - b * xm;
+    let resid: f64 = ys.iter().enumerate().map(|(i, y)| (y - a - b * i as f64).powi(2)).sum();
+    Some((b, (resid / (n - 2) as f64 / sxx).sqrt()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +75,10 @@ mod tests {
         let sp = Spread::of(&[5.0, 1.0, 3.0]);
         assert_eq!((sp.n, sp.p50, sp.max), (3, Some(3.0), Some(5.0)));
         assert_eq!(gaps_us(&[1_000, 3_000, 3_500]), vec![2.0, 0.5]);
+        let (b, se) = slope(&[1.0, 3.0, 5.0, 7.0]).expect("a line");
+        assert!((b - 2.0).abs() < 1e-12 && se.abs() < 1e-12);
+        let (b, se) = slope(&[0.0, 2.0, 0.0, 2.0]).expect("a line");
+        assert!((b - 0.4).abs() < 1e-12 && se > 0.3);
+        assert_eq!(slope(&[1.0, 2.0]), None);
     }
 }

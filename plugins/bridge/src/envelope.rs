@@ -81,6 +81,11 @@ pub const AMPE: &str = "ampeHHCommunication";
 pub fn parse(dialect: Dialect, name: &str, raw: &str) -> Result<(Request, Echo), Box<(ApiError, Echo)>> {
     let value: Value = serde_json::from_str(raw)
         .map_err(|e| Box::new((ApiError::invalid(format!("参数不是合法的 JSON ({e})")), Echo::default())))?;
+    parse_value(dialect, name, value)
+}
+
+/// Reads a request whose JSON is already parsed.
+pub fn parse_value(dialect: Dialect, name: &str, value: Value) -> Result<(Request, Echo), Box<(ApiError, Echo)>> {
     if dialect == Dialect::My && name == AMPE {
         return parse_ampe(value);
     }

@@ -135,7 +135,8 @@ struct Inner {
     sessions: RwLock<HashMap<SessionId, Arc<Session>>>,
     next_id: AtomicU64,
     tx: broadcast::Sender<DeviceEvent>,
-    observers: Mutex<Vec<Arc<dyn Observer>>>,
+    /// Replaced whole when one is added (rare), so a call takes one reference count, not a copy.
+    observers: RwLock<Arc<[Arc<dyn Observer>]>>,
     /// Calls entered and not yet answered (or dropped), over every session.
     calls: AtomicUsize,
     /// Per package id: where the operator grants a permission the package lacks (a remote
@@ -169,6 +170,12 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// What a page sent: JSON text, or JSON already parsed.
+enum Sent<'a> {
+    Text(&'a str),
+    Value(Value),
+}
+
 /// A finished call, as observers see it.
 pub struct CallRecord<'a> {
     pub session: SessionId,
@@ -191,6 +198,11 @@ pub trait Observer: Send + Sync + 'static {
     fn call_started(&self, _session: SessionId, _dialect: Dialect, _name: &str) {}
     /// A call was answered.
     fn call(&self, _call: &CallRecord<'_>) {}
+    /// Whether [`Observer::call`] does anything: when no observer reads finished calls, none is
+    /// put together.
+    fn sees_calls(&self) -> bool {
+        true
+    }
     fn event(&self, _event: &DeviceEvent) {}
 }
 
@@ -206,8 +218,7 @@ impl EventBus {
     pub fn publish(&self, topic: &'static str, payload: Value) {
         let event = DeviceEvent { topic, payload };
         if let Some(inner) = self.inner.upgrade() {
-            let observers = inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            for o in observers {
+            for o in inner.observers.read().unwrap_or_else(|p| p.into_inner()).clone().iter() {
                 o.event(&event);
             }
             dispatch(&inner, &event);
@@ -230,8 +241,7 @@ impl EventBus {
             return false;
         }
         let event = DeviceEvent { topic, payload };
-        let observers = inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for o in observers {
+        for o in inner.observers.read().unwrap_or_else(|p| p.into_inner()).clone().iter() {
             o.event(&event);
         }
         dispatch_to(&inner, &event, Some(session));
@@ -378,7 +388,7 @@ impl Bridge {
                 sessions: RwLock::default(),
                 next_id: AtomicU64::new(1),
                 tx,
-                observers: Mutex::default(),
+                observers: RwLock::new(Arc::from(Vec::new())),
                 calls: AtomicUsize::new(0),
                 grant_hints: RwLock::default(),
             }),
@@ -414,11 +424,14 @@ impl Bridge {
     }
 
     pub fn add_observer(&self, observer: Arc<dyn Observer>) {
-        self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).push(observer);
+        let mut all = self.inner.observers.write().unwrap_or_else(|p| p.into_inner());
+        let mut list = all.to_vec();
+        list.push(observer);
+        *all = Arc::from(list);
     }
 
-    fn observers(&self) -> Vec<Arc<dyn Observer>> {
-        self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    fn observers(&self) -> Arc<[Arc<dyn Observer>]> {
+        self.inner.observers.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Implements a call of the contract. Panics on a name that is not in [`api::APIS`]: that is
@@ -492,7 +505,7 @@ impl Bridge {
         let info = session.info.clone();
         sessions.insert(id, session);
         drop(sessions);
-        for o in self.observers() {
+        for o in self.observers().iter() {
             o.session_opened(id, &info);
         }
         id
@@ -604,6 +617,17 @@ impl Bridge {
     /// the whole `{action, event, taskId, params}` object, for every other API its parameter object.
     /// Never panics and always answers: errors become the dialect's failure reply.
     pub async fn call(&self, id: SessionId, dialect: Dialect, name: &str, raw_params: &str) -> Reply {
+        self.answer(id, dialect, name, Sent::Text(raw_params)).await
+    }
+
+    /// [`Bridge::call`] with the parameters already parsed (the IPC layer parsed the page's
+    /// message, so they are not sent as a string inside it and parsed again). The same limits
+    /// and replies apply.
+    pub async fn call_value(&self, id: SessionId, dialect: Dialect, name: &str, params: Value) -> Reply {
+        self.answer(id, dialect, name, Sent::Value(params)).await
+    }
+
+    async fn answer(&self, id: SessionId, dialect: Dialect, name: &str, sent: Sent<'_>) -> Reply {
         let _in_flight = InFlight::new(&self.inner.calls);
         // A name longer than any in the contract is unknown anyway; only its start is repeated in
         // the reply, the log and the recording.
@@ -613,62 +637,93 @@ impl Bridge {
         let Some(session) = self.session(id) else {
             return envelope::error_reply(dialect, name, ApiError::bare(ErrorCode::SessionEnded));
         };
-        for o in self.observers() {
+        let observers = self.observers();
+        for o in observers.iter() {
             o.call_started(id, dialect, name);
         }
-        let reply = self.route(&session, dialect, name, ampe, raw_params).await;
+        // Parsed parameters are consumed by the call; observers that read calls get a copy.
+        let kept = match &sent {
+            Sent::Value(v) if observers.iter().any(|o| o.sees_calls()) => Some(v.clone()),
+            _ => None,
+        };
+        let raw = match &sent {
+            Sent::Text(t) => Some(*t),
+            Sent::Value(_) => None,
+        };
+        let reply = self.route(&session, dialect, name, ampe, sent).await;
         let latency = started.elapsed();
         if !reply.ok || reply.body.get("success") == Some(&Value::Bool(false)) {
             tracing::info!(session = id, %dialect, name, ?latency, reply = %truncate(&reply.body), "call failed");
         } else {
             tracing::debug!(session = id, %dialect, name, ?latency, "call ok");
         }
-        let record = CallRecord {
-            session: id,
-            info: &session.info,
-            dialect,
-            name,
-            raw: raw_params,
-            reply: &reply,
-            started,
-            latency,
-        };
-        for o in self.observers() {
-            o.call(&record);
+        if observers.iter().any(|o| o.sees_calls()) {
+            let text;
+            let raw = match (raw, &kept) {
+                (Some(t), _) => t,
+                (None, Some(v)) => {
+                    text = v.to_string();
+                    text.as_str()
+                }
+                (None, None) => "",
+            };
+            let record =
+                CallRecord { session: id, info: &session.info, dialect, name, raw, reply: &reply, started, latency };
+            for o in observers.iter() {
+                o.call(&record);
+            }
         }
         reply
     }
 
-    async fn route(&self, session: &Arc<Session>, dialect: Dialect, name: &str, ampe: bool, raw: &str) -> Reply {
+    async fn route(&self, session: &Arc<Session>, dialect: Dialect, name: &str, ampe: bool, sent: Sent<'_>) -> Reply {
         let limit = self.inner.limits.max_params_bytes;
-        if raw.len() > limit {
-            let err = ErrorCode::PayloadTooLarge.err(format!("{} 字节, 上限 {limit} 字节", raw.len()));
-            return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
-        }
         let max_depth = self.inner.limits.max_depth;
-        if nesting_exceeds(raw, max_depth) {
-            let err = ErrorCode::InvalidParams.err(format!("参数嵌套超过 {max_depth} 层"));
-            return envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
-        }
-        let (request, echo) = match envelope::parse(dialect, name, raw) {
+        let refuse = |err: ApiError| envelope::reply(dialect, name, ampe, &envelope::Echo::default(), Err(err));
+        let too_deep = || ErrorCode::InvalidParams.err(format!("参数嵌套超过 {max_depth} 层"));
+        let parsed = match sent {
+            Sent::Text(raw) => {
+                if raw.len() > limit {
+                    return refuse(ErrorCode::PayloadTooLarge.err(format!("{} 字节, 上限 {limit} 字节", raw.len())));
+                }
+                if nesting_exceeds(raw, max_depth) {
+                    return refuse(too_deep());
+                }
+                envelope::parse(dialect, name, raw)
+            }
+            Sent::Value(value) => {
+                // The same order as for text (the IPC layer's parser already stopped at 128 levels).
+                let len = json_len(&value);
+                if len > limit {
+                    return refuse(ErrorCode::PayloadTooLarge.err(format!("{len} 字节, 上限 {limit} 字节")));
+                }
+                if depth_exceeds(&value, max_depth) {
+                    return refuse(too_deep());
+                }
+                envelope::parse_value(dialect, name, value)
+            }
+        };
+        let (request, echo) = match parsed {
             Ok(ok) => ok,
             Err(rejected) => {
                 let (err, echo) = *rejected;
                 return envelope::reply(dialect, name, ampe, &echo, Err(err));
             }
         };
-        let result = self.run(session, dialect, &request, ampe).await;
-        envelope::reply(dialect, &request.name, ampe, &echo, result)
+        let name = request.name.clone();
+        let result = self.run(session, dialect, request, ampe).await;
+        envelope::reply(dialect, &name, ampe, &echo, result)
     }
 
     async fn run(
         &self,
         session: &Arc<Session>,
         dialect: Dialect,
-        request: &Request,
+        request: Request,
         ampe: bool,
     ) -> Result<Done, ApiError> {
-        let name = request.name.as_str();
+        let Request { name, event, task_id, params } = request;
+        let name = name.as_str();
         let spec = api::lookup(dialect, name, Kind::Call)
             // `my` names are ampeHHCommunication actions or top-level my.call names, never both.
             .filter(|s| dialect != Dialect::My || api::MY_TOP_LEVEL_CALLS.contains(&s.name) != ampe)
@@ -699,13 +754,12 @@ impl Bridge {
         let ctx = CallCtx {
             session: SessionHandle { inner: session.clone() },
             bus: self.bus(),
-            event: request.event.clone(),
-            task_id: request.task_id.clone(),
+            event,
+            task_id,
             cancel: session.cancel.clone(),
         };
         // A panicking handler is a plugin bug; the page still gets exactly one answer (INTERNAL),
         // the log gets the panic once with its backtrace, and the plugin goes on serving.
-        let params = request.params.clone();
         // The contract's name, not the page's string, goes to `/health`.
         let (family, api) = (spec.family, spec.name);
         let fut = guard::Guarded::new(async move { handler.call(ctx, params).await });
@@ -765,6 +819,36 @@ fn nesting_exceeds(raw: &str, max: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether `value` nests arrays and objects deeper than `max`.
+fn depth_exceeds(value: &Value, max: usize) -> bool {
+    fn walk(v: &Value, left: usize) -> bool {
+        match v {
+            Value::Array(a) => left == 0 || a.iter().any(|v| walk(v, left - 1)),
+            Value::Object(m) => left == 0 || m.values().any(|v| walk(v, left - 1)),
+            _ => false,
+        }
+    }
+    walk(value, max)
+}
+
+/// The length of `value` as compact JSON (as `JSON.stringify` writes it), counted, not written.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, and every `Value` serializes.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 fn truncate(v: &Value) -> String {

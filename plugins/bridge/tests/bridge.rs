@@ -1672,3 +1672,42 @@ async fn long_names_and_values_are_cut_in_messages() {
     let err = params.int("n").expect_err("not an integer");
     assert!(err.message.len() < 300, "{}", err.message);
 }
+
+/// `call_value` (parameters parsed by the IPC layer, as the app sends them) answers exactly as
+/// `call` with the same JSON as text: replies, limits and their messages.
+#[tokio::test]
+async fn parsed_parameters_get_the_same_replies_and_limits_as_text() {
+    let bridge = Bridge::new(Limits { max_params_bytes: 1024, ..Default::default() });
+    register_echo_device_info(&bridge);
+    let (id, _) = open(&bridge, full_info("main"));
+    let base = ampe("getDeviceInfo", "big", json!({"pad": ""})).len();
+    let nested = |levels: usize| -> Value {
+        let text = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        serde_json::from_str(&text).expect("nested arrays")
+    };
+    let cases: Vec<(Dialect, &str, Value)> = vec![
+        (Dialect::My, AMPE, json!({"action": "getDeviceInfo", "event": "open", "taskId": "7", "params": {"a": 1}})),
+        (Dialect::My, AMPE, json!({"action": "getDeviceInfo", "taskId": 7})),
+        (Dialect::My, AMPE, json!({"action": "", "taskId": "e"})),
+        (Dialect::My, AMPE, json!("not an object")),
+        (Dialect::My, AMPE, Value::Null),
+        (Dialect::My, AMPE, json!({"action": "teleport"})),
+        (Dialect::My, AMPE, json!({"action": "getDeviceInfo", "params": {"pad": "x".repeat(1024 - base)}})),
+        (
+            Dialect::My,
+            AMPE,
+            json!({"action": "getDeviceInfo", "taskId": "big", "event": "open", "params": {"pad": "x".repeat(1025 - base)}}),
+        ),
+        (Dialect::My, AMPE, json!({"action": "getDeviceInfo", "taskId": "d", "params": {"x": nested(30)}})),
+        (Dialect::My, AMPE, json!({"action": "getDeviceInfo", "taskId": "d", "params": {"x": nested(31)}})),
+        (Dialect::Wxfaceapp, "checkWxFacePayOsInfo", json!({})),
+        (Dialect::Wxfaceapp, "postMsg", json!({"text": "汉".repeat(400)})),
+        (Dialect::Wxfaceapp, "postMsg", json!([1, 2])),
+        (Dialect::Ft, "finCardOcr", nested(40)),
+    ];
+    for (dialect, name, value) in cases {
+        let text = bridge.call(id, dialect, name, &value.to_string()).await;
+        let parsed = bridge.call_value(id, dialect, name, value.clone()).await;
+        assert_eq!(parsed, text, "{dialect}.{name} {value}");
+    }
+}

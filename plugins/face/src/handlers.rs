@@ -296,27 +296,10 @@ impl FaceService {
     }
 
     /// Keeps the photo of the last ID card read, for getFaceInfoPersonCard (60 s, then dropped).
-    pub fn watch_id_cards(self: &Arc<Self>, bus: &booth_bridge::EventBus) {
-        let mut rx = bus.subscribe();
-        let me = Arc::downgrade(self);
-        let watcher = std::thread::Builder::new().name("booth-face-idcard".into()).spawn(move || loop {
-            let ev = match rx.blocking_recv() {
-                Ok(ev) => ev,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
-            };
-            let Some(me) = me.upgrade() else { break };
-            if ev.topic != ID_CARD_TOPIC {
-                continue;
-            }
-            let number = ev.payload.get("idNum").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-            let photo = ev.payload.get("photoBase64").and_then(Value::as_str).unwrap_or_default().to_string();
-            *me.last_card.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(IdCardPhoto { number, photo, at: Instant::now() });
-        });
-        if let Err(e) = watcher {
-            tracing::warn!(error = %e, "face: ID card photos will not be used (no thread)");
-        }
+    /// An observer of the bridge: it sees each event by reference where it is published, so
+    /// other events (a microphone's PCM chunks among them) cost it a comparison, not a copy.
+    pub fn watch_id_cards(self: &Arc<Self>, bridge: &booth_bridge::Bridge) {
+        bridge.add_observer(Arc::new(IdCardPhotos(Arc::downgrade(self))));
     }
 
     fn card_photo(&self, number: &str) -> Option<String> {
@@ -830,5 +813,25 @@ impl Drop for Finish {
         if *busy == Some(self.session) {
             *busy = None;
         }
+    }
+}
+
+/// Keeps the last ID card's photo (see [`FaceService::watch_id_cards`]).
+struct IdCardPhotos(std::sync::Weak<FaceService>);
+
+impl booth_bridge::Observer for IdCardPhotos {
+    fn sees_calls(&self) -> bool {
+        false
+    }
+
+    fn event(&self, ev: &booth_bridge::DeviceEvent) {
+        if ev.topic != ID_CARD_TOPIC {
+            return;
+        }
+        let Some(me) = self.0.upgrade() else { return };
+        let number = ev.payload.get("idNum").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        let photo = ev.payload.get("photoBase64").and_then(Value::as_str).unwrap_or_default().to_string();
+        *me.last_card.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(IdCardPhoto { number, photo, at: Instant::now() });
     }
 }

@@ -73,7 +73,7 @@ fn rig(frames: &[Frame], timeout_s: u64) -> Rig {
     let face = FaceService::new(config, camera);
     let bridge = Bridge::default();
     face.register(&bridge);
-    face.watch_id_cards(&bridge.bus());
+    face.watch_id_cards(&bridge);
     let screens = Arc::new(Screens::default());
     face.set_screen(screens.clone());
     let info = SessionInfo {

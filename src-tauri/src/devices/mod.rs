@@ -354,7 +354,7 @@ fn face(
     }
     let face = booth_face::FaceService::new(face_config, camera.clone());
     face.register(bridge);
-    face.watch_id_cards(&bridge.bus());
+    face.watch_id_cards(bridge);
     face.watch_applet_resets(bridge);
     (camera, face)
 }

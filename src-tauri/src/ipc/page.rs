@@ -86,13 +86,15 @@ fn owns(state: &AppState, webview: &Webview, session: SessionId) -> bool {
     state.devices.bridge.session_key(session).is_some_and(|k| k == webview.label())
 }
 
-/// `booth_call`'s arguments.
+/// `booth_call`'s arguments. `params` is the page's parameter object as JSON (not as a string of
+/// JSON inside the message: that was escaped, unescaped and parsed a second time per call).
 #[derive(serde::Deserialize)]
 struct CallArgs {
     session: SessionId,
     dialect: String,
     name: String,
-    params: String,
+    #[serde(default)]
+    params: Value,
 }
 
 async fn call(state: Arc<AppState>, label: String, args: CallArgs) -> Result<Reply, Value> {
@@ -104,7 +106,7 @@ async fn call(state: Arc<AppState>, label: String, args: CallArgs) -> Result<Rep
             booth_bridge::ApiError::bare(booth_bridge::ErrorCode::SessionEnded),
         ));
     }
-    Ok(state.devices.bridge.call(args.session, dialect, &args.name, &args.params).await)
+    Ok(state.devices.bridge.call_value(args.session, dialect, &args.name, args.params).await)
 }
 
 /// `booth_call`: one call of a page, answered by the bridge. A call whose answer is ready at

@@ -7,6 +7,13 @@
 //! GPU render node (`/dev/dri/renderD*`) and leaves WebKit's default otherwise; `on` and `off`
 //! decide. WebKit reads the choice from the environment (`WEBKIT_DISABLE_COMPOSITING_MODE`), which
 //! its web processes inherit; an operator's own setting of that variable is kept.
+//!
+//! Without compositing Booth's own process draws nothing with OpenGL: the web process paints
+//! and Booth's window shows its pictures. WebKit still opens an EGL display there, which loads
+//! Mesa and with it libLLVM: about 70 MB resident in Booth's process on the benchmark machine
+//! (README, Performance). So when compositing is off Booth starts libglvnd's EGL in its own
+//! process with no vendor library before any window exists, and takes the setting back out of
+//! the environment so the web processes (which need EGL to paint) start with the usual drivers.
 
 use crate::config::Compositing;
 
@@ -46,7 +53,37 @@ pub fn apply(setting: Compositing) -> Decision {
     if !d.compositing && !env_set {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
+    #[cfg(target_os = "linux")]
+    if !d.compositing {
+        keep_mesa_out_of_this_process();
+    }
     d
+}
+
+/// libglvnd's list of EGL vendor libraries, read once per process at its first EGL call.
+const EGL_VENDORS: &str = "__EGL_VENDOR_LIBRARY_FILENAMES";
+
+/// Keeps Mesa out of Booth's own process (see the module's comment). An operator's own EGL
+/// vendor setting is kept; without libEGL there is nothing to keep out.
+#[cfg(target_os = "linux")]
+fn keep_mesa_out_of_this_process() {
+    if std::env::var_os(EGL_VENDORS).is_some() || std::env::var_os("__EGL_VENDOR_LIBRARY_DIRS").is_some() {
+        return;
+    }
+    std::env::set_var(EGL_VENDORS, "/nonexistent/booth-no-egl-in-the-ui-process.json");
+    // SAFETY: dlopen/dlsym with constant names; eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS) is
+    // valid without a display and returns a static string (or null), which is not kept.
+    unsafe {
+        let lib = libc::dlopen(c"libEGL.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        let query = if lib.is_null() { std::ptr::null_mut() } else { libc::dlsym(lib, c"eglQueryString".as_ptr()) };
+        if !query.is_null() {
+            type QueryString = unsafe extern "C" fn(*mut libc::c_void, i32) -> *const libc::c_char;
+            const EGL_EXTENSIONS: i32 = 0x3055;
+            let query = std::mem::transmute::<*mut libc::c_void, QueryString>(query);
+            query(std::ptr::null_mut(), EGL_EXTENSIONS);
+        }
+    }
+    std::env::remove_var(EGL_VENDORS);
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ async fn a_page_cannot_forge_input_or_reach_internal_commands() {
         let r = invoke(
             b,
             "booth_call",
-            json!({"session": session, "dialect": "wxfaceapp", "name": "listenCodePayment", "params": "{}"}),
+            json!({"session": session, "dialect": "wxfaceapp", "name": "listenCodePayment", "params": {}}),
             json!({}),
         )
         .await;

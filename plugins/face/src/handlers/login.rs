@@ -199,26 +199,11 @@ impl FaceService {
     }
 
     /// Ends the login when the shell says the mini-program is gone, and when a page's operation
-    /// watcher runs out (that event goes to its page only: the bridge's observers see it).
+    /// watcher runs out (that event goes to its page only: the bridge's observers see it). An
+    /// observer sees each event by reference where it is published: no copy of every event (a
+    /// microphone's PCM chunks among them) and no thread woken per event.
     pub fn watch_applet_resets(self: &Arc<Self>, bridge: &Bridge) {
         bridge.add_observer(Arc::new(OperationTimeouts(Arc::downgrade(self))));
-        let mut rx = bridge.bus().subscribe();
-        let me = Arc::downgrade(self);
-        let watcher = std::thread::Builder::new().name("booth-face-login".into()).spawn(move || loop {
-            let ev = match rx.blocking_recv() {
-                Ok(ev) => ev,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
-            };
-            let Some(me) = me.upgrade() else { break };
-            if ev.topic == APPLET_RESET_TOPIC {
-                let why = ev.payload.get("why").and_then(Value::as_str).unwrap_or("reset").to_string();
-                me.clear_login(&why);
-            }
-        });
-        if let Err(e) = watcher {
-            tracing::warn!(error = %e, "face: logins will not end with the mini-program (no thread)");
-        }
     }
 
     /// Registers isLoginOnFaceApp, faceLogin and logoutOnFaceApp.
@@ -266,10 +251,18 @@ impl FaceService {
 struct OperationTimeouts(std::sync::Weak<FaceService>);
 
 impl booth_bridge::Observer for OperationTimeouts {
+    fn sees_calls(&self) -> bool {
+        false
+    }
+
     fn event(&self, event: &booth_bridge::DeviceEvent) {
         if event.topic == booth_session::OPERATION_TIMEOUT_TOPIC {
             if let Some(face) = self.0.upgrade() {
                 face.clear_login("operation timeout");
+            }
+        } else if event.topic == APPLET_RESET_TOPIC {
+            if let Some(face) = self.0.upgrade() {
+                face.clear_login(event.payload.get("why").and_then(Value::as_str).unwrap_or("reset"));
             }
         }
     }
