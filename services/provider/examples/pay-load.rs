@@ -8,9 +8,9 @@
 //! equal the successful replies exactly (count and fen) and every wallet's balance equals its
 //! ledger. A benchmark, not a test: the figures depend on the machine.
 
+use booth_provider::testing::RefProvider;
 use booth_provider_client::wire::{PayCodeRequest, PayQueryRequest};
 use booth_provider_client::{ClientConfig, Code, PayError, Provider, ProviderConfig};
-use booth_testkit::payprov::RefProvider;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -19,6 +19,8 @@ pub mod ocr;
 pub mod pay;
 pub mod server;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use config::Settings;
 pub use server::{App, Running};

@@ -5,10 +5,10 @@
 
 mod common;
 
+use booth_provider::testing::RefProvider;
 use booth_provider_client::wire::*;
 use booth_provider_client::{ClientConfig, Code, PayError, Provider, ProviderConfig};
 use booth_testkit::netfault::{Fault, FaultProxy};
-use booth_testkit::payprov::RefProvider;
 use common::{embedding, face, KEY_ID, SECRET};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

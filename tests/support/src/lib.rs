@@ -27,8 +27,6 @@
 //! - [`netfault::FaultProxy`]: a TCP proxy between a client and its server that drops the
 //!   request, drops the answer after the server acted, or holds either past the client's
 //!   timeout (the payment tests' "no double charge").
-//! - [`payprov::RefProvider`] (feature `provider`): the reference provider on loopback with
-//!   funded wallets, member codes and its ledger, for the payment tests of both sides.
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
 //! - [`face`]: camera frames of a person (live, turning their head; a still photo; an ID-size
 //!   crop) made from the registry photos the face setup fetches.
@@ -48,8 +46,6 @@ pub mod face;
 #[cfg(unix)]
 pub mod mosquitto;
 pub mod netfault;
-#[cfg(feature = "provider")]
-pub mod payprov;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

@@ -2,8 +2,8 @@
 //! for the payment tests of both sides: people with funded wallets and member codes, a face
 //! enrolled from a photo, and the ledger to count charges in.
 
-use booth_provider::pay::{self, LedgerEntry};
-use booth_provider::{App, Running, Settings};
+use crate::pay::{self, LedgerEntry};
+use crate::{App, Running, Settings};
 use booth_provider_client::wire::{Consent, Partition, PersonInfo, FACE_MODEL};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -72,7 +72,7 @@ impl RefProvider {
 
     /// A person without a face, with `fen` in their wallet (0: none) and a member code.
     pub fn member(&self, name: &str, fen: i64) -> Member {
-        let id = booth_provider::server::new_person_id();
+        let id = crate::server::new_person_id();
         let info = PersonInfo { name: name.into(), ..Default::default() };
         self.app().store.add_member(&id, &Partition::default(), &info).expect("add a member");
         self.fund(&id, fen)
@@ -88,7 +88,7 @@ impl RefProvider {
 
     /// A person whose face template is `values` (Booth's model), with `fen` and a member code.
     pub fn enroll_embedding(&self, values: &[f32], fen: i64) -> Member {
-        let id = booth_provider::server::new_person_id();
+        let id = crate::server::new_person_id();
         let consent = Consent {
             text: "同意以人脸特征付款 (测试)".into(),
             accepted_at: booth_provider_client::sign::now_s(),
