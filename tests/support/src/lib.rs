@@ -20,6 +20,8 @@
 //! - [`mosquitto::Mosquitto`]: a private MQTT broker on a free port with its own configuration
 //!   and persistence; stopping and starting it is "the broker restarted".
 //!
+//! - [`netns::run_in_private_network`]: runs a test again inside its own network namespace with
+//!   a veth pair, for WebRTC (libnice ignores loopback).
 //! - [`contract::Contract`] (feature `contract`): docs/provider-v1.yaml's schemas, to check
 //!   the bodies Booth sends and the reference provider answers.
 //! - [`events::Collect`]: a page stand-in that keeps every event the bridge delivers to it.
@@ -40,6 +42,8 @@ pub mod events;
 pub mod face;
 #[cfg(unix)]
 pub mod mosquitto;
+#[cfg(target_os = "linux")]
+pub mod netns;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

@@ -1,0 +1,172 @@
+//! Two native peer connections calling each other through the crate's API, inside a private
+//! network (libnice ignores loopback): SDP and candidates cross as text, as they cross the bridge.
+
+#![cfg(target_os = "linux")]
+
+use booth_camera::{Backend, Camera, CameraConfig, Frame, Source};
+use booth_testkit::netns::run_in_private_network;
+use booth_webrtc::model::{PeerConfig, PeerEvent};
+use booth_webrtc::peer::{Peer, PeerOptions};
+use booth_webrtc::stream::LocalTrack;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// A test pattern: the left half one colour, the right half another, at 15 frames a second.
+struct Pattern {
+    left: [u8; 3],
+    right: [u8; 3],
+    next: Instant,
+}
+
+impl Source for Pattern {
+    fn open(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    fn next(&mut self) -> Result<Frame, String> {
+        let now = Instant::now();
+        if self.next > now {
+            std::thread::sleep(self.next - now);
+        }
+        self.next = Instant::now() + Duration::from_millis(66);
+        let (w, h) = (320usize, 240usize);
+        let mut px = Vec::with_capacity(w * h * 3);
+        for _ in 0..h {
+            for x in 0..w {
+                px.extend_from_slice(if x < w / 2 { &self.left } else { &self.right });
+            }
+        }
+        Ok(Frame::new(w as u32, h as u32, px))
+    }
+}
+
+pub fn pattern_camera(left: [u8; 3], right: [u8; 3]) -> Camera {
+    let config = CameraConfig { backend: Backend::Sim, width: 320, height: 240, fps: 15, ..Default::default() };
+    Camera::with_source(
+        config,
+        Box::new(move || Some(Box::new(Pattern { left, right, next: Instant::now() }) as Box<dyn Source>)),
+        None,
+    )
+}
+
+/// The mean colour of a frame's column band (`x0..x1` of its width, as fractions).
+fn mean(frame: &Frame, x0: f32, x1: f32) -> [u8; 3] {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
+    let mut sum = [0u64; 3];
+    let mut n = 0u64;
+    for y in h / 4..h * 3 / 4 {
+        for x in a..b {
+            let i = (y * w + x) * 3;
+            for (c, s) in sum.iter_mut().enumerate() {
+                *s += frame.rgb[i + c] as u64;
+            }
+            n += 1;
+        }
+    }
+    [(sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8]
+}
+
+fn close_to(got: [u8; 3], want: [u8; 3]) -> bool {
+    got.iter().zip(want).all(|(g, w)| (*g as i32 - w as i32).abs() < 40)
+}
+
+/// Forwards one side's candidates to the other and returns its ICE states as they come.
+fn pump(mut rx: UnboundedReceiver<PeerEvent>, to: Peer) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, states) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            match e {
+                PeerEvent::Icecandidate { candidate: Some(c) } => to.add_ice_candidate(&c).expect("candidate accepted"),
+                PeerEvent::Iceconnectionstatechange { ice_connection_state } => {
+                    let _ = tx.send(ice_connection_state);
+                }
+                _ => {}
+            }
+        }
+    });
+    states
+}
+
+async fn wait_state(states: &mut UnboundedReceiver<String>, want: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s =
+            tokio::time::timeout_at(deadline, states.recv()).await.expect("ICE state in time").expect("channel open");
+        assert_ne!(s, "failed", "ICE failed");
+        if s == want || (want == "connected" && s == "completed") {
+            return;
+        }
+    }
+}
+
+async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn two_peers_see_and_hear_each_other_and_close_cleanly() {
+    if !run_in_private_network("two_peers_see_and_hear_each_other_and_close_cleanly") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let cam_a = pattern_camera([220, 30, 30], [30, 30, 220]);
+        let cam_b = pattern_camera([30, 200, 30], [230, 230, 30]);
+        let started = Instant::now();
+        let (a, a_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        let (b, b_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        a.add_track(LocalTrack::camera(&cam_a).unwrap()).unwrap();
+        a.add_track(LocalTrack::audio("audiotestsrc is-live=true wave=sine freq=440 volume=0.5", "tone")).unwrap();
+        b.add_track(LocalTrack::camera(&cam_b).unwrap()).unwrap();
+
+        let offer = a.create_offer(false, false).await.unwrap();
+        assert!(offer.sdp.contains("VP8/90000") && offer.sdp.contains("OPUS/48000"), "{}", offer.sdp);
+        a.set_local_description(offer.clone()).await.unwrap();
+        b.set_remote_description(offer).await.unwrap();
+        let answer = b.create_answer().await.unwrap();
+        b.set_local_description(answer.clone()).await.unwrap();
+        a.set_remote_description(answer).await.unwrap();
+        assert_eq!(a.state().signaling_state, "stable");
+        assert_eq!(b.state().signaling_state, "stable");
+
+        let mut a_states = pump(a_events, b.clone());
+        let mut b_states = pump(b_events, a.clone());
+        wait_state(&mut a_states, "connected").await;
+        wait_state(&mut b_states, "connected").await;
+        let connected = started.elapsed();
+
+        let video = |p: &Peer| p.remote_tracks().into_iter().find(|t| t.kind() == "video");
+        wait_until("B to see A's picture", || video(&b).is_some_and(|t| t.received() >= 10)).await;
+        let first_frames = started.elapsed();
+        wait_until("A to see B's picture", || video(&a).is_some_and(|t| t.received() >= 10)).await;
+        let seen_by_b = video(&b).unwrap().latest().unwrap();
+        let seen_by_a = video(&a).unwrap().latest().unwrap();
+        assert!(close_to(mean(&seen_by_b, 0.05, 0.4), [220, 30, 30]), "B sees {:?}", mean(&seen_by_b, 0.05, 0.4));
+        assert!(close_to(mean(&seen_by_b, 0.6, 0.95), [30, 30, 220]), "B sees {:?}", mean(&seen_by_b, 0.6, 0.95));
+        assert!(close_to(mean(&seen_by_a, 0.05, 0.4), [30, 200, 30]), "A sees {:?}", mean(&seen_by_a, 0.05, 0.4));
+        assert!(close_to(mean(&seen_by_a, 0.6, 0.95), [230, 230, 30]), "A sees {:?}", mean(&seen_by_a, 0.6, 0.95));
+
+        let audio = || b.remote_tracks().into_iter().find(|t| t.kind() == "audio");
+        wait_until("B to hear A's tone", || audio().is_some_and(|t| t.received() > 48_000 && t.audio_peak() > 2000))
+            .await;
+        assert!(a.remote_tracks().iter().all(|t| t.kind() == "video"), "B sent no audio");
+        println!(
+            "two peers: ICE connected after {} ms, 10 frames after {} ms",
+            connected.as_millis(),
+            first_frames.as_millis()
+        );
+
+        a.close();
+        b.close();
+        assert_eq!(a.state().signaling_state, "closed");
+        assert!(a.create_offer(false, false).await.is_err(), "a closed connection refuses work");
+        assert!(video(&b).unwrap().is_ended());
+        drop((a, b));
+        // Nobody holds the cameras any more: they stop.
+        wait_until("the cameras to stop", || !cam_a.status().running && !cam_b.status().running).await;
+    });
+}
