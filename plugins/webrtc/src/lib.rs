@@ -8,12 +8,20 @@
 //! Not for: showing video in Booth's own screens (booth-camera's preview), recording one-way
 //! video, or anything biometric: frames and audio are never logged.
 
+#[cfg(target_os = "linux")]
+pub mod display;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod peer;
 #[cfg(target_os = "linux")]
 pub mod remote;
 #[cfg(target_os = "linux")]
+pub mod service;
+#[cfg(target_os = "linux")]
 pub mod stream;
+#[cfg(target_os = "linux")]
+pub use service::WebRtc;
 
-pub use model::{Candidate, Description, PeerConfig, PeerEvent, PeerState, TrackInfo, WebRtcError};
+pub use model::{
+    Candidate, Description, PeerConfig, PeerEvent, PeerState, TrackInfo, WebRtcConfig, WebRtcError, WebRtcSection,
+};

@@ -22,6 +22,61 @@ pub enum WebRtcError {
     Unsupported(String),
 }
 
+/// `[webrtc]` in booth.toml.
+///
+/// ```toml
+/// [webrtc]
+/// microphone = "auto"  # auto (GStreamer's autoaudiosrc) | none | test (a 440 Hz tone) | a GStreamer source, e.g. "pulsesrc device=…"
+/// speaker = "auto"     # where remote audio plays: auto (autoaudiosink) | none | a GStreamer sink
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebRtcSection {
+    pub microphone: String,
+    pub speaker: String,
+}
+
+impl Default for WebRtcSection {
+    fn default() -> Self {
+        WebRtcSection { microphone: "auto".into(), speaker: "auto".into() }
+    }
+}
+
+/// What `[webrtc]` means for the connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebRtcConfig {
+    /// The microphone as a GStreamer source; `None`: `getUserMedia({audio})` answers
+    /// DEVICE_UNAVAILABLE.
+    pub microphone: Option<String>,
+    /// Where remote audio plays, as a GStreamer sink; `None`: decoded, not played.
+    pub speaker: Option<String>,
+}
+
+impl Default for WebRtcConfig {
+    fn default() -> Self {
+        WebRtcSection::default().to_config()
+    }
+}
+
+impl WebRtcSection {
+    pub fn to_config(&self) -> WebRtcConfig {
+        let pick = |v: &str, auto: &str, test: &str| match v.trim() {
+            "" | "none" => None,
+            "auto" => Some(auto.to_string()),
+            "test" => Some(test.to_string()),
+            other => Some(other.to_string()),
+        };
+        WebRtcConfig {
+            microphone: pick(
+                &self.microphone,
+                "autoaudiosrc",
+                "audiotestsrc is-live=true wave=sine freq=440 volume=0.3",
+            ),
+            speaker: pick(&self.speaker, "autoaudiosink", "fakesink sync=false"),
+        }
+    }
+}
+
 /// An SDP offer or answer, as `RTCSessionDescriptionInit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Description {

@@ -83,6 +83,7 @@ struct Inner {
     remote_desc: Mutex<Option<Description>>,
     /// Where remote audio plays (a GStreamer sink description), if anywhere.
     audio_out: Option<String>,
+    last_ice: Mutex<Option<gst_webrtc::WebRTCICEConnectionState>>,
 }
 
 /// One peer connection. Cloning shares it.
@@ -152,6 +153,7 @@ impl Peer {
             local: Mutex::default(),
             remote_desc: Mutex::default(),
             audio_out: options.audio_out,
+            last_ice: Mutex::default(),
         });
         connect_signals(&inner);
         inner.pipeline.set_state(gst::State::Playing).map_err(|e| WebRtcError::Engine(format!("webrtcbin: {e}")))?;
@@ -453,8 +455,14 @@ fn connect_signals(inner: &Arc<Inner>) {
         let inner = weak.upgrade()?;
         let line = values.get(1)?.get::<u32>().ok()?;
         let candidate = values.get(2)?.get::<String>().ok()?;
-        let mid =
-            inner.local.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|d| mid_of_mline(&d.sdp, line));
+        // Gathering starts inside set-local-description, before its promise is answered: read
+        // the mid from webrtcbin's own copy of the description.
+        let local: Option<gst_webrtc::WebRTCSessionDescription> = inner.webrtc.property("local-description");
+        let mid = local
+            .and_then(|d| d.sdp().media(line).and_then(|m| m.attribute_val("mid").map(str::to_string)))
+            .or_else(|| {
+                inner.local.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|d| mid_of_mline(&d.sdp, line))
+            });
         let _ = inner.events.send(PeerEvent::Icecandidate {
             candidate: Some(Candidate { candidate, sdp_m_line_index: Some(line), sdp_mid: mid }),
         });
@@ -476,7 +484,18 @@ fn connect_signals(inner: &Arc<Inner>) {
             return;
         }
         let s = w.property::<gst_webrtc::WebRTCICEConnectionState>("ice-connection-state");
-        let _ = inner.events.send(PeerEvent::Iceconnectionstatechange { ice_connection_state: state_name(s) });
+        let mut last = inner.last_ice.lock().unwrap_or_else(|p| p.into_inner());
+        // libnice goes from checking straight to completed; browsers, and pages waiting for
+        // `connected`, always see connected first.
+        if s == gst_webrtc::WebRTCICEConnectionState::Completed
+            && *last != Some(gst_webrtc::WebRTCICEConnectionState::Connected)
+        {
+            let _ = inner.events.send(PeerEvent::Iceconnectionstatechange { ice_connection_state: "connected".into() });
+        }
+        if *last != Some(s) {
+            let _ = inner.events.send(PeerEvent::Iceconnectionstatechange { ice_connection_state: state_name(s) });
+        }
+        *last = Some(s);
     });
     let weak = Arc::downgrade(inner);
     inner.webrtc.connect_notify(Some("connection-state"), move |w, _| {

@@ -3,50 +3,16 @@
 
 #![cfg(target_os = "linux")]
 
-use booth_camera::{Backend, Camera, CameraConfig, Frame, Source};
+mod common;
+
+use booth_camera::Frame;
 use booth_testkit::netns::run_in_private_network;
 use booth_webrtc::model::{PeerConfig, PeerEvent};
 use booth_webrtc::peer::{Peer, PeerOptions};
 use booth_webrtc::stream::LocalTrack;
+use common::pattern_camera;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
-
-/// A test pattern: the left half one colour, the right half another, at 15 frames a second.
-struct Pattern {
-    left: [u8; 3],
-    right: [u8; 3],
-    next: Instant,
-}
-
-impl Source for Pattern {
-    fn open(&mut self) -> Result<(), String> {
-        Ok(())
-    }
-    fn next(&mut self) -> Result<Frame, String> {
-        let now = Instant::now();
-        if self.next > now {
-            std::thread::sleep(self.next - now);
-        }
-        self.next = Instant::now() + Duration::from_millis(66);
-        let (w, h) = (320usize, 240usize);
-        let mut px = Vec::with_capacity(w * h * 3);
-        for _ in 0..h {
-            for x in 0..w {
-                px.extend_from_slice(if x < w / 2 { &self.left } else { &self.right });
-            }
-        }
-        Ok(Frame::new(w as u32, h as u32, px))
-    }
-}
-
-pub fn pattern_camera(left: [u8; 3], right: [u8; 3]) -> Camera {
-    let config = CameraConfig { backend: Backend::Sim, width: 320, height: 240, fps: 15, ..Default::default() };
-    Camera::with_source(
-        config,
-        Box::new(move || Some(Box::new(Pattern { left, right, next: Instant::now() }) as Box<dyn Source>)),
-        None,
-    )
-}
 
 /// The mean colour of a frame's column band (`x0..x1` of its width, as fractions).
 fn mean(frame: &Frame, x0: f32, x1: f32) -> [u8; 3] {
@@ -168,5 +134,83 @@ fn two_peers_see_and_hear_each_other_and_close_cleanly() {
         drop((a, b));
         // Nobody holds the cameras any more: they stop.
         wait_until("the cameras to stop", || !cam_a.status().running && !cam_b.status().running).await;
+    });
+}
+
+/// Connects `a` (sending `camera`) to a receive-only `b`.
+async fn connect(camera: &booth_camera::Camera) -> (Peer, Peer) {
+    let (a, a_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+    let (b, b_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+    a.add_track(LocalTrack::camera(camera).unwrap()).unwrap();
+    let offer = a.create_offer(false, false).await.unwrap();
+    a.set_local_description(offer.clone()).await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(answer.clone()).await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    let mut a_states = pump(a_events, b.clone());
+    let _b_states = pump(b_events, a.clone());
+    wait_state(&mut a_states, "connected").await;
+    (a, b)
+}
+
+#[test]
+fn a_camera_unplugged_mid_call_comes_back_in_the_same_call() {
+    if !run_in_private_network("a_camera_unplugged_mid_call_comes_back_in_the_same_call") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (camera, plugged) = common::pluggable_camera([220, 30, 30], [30, 30, 220]);
+        let (a, b) = connect(&camera).await;
+        let video = || b.remote_tracks().into_iter().find(|t| t.kind() == "video");
+        wait_until("the first pictures", || video().is_some_and(|t| t.received() >= 10)).await;
+
+        plugged.store(false, std::sync::atomic::Ordering::SeqCst);
+        wait_until("the camera to be reported unavailable", || !camera.status().available).await;
+        let during = video().unwrap().received();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(video().unwrap().received() <= during + 2, "pictures went on with the camera unplugged");
+        assert!(!a.is_closed() && !b.is_closed(), "the call survives");
+
+        plugged.store(true, std::sync::atomic::Ordering::SeqCst);
+        let back = video().unwrap().received();
+        wait_until("pictures again", || video().unwrap().received() >= back + 10).await;
+        let seen = video().unwrap().latest().unwrap();
+        assert!(close_to(mean(&seen, 0.05, 0.4), [220, 30, 30]), "{:?}", mean(&seen, 0.05, 0.4));
+        a.close();
+        b.close();
+    });
+}
+
+#[test]
+fn bad_descriptions_and_candidates_are_refused_without_harm() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use booth_webrtc::model::{Candidate, Description, WebRtcError};
+        let (p, _events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        let garbage = Description { kind: "offer".into(), sdp: "this is not SDP".into() };
+        assert!(matches!(p.set_remote_description(garbage).await, Err(WebRtcError::Invalid(_))));
+        let c = Candidate {
+            candidate: "candidate:1 1 UDP 1 10.0.0.1 9 typ host".into(),
+            sdp_m_line_index: Some(0),
+            sdp_mid: None,
+        };
+        assert!(matches!(p.add_ice_candidate(&c), Err(WebRtcError::State(_))), "no remote description yet");
+        assert!(matches!(p.create_answer().await, Err(WebRtcError::State(_))), "no offer yet");
+        // An answer where an offer is expected: webrtcbin says no, the connection stays usable.
+        let (q, _qe) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        let offer = q.create_offer(true, true).await.unwrap();
+        let wrong = Description { kind: "answer".into(), sdp: offer.sdp.clone() };
+        assert!(p.set_remote_description(wrong).await.is_err());
+        p.set_remote_description(offer).await.unwrap();
+        let bad_line = Candidate { sdp_m_line_index: Some(9), ..c.clone() };
+        assert!(matches!(p.add_ice_candidate(&bad_line), Err(WebRtcError::Invalid(_))));
+        let no_prefix = Candidate { candidate: "1 1 UDP 1 10.0.0.1 9 typ host".into(), ..c.clone() };
+        assert!(matches!(p.add_ice_candidate(&no_prefix), Err(WebRtcError::Invalid(_))));
+        let answer = p.create_answer().await.unwrap();
+        assert_eq!(answer.kind, "answer");
+        p.close();
+        q.close();
     });
 }
