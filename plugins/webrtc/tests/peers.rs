@@ -125,6 +125,17 @@ fn two_peers_see_and_hear_each_other_and_close_cleanly() {
             connected.as_millis(),
             first_frames.as_millis()
         );
+        // CPU of the whole process (both ends: VP8 both ways, Opus one way, the cameras) over 5 s.
+        let (cpu0, t0) = (cpu_ticks(), Instant::now());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (cpu1, t1) = (cpu_ticks(), Instant::now());
+        if let (Some(a), Some(b)) = (cpu0, cpu1) {
+            let ticks = 100.0; // USER_HZ on Linux
+            println!(
+                "two peers in one process, 320x240@15 VP8 both ways + Opus: {:.0} % of one core",
+                (b - a) as f64 / ticks / (t1 - t0).as_secs_f64() * 100.0
+            );
+        }
 
         a.close();
         b.close();
@@ -213,4 +224,12 @@ fn bad_descriptions_and_candidates_are_refused_without_harm() {
         p.close();
         q.close();
     });
+}
+
+/// utime + stime of this process, in clock ticks.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
