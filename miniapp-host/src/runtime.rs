@@ -6,6 +6,8 @@ use serde::Serialize;
 
 /// The runtime's source, shipped inside the binary.
 pub const RUNTIME_JS: &str = include_str!("../js/runtime.js");
+/// ft.webrtc's streams and connections (`js/webrtc.js`), shipped inside the binary.
+pub const WEBRTC_JS: &str = include_str!("../js/webrtc.js");
 /// Page output forwarding, shipped inside the binary.
 pub const CONSOLE_JS: &str = include_str!("../js/console.js");
 /// Names Booth's own frames in page stack traces, so that forwarded output points at the page's
@@ -148,7 +150,7 @@ pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) 
     // not matter in an initialization script (it is never parsed as HTML).
     let json = serde_json::to_string(&config).unwrap_or_else(|_| "{}".into());
     format!(
-        "{CONSOLE_JS}\n{DOM_JS}\n{RUNTIME_JS}\n;__boothConsole();\n__boothRuntime({json}, __boothDom());{SOURCE_URL}"
+        "{CONSOLE_JS}\n{DOM_JS}\n{RUNTIME_JS}\n{WEBRTC_JS}\n;__boothConsole();\n__boothRuntime({json}, __boothDom());{SOURCE_URL}"
     )
 }
 

@@ -41,6 +41,7 @@ pub struct Config {
     pub printer: booth_printer::PrinterConfig,
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
+    pub webrtc: booth_webrtc::WebRtcSection,
     pub provider: booth_provider_client::ProviderSection,
     pub payment: booth_payment::PaymentSection,
     pub fleet: booth_fleet::FleetSection,

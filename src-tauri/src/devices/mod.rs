@@ -57,6 +57,9 @@ pub struct Devices {
     pub apps: Arc<booth_apps::TwoScreens>,
     /// open-certify (the app connects its window and the package's origins).
     pub certify: Arc<booth_certify::Certify>,
+    /// ft.webrtc: native peer connections fed by the camera (Linux; WebView2 has its own).
+    #[cfg(target_os = "linux")]
+    pub webrtc: Arc<booth_webrtc::WebRtc>,
     /// The identity provider of `[provider]` (`booth-provider/v1`), if one is configured.
     pub provider: Option<Arc<booth_provider_client::Provider>>,
     /// Seed 001's payments and the terminal's payment journal.
@@ -123,6 +126,12 @@ impl Devices {
             Some(s) => sims.register(Arc::new(booth_certify::sim::CertifySim(s))),
             None => sims.note_real(booth_certify::sim::SIM_ID, "window"),
         }
+        #[cfg(target_os = "linux")]
+        let webrtc = {
+            let w = booth_webrtc::WebRtc::new(camera.clone(), config.webrtc.to_config());
+            w.register(&bridge);
+            w
+        };
         let apps = booth_apps::TwoScreens::new(&bridge);
         apps.register(&bridge);
         let provider = provider(config, sim, &sims);
@@ -151,6 +160,8 @@ impl Devices {
             face,
             apps,
             certify,
+            #[cfg(target_os = "linux")]
+            webrtc,
             provider,
             payment,
         }
@@ -211,6 +222,10 @@ impl Devices {
         }
         if let (Value::Object(map), Value::Object(sound)) = (&mut status, self.audio.status()) {
             map.extend(sound);
+        }
+        #[cfg(target_os = "linux")]
+        if let Value::Object(map) = &mut status {
+            map.insert("webrtc".into(), serde_json::json!({"connections": self.webrtc.peer_count()}));
         }
         status
     }

@@ -78,11 +78,12 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         let ft = b.run_async("ft.finOpenWitnessVideo({videoType: 'x'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
         assert_eq!(ft["errorCode"], "UNSUPPORTED", "{ft}");
         assert!(ft["errMsg"].as_str().unwrap_or("").starts_with("finOpenWitnessVideo:fail"), "{ft}");
+        // ft.webrtc works on Linux (native connections), and needs the `camera` permission.
         let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
-        assert_eq!(rtc["errorCode"], "UNSUPPORTED", "{rtc}");
+        assert_eq!(rtc["errorCode"], "PERMISSION_DENIED", "{rtc}");
 
         let media = b.run_async("ft.webrtc.mediaDevices.getSupportedConstraints().then(function (r) { done({ok: r}); }, done);", Value::Null).await;
-        assert_eq!(media["errorCode"], "UNSUPPORTED", "{media}");
+        assert_eq!(media["errorCode"], "PERMISSION_DENIED", "{media}");
 
         // startBizService without the `identity` permission: seed 003's 4000 with Booth's
         // errorCode (bad params with the permission: e2e certify::*).

@@ -22,6 +22,8 @@
 //! - [`web::WebServer`]: an HTTP server on a free loopback port that serves files and keeps
 //!   what is uploaded to it (fleet packages, screenshots and logs).
 //!
+//! - [`netns::run_in_private_network`]: runs a test again inside its own network namespace with
+//!   a veth pair, for WebRTC (libnice ignores loopback).
 //! - [`contract::Contract`] (feature `contract`): docs/provider-v1.yaml's schemas, to check
 //!   the bodies Booth sends and the reference provider answers.
 //! - [`netfault::FaultProxy`]: a TCP proxy between a client and its server that drops the
@@ -46,6 +48,8 @@ pub mod face;
 #[cfg(unix)]
 pub mod mosquitto;
 pub mod netfault;
+#[cfg(target_os = "linux")]
+pub mod netns;
 #[cfg(unix)]
 pub mod pcscd;
 #[cfg(unix)]

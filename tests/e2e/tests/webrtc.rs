@@ -1,0 +1,207 @@
+//! End to end, ft.webrtc in a real booth window: a page calls a native peer played by the test
+//! (the crate's own `Peer`, the far end a browser would be), the test relaying SDP and
+//! candidates as a signalling server would. Everything runs inside a private network namespace
+//! (libnice ignores loopback): the test starts again inside one, with its own tauri-driver there.
+
+use booth_camera::Frame;
+use booth_e2e::*;
+use booth_testkit as tk;
+use booth_webrtc::peer::{Peer, PeerOptions};
+use booth_webrtc::{Candidate, Description, PeerConfig, PeerEvent};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A tauri-driver of this namespace's own (the one scripts/test-all starts lives outside it).
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // SIGTERM, never SIGKILL: tauri-driver must stop its WebKitWebDriver child.
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_driver() -> Driver {
+    let port = free_port();
+    let child = std::process::Command::new("tauri-driver")
+        .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tauri-driver on PATH (scripts/test-all installs it)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Read by Booth::start_app; this process is the namespace's only test.
+    unsafe { std::env::set_var("TAURI_DRIVER_URL", format!("http://127.0.0.1:{port}")) };
+    Driver(child)
+}
+
+fn pattern(left: [u8; 3], right: [u8; 3]) -> Frame {
+    let (w, h) = (320u32, 240u32);
+    let mut px = Vec::with_capacity((w * h * 3) as usize);
+    for _ in 0..h {
+        for x in 0..w {
+            px.extend_from_slice(if x < w / 2 { &left } else { &right });
+        }
+    }
+    Frame::new(w, h, px)
+}
+
+fn mean(frame: &Frame, x0: f32, x1: f32) -> [i32; 3] {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
+    let mut sum = [0i64; 3];
+    let mut n = 0i64;
+    for y in h / 4..h * 3 / 4 {
+        for x in a..b {
+            for (c, s) in sum.iter_mut().enumerate() {
+                *s += frame.rgb[(y * w + x) * 3 + c] as i64;
+            }
+            n += 1;
+        }
+    }
+    [(sum[0] / n) as i32, (sum[1] / n) as i32, (sum[2] / n) as i32]
+}
+
+fn near(got: [i32; 3], want: [i32; 3]) -> bool {
+    got.iter().zip(want).all(|(g, w)| (g - w).abs() < 45)
+}
+
+#[tokio::test]
+async fn a_booth_page_calls_a_native_peer_and_both_see_each_other() {
+    if !tk::netns::run_in_private_network("a_booth_page_calls_a_native_peer_and_both_see_each_other") {
+        return;
+    }
+    let _driver = start_driver();
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("camera");
+    tk::face::write_frames(&frames, &[pattern([220, 30, 30], [30, 30, 220])]);
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\ndir = \"\"\n[camera]\nbackend = \"file\"\npath = \"{}\"\nwidth = 320\nheight = 240\nfps = 15\n\
+             [webrtc]\nmicrophone = \"test\"\nspeaker = \"none\"\n",
+            frames.display()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    with_real_booth(&fixture("webrtc"), &["--config", &config], async |b| {
+        b.wait_for("return window.ready", Duration::from_secs(10)).await;
+        let started = Instant::now();
+        let r = b.run_async("window.start().then(done, e => done({error: e && (e.errMsg || e.stack || e.message) || String(e)}))", Value::Null).await;
+        assert!(r.get("error").is_none(), "{r}");
+        assert_eq!(r["kinds"], json!(["video", "audio"]), "{r}");
+        assert_eq!(r["config"], json!({"iceServers": []}));
+        assert!(r["streamId"].as_str().is_some_and(|s| !s.is_empty()));
+
+        // The far end: a native peer with a camera of its own (green | yellow).
+        let (peer, mut events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        let far_cam = tk_camera(pattern([30, 200, 30], [230, 230, 30]));
+        peer.add_track(booth_webrtc::stream::LocalTrack::camera(&far_cam).unwrap()).unwrap();
+        let offer: Description = serde_json::from_value(r["offer"].clone()).unwrap();
+        assert!(offer.sdp.contains("VP8/90000"), "{}", offer.sdp);
+        peer.set_remote_description(offer).await.unwrap();
+        let answer = peer.create_answer().await.unwrap();
+        peer.set_local_description(answer.clone()).await.unwrap();
+        let r = b
+            .run_async("pc.setRemoteDescription(arg).then(() => done(pc.signalingState), e => done({error: e}))", json!(answer))
+            .await;
+        assert_eq!(r, json!("stable"));
+
+        // Relay candidates both ways until both sides are connected.
+        let mut given = 0usize;
+        let mut native_connected = false;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let page: Vec<Value> = serde_json::from_value(b.client.execute("return call.candidates", vec![]).await.unwrap()).unwrap();
+            for c in &page[given..] {
+                let c: Candidate = serde_json::from_value(c.clone()).unwrap();
+                peer.add_ice_candidate(&c).unwrap();
+            }
+            given = page.len();
+            while let Ok(e) = events.try_recv() {
+                match e {
+                    PeerEvent::Icecandidate { candidate: Some(c) } => {
+                        let r = b.run_async("pc.addIceCandidate(arg).then(() => done(true), e => done(e))", json!(c)).await;
+                        assert_eq!(r, json!(true), "the page refused a candidate: {r}");
+                    }
+                    PeerEvent::Iceconnectionstatechange { ice_connection_state } => {
+                        native_connected |= ice_connection_state == "connected";
+                    }
+                    _ => {}
+                }
+            }
+            let ice = b.client.execute("return call.ice", vec![]).await.unwrap();
+            if native_connected && ice.as_array().is_some_and(|a| a.contains(&json!("connected"))) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not connected: page {ice}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let connected = started.elapsed();
+
+        // The far end sees the page's camera and hears its microphone (a test tone).
+        let track = |kind: &str| peer.remote_tracks().into_iter().find(|t| t.kind() == kind);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !(track("video").is_some_and(|t| t.received() >= 10)
+            && track("audio").is_some_and(|t| t.received() > 48_000 && t.audio_peak() > 1000))
+        {
+            assert!(Instant::now() < deadline, "no media from the page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = track("video").unwrap().latest().unwrap();
+        assert!(near(mean(&seen, 0.05, 0.4), [220, 30, 30]), "{:?}", mean(&seen, 0.05, 0.4));
+        assert!(near(mean(&seen, 0.6, 0.95), [30, 30, 220]), "{:?}", mean(&seen, 0.6, 0.95));
+        // The page got the far end's video as a track event with a stream id.
+        let tracks = b.wait_for("return call.tracks.length ? call.tracks : null", Duration::from_secs(20)).await;
+        assert_eq!(tracks[0]["kind"], "video", "{tracks}");
+        assert!(tracks[0]["streamId"].as_str().is_some_and(|s| !s.is_empty()));
+        println!("page ↔ native peer: ICE connected after {} ms (from getUserMedia)", connected.as_millis());
+
+        // <webrtc-video> shows the far end's stream (src) and the page's own (srcObject).
+        let shown = b
+            .run_async(
+                "const remote = document.createElement('webrtc-video'); remote.setAttribute('src', 'webrtc://' + arg);
+                 const local = document.createElement('webrtc-video'); local.setAttribute('muted', '');
+                 document.body.append(remote, local); local.srcObject = window.localStream;
+                 done(true);",
+                tracks[0]["streamId"].clone(),
+            )
+            .await;
+        assert_eq!(shown, json!(true));
+        let sizes = b
+            .wait_for(
+                "const s = [...document.querySelectorAll('webrtc-video')].map(v => v.shadowRoot.querySelector('img'));
+                 return s.every(i => i && i.naturalWidth === 320 && i.src.startsWith('http://127.0.0.1:')) ? s.map(i => i.naturalHeight) : null;",
+                Duration::from_secs(20),
+            )
+            .await;
+        assert_eq!(sizes, json!([240, 240]));
+
+        // close ends it: the page's state is closed and Booth's connection is gone.
+        let state = b.run_async("pc.close(); done(pc.signalingState)", Value::Null).await;
+        assert_eq!(state, json!("closed"));
+        health_until(b, "no open connection", Duration::from_secs(10), |h| h["devices"]["webrtc"]["connections"] == 0).await;
+        peer.close();
+    })
+    .await;
+}
+
+fn tk_camera(frame: Frame) -> booth_camera::Camera {
+    let dir = tempfile::tempdir().unwrap().keep();
+    tk::face::write_frames(&dir, &[frame]);
+    let config = booth_camera::CameraConfig {
+        backend: booth_camera::Backend::File(dir),
+        width: 320,
+        height: 240,
+        fps: 15,
+        ..Default::default()
+    };
+    booth_camera::Camera::new(config)
+}
