@@ -176,7 +176,7 @@ fn page_result(outcome: Result<serde_json::Value, Refusal>) -> Response {
 
 /// `GET /certify/{id}`: the certification page (no signature: a person's browser asks).
 async fn certify_page(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    if !certify::id_ok(&id) || !app.certify.exists(&id) {
+    if !certify::id_ok(&id) || !app.certify.exists(&app, &id) {
         let body = "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>实人认证</title><p>认证不存在或已过期</p></html>";
         return page_answer(StatusCode::NOT_FOUND, "text/html; charset=utf-8", body.as_bytes().to_vec());
     }
@@ -335,7 +335,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let outcome = match (method.as_str(), path.as_str()) {
         ("GET", "/v1/capabilities") => capabilities(&app),
         ("GET", p) if p.starts_with("/v1/certify/") => {
-            app.certify.status(&caller.key_id, &p["/v1/certify/".len()..]).and_then(|s| json(&s))
+            app.certify.status(&app, &caller.key_id, &p["/v1/certify/".len()..]).and_then(|s| json(&s))
         }
         _ => Err(Refusal(Code::NotFound, format!("{method} {path}: 没有这个接口"))),
     };

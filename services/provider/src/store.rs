@@ -22,7 +22,8 @@ pub enum StoreError {
 }
 
 /// Each entry moves the schema one version on (`PRAGMA user_version`); never edit one that shipped.
-const MIGRATIONS: &[&str] = &["CREATE TABLE person (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE person (
         id TEXT PRIMARY KEY,
         org TEXT NOT NULL,
         component TEXT NOT NULL,
@@ -68,7 +69,24 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE person (
         action TEXT NOT NULL,
         person_id TEXT NOT NULL,
         outcome TEXT NOT NULL
-    );"];
+    );",
+    // Certifications (`/v1/certify/*`), so that a restart of the provider keeps them (certify.rs).
+    "CREATE TABLE certification (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        cert_no TEXT NOT NULL,
+        return_url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        frames INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        error_code TEXT NOT NULL DEFAULT '',
+        person_id TEXT NOT NULL DEFAULT '',
+        score REAL NOT NULL DEFAULT 0
+    );
+    CREATE INDEX certification_expires ON certification(expires_at);",
+];
 
 /// How long a stored answer replays for a repeated Idempotency-Key.
 pub const ANSWER_TTL_S: i64 = 24 * 3600;
@@ -315,6 +333,11 @@ impl Store {
             params![key_id, idem, request, status, body, booth_provider_client::sign::now_s()],
         )?;
         Ok(())
+    }
+
+    /// The connection, for the tables another module owns (certify.rs's `certification`).
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        lock(&self.db)
     }
 
     pub fn audit(&self, key_id: &str, terminal: &str, action: &str, person: &str, outcome: &str) {

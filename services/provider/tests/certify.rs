@@ -172,3 +172,119 @@ async fn bad_starts_unknown_ids_and_other_terminals() {
     assert_eq!(e.code, Code::NotConfigured, "{e:?}");
     running.stop().await;
 }
+
+fn settings_in(dir: &std::path::Path, listen: &str, certify_ttl_s: i64) -> booth_provider::Settings {
+    booth_provider::Settings {
+        listen: listen.parse().unwrap(),
+        database: dir.join("db/provider.db"),
+        key_file: dir.join("keys/templates.key"),
+        models_dir: Some(tk::models_dir()),
+        clients: std::collections::HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        certify_ttl_s,
+        ..booth_provider::Settings::default()
+    }
+}
+
+/// The provider restarts while a person is half-way through the challenge: the certification
+/// is still there (same id, same page, same terminal key), the page gets a fresh challenge and
+/// ends it with the right result.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certification_survives_a_provider_restart_mid_challenge() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 600)).unwrap();
+    let running = app.serve().await.unwrap();
+    let addr = running.addr;
+    let c = client_to(&running.url(), Duration::from_secs(10), 0);
+    let _: EnrollResponse = c
+        .post(
+            "/v1/face/enroll",
+            &EnrollRequest {
+                terminal: "T-1".into(),
+                face: face("obama2.jpg"),
+                partition: Partition::default(),
+                person: PersonInfo { name: "测试".into(), id_number: ID_NUMBER.into(), ..Default::default() },
+                consent: consent(),
+            },
+        )
+        .await
+        .unwrap();
+    let s: CertifyStartResponse =
+        c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
+    // A few frames of a person looking straight at the camera: the challenge has begun.
+    let live = tk::live_sequence("obama.jpg", &detect);
+    let id = s.certify_id.clone();
+    let first = live[0].to_jpeg(85);
+    let answers = tokio::task::spawn_blocking(move || {
+        (0..3).map(|_| page_request(addr, "POST", &format!("/certify/{id}/frame"), &first)).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["status"], "PENDING", "{v}");
+    }
+
+    running.stop().await;
+    drop(app);
+    // Up again on the same address, from the same database.
+    let app = booth_provider::App::open(settings_in(dir.path(), &addr.to_string(), 600)).unwrap();
+    let running = app.serve().await.unwrap();
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(st.status, "PENDING", "{st:?}");
+    assert_eq!(st.return_url, "https://shop.example/done");
+    let id = s.certify_id.clone();
+    let (status, _) =
+        tokio::task::spawn_blocking(move || page_request(addr, "GET", &format!("/certify/{id}"), b"")).await.unwrap();
+    assert_eq!(status, 200, "the page is still there after the restart");
+    let id = s.certify_id.clone();
+    let passed = tokio::task::spawn_blocking(move || run_page(addr, &id, &live, 200)).await.unwrap();
+    assert_eq!(passed["status"], "PASSED", "{passed}");
+    let done: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(done.status, "PASSED");
+    running.stop().await;
+}
+
+/// A certification nobody finishes within `certify_ttl_s` ends as FAILED / TIMEOUT, for the
+/// terminal and for the page (which goes to the return URL with that result), also after a
+/// restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfinished_certification_expires_with_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 2)).unwrap();
+    let running = app.serve().await.unwrap();
+    let addr = running.addr;
+    let c = client_to(&running.url(), Duration::from_secs(10), 0);
+    let s: CertifyStartResponse =
+        c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(st.status, "PENDING");
+    running.stop().await;
+    drop(app);
+    let app = booth_provider::App::open(settings_in(dir.path(), &addr.to_string(), 2)).unwrap();
+    let running = app.serve().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+        if st.status != "PENDING" || std::time::Instant::now() > deadline {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((st.status.as_str(), st.error_code.as_str()), ("FAILED", "TIMEOUT"), "{st:?}");
+    let id = s.certify_id.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        page_request(addr, "POST", &format!("/certify/{id}/frame"), &tk::photo("obama.jpg").to_jpeg(85))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "FAILED");
+    assert!(v["next"].as_str().unwrap().ends_with("status=FAILED&errorCode=TIMEOUT"), "{v}");
+    let audit = format!("{:?}", running.app.store.audit_rows(10).unwrap());
+    assert!(audit.contains("TIMEOUT"), "{audit}");
+    running.stop().await;
+    // An out-of-range lifetime is refused at start.
+    assert!(booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 1)).is_err());
+}
