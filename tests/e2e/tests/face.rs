@@ -457,3 +457,42 @@ async fn a_page_script_cannot_agree_on_the_consent_screen() {
     })
     .await;
 }
+
+/// A remote package served under a sub-path (`http://127.0.0.1:<port>/app/index.html`):
+/// faceLogin's relaunchUrl is a page of the package, so it resolves inside `/app/`, not at the
+/// host's root.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn relaunch_url_of_a_remote_package_under_a_sub_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("app/pages")).unwrap();
+    let page = std::fs::read_to_string(Path::new(&fixture("face")).join("index.html")).unwrap();
+    std::fs::write(site.join("app/index.html"), &page).unwrap();
+    std::fs::write(site.join("app/pages/after.html"), &page).unwrap();
+    let port = booth_e2e::free_port();
+    let mut server = booth_e2e::serve_dir(&site.display().to_string(), port);
+    let (config, _camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("[face]\n", "[face]\nengine = \"provider\"\n");
+    toml.push_str("[provider]\nbackend = \"sim\"\n[package]\nremote_permissions = [\"face\"]\n");
+    std::fs::write(&config, toml).unwrap();
+    let url = format!("http://127.0.0.1:{port}/app/index.html");
+    with_real_booth(&url, &["--config", &config], async |b| {
+        ready(b).await;
+        b.client
+            .execute(
+                "window.loggedIn = null; wxfaceapp.faceLogin({relaunchUrl: 'pages/after?from=login', complete: function (r) { window.loggedIn = r; }}); return true;",
+                vec![],
+            )
+            .await
+            .expect("faceLogin");
+        let landed = b
+            .wait_for("return window.ready && location.search === '?from=login' && location.pathname", Duration::from_secs(40))
+            .await;
+        assert_eq!(landed, "/app/pages/after.html", "relaunchUrl resolves inside the package's folder");
+    })
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+}
