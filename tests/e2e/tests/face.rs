@@ -401,7 +401,8 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
             ocr["ok"],
             json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
                 "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
-                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true}}),
+                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+                "birthdayMatchesIdNo": true}}),
             "{ocr}"
         );
 
