@@ -459,6 +459,79 @@ async fn a_page_script_cannot_agree_on_the_consent_screen() {
     .await;
 }
 
+/// The fictional person of the card tests.
+const CARD_PERSON: booth_testkit::card::IdFront = booth_testkit::card::IdFront {
+    name: "林晓雨",
+    gender: "女",
+    nation: "汉",
+    birth: (1994, 7, 9),
+    address: &["浙江省杭州市西湖区文三路", "88号2幢301室"],
+    id_no: "33010619940709002X",
+};
+
+/// finCardOcr with an empty imagePath, as a person uses it: Booth's capture screen shows the
+/// camera (here the `file` camera playing a photographed card), the person presses 拍照 with
+/// the pointer (a click of the X server, not a script), the picture goes to the reference
+/// provider and the page gets the card's fields; a second call is ended with 取消.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models + the booth-provider binary; run by scripts/test-all"]
+async fn card_capture_screen_shutter_and_cancel_by_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = reference_provider(dir.path());
+    let card = booth_testkit::card::photographed(&booth_testkit::card::id_front(&CARD_PERSON), 560, 1.0, 4, 5);
+    let (config, _camera) = setup(dir.path(), &[card], 30);
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\ntimeout_ms = 30000\n",
+        provider.url
+    ));
+    private(Path::new(&config), &toml);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        b.client
+            .execute(
+                "window.card = null; ft.finCardOcr({type: 'IDCard', imagePath: ''}).then(function (r) { window.card = {ok: r}; }, function (e) { window.card = e; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start finCardOcr");
+        // The screen is up with its preview before the person presses 拍照.
+        b.wait_for("return window.__boothFace.previewShowing()", Duration::from_secs(15)).await;
+        press(b, "shoot").await;
+        let read = result(b, "card", Duration::from_secs(60)).await;
+        assert_eq!(
+            read["ok"],
+            json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
+                "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
+                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+                "birthdayMatchesIdNo": true}}),
+            "{read}"
+        );
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+
+        // 取消: the call fails as ft calls fail, CANCELLED, and nothing reaches the provider.
+        b.client
+            .execute(
+                "window.card = null; ft.finCardOcr({type: 'BankCard'}).then(function (r) { window.card = {ok: r}; }, function (e) { window.card = e; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start finCardOcr");
+        b.wait_for("return window.__boothFace.previewShowing()", Duration::from_secs(15)).await;
+        press(b, "cancel").await;
+        let cancelled = result(b, "card", Duration::from_secs(10)).await;
+        assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
+        assert!(cancelled["errMsg"].as_str().unwrap_or_default().starts_with("finCardOcr:fail"), "{cancelled}");
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+    })
+    .await;
+    drop(provider);
+    let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+    // One picture reached the provider: the cancelled call sent none.
+    assert_eq!(log.lines().filter(|l| l.contains("recognised")).count(), 1, "{log}");
+    assert!(!log.contains("33010619940709002X"), "{log}");
+}
+
 /// A remote package served under a sub-path (`http://127.0.0.1:<port>/app/index.html`):
 /// faceLogin's relaunchUrl is a page of the package, so it resolves inside `/app/`, not at the
 /// host's root.
