@@ -135,11 +135,14 @@ BOOTH_FACE_DIR="${BOOTH_FACE_DIR:-$HOME/.local/share/booth/face}"
 # Card OCR models for the reference provider (`booth-provider`, `/v1/ocr`), next to the face
 # models (they share the ONNX Runtime library there):
 #   PyPI rapidocr-onnxruntime 1.4.4 (wheel)  PaddleOCR PP-OCRv4 Chinese text detection and
-#                                            recognition (ONNX; the recogniser's character
-#                                            list is in its metadata)  Apache-2.0
+#                                            recognition, and the PP-OCR mobile v2.0 text
+#                                            orientation classifier (0°/180°) (ONNX; the
+#                                            recogniser's character list is in its metadata)  Apache-2.0
+#   npm  bankcardinfo 2.0.6                  bank card BIN prefixes of 125 Chinese banks (bank
+#                                            name, code, card type), turned into bank-bins.tsv  ISC
 booth_ocr_models() {
   local dir="${1:-$BOOTH_FACE_DIR}"
-  local stamp="$dir/models/.booth-ocr-v1"
+  local stamp="$dir/models/.booth-ocr-v2"
   [ -f "$stamp" ] && return 0
   local dl="$dir/downloads"
   mkdir -p "$dl" "$dir/models/licenses"
@@ -153,16 +156,45 @@ booth_ocr_models() {
 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf  $wheel
 SUMS
     rm -rf unpacked-ocr && mkdir -p unpacked-ocr
-    unzip -q -o "$wheel" 'rapidocr_onnxruntime/models/ch_PP-OCRv4_*' 'rapidocr_onnxruntime-1.4.4.dist-info/METADATA' -d unpacked-ocr
+    unzip -q -o "$wheel" 'rapidocr_onnxruntime/models/ch_PP-OCRv4_*' 'rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx' 'rapidocr_onnxruntime-1.4.4.dist-info/METADATA' -d unpacked-ocr
     cp unpacked-ocr/rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx "$dir/models/ppocr-v4-det.onnx"
     cp unpacked-ocr/rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx "$dir/models/ppocr-v4-rec.onnx"
+    cp unpacked-ocr/rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx "$dir/models/ppocr-cls.onnx"
     # The wheel carries no licence file; its METADATA names Apache-2.0.
     cp unpacked-ocr/rapidocr_onnxruntime-1.4.4.dist-info/METADATA "$dir/models/licenses/rapidocr-onnxruntime-1.4.4-METADATA.txt"
     sha256sum -c --quiet - <<SUMS
 d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  $dir/models/ppocr-v4-det.onnx
 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  $dir/models/ppocr-v4-rec.onnx
+e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c  $dir/models/ppocr-cls.onnx
 SUMS
     rm -rf unpacked-ocr
+    # The BIN table: the package's regular expressions `^(p1|p2|…)\d{n}$` per bank and card
+    # type, as `prefix<TAB>length<TAB>bank code<TAB>bank name<TAB>card type` lines.
+    local bins=bankcardinfo-2.0.6.tgz
+    [ -f "$bins" ] || npm pack -q bankcardinfo@2.0.6 >/dev/null
+    sha256sum -c --quiet - <<SUMS
+297c7659a088673f3918f10d2e3bc1cb1a6d6ddd2b13c60c0c5805c07823aac3  $bins
+SUMS
+    rm -rf unpacked-bins && mkdir -p unpacked-bins
+    tar -xzf "$bins" -C unpacked-bins package/index.js package/package.json
+    python3 - unpacked-bins/package/index.js "$dir/models/bank-bins.tsv" <<'PY'
+import re, sys
+s = open(sys.argv[1], encoding="utf-8").read()
+body = s[s.index("var bankcardList"):s.index("function getBankNameByBankCode")]
+rows = []
+for name, code, pats in re.findall(r'bankName:\s*"([^"]*)",\s*bankCode:\s*"([^"]*)",\s*patterns:\s*\[(.*?)\]\s*\}', body, re.S):
+    for reg, n, kind in re.findall(r'reg:\s*/\^\(([^)]*)\)\\d\{(\d+)\}\$/g,\s*cardType:\s*"(\w+)"', pats):
+        for p in reg.split("|"):
+            rows.append(f"{p}\t{len(p) + int(n)}\t{code}\t{name}\t{kind}\n")
+if len(rows) < 1000:
+    sys.exit(f"bank-bins.tsv: only {len(rows)} rows read")
+open(sys.argv[2], "w", encoding="utf-8").write("".join(rows))
+PY
+    cp unpacked-bins/package/package.json "$dir/models/licenses/bankcardinfo-2.0.6-package.json"
+    rm -rf unpacked-bins
+    sha256sum -c --quiet - <<SUMS
+4064f2dd5c88911e71e462c7dde29adc50b40b578d2671711cb719f671223abc  $dir/models/bank-bins.tsv
+SUMS
   ) || { echo "error: card OCR models could not be installed" >&2; return 1; }
   touch "$stamp"
 }

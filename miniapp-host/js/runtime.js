@@ -174,11 +174,21 @@ function __boothRuntime(cfg, dom) {
     define(window, 'my', my);
   }
 
+  // The package's root: a remote package's folder (`https://host/app/`) when this page is
+  // under one (the longest that fits), else the origin's root (a local package, `booth://id/`).
+  function packageRoot() {
+    var here = location.href, best = null;
+    (cfg.bases || []).forEach(function (b) {
+      if (here.indexOf(b) === 0 && (!best || b.length > best.length)) best = b;
+    });
+    return new URL(best || '/', location.href);
+  }
+
   // faceLogin's relaunchUrl, after a new login: a page of this package (Booth checked the path
   // before the login), `.html` added to a page path without an extension (`pages/pay/pay`).
   function relaunch(path) {
     if (typeof path !== 'string' || !path.trim()) return;
-    var root = new URL('/', location.href);
+    var root = packageRoot();
     var m = /^([^?#]*)(.*)$/.exec(path.trim().replace(/^\/+/, ''));
     var file = m[1];
     if (!/\.[A-Za-z0-9]+$/.test(file.split('/').pop())) file += '.html';

@@ -120,6 +120,9 @@ struct RuntimeConfig<'a> {
     dialects: Vec<Dialect>,
     package: &'a str,
     version: &'a str,
+    /// Where remote packages' files start (the entry URL's folder, `https://host/app/`): a
+    /// page path such as faceLogin's `relaunchUrl` is taken from there, not from the host's root.
+    bases: Vec<String>,
     wxfaceapp: Names,
     ft: Names,
 }
@@ -134,8 +137,18 @@ fn names_of(d: Dialect) -> Names {
     Names { calls: names(d, Kind::Call), events: names(d, Kind::Event) }
 }
 
-/// The initialization script for a page of `package_id`, defining only `dialects`.
-pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) -> String {
+/// The folder a remote package's files start from: the entry URL without its last segment,
+/// query and fragment (`https://host/app/index.html` → `https://host/app/`).
+pub fn package_root(entry: &url::Url) -> Option<url::Url> {
+    let mut root = entry.join("./").ok()?;
+    root.set_query(None);
+    root.set_fragment(None);
+    Some(root)
+}
+
+/// The initialization script for a page of `package_id`, defining only `dialects`. `remote`:
+/// the entry URLs of the remote packages the window may show (page paths resolve inside them).
+pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str, remote: &[url::Url]) -> String {
     let mut dialects = dialects.to_vec();
     dialects.sort();
     dialects.dedup();
@@ -143,6 +156,7 @@ pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str) 
         dialects,
         package: package_id,
         version: booth_version,
+        bases: remote.iter().filter_map(package_root).map(String::from).collect(),
         wxfaceapp: names_of(Dialect::Wxfaceapp),
         ft: names_of(Dialect::Ft),
     };
@@ -160,7 +174,7 @@ mod tests {
 
     #[test]
     fn script_carries_only_the_listed_dialects_and_every_name() {
-        let s = init_script(&[Dialect::My, Dialect::Ft], "demo", "0.1.0");
+        let s = init_script(&[Dialect::My, Dialect::Ft], "demo", "0.1.0", &[]);
         assert!(s.contains(r#""dialects":["my","ft"]"#), "{}", &s[s.len() - 400..]);
         for name in names(Dialect::Wxfaceapp, Kind::Call).into_iter().chain(names(Dialect::Wxfaceapp, Kind::Event)) {
             assert!(s.contains(&format!("\"{name}\"")), "{name}");
@@ -168,6 +182,22 @@ mod tests {
         assert!(s.contains("\"webrtc.mediaDevices.getUserMedia\""));
         assert!(s.contains("__boothConsole();") && s.ends_with("//# sourceURL=booth-runtime.js\n"));
         assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
+    }
+
+    #[test]
+    fn a_remote_package_under_a_sub_path_starts_in_its_folder() {
+        let root = |s: &str| package_root(&url::Url::parse(s).unwrap()).map(String::from);
+        assert_eq!(root("https://host.example/app/index.html?x=1#top").as_deref(), Some("https://host.example/app/"));
+        assert_eq!(root("https://host.example/app/").as_deref(), Some("https://host.example/app/"));
+        assert_eq!(root("https://host.example/").as_deref(), Some("https://host.example/"));
+        assert_eq!(root("http://127.0.0.1:8080/a/b/c.html").as_deref(), Some("http://127.0.0.1:8080/a/b/"));
+        let s = init_script(
+            &[Dialect::Wxfaceapp],
+            "demo",
+            "0.1.0",
+            &[url::Url::parse("https://h.example/app/index.html").unwrap()],
+        );
+        assert!(s.contains(r#""bases":["https://h.example/app/"]"#));
     }
 
     fn keys() -> InternalKeys {

@@ -468,7 +468,18 @@ async fn seed_002_fin_apis_through_the_reference_provider() {
         ocr,
         json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
             "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
-            "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true}})
+            "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+            "birthdayMatchesIdNo": true}})
+    );
+    // A 出生 that differs from the number's birth date is no success either.
+    let other_birth = IdFront { birth: (1994, 7, 19), ..person };
+    let bad = data_url(&photographed(&id_front(&other_birth), 900, 0.0, 4, 3));
+    let (ok, ocr) = r.ft("finCardOcr", json!({"type": "IDCard", "imagePath": bad})).await;
+    assert!(ok, "{ocr}");
+    assert_eq!(ocr["errorCode"], 2003, "{ocr}");
+    assert_eq!(
+        ocr["description"],
+        "出生日期 (19940719) 与身份证号码中的出生日期 (19940709) 不符 (可能识别有误), 请重拍"
     );
     // A number whose check digit fails is no success; a face photo is no card.
     let misprinted = IdFront { id_no: "330106199407090021", ..person };

@@ -16,7 +16,9 @@ pub struct ProviderSection {
     /// The shared secret (at least 32 characters). booth.toml must then be readable by Booth's
     /// user only.
     pub secret: String,
-    /// Per attempt.
+    /// Per attempt. The default covers the slowest endpoint (`/v1/ocr` of an ID card) of the
+    /// reference provider on a busy two-core machine: p99 19.0 s release, up to 23.0 s debug
+    /// (README "Booth's side: `[provider]`").
     pub timeout_ms: u64,
     /// Further attempts after a failed transfer, with the same Idempotency-Key.
     pub retries: u32,
@@ -36,6 +38,9 @@ impl std::fmt::Debug for ProviderSection {
     }
 }
 
+/// `[provider] timeout_ms` when booth.toml does not say (see [`ProviderSection::timeout_ms`]).
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
 impl Default for ProviderSection {
     fn default() -> Self {
         ProviderSection {
@@ -43,7 +48,7 @@ impl Default for ProviderSection {
             url: String::new(),
             key_id: String::new(),
             secret: String::new(),
-            timeout_ms: 5000,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
             retries: 2,
             liveness: "device".into(),
         }

@@ -5,15 +5,18 @@
 //! with the result in its query (`certifyId`, `status` `PASSED`/`FAILED`, `errorCode`).
 //! `GET /v1/certify/{id}` answers the authoritative result, since a page's answer can be altered.
 //!
-//! The certify id is the page's only credential: 32 random hex characters, valid for
-//! [`LIFETIME`], answered only to the terminal key that started it. Certifications are kept in
-//! SQLite (who started them, for which ID number, the return URL, the result), so a restart of
-//! the provider loses none: a result is still answered, and a page in progress goes on with a
-//! new head-turn challenge (the challenge's state and the best face so far live in memory only).
-//! Rows are deleted [`KEEP_S`] after their start. Frames are used and dropped; none is stored or
-//! logged.
+//! The certify id is the page's only credential: 32 random hex characters, answered only to the
+//! terminal key that started it. Certifications are rows of the provider's database
+//! (`certification`), so a restart of the provider keeps them: a page that was half-way through
+//! the liveness challenge gets a fresh challenge (the challenge's progress and the best face so
+//! far live in memory only) and goes on. A certification not finished within `certify_ttl_s`
+//! (default [`LIFETIME_S`], 10 minutes) ends as `FAILED` with `errorCode` `TIMEOUT`, its page
+//! then goes to the return URL with that result; [`KEEP_S`] after that end of life the row is
+//! deleted and the id is unknown (`NOT_FOUND`). Frames are used and dropped; none is stored or
+//! logged, and the best face's embedding never reaches the database.
 
 use crate::server::{App, Refusal};
+use crate::store::StoreError;
 use booth_face::liveness::{Challenge, Progress};
 use booth_provider_client::sign;
 use booth_provider_client::wire::*;
@@ -21,48 +24,61 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
-/// How long a certification may take from start to its last frame.
-pub const LIFETIME: Duration = Duration::from_secs(600);
-/// At most this many certifications in memory (older ones are dropped first; the database
-/// keeps them).
-const MAX_OPEN: usize = 256;
-/// How long a certification's row (and so its result) is kept.
-pub const KEEP_S: i64 = 7 * 24 * 3600;
+/// How long a certification may take from start to its last frame unless `certify_ttl_s` says
+/// otherwise (seconds).
+pub const LIFETIME_S: i64 = 600;
+/// How long the result of an ended certification stays readable after its end of life.
+pub const KEEP_S: i64 = 24 * 3600;
+/// At most this many certifications in progress (the oldest gives way: `TIMEOUT`).
+const MAX_OPEN: i64 = 256;
 /// Frames a page may send for one certification (about 1 minute at 5 per second).
-const MAX_FRAMES: u32 = 300;
+const MAX_FRAMES: i64 = 300;
 
 /// Seed 003's error codes for a failed certification.
 pub const NOT_CERTIFIED: &str = "USER_IS_NOT_CERTIFY";
 pub const CAMERA_UNAVAILABLE: &str = "CAMERA_UNAVAILABLE";
 pub const EXPIRED: &str = "TIMEOUT";
 
+const PENDING: &str = "PENDING";
+
+/// A certification as its row has it.
 struct Cert {
     key_id: String,
     terminal: String,
     cert_no: String,
     return_url: Url,
-    /// Unix seconds (the database's clock survives a restart; an `Instant` would not).
-    started_at: i64,
-    challenge: Challenge,
-    frames: u32,
-    /// The most frontal face seen so far (|yaw|, embedding).
-    best: Option<(f32, Vec<f32>)>,
-    status: &'static str,
+    status: String,
     error_code: String,
     person_id: String,
     score: f64,
 }
 
-#[derive(Default)]
-pub struct Certifications {
-    open: Mutex<HashMap<String, Cert>>,
+/// What only this process knows of a certification in progress: the challenge's progress and
+/// the most frontal face seen so far (|yaw|, embedding). Lost on a restart, by design.
+struct Live {
+    challenge: Challenge,
+    best: Option<(f32, Vec<f32>)>,
+    touched: Instant,
 }
 
-fn lock(m: &Mutex<HashMap<String, Cert>>) -> std::sync::MutexGuard<'_, HashMap<String, Cert>> {
+#[derive(Default)]
+pub struct Certifications {
+    live: Mutex<HashMap<String, Live>>,
+}
+
+fn lock(m: &Mutex<HashMap<String, Live>>) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn db(e: rusqlite::Error) -> Refusal {
+    Refusal::from(StoreError::from(e))
+}
+
+fn gone() -> Refusal {
+    Refusal(Code::NotFound, "认证不存在或已过期".into())
 }
 
 /// A certify id as this provider makes them.
@@ -92,6 +108,77 @@ pub fn redirect(return_url: &Url, id: &str, status: &str, error_code: &str) -> S
     u.to_string()
 }
 
+/// The row of `id`; a pending one past its end of life is ended (`TIMEOUT`) first.
+fn load(app: &App, id: &str) -> Result<Option<Cert>, Refusal> {
+    let now = sign::now_s();
+    let row = app
+        .store
+        .conn()
+        .query_row(
+            "SELECT key_id, terminal, cert_no, return_url, expires_at, status, error_code, person_id, score
+             FROM certification WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, f64>(8)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((key_id, terminal, cert_no, return_url, expires_at, status, error_code, person_id, score)) = row else {
+        return Ok(None);
+    };
+    let return_url = Url::parse(&return_url).map_err(|e| Refusal(Code::VendorError, format!("returnUrl: {e}")))?;
+    let mut c = Cert { key_id, terminal, cert_no, return_url, status, error_code, person_id, score };
+    if c.status == PENDING && now >= expires_at {
+        finish(app, id, &mut c, "FAILED", EXPIRED)?;
+    }
+    Ok(Some(c))
+}
+
+/// Ends a pending certification (only the first ending counts: a concurrent one reloads).
+fn finish(app: &App, id: &str, c: &mut Cert, status: &str, error_code: &str) -> Result<(), Refusal> {
+    let (person, score) = if status == "PASSED" { (c.person_id.clone(), c.score) } else { (String::new(), 0.0) };
+    let n = app
+        .store
+        .conn()
+        .execute(
+            "UPDATE certification SET status = ?2, error_code = ?3, person_id = ?4, score = ?5
+             WHERE id = ?1 AND status = 'PENDING'",
+            params![id, status, error_code, person, score],
+        )
+        .map_err(db)?;
+    if n == 0 {
+        // Ended meanwhile by another request: its ending stands.
+        if let Some(now) = load(app, id)? {
+            *c = now;
+        }
+        return Ok(());
+    }
+    c.status = status.to_string();
+    c.error_code = error_code.to_string();
+    c.person_id = person;
+    c.score = score;
+    app.store.audit(
+        &c.key_id,
+        &c.terminal,
+        "certify",
+        &c.person_id,
+        if status == "PASSED" { "PASSED" } else { error_code },
+    );
+    tracing::info!(certify = %&id[..8], %status, error_code, "certification ended");
+    Ok(())
+}
+
 impl Certifications {
     /// `POST /v1/certify/start`.
     pub fn start(&self, app: &App, key_id: &str, req: CertifyStartRequest) -> Result<CertifyStartResponse, Refusal> {
@@ -107,241 +194,142 @@ impl Certifications {
         app.engine()?;
         let base = app.public_url().ok_or_else(|| Refusal(Code::NotConfigured, "本提供方不知道自己的网址".into()))?;
         let id = new_id();
-        let cert = Cert {
-            key_id: key_id.to_string(),
-            terminal: req.terminal.clone(),
-            cert_no,
-            return_url,
-            started_at: sign::now_s(),
-            challenge: Challenge::random(2, false),
-            frames: 0,
-            best: None,
-            status: "PENDING",
-            error_code: String::new(),
-            person_id: String::new(),
-            score: 0.0,
-        };
+        let now = sign::now_s();
         {
-            let db = app.store.conn();
-            db.execute("DELETE FROM certification WHERE started_at < ?1", params![cert.started_at - KEEP_S])
-                .map_err(crate::store::StoreError::from)?;
-            db.execute(
-                "INSERT INTO certification (id, key_id, terminal, cert_no, return_url, started_at, status, error_code,
-                                            person_id, score)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'PENDING', '', '', 0)",
-                params![id, cert.key_id, cert.terminal, cert.cert_no, cert.return_url.as_str(), cert.started_at],
+            let conn = app.store.conn();
+            conn.execute("DELETE FROM certification WHERE expires_at < ?1", params![now - KEEP_S]).map_err(db)?;
+            let open: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM certification WHERE status = 'PENDING' AND expires_at > ?1",
+                    params![now],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if open >= MAX_OPEN {
+                conn.execute(
+                    "UPDATE certification SET status = 'FAILED', error_code = ?2 WHERE id =
+                     (SELECT id FROM certification WHERE status = 'PENDING' AND expires_at > ?1
+                      ORDER BY started_at LIMIT 1)",
+                    params![now, EXPIRED],
+                )
+                .map_err(db)?;
+            }
+            conn.execute(
+                "INSERT INTO certification (id, key_id, terminal, cert_no, return_url, started_at, expires_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'PENDING')",
+                params![id, key_id, req.terminal, cert_no, return_url.as_str(), now, now + app.settings.certify_ttl_s],
             )
-            .map_err(crate::store::StoreError::from)?;
+            .map_err(db)?;
         }
-        let mut open = lock(&self.open);
-        open.retain(|_, c| !expired(c));
-        make_room(&mut open);
-        open.insert(id.clone(), cert);
-        drop(open);
-        app.store.audit(key_id, &req.terminal, "certify.start", "", "PENDING");
+        app.store.audit(key_id, &req.terminal, "certify.start", "", PENDING);
         Ok(CertifyStartResponse { certify_url: format!("{}/certify/{id}", base.trim_end_matches('/')), certify_id: id })
     }
 
     /// `GET /v1/certify/{id}`: only for the terminal key that started it.
     pub fn status(&self, app: &App, key_id: &str, id: &str) -> Result<CertifyStatus, Refusal> {
-        match self.load(app, id) {
-            Err(Refusal(Code::NotFound, _)) => return Err(Refusal(Code::NotFound, "没有这个认证".into())),
-            other => other?,
-        }
-        let mut open = lock(&self.open);
-        let Some(c) = open.get_mut(id).filter(|c| c.key_id == key_id) else {
-            return Err(Refusal(Code::NotFound, "没有这个认证".into()));
-        };
-        expire(app, id, c);
+        let c = load(app, id)?
+            .filter(|c| c.key_id == key_id)
+            .ok_or_else(|| Refusal(Code::NotFound, "没有这个认证 (或已过期删除)".into()))?;
         Ok(CertifyStatus {
             certify_id: id.to_string(),
-            status: c.status.to_string(),
+            status: c.status,
             return_url: c.return_url.to_string(),
-            error_code: c.error_code.clone(),
-            person_id: c.person_id.clone(),
+            error_code: c.error_code,
+            person_id: c.person_id,
             score: c.score,
         })
     }
 
     /// Whether the page of `id` may be shown.
     pub fn exists(&self, app: &App, id: &str) -> bool {
-        self.load(app, id).is_ok()
-    }
-
-    /// Brings a certification the database has into memory (after a restart, or after newer
-    /// ones pushed it out), with a new challenge if it is still in progress.
-    fn load(&self, app: &App, id: &str) -> Result<(), Refusal> {
-        if lock(&self.open).contains_key(id) {
-            return Ok(());
-        }
-        type Row = (String, String, String, String, i64, String, String, String, f64);
-        let row: Option<Row> = app
-            .store
-            .conn()
-            .query_row(
-                "SELECT key_id, terminal, cert_no, return_url, started_at, status, error_code, person_id, score
-                 FROM certification WHERE id = ?1",
-                params![id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(crate::store::StoreError::from)?;
-        let Some((key_id, terminal, cert_no, return_url, started_at, status, error_code, person_id, score)) = row
-        else {
-            return Err(Refusal(Code::NotFound, "认证不存在或已过期".into()));
-        };
-        let return_url = Url::parse(&return_url)
-            .map_err(|e| Refusal(Code::VendorError, format!("认证记录的 returnUrl 无效: {e}")))?;
-        let status = match status.as_str() {
-            "PASSED" => "PASSED",
-            "FAILED" => "FAILED",
-            _ => "PENDING",
-        };
-        let cert = Cert {
-            key_id,
-            terminal,
-            cert_no,
-            return_url,
-            started_at,
-            challenge: Challenge::random(2, false),
-            frames: 0,
-            best: None,
-            status,
-            error_code,
-            person_id,
-            score,
-        };
-        let mut open = lock(&self.open);
-        make_room(&mut open);
-        open.entry(id.to_string()).or_insert(cert);
-        Ok(())
+        matches!(load(app, id), Ok(Some(_)))
     }
 
     /// One camera frame from the page (JPEG or PNG): the challenge's next prompt, or the result
     /// with the URL to go to.
     pub fn frame(&self, app: &App, id: &str, image: &[u8]) -> Result<Value, Refusal> {
-        self.load(app, id)?;
-        // The models run outside the lock.
-        {
-            let mut open = lock(&self.open);
-            let c = open.get_mut(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
-            expire(app, id, c);
-            if c.status != "PENDING" {
-                return Ok(answer(id, c, ""));
-            }
-            c.frames += 1;
-            if c.frames > MAX_FRAMES {
-                finish(app, id, c, "FAILED", Code::LivenessFailed.as_str());
-                return Ok(answer(id, c, ""));
-            }
+        let mut c = load(app, id)?.ok_or_else(gone)?;
+        if c.status != PENDING {
+            self.forget(id);
+            return Ok(answer(id, &c, ""));
         }
+        let frames: Option<i64> = app
+            .store
+            .conn()
+            .query_row(
+                "UPDATE certification SET frames = frames + 1 WHERE id = ?1 AND status = 'PENDING' RETURNING frames",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if frames.is_none_or(|n| n > MAX_FRAMES) {
+            finish(app, id, &mut c, "FAILED", Code::LivenessFailed.as_str())?;
+            self.forget(id);
+            return Ok(answer(id, &c, ""));
+        }
+        // The models run outside any lock.
         let frame =
             booth_camera::Frame::decode(image).map_err(|e| Refusal(Code::BadParam, format!("图像无法解码: {e}")))?;
         let engine = app.engine()?;
         let faces = engine.faces(&frame).map_err(|e| Refusal(Code::VendorError, e.to_string()))?;
         let face = match faces.as_slice() {
             [face] => face,
-            many => {
-                let prompt = if many.is_empty() { "请正对摄像头" } else { "请确保画面中只有一人" };
-                let open = lock(&self.open);
-                let c = open.get(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
-                return Ok(answer(id, c, if c.status == "PENDING" { prompt } else { "" }));
-            }
+            many => return Ok(answer(id, &c, if many.is_empty() { "请正对摄像头" } else { "请确保画面中只有一人" })),
         };
         let yaw = face.detection.yaw().abs();
-        let better = {
-            let open = lock(&self.open);
-            open.get(id).is_some_and(|c| c.best.as_ref().is_none_or(|(b, _)| yaw < *b))
-        };
+        let better = lock(&self.live).get(id).is_none_or(|l| l.best.as_ref().is_none_or(|(b, _)| yaw < *b));
         let embedding = match better {
             true => Some(engine.embed(face).map_err(|e| Refusal(Code::VendorError, e.to_string()))?.0.to_vec()),
             false => None,
         };
-        let mut open = lock(&self.open);
-        let c = open.get_mut(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
-        if c.status != "PENDING" {
-            return Ok(answer(id, c, ""));
-        }
-        if let Some(e) = embedding {
-            c.best = Some((yaw, e));
-        }
-        match c.challenge.feed(&face.detection) {
-            Progress::Prompt(p) => Ok(answer(id, c, p)),
-            Progress::Done => {
-                decide(app, id, c)?;
-                Ok(answer(id, c, ""))
+        let best = {
+            let mut live = lock(&self.live);
+            live.retain(|_, l| {
+                l.touched.elapsed() < Duration::from_secs(LIFETIME_S.max(app.settings.certify_ttl_s) as u64)
+            });
+            if live.len() >= MAX_OPEN as usize && !live.contains_key(id) {
+                if let Some(oldest) = live.iter().min_by_key(|(_, l)| l.touched).map(|(k, _)| k.clone()) {
+                    live.remove(&oldest);
+                }
             }
-        }
+            let l = live.entry(id.to_string()).or_insert_with(|| Live {
+                challenge: Challenge::random(2, false),
+                best: None,
+                touched: Instant::now(),
+            });
+            l.touched = Instant::now();
+            if let Some(e) = embedding.filter(|_| l.best.as_ref().is_none_or(|(b, _)| yaw < *b)) {
+                l.best = Some((yaw, e));
+            }
+            match l.challenge.feed(&face.detection) {
+                Progress::Prompt(p) => return Ok(answer(id, &c, p)),
+                Progress::Done => live.remove(id).and_then(|l| l.best),
+            }
+        };
+        decide(app, id, &mut c, best)?;
+        Ok(answer(id, &c, ""))
     }
 
     /// The page could not use a camera: the certification fails with `CAMERA_UNAVAILABLE`.
     pub fn no_camera(&self, app: &App, id: &str) -> Result<Value, Refusal> {
-        self.load(app, id)?;
-        let mut open = lock(&self.open);
-        let c = open.get_mut(id).ok_or_else(|| Refusal(Code::NotFound, "认证不存在或已过期".into()))?;
-        if c.status == "PENDING" {
-            finish(app, id, c, "FAILED", CAMERA_UNAVAILABLE);
+        let mut c = load(app, id)?.ok_or_else(gone)?;
+        if c.status == PENDING {
+            finish(app, id, &mut c, "FAILED", CAMERA_UNAVAILABLE)?;
         }
-        Ok(answer(id, c, ""))
+        self.forget(id);
+        Ok(answer(id, &c, ""))
     }
-}
 
-fn make_room(open: &mut HashMap<String, Cert>) {
-    if open.len() >= MAX_OPEN {
-        if let Some(oldest) = open.iter().min_by_key(|(_, c)| c.started_at).map(|(k, _)| k.clone()) {
-            open.remove(&oldest);
-        }
+    fn forget(&self, id: &str) {
+        lock(&self.live).remove(id);
     }
-}
-
-fn expired(c: &Cert) -> bool {
-    sign::now_s().saturating_sub(c.started_at) >= LIFETIME.as_secs() as i64
-}
-
-fn expire(app: &App, id: &str, c: &mut Cert) {
-    if c.status == "PENDING" && expired(c) {
-        finish(app, id, c, "FAILED", EXPIRED);
-    }
-}
-
-fn finish(app: &App, id: &str, c: &mut Cert, status: &'static str, error_code: &str) {
-    c.status = status;
-    c.error_code = error_code.to_string();
-    let saved = app.store.conn().execute(
-        "UPDATE certification SET status = ?2, error_code = ?3, person_id = ?4, score = ?5 WHERE id = ?1",
-        params![id, status, error_code, c.person_id, c.score],
-    );
-    if let Err(e) = saved {
-        // The answer in memory stands until a restart; the log says the record is behind.
-        tracing::error!(certify = %&id[..8.min(id.len())], error = %e, "certification result not saved");
-    }
-    app.store.audit(
-        &c.key_id,
-        &c.terminal,
-        "certify",
-        &c.person_id,
-        if status == "PASSED" { "PASSED" } else { error_code },
-    );
-    tracing::info!(certify = %&id[..8], %status, error_code, "certification ended");
 }
 
 /// Liveness passed: the most frontal face against the templates of the ID number.
-fn decide(app: &App, id: &str, c: &mut Cert) -> Result<(), Refusal> {
-    let Some((_, probe)) = c.best.take() else {
-        finish(app, id, c, "FAILED", Code::NoFace.as_str());
-        return Ok(());
+fn decide(app: &App, id: &str, c: &mut Cert, best: Option<(f32, Vec<f32>)>) -> Result<(), Refusal> {
+    let Some((_, probe)) = best else {
+        return finish(app, id, c, "FAILED", Code::NoFace.as_str());
     };
     let people = app.store.people_with_id_number(&c.cert_no)?;
     let nearest = app
@@ -355,16 +343,16 @@ fn decide(app: &App, id: &str, c: &mut Cert) -> Result<(), Refusal> {
         Some((person, d)) if d < app.settings.verify_threshold => {
             c.person_id = person;
             c.score = f64::from((1.0 - d).clamp(0.0, 1.0));
-            finish(app, id, c, "PASSED", "");
+            finish(app, id, c, "PASSED", "")
         }
         _ => finish(app, id, c, "FAILED", NOT_CERTIFIED),
     }
-    Ok(())
 }
 
 fn answer(id: &str, c: &Cert, prompt: &str) -> Value {
-    let next = (c.status != "PENDING").then(|| redirect(&c.return_url, id, c.status, &c.error_code));
-    json!({"status": c.status, "prompt": prompt, "next": next})
+    let pending = c.status == PENDING;
+    let next = (!pending).then(|| redirect(&c.return_url, id, &c.status, &c.error_code));
+    json!({"status": c.status, "prompt": if pending { prompt } else { "" }, "next": next})
 }
 
 /// The certification page (zh-CN). The id is checked before it is written into the page.

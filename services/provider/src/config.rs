@@ -28,6 +28,9 @@ pub struct Settings {
     /// 1:1 (against an ID number's templates or a photo).
     pub verify_threshold: f32,
     pub session_ttl_s: i64,
+    /// How long a certification (`/v1/certify/start`) may take before it ends as `FAILED`
+    /// `TIMEOUT` (seconds, 2-3600); its result stays readable for a day after that.
+    pub certify_ttl_s: i64,
     /// The base URL terminals and certification pages reach this provider at (behind a TLS
     /// proxy: its `https://` address); empty: `http://<listen>`.
     pub public_url: Option<String>,
@@ -52,6 +55,7 @@ impl Default for Settings {
             match_margin: 0.06,
             verify_threshold: 0.5,
             session_ttl_s: 600,
+            certify_ttl_s: crate::certify::LIFETIME_S,
             public_url: None,
             clients: HashMap::new(),
             pay_limit_fen: 1_000_000,
@@ -91,6 +95,9 @@ impl Settings {
         }
         if !(-720..=840).contains(&self.utc_offset_minutes) {
             return Err(format!("utc_offset_minutes: {} (-720-840)", self.utc_offset_minutes));
+        }
+        if !(2..=3600).contains(&self.certify_ttl_s) {
+            return Err(format!("certify_ttl_s: {} (2-3600)", self.certify_ttl_s));
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("https://") || u.starts_with("http://")) {

@@ -135,7 +135,7 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         used_by TEXT NOT NULL DEFAULT ''
     );",
-    // Certifications outlive a restart (the challenge in progress starts again; results stay).
+    // Certifications (`/v1/certify/*`), so that a restart of the provider keeps them (certify.rs).
     "CREATE TABLE certification (
         id TEXT PRIMARY KEY,
         key_id TEXT NOT NULL,
@@ -143,12 +143,14 @@ const MIGRATIONS: &[&str] = &[
         cert_no TEXT NOT NULL,
         return_url TEXT NOT NULL,
         started_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        frames INTEGER NOT NULL DEFAULT 0,
         status TEXT NOT NULL,
-        error_code TEXT NOT NULL,
-        person_id TEXT NOT NULL,
-        score REAL NOT NULL
+        error_code TEXT NOT NULL DEFAULT '',
+        person_id TEXT NOT NULL DEFAULT '',
+        score REAL NOT NULL DEFAULT 0
     );
-    CREATE INDEX certification_started ON certification(started_at);",
+    CREATE INDEX certification_expires ON certification(expires_at);",
 ];
 
 /// How long a stored answer replays for a repeated Idempotency-Key.
@@ -303,7 +305,8 @@ impl Store {
             .is_some())
     }
 
-    /// The connection, held for a transaction (the payments' charge and its stored answer).
+    /// The connection, for a transaction (the payments' charge and its stored answer) and for the
+    /// tables another module owns (certify.rs's `certification`).
     pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         lock(&self.db)
     }

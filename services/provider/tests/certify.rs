@@ -173,20 +173,29 @@ async fn bad_starts_unknown_ids_and_other_terminals() {
     running.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn certifications_outlive_a_restart_and_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = || booth_provider::Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: dir.path().join("p.db"),
-        key_file: dir.path().join("k.key"),
+fn settings_in(dir: &std::path::Path, listen: &str, certify_ttl_s: i64) -> booth_provider::Settings {
+    booth_provider::Settings {
+        listen: listen.parse().unwrap(),
+        database: dir.join("db/provider.db"),
+        key_file: dir.join("keys/templates.key"),
         models_dir: Some(tk::models_dir()),
         clients: std::collections::HashMap::from([(KEY_ID.to_string(), SECRET.to_string())]),
+        certify_ttl_s,
         ..booth_provider::Settings::default()
-    };
-    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
+    }
+}
+
+/// The provider restarts while a person is half-way through the challenge: the certification
+/// is still there (same id, same page, same terminal key), the page gets a fresh challenge and
+/// ends it with the right result.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certification_survives_a_provider_restart_mid_challenge() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 600)).unwrap();
+    let running = app.serve().await.unwrap();
+    let addr = running.addr;
     let c = client_to(&running.url(), Duration::from_secs(10), 0);
-    let enrolled: EnrollResponse = c
+    let _: EnrollResponse = c
         .post(
             "/v1/face/enroll",
             &EnrollRequest {
@@ -199,53 +208,83 @@ async fn certifications_outlive_a_restart_and_expire() {
         )
         .await
         .unwrap();
-    let started = |c: std::sync::Arc<booth_provider_client::Client>| async move {
-        let s: CertifyStartResponse =
-            c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
-        s.certify_id
-    };
-    let in_progress = started(c.clone()).await;
-    let stale = started(c.clone()).await;
-    let cut_off = started(c.clone()).await;
-    // Half a challenge on one of them, then the provider restarts.
-    let (addr, id) = (running.addr, cut_off.clone());
-    let frames = tk::live_sequence("obama.jpg", &detect);
-    let first = frames[0].to_jpeg(85);
-    let (status, _) =
-        tokio::task::spawn_blocking(move || page_request(addr, "POST", &format!("/certify/{id}/frame"), &first))
-            .await
-            .unwrap();
-    assert_eq!(status, 200);
-    running.stop().await;
-    // One certification was started longer ago than its lifetime.
-    let db = rusqlite::Connection::open(dir.path().join("p.db")).unwrap();
-    let long_ago = booth_provider_client::sign::now_s() - booth_provider::certify::LIFETIME.as_secs() as i64 - 5;
-    db.execute("UPDATE certification SET started_at = ?2 WHERE id = ?1", rusqlite::params![stale, long_ago]).unwrap();
-    drop(db);
+    let s: CertifyStartResponse =
+        c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
+    // A few frames of a person looking straight at the camera: the challenge has begun.
+    let live = tk::live_sequence("obama.jpg", &detect);
+    let id = s.certify_id.clone();
+    let first = live[0].to_jpeg(85);
+    let answers = tokio::task::spawn_blocking(move || {
+        (0..3).map(|_| page_request(addr, "POST", &format!("/certify/{id}/frame"), &first)).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{}", String::from_utf8_lossy(body));
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["status"], "PENDING", "{v}");
+    }
 
-    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
-    let addr = running.addr;
-    let c = client_to(&running.url(), Duration::from_secs(10), 0);
-    let st: CertifyStatus = c.get(&format!("/v1/certify/{in_progress}")).await.unwrap();
-    assert_eq!((st.status.as_str(), st.return_url.as_str()), ("PENDING", "https://shop.example/done"));
-    let st: CertifyStatus = c.get(&format!("/v1/certify/{stale}")).await.unwrap();
-    assert_eq!((st.status.as_str(), st.error_code.as_str()), ("FAILED", "TIMEOUT"));
-    // The page cut off by the restart goes on (a new challenge) to the result.
-    let id = cut_off.clone();
+    running.stop().await;
+    drop(app);
+    // Up again on the same address, from the same database.
+    let app = booth_provider::App::open(settings_in(dir.path(), &addr.to_string(), 600)).unwrap();
+    let running = app.serve().await.unwrap();
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(st.status, "PENDING", "{st:?}");
+    assert_eq!(st.return_url, "https://shop.example/done");
+    let id = s.certify_id.clone();
     let (status, _) =
         tokio::task::spawn_blocking(move || page_request(addr, "GET", &format!("/certify/{id}"), b"")).await.unwrap();
-    assert_eq!(status, 200);
-    let id = cut_off.clone();
-    let passed = tokio::task::spawn_blocking(move || run_page(addr, &id, &frames, 200)).await.unwrap();
+    assert_eq!(status, 200, "the page is still there after the restart");
+    let id = s.certify_id.clone();
+    let passed = tokio::task::spawn_blocking(move || run_page(addr, &id, &live, 200)).await.unwrap();
     assert_eq!(passed["status"], "PASSED", "{passed}");
+    let done: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(done.status, "PASSED");
     running.stop().await;
+}
 
-    // The results are still there after another restart; the stale one stays expired.
-    let running = booth_provider::App::open(settings()).unwrap().serve().await.unwrap();
+/// A certification nobody finishes within `certify_ttl_s` ends as FAILED / TIMEOUT, for the
+/// terminal and for the page (which goes to the return URL with that result), also after a
+/// restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfinished_certification_expires_with_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 2)).unwrap();
+    let running = app.serve().await.unwrap();
+    let addr = running.addr;
     let c = client_to(&running.url(), Duration::from_secs(10), 0);
-    let st: CertifyStatus = c.get(&format!("/v1/certify/{cut_off}")).await.unwrap();
-    assert_eq!((st.status.as_str(), st.person_id.as_str()), ("PASSED", enrolled.person_id.as_str()));
-    let st: CertifyStatus = c.get(&format!("/v1/certify/{stale}")).await.unwrap();
-    assert_eq!(st.error_code, "TIMEOUT");
+    let s: CertifyStartResponse =
+        c.post("/v1/certify/start", &start_req(ID_NUMBER, "https://shop.example/done")).await.unwrap();
+    let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+    assert_eq!(st.status, "PENDING");
     running.stop().await;
+    drop(app);
+    let app = booth_provider::App::open(settings_in(dir.path(), &addr.to_string(), 2)).unwrap();
+    let running = app.serve().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        let st: CertifyStatus = c.get(&format!("/v1/certify/{}", s.certify_id)).await.unwrap();
+        if st.status != "PENDING" || std::time::Instant::now() > deadline {
+            break st;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((st.status.as_str(), st.error_code.as_str()), ("FAILED", "TIMEOUT"), "{st:?}");
+    let id = s.certify_id.clone();
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        page_request(addr, "POST", &format!("/certify/{id}/frame"), &tk::photo("obama.jpg").to_jpeg(85))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "FAILED");
+    assert!(v["next"].as_str().unwrap().ends_with("status=FAILED&errorCode=TIMEOUT"), "{v}");
+    let audit = format!("{:?}", running.app.store.audit_rows(10).unwrap());
+    assert!(audit.contains("TIMEOUT"), "{audit}");
+    running.stop().await;
+    // An out-of-range lifetime is refused at start.
+    assert!(booth_provider::App::open(settings_in(dir.path(), "127.0.0.1:0", 1)).is_err());
 }

@@ -1,6 +1,7 @@
 //! Card OCR on synthetic cards (booth-testkit `card`, fictional people): the models read the
 //! printed fields exactly at several sizes, angles and noise levels; a picture without a card is
-//! refused and a misprinted number is flagged as not valid, never accepted silently. Each test
+//! refused and a misprinted number is flagged as not valid, never accepted silently; a bank
+//! card's BIN names its bank (`bankId`, from the BIN table `booth_ocr_models` installs). Each test
 //! prints the time per card (a figure to watch, not a limit).
 
 use base64::Engine as _;
@@ -48,6 +49,7 @@ fn the_front_of_an_id_card_read_exactly_at_several_sizes_angles_and_noise() {
     let expected = json!({
         "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
         "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+        "birthdayMatchesIdNo": true,
     });
     for (width, degrees, noise) in [(800, 0.0, 0), (1280, -3.0, 12), (640, 2.5, 20)] {
         let got = read("IDCard", &photographed(&card, width, degrees, noise, 11)).unwrap_or_else(|e| panic!("{e:?}"));
@@ -74,7 +76,7 @@ fn a_bank_card_number_with_its_luhn_check() {
     let got = read("BankCard", &photographed(&card, 900, -2.0, 10, 5)).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(
         got,
-        json!({"cardNo": "6217000010012345677", "cardNoValid": true, "bankName": "示例银行", "cardType": "借记卡"})
+        json!({"cardNo": "6217000010012345677", "cardNoValid": true, "bankName": "示例银行", "cardType": "借记卡", "bankId": "CCB"})
     );
 }
 

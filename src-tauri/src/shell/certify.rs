@@ -234,6 +234,8 @@ fn build(app: &AppHandle, request: &OpenRequest, kiosk: bool, devtools: bool, ev
         );
         camera_for(&window, origin);
     }
+    #[cfg(windows)]
+    camera_for_webview2(&window, origin.clone());
     #[cfg(not(target_os = "linux"))]
     let _ = Signals { origin, events };
     let _ = window.set_focus();
@@ -266,6 +268,53 @@ fn camera_for(window: &tauri::WebviewWindow, origin: String) {
             }
             true
         });
+    });
+    if let Err(e) = hooked {
+        tracing::error!(error = %e, "certification window: cannot set the camera permission");
+    }
+}
+
+/// WebView2: the camera for the certification origin (`PermissionRequested`, kind CAMERA);
+/// every other permission (microphone, location, notifications, …) and every other origin
+/// refused. Type-checked only (`win-check`): no Windows machine has run it yet, so neither this
+/// nor the page's `getUserMedia` replacement (the [`script`], which fetches Booth's frames from
+/// 127.0.0.1 — WebView2's private network access rules may yet want a preflight there) is
+/// proven on WebView2.
+#[cfg(windows)]
+fn camera_for_webview2(window: &tauri::WebviewWindow, origin: String) {
+    use webview2_com::Microsoft::Web::WebView2::Win32::{
+        COREWEBVIEW2_PERMISSION_KIND, COREWEBVIEW2_PERMISSION_KIND_CAMERA, COREWEBVIEW2_PERMISSION_STATE_ALLOW,
+        COREWEBVIEW2_PERMISSION_STATE_DENY,
+    };
+    let hooked = window.with_webview(move |platform| {
+        // SAFETY: COM calls on the webview's thread, where with_webview runs this closure.
+        unsafe {
+            let core = match platform.controller().CoreWebView2() {
+                Ok(c) => c,
+                Err(e) => return tracing::error!(error = %e, "certification window: no WebView2 to set permissions on"),
+            };
+            let handler = webview2_com::PermissionRequestedEventHandler::create(Box::new(move |_sender, args| {
+                let Some(args) = args else { return Ok(()) };
+                let mut uri = windows::core::PWSTR::null();
+                let from = match args.Uri(&mut uri) {
+                    Ok(()) => Url::parse(&webview2_com::take_pwstr(uri)).ok().map(|u| u.origin().ascii_serialization()),
+                    Err(_) => None,
+                };
+                let mut kind = COREWEBVIEW2_PERMISSION_KIND::default();
+                let camera = args.PermissionKind(&mut kind).is_ok() && kind == COREWEBVIEW2_PERMISSION_KIND_CAMERA;
+                let state = if camera && from.as_deref() == Some(origin.as_str()) {
+                    COREWEBVIEW2_PERMISSION_STATE_ALLOW
+                } else {
+                    tracing::warn!(window = CERTIFY, kind = kind.0, "certification window: permission refused");
+                    COREWEBVIEW2_PERMISSION_STATE_DENY
+                };
+                args.SetState(state)
+            }));
+            let mut token = Default::default();
+            if let Err(e) = core.add_PermissionRequested(&handler, &mut token) {
+                tracing::error!(error = %e, "certification window: cannot set the camera permission");
+            }
+        }
     });
     if let Err(e) = hooked {
         tracing::error!(error = %e, "certification window: cannot set the camera permission");

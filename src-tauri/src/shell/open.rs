@@ -30,9 +30,20 @@ pub fn open_windows(
     let kiosk = shell.kiosk();
     // With a catalogue, either window may show an app with other dialects: the runtime offers
     // every dialect there, and the bridge allows each page only its own manifest's.
+    // Remote packages may be served under a sub-path: page paths resolve inside it.
+    let mut remote: Vec<Url> = catalogue
+        .apps()
+        .filter_map(|a| match &a.package.source {
+            booth_miniapp_host::Source::Remote(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect();
+    if let booth_miniapp_host::Source::Remote(u) = &package.source {
+        remote.push(u.clone());
+    }
     let script = match catalogue.apps().next() {
-        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION),
-        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION),
+        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION, &remote),
+        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION, &remote),
     };
     // Each page window's own scripts carry its page key (see `page_key`).
     let page_keys = Arc::new(PageKeys::new()?);

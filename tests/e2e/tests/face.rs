@@ -381,7 +381,8 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
             ocr["ok"],
             json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
                 "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
-                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true}}),
+                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+                "birthdayMatchesIdNo": true}}),
             "{ocr}"
         );
 
@@ -436,4 +437,116 @@ async fn a_page_script_cannot_agree_on_the_consent_screen() {
         assert_eq!(leaked, 0, "the page's replaced prototypes saw Booth's screen from inside");
     })
     .await;
+}
+
+/// The fictional person of the card tests.
+const CARD_PERSON: booth_testkit::card::IdFront = booth_testkit::card::IdFront {
+    name: "林晓雨",
+    gender: "女",
+    nation: "汉",
+    birth: (1994, 7, 9),
+    address: &["浙江省杭州市西湖区文三路", "88号2幢301室"],
+    id_no: "33010619940709002X",
+};
+
+/// finCardOcr with an empty imagePath, as a person uses it: Booth's capture screen shows the
+/// camera (here the `file` camera playing a photographed card), the person presses 拍照 with
+/// the pointer (a click of the X server, not a script), the picture goes to the reference
+/// provider and the page gets the card's fields; a second call is ended with 取消.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models + the booth-provider binary; run by scripts/test-all"]
+async fn card_capture_screen_shutter_and_cancel_by_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = reference_provider(dir.path());
+    let card = booth_testkit::card::photographed(&booth_testkit::card::id_front(&CARD_PERSON), 560, 1.0, 4, 5);
+    let (config, _camera) = setup(dir.path(), &[card], 30);
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\ntimeout_ms = 30000\n",
+        provider.url
+    ));
+    private(Path::new(&config), &toml);
+    with_real_booth(&fixture("face"), &["--config", &config], async |b| {
+        ready(b).await;
+        b.client
+            .execute(
+                "window.card = null; ft.finCardOcr({type: 'IDCard', imagePath: ''}).then(function (r) { window.card = {ok: r}; }, function (e) { window.card = e; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start finCardOcr");
+        // The screen is up with its preview before the person presses 拍照.
+        b.wait_for("return window.__boothFace.previewShowing()", Duration::from_secs(15)).await;
+        press(b, "shoot").await;
+        let read = result(b, "card", Duration::from_secs(60)).await;
+        assert_eq!(
+            read["ok"],
+            json!({"type": "IDCard", "errorCode": 0, "description": "识别成功", "recogResult": {
+                "face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
+                "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true,
+                "birthdayMatchesIdNo": true}}),
+            "{read}"
+        );
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+
+        // 取消: the call fails as ft calls fail, CANCELLED, and nothing reaches the provider.
+        b.client
+            .execute(
+                "window.card = null; ft.finCardOcr({type: 'BankCard'}).then(function (r) { window.card = {ok: r}; }, function (e) { window.card = e; }); return true;",
+                vec![],
+            )
+            .await
+            .expect("start finCardOcr");
+        b.wait_for("return window.__boothFace.previewShowing()", Duration::from_secs(15)).await;
+        press(b, "cancel").await;
+        let cancelled = result(b, "card", Duration::from_secs(10)).await;
+        assert_eq!(cancelled["errorCode"], "CANCELLED", "{cancelled}");
+        assert!(cancelled["errMsg"].as_str().unwrap_or_default().starts_with("finCardOcr:fail"), "{cancelled}");
+        b.wait_for("return !document.querySelector('booth-face')", Duration::from_secs(5)).await;
+    })
+    .await;
+    drop(provider);
+    let log = std::fs::read_to_string(dir.path().join("provider.log")).unwrap_or_default();
+    // One picture reached the provider: the cancelled call sent none.
+    assert_eq!(log.lines().filter(|l| l.contains("recognised")).count(), 1, "{log}");
+    assert!(!log.contains("33010619940709002X"), "{log}");
+}
+
+/// A remote package served under a sub-path (`http://127.0.0.1:<port>/app/index.html`):
+/// faceLogin's relaunchUrl is a page of the package, so it resolves inside `/app/`, not at the
+/// host's root.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn relaunch_url_of_a_remote_package_under_a_sub_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("app/pages")).unwrap();
+    let page = std::fs::read_to_string(Path::new(&fixture("face")).join("index.html")).unwrap();
+    std::fs::write(site.join("app/index.html"), &page).unwrap();
+    std::fs::write(site.join("app/pages/after.html"), &page).unwrap();
+    let port = booth_e2e::free_port();
+    let mut server = booth_e2e::serve_dir(&site.display().to_string(), port);
+    let (config, _camera) = setup(dir.path(), &tk::live_sequence("obama.jpg", &detect), 20);
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("[face]\n", "[face]\nengine = \"provider\"\n");
+    toml.push_str("[provider]\nbackend = \"sim\"\n[package]\nremote_permissions = [\"face\"]\n");
+    std::fs::write(&config, toml).unwrap();
+    let url = format!("http://127.0.0.1:{port}/app/index.html");
+    with_real_booth(&url, &["--config", &config], async |b| {
+        ready(b).await;
+        b.client
+            .execute(
+                "window.loggedIn = null; wxfaceapp.faceLogin({relaunchUrl: 'pages/after?from=login', complete: function (r) { window.loggedIn = r; }}); return true;",
+                vec![],
+            )
+            .await
+            .expect("faceLogin");
+        let landed = b
+            .wait_for("return window.ready && location.search === '?from=login' && location.pathname", Duration::from_secs(40))
+            .await;
+        assert_eq!(landed, "/app/pages/after.html", "relaunchUrl resolves inside the package's folder");
+    })
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
 }

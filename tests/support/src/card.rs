@@ -13,14 +13,30 @@ const FONT_INDEX: u32 = 2;
 pub const CARD_W: u32 = 856;
 pub const CARD_H: u32 = 540;
 
+/// Noto Serif CJK (same package, same face index): a Song-style face, as cards print their
+/// values in, for pictures that are not all in one font.
+pub const SERIF_PATH: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
+
+fn load_font(path: &'static str) -> FontRef<'static> {
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (`. scripts/setup.sh; booth_apt fonts-noto-cjk`)"));
+    FontRef::try_from_slice_and_index(Box::leak(bytes.into_boxed_slice()), FONT_INDEX)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 fn font() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let bytes = std::fs::read(FONT_PATH)
-            .unwrap_or_else(|e| panic!("{FONT_PATH}: {e} (`. scripts/setup.sh; booth_apt fonts-noto-cjk`)"));
-        FontRef::try_from_slice_and_index(Box::leak(bytes.into_boxed_slice()), FONT_INDEX)
-            .unwrap_or_else(|e| panic!("{FONT_PATH}: {e}"))
-    })
+    FONT.get_or_init(|| load_font(FONT_PATH))
+}
+
+fn serif() -> &'static FontRef<'static> {
+    static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
+    FONT.get_or_init(|| load_font(SERIF_PATH))
+}
+
+thread_local! {
+    /// Whether values (not labels) are drawn in the serif face on this thread.
+    static SERIF_VALUES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// An RGB canvas to draw a card on.
@@ -63,7 +79,7 @@ impl Canvas {
     /// `text` with its baseline at `y`, `size` px high, `spacing` px between characters.
     /// Returns the x after the last character.
     pub fn text(&mut self, x: f32, y: f32, size: f32, spacing: f32, color: [u8; 3], text: &str) -> f32 {
-        let f = font();
+        let f = if color == INK && SERIF_VALUES.get() { serif() } else { font() };
         let scale = PxScale::from(size);
         let scaled = f.as_scaled(scale);
         let mut pen = x;
@@ -134,6 +150,14 @@ pub fn id_front(p: &IdFront) -> Frame {
     c.text(60.0, 470.0, 26.0, 6.0, LABEL, "公民身份号码");
     c.text(290.0, 474.0, 34.0, 5.0, INK, p.id_no);
     c.frame()
+}
+
+/// [`id_front`] with the values (name, dates, address, number) in Noto Serif CJK.
+pub fn id_front_serif(p: &IdFront) -> Frame {
+    SERIF_VALUES.set(true);
+    let f = id_front(p);
+    SERIF_VALUES.set(false);
+    f
 }
 
 /// A card's back: the issuing office and the validity period as printed (`2016.03.12-2036.03.12`).
@@ -215,6 +239,90 @@ pub fn photographed(card: &Frame, card_w: u32, degrees: f32, noise: u8, seed: u6
         }
     }
     Frame::new(w, h, px)
+}
+
+/// How a person's camera sees the card: [`photographed`]'s size, turn (180°: upside down) and
+/// noise, plus a perspective (the card's far edge narrower: `keystone` 0.1 makes it 10 %
+/// shorter than the near one; `skew` does the same sideways), uneven light (`shade`: the
+/// darker side loses that fraction of its brightness) and a slightly defocused lens (`blur`:
+/// box blur radius in pixels).
+#[derive(Debug, Clone, Copy)]
+pub struct Shot {
+    pub card_w: u32,
+    pub degrees: f32,
+    pub keystone: f32,
+    pub skew: f32,
+    pub noise: u8,
+    pub shade: f32,
+    pub blur: u32,
+    pub seed: u64,
+}
+
+pub fn shot(card: &Frame, s: &Shot) -> Frame {
+    let k = card.width as f32 / s.card_w as f32;
+    let card_h = card.height as f32 / k;
+    // Room for the card at any turn.
+    let side = (s.card_w as f32).hypot(card_h) * 1.1;
+    let (w, h) = (side as u32, (side * 0.8).max(card_h * 1.3) as u32);
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (sn, co) = s.degrees.to_radians().sin_cos();
+    // A homography x' = x / (1 + p·y + q·x): the far edge shrinks by `keystone`.
+    let (p, q) = (s.keystone / card_h, s.skew / s.card_w as f32);
+    let mut rng = Rng(s.seed | 1);
+    let mut px = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+            let d = 1.0 - p * dy - q * dx;
+            let (dx, dy) = (dx / d, dy / d);
+            let (u, v) = (
+                (dx * co + dy * sn) * k + card.width as f32 / 2.0,
+                (-dx * sn + dy * co) * k + card.height as f32 / 2.0,
+            );
+            let mut c = if d > 0.0 && u >= 0.0 && v >= 0.0 && u < card.width as f32 && v < card.height as f32 {
+                card.sample(u - 0.5, v - 0.5)
+            } else {
+                let grain = ((x / 7 + y / 5) % 3) as u8 * 4;
+                [96 + grain, 78 + grain, 60 + grain]
+            };
+            let light = 1.0 - s.shade * (x as f32 / w as f32);
+            for ch in c.iter_mut() {
+                *ch = (*ch as f32 * light).clamp(0.0, 255.0) as u8;
+            }
+            px.extend_from_slice(&c);
+        }
+    }
+    let px = box_blur(&px, w, h, s.blur);
+    let mut out = Vec::with_capacity(px.len());
+    for v in px {
+        let n = if s.noise > 0 { (rng.next() * 2.0 - 1.0) * s.noise as f32 } else { 0.0 };
+        out.push((v as f32 + n).clamp(0.0, 255.0) as u8);
+    }
+    Frame::new(w, h, out)
+}
+
+fn box_blur(px: &[u8], w: u32, h: u32, r: u32) -> Vec<u8> {
+    if r == 0 {
+        return px.to_vec();
+    }
+    let (w, h, r) = (w as i64, h as i64, r as i64);
+    let at = |x: i64, y: i64, c: usize| px[((y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) * 3) as usize + c] as u32;
+    let n = ((2 * r + 1) * (2 * r + 1)) as u32;
+    let mut out = Vec::with_capacity(px.len());
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let mut sum = 0;
+                for yy in -r..=r {
+                    for xx in -r..=r {
+                        sum += at(x + xx, y + yy, c);
+                    }
+                }
+                out.push((sum / n) as u8);
+            }
+        }
+    }
+    out
 }
 
 /// A picture with no card in it: the table, a cup's shadow, noise.

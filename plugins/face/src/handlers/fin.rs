@@ -36,6 +36,8 @@ pub const AUTH_LIVENESS_FAILED: i64 = 1003;
 /// (most likely misread; `recogResult` still carries it), and no card of the type in the picture.
 pub const OCR_NUMBER_INVALID: i64 = 2001;
 pub const OCR_NO_CARD: i64 = 2002;
+/// An ID card whose 出生 differs from the birth date inside its number (digits 7-14).
+pub const OCR_BIRTH_MISMATCH: i64 = 2003;
 
 /// seed 002's card types.
 pub const CARD_TYPES: [&str; 4] = ["BankCard", "IDCard", "IDCardCheck", "BusiCert"];
@@ -295,13 +297,8 @@ impl FaceService {
         };
         let result =
             if answer.recog_result.is_object() { answer.recog_result } else { Value::Object(Default::default()) };
-        let misread = result["idNoValid"] == false || result["cardNoValid"] == false;
-        tracing::info!(kind = %kind, misread, "finCardOcr: recognised");
-        let (code, description) = if misread {
-            (OCR_NUMBER_INVALID, "号码校验不符 (可能识别有误), 请重拍")
-        } else {
-            (0, "识别成功")
-        };
+        let (code, description) = ocr_verdict(&result);
+        tracing::info!(kind = %kind, code, "finCardOcr: recognised");
         Ok(Done::from(json!({"type": kind, "errorCode": code, "description": description, "recogResult": result})))
     }
 
@@ -340,6 +337,26 @@ impl FaceService {
     }
 }
 
+/// finCardOcr's `errorCode` and `description` for what the provider read: the numbers' check
+/// digits first, then an ID card's 出生 against the birth date its number carries.
+pub fn ocr_verdict(result: &Value) -> (i64, String) {
+    if result["idNoValid"] == false {
+        return (OCR_NUMBER_INVALID, "身份证号码校验位不符 (可能识别有误), 请重拍".into());
+    }
+    if result["cardNoValid"] == false {
+        return (OCR_NUMBER_INVALID, "银行卡号校验 (Luhn) 不符 (可能识别有误), 请重拍".into());
+    }
+    if result["birthdayMatchesIdNo"] == false {
+        let printed = result["birthday"].as_str().unwrap_or_default();
+        let inside = result["idNo"].as_str().and_then(|n| n.get(6..14)).unwrap_or_default();
+        return (
+            OCR_BIRTH_MISMATCH,
+            format!("出生日期 ({printed}) 与身份证号码中的出生日期 ({inside}) 不符 (可能识别有误), 请重拍"),
+        );
+    }
+    (0, "识别成功".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,5 +377,17 @@ mod tests {
             assert!(e.message.contains("data:"), "{bad}: {}", e.message);
         }
         assert!(data_url("data:image/png;base64,@@@", "imagePath").unwrap_err().message.contains("base64"));
+    }
+
+    #[test]
+    fn ocr_verdicts_check_digits_then_the_birth_date() {
+        let id = |valid: bool, matches: bool| json!({"idNo": "11010519491231002X", "idNoValid": valid, "birthday": "19491230", "birthdayMatchesIdNo": matches});
+        assert_eq!(ocr_verdict(&id(true, true)).0, 0);
+        assert_eq!(ocr_verdict(&id(false, false)).0, OCR_NUMBER_INVALID);
+        let (code, description) = ocr_verdict(&id(true, false));
+        assert_eq!(code, OCR_BIRTH_MISMATCH);
+        assert!(description.contains("19491230") && description.contains("19491231"), "{description}");
+        assert_eq!(ocr_verdict(&json!({"cardNo": "4111111111111112", "cardNoValid": false})).0, OCR_NUMBER_INVALID);
+        assert_eq!(ocr_verdict(&json!({})).0, 0);
     }
 }

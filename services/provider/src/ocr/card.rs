@@ -118,6 +118,12 @@ fn id_front(rows: &[String]) -> Value {
         .or_else(|| rows.iter().find_map(|row| id_number_in(row)));
     if let Some(n) = number {
         r.insert("idNoValid".into(), json!(id_number_valid(&n)));
+        // The number carries the birth date (digits 7-14): a card whose 出生 differs from it
+        // was misread (or is no genuine card).
+        if let Some(Value::String(birthday)) = r.get("birthday") {
+            let matches = n.get(6..14) == Some(birthday.as_str());
+            r.insert("birthdayMatchesIdNo".into(), json!(matches));
+        }
         r.insert("idNo".into(), json!(n));
     }
     Value::Object(r)
@@ -227,6 +233,18 @@ pub fn bank_card(rows: &[String]) -> Result<Value, CardError> {
     Ok(Value::Object(r))
 }
 
+/// A bank card's issuer from its BIN: `bankId` (the bank's code), and `bankName` and
+/// `cardType` where the card does not print them.
+pub fn with_issuer(result: &mut Value, bins: &super::bins::Bins) {
+    let Some(issuer) = result.get("cardNo").and_then(Value::as_str).and_then(|n| bins.issuer(n)).cloned() else {
+        return;
+    };
+    let Value::Object(r) = result else { return };
+    r.insert("bankId".into(), json!(issuer.code));
+    r.entry("bankName").or_insert_with(|| json!(issuer.name));
+    r.entry("cardType").or_insert_with(|| json!(issuer.card_type));
+}
+
 /// The Luhn check every bank card number carries in its last digit.
 pub fn luhn_valid(n: &str) -> bool {
     let mut sum = 0;
@@ -277,7 +295,8 @@ mod tests {
         assert_eq!(
             r,
             json!({"face":0,"name":"林晓雨","gender":"女","nation":"汉","birthday":"19940709",
-                   "address":"浙江省杭州市西湖区文三路88号2幢301室","idNo":"11010519491231002X","idNoValid":true})
+                   "address":"浙江省杭州市西湖区文三路88号2幢301室","idNo":"11010519491231002X","idNoValid":true,
+                   "birthdayMatchesIdNo":false})
         );
     }
 
@@ -288,6 +307,36 @@ mod tests {
         assert_eq!(r["idNoValid"], false);
         let b = bank_card(&rows_of(&["4111111111111112"])).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b["cardNoValid"], false);
+    }
+
+    #[test]
+    fn the_birth_date_is_checked_against_the_number() {
+        let rows = rows_of(&["出生1949年12月31日", "公民身份号码11010519491231002X"]);
+        let r = id_card(&rows).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((&r["birthday"], &r["birthdayMatchesIdNo"]), (&json!("19491231"), &json!(true)));
+        let r = id_card(&rows_of(&["出生1949年12月30日", "公民身份号码11010519491231002X"])).unwrap();
+        assert_eq!(r["birthdayMatchesIdNo"], false);
+        // Without a 出生 read there is nothing to compare.
+        let r = id_card(&rows_of(&["公民身份号码11010519491231002X"])).unwrap();
+        assert!(r.get("birthdayMatchesIdNo").is_none());
+    }
+
+    #[test]
+    fn a_bank_cards_issuer_from_its_bin() {
+        let bins = crate::ocr::bins::Bins::parse("621700\t19\tCCB\t中国建设银行\tDC\n");
+        let mut r = bank_card(&rows_of(&["6217000010012345677"])).unwrap();
+        with_issuer(&mut r, &bins);
+        assert_eq!(
+            r,
+            json!({"cardNo":"6217000010012345677","cardNoValid":true,"bankId":"CCB","bankName":"中国建设银行","cardType":"借记卡"})
+        );
+        // What the card prints stands; the code is added.
+        let mut r = bank_card(&rows_of(&["示例银行", "信用卡", "6217000010012345677"])).unwrap();
+        with_issuer(&mut r, &bins);
+        assert_eq!(
+            (&r["bankName"], &r["cardType"], &r["bankId"]),
+            (&json!("示例银行"), &json!("贷记卡"), &json!("CCB"))
+        );
     }
 
     #[test]

@@ -2,14 +2,19 @@
 //! detection and recognition models (from PyPI `rapidocr-onnxruntime`, Apache-2.0, put next to
 //! the face models by `scripts/setup.sh`), run on the ONNX Runtime Booth's face engine loads;
 //! the pre- and post-processing is here ([`detect`], [`recognise`]), the fields of the
-//! resident ID card (front and back) and of bank cards in [`card`].
+//! resident ID card (front and back) and of bank cards in [`card`]. PP-OCR's orientation
+//! classifier from the same wheel ([`orient`], optional: without its file a card must be the
+//! right way up) turns an upside-down card's lines before they are read, and a bank card's
+//! number names its bank by BIN ([`bins`], from npm `bankcardinfo`, optional too).
 //!
 //! Not for: the ID card quality check (`IDCardCheck`) and business licences (`BusiCert`), which
-//! answer NOT_CONFIGURED; text rotated by more than a few tens of degrees (no orientation
-//! classifier runs); proving a card genuine (the numbers' check digits only catch misreadings).
+//! answer NOT_CONFIGURED; text turned by about 90° (a card photographed on its side); proving
+//! a card genuine (the numbers' check digits only catch misreadings).
 
+pub mod bins;
 pub mod card;
 pub mod detect;
+pub mod orient;
 pub mod recognise;
 
 use crate::server::Refusal;
@@ -24,6 +29,10 @@ use std::time::Instant;
 pub const DET_FILE: &str = "ppocr-v4-det.onnx";
 /// PP-OCRv4 Chinese recognition (`ch_PP-OCRv4_rec_infer.onnx`), 6623 characters.
 pub const REC_FILE: &str = "ppocr-v4-rec.onnx";
+/// PP-OCR mobile v2.0 text orientation (`ch_ppocr_mobile_v2.0_cls_infer.onnx`): 0° or 180°.
+pub const CLS_FILE: &str = "ppocr-cls.onnx";
+/// The BIN table `scripts/setup.sh` makes from npm `bankcardinfo`.
+pub const BINS_FILE: &str = "bank-bins.tsv";
 /// How capabilities name the models.
 pub const MODEL: &str = "ppocr-v4-ch@rapidocr-onnxruntime-1.4.4";
 /// Lines read with less confidence than this are left out (PP-OCR `text_score`).
@@ -48,11 +57,13 @@ pub struct Line {
     pub quad: Quad,
 }
 
-/// The two loaded models and the recogniser's characters.
+/// The loaded models, the recogniser's characters and the BIN table.
 pub struct Ocr {
     det: Model,
     rec: Model,
+    cls: Option<Model>,
     chars: Vec<String>,
+    pub bins: bins::Bins,
 }
 
 impl Ocr {
@@ -74,7 +85,17 @@ impl Ocr {
         if chars.len() < 100 {
             return Err(OcrError::Missing(format!("{REC_FILE}: only {} characters in its list", chars.len())));
         }
-        let ocr = Ocr { det, rec, chars };
+        // The orientation classifier and the BIN table are optional: without them a card must
+        // be the right way up, and a bank card's bank is what it prints.
+        let cls = match models_dir.join(CLS_FILE).is_file() {
+            true => Some(Model::load(models_dir, CLS_FILE, threads).map_err(|e| OcrError::Missing(e.to_string()))?),
+            false => {
+                tracing::warn!("card OCR: {CLS_FILE} missing, upside-down cards are not turned");
+                None
+            }
+        };
+        let bins = bins::Bins::load(&models_dir.join(BINS_FILE));
+        let ocr = Ocr { det, rec, cls, chars, bins };
         // ONNX Runtime's first run of a model is much slower than the next: pay it at start,
         // not in the first terminal's request.
         ocr.lines(&Frame::filled(64, 64, [255, 255, 255]))?;
@@ -85,6 +106,10 @@ impl Ocr {
         ocr.rec
             .run("x", &[1, 3, recognise::REC_HEIGHT, width], data, &["softmax_11.tmp_0"])
             .map_err(|e| OcrError::Inference(e.to_string()))?;
+        ocr.upside_down(
+            &Frame::filled(64, 64, [255, 255, 255]),
+            &[Quad([(0.0, 0.0), (64.0, 0.0), (64.0, 16.0), (0.0, 16.0)])],
+        )?;
         Ok(ocr)
     }
 
@@ -98,6 +123,9 @@ impl Ocr {
         let prob = out.into_iter().next().unwrap_or_default();
         let mut quads = detect::boxes(&prob, w, h, frame.width, frame.height);
         quads.truncate(MAX_LINES);
+        if self.upside_down(frame, &quads)? {
+            quads = quads.iter().map(orient::turned).collect();
+        }
         let classes = self.chars.len() + 2;
         let mut lines = Vec::with_capacity(quads.len());
         for quad in quads {
@@ -121,6 +149,38 @@ impl Ocr {
         Ok(lines)
     }
 }
+
+impl Ocr {
+    /// Whether the picture's lines are upside down (false without the classifier).
+    fn upside_down(&self, frame: &Frame, quads: &[Quad]) -> Result<bool, OcrError> {
+        let Some(cls) = &self.cls else { return Ok(false) };
+        let mut votes = Vec::with_capacity(quads.len());
+        for q in quads {
+            let out = cls
+                .run("x", &[1, 3, orient::CLS_HEIGHT, orient::CLS_WIDTH], orient::input(frame, q), &[CLS_OUTPUT])
+                .map_err(|e| OcrError::Inference(e.to_string()))?;
+            let p = out.into_iter().next().unwrap_or_default();
+            if let [_, p180] = p[..] {
+                votes.push((p180, q.width()));
+            }
+        }
+        Ok(orient::upside_down(&votes))
+    }
+
+    /// The same reader without the orientation classifier (to measure what it brings).
+    pub fn without_orientation(mut self) -> Ocr {
+        self.cls = None;
+        self
+    }
+
+    /// Whether the orientation classifier is loaded.
+    pub fn turns_cards(&self) -> bool {
+        self.cls.is_some()
+    }
+}
+
+/// The classifier's output (probabilities of 0° and 180°).
+const CLS_OUTPUT: &str = "save_infer_model/scale_0.tmp_1";
 
 /// Loads the models named by the settings, saying in the log whether card OCR is available.
 pub fn load_for(models_dir: Option<&Path>) -> Option<Ocr> {
@@ -184,6 +244,9 @@ pub fn answer(ocr: Option<&Ocr>, req: &OcrRequest) -> Result<OcrResponse, Refusa
         recognised = result.is_ok(),
         "ocr"
     );
-    let recog_result = result.map_err(|e| Refusal(Code::BadParam, e.to_string()))?;
+    let mut recog_result = result.map_err(|e| Refusal(Code::BadParam, e.to_string()))?;
+    if req.kind == "BankCard" {
+        card::with_issuer(&mut recog_result, &ocr.bins);
+    }
     Ok(OcrResponse { kind: req.kind.clone(), recog_result })
 }
