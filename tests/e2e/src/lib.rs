@@ -4,6 +4,8 @@
 //! each test launches its own `booth run <fixture> --sim --control-port <free port>` through
 //! `tauri:options`, and injects hardware events through the control endpoint.
 
+pub mod provider;
+
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 use std::io::{Read, Write};

@@ -6,6 +6,7 @@
 //! started by the test). Needs Xvfb, a window manager, tauri-driver and the face models: run through scripts/test-all.
 
 use booth_camera::Frame;
+use booth_e2e::provider::{write_private, ProviderProcess, ProviderSetup};
 use booth_e2e::{fixture, with_real_booth, Booth};
 use booth_face::test_support::detect;
 use booth_testkit::face as tk;
@@ -239,66 +240,25 @@ const PROVIDER_KEY: &str = "T-E2E";
 const PROVIDER_SECRET: &str = "e2e-provider-secret-0123456789abcdef";
 const OBAMA_ID: &str = "11010119610804001X";
 
-/// The reference provider's own binary, serving on a free loopback port; stopped when dropped.
-struct RefProvider {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for RefProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn private(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-}
-
-/// Configures the reference provider in `dir`, enrols Obama with its admin command and serves.
-fn reference_provider(dir: &Path) -> RefProvider {
-    let bin = booth_e2e::booth_bin().with_file_name("booth-provider");
-    assert!(bin.is_file(), "{} (cargo build -p booth-provider)", bin.display());
-    let port = booth_e2e::free_port();
-    let config = dir.join("booth-provider.toml");
-    private(
-        &config,
-        &format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase = \"{}\"\nkey_file = \"{}\"\nmodels_dir = \"{}\"\n[clients]\n{PROVIDER_KEY} = \"{PROVIDER_SECRET}\"\n",
-            dir.join("provider/provider.db").display(),
-            dir.join("provider/templates.key").display(),
-            tk::models_dir().display(),
-        ),
-    );
-    let photo = tk::face_dir().join("samples/obama.jpg");
-    let added = std::process::Command::new(&bin)
-        .arg("-c")
-        .arg(&config)
-        .args(["person", "add", "--photo"])
-        .arg(&photo)
-        .args(["--id-number", OBAMA_ID, "--name", "奥巴马", "--org", "org1", "--component", "canteen"])
-        .output()
-        .expect("booth-provider person add");
-    assert!(added.status.success(), "person add: {}", String::from_utf8_lossy(&added.stderr));
-    let log = std::fs::File::create(dir.join("provider.log")).expect("log");
-    let child = std::process::Command::new(&bin)
-        .arg("-c")
-        .arg(&config)
-        .arg("serve")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("booth-provider serve");
-    let provider = RefProvider { child, url: format!("http://127.0.0.1:{port}") };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "booth-provider did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    provider
+/// The reference provider's own binary with Obama enrolled through its admin command.
+fn reference_provider(dir: &Path) -> ProviderProcess {
+    let setup = ProviderSetup::new(dir, PROVIDER_KEY, PROVIDER_SECRET, &tk::models_dir());
+    let photo = tk::face_dir().join("samples/obama.jpg").display().to_string();
+    setup.cmd(&[
+        "person",
+        "add",
+        "--photo",
+        &photo,
+        "--id-number",
+        OBAMA_ID,
+        "--name",
+        "奥巴马",
+        "--org",
+        "org1",
+        "--component",
+        "canteen",
+    ]);
+    setup.serve()
 }
 
 /// An ft call's outcome: `{ok: value}` when resolved, the rejection otherwise.
@@ -321,7 +281,7 @@ async fn fin_face_auth_and_liveness_against_the_reference_provider() {
         provider.url
     ));
     // It holds a secret: Booth refuses a booth.toml others may read.
-    private(Path::new(&config), &toml);
+    write_private(Path::new(&config), &toml);
     with_real_booth(&fixture("face"), &["--config", &config], async |b| {
         ready(b).await;
         let same = ft(b, &format!("ft.finFaceAuth({{idNo: '{OBAMA_ID}', name: '奥巴马', imagePath: ''}})")).await;
@@ -465,7 +425,7 @@ async fn card_capture_screen_shutter_and_cancel_by_pointer() {
         "[provider]\nbackend = \"http\"\nurl = \"{}\"\nkey_id = \"{PROVIDER_KEY}\"\nsecret = \"{PROVIDER_SECRET}\"\ntimeout_ms = 30000\n",
         provider.url
     ));
-    private(Path::new(&config), &toml);
+    write_private(Path::new(&config), &toml);
     with_real_booth(&fixture("face"), &["--config", &config], async |b| {
         ready(b).await;
         b.client

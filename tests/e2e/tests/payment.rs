@@ -5,109 +5,29 @@
 //! `booth payments` lists it. Needs Xvfb, a window manager, tauri-driver, the face models and
 //! the booth-provider binary: run through scripts/test-all.
 
+use booth_e2e::provider::{write_private, ProviderProcess, ProviderSetup};
 use booth_e2e::{fixture, with_real_booth, Booth};
+use booth_face::test_support::detect;
 use booth_testkit::face as tk;
 use booth_testkit::pty::Socat;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEY: &str = "T-E2E-PAY";
 const SECRET: &str = "e2e-payment-secret-0123456789abcdef";
 
-fn engine() -> Arc<booth_face::Engine> {
-    static E: OnceLock<Arc<booth_face::Engine>> = OnceLock::new();
-    E.get_or_init(|| Arc::new(booth_face::Engine::load(&tk::models_dir()).unwrap_or_else(|e| panic!("{e}")))).clone()
-}
-
-fn detect(f: &booth_camera::Frame) -> Option<tk::FaceAt> {
-    use booth_face::detect::kp;
-    let d = *engine().detect(f).ok()?.first()?;
-    Some(tk::FaceAt {
-        cx: d.cx,
-        cy: d.cy,
-        w: d.w,
-        h: d.h,
-        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
-        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
-        yaw: d.yaw(),
-    })
-}
-
-struct RefProvider {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for RefProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn private(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).expect("write");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-}
-
-fn provider_cmd(bin: &Path, config: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(bin).arg("-c").arg(config).args(args).output().expect("booth-provider");
-    assert!(out.status.success(), "booth-provider {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The reference provider with Obama enrolled and ¥100.00 in his wallet; his person id.
-fn reference_provider(dir: &Path) -> (RefProvider, std::path::PathBuf, std::path::PathBuf, String) {
-    let bin = booth_e2e::booth_bin().with_file_name("booth-provider");
-    assert!(bin.is_file(), "{} (cargo build -p booth-provider)", bin.display());
-    let port = booth_e2e::free_port();
-    let config = dir.join("booth-provider.toml");
-    private(
-        &config,
-        &format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase = \"{}\"\nkey_file = \"{}\"\nmodels_dir = \"{}\"\n[clients]\n{KEY} = \"{SECRET}\"\n",
-            dir.join("provider/provider.db").display(),
-            dir.join("provider/templates.key").display(),
-            tk::models_dir().display(),
-        ),
-    );
-    let photo = tk::face_dir().join("samples/obama.jpg");
-    let person = provider_cmd(
-        &bin,
-        &config,
-        &[
-            "person",
-            "add",
-            "--photo",
-            &photo.display().to_string(),
-            "--id-number",
-            "11010119610804001X",
-            "--name",
-            "奥巴马",
-        ],
-    );
-    let person = person.lines().last().unwrap_or_default().to_string();
-    provider_cmd(&bin, &config, &["wallet", "top-up", &person, "--fen", "10000"]);
-    let log = std::fs::File::create(dir.join("provider.log")).expect("log");
-    let child = std::process::Command::new(&bin)
-        .arg("-c")
-        .arg(&config)
-        .arg("serve")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("booth-provider serve");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "booth-provider did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (RefProvider { child, url: format!("http://127.0.0.1:{port}") }, bin, config, person)
+fn reference_provider(dir: &Path) -> (ProviderProcess, String) {
+    let setup = ProviderSetup::new(dir, KEY, SECRET, &tk::models_dir());
+    let photo = tk::face_dir().join("samples/obama.jpg").display().to_string();
+    let added =
+        setup.cmd(&["person", "add", "--photo", &photo, "--id-number", "11010119610804001X", "--name", "奥巴马"]);
+    let person = added.lines().last().unwrap_or_default().to_string();
+    setup.cmd(&["wallet", "top-up", &person, "--fen", "10000"]);
+    (setup.serve(), person)
 }
 
 async fn events(b: &Booth, n: usize) -> Value {
@@ -118,7 +38,7 @@ async fn events(b: &Booth, n: usize) -> Value {
 #[ignore = "needs Xvfb + tauri-driver + face models + the booth-provider binary; run by scripts/test-all"]
 async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_reference_provider() {
     let dir = tempfile::tempdir().unwrap();
-    let (provider, bin, pconfig, person) = reference_provider(dir.path());
+    let (provider, person) = reference_provider(dir.path());
     let camera = dir.path().join("camera");
     tk::write_frames(&camera, &tk::live_sequence("obama.jpg", &detect));
     let pty = dir.path().join("pty");
@@ -137,7 +57,7 @@ async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_ref
     });
     let journal = dir.path().join("payments/journal.log");
     let config = dir.path().join("booth.toml");
-    private(
+    write_private(
         &config,
         &format!(
             "[log]\ndir = \"\"\n[terminal]\nsn = \"{KEY}\"\n[camera]\nbackend = \"file\"\npath = \"{}\"\nfps = 15\n\
@@ -180,7 +100,7 @@ async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_ref
         assert_eq!(line, "PAID E2E-POS-1 1250");
 
         // The ledger: one charge, ¥87.50 left.
-        let wallet: Value = serde_json::from_str(&provider_cmd(&bin, &pconfig, &["wallet", "show", &person])).unwrap();
+        let wallet: Value = serde_json::from_str(&provider.setup.cmd(&["wallet", "show", &person])).unwrap();
         assert!(wallet.to_string().contains("8750"), "{wallet}");
         let (_, health) = b.control("GET", "/health", "");
         assert_eq!(health["devices"]["payment"]["summary"]["paid"], 1, "{health}");
