@@ -145,7 +145,8 @@ impl SimProvider {
         self.gate("ocr", false).await?;
         let recog = match kind {
             "IDCard" => json!({"face": 0, "name": "张三", "gender": "男", "nation": "汉", "birthday": "19900307",
-                               "address": "北京市东城区景山前街4号", "idNo": "110101199003070011", "idNoValid": true}),
+                               "address": "北京市东城区景山前街4号", "idNo": "110101199003070011", "idNoValid": true,
+                               "birthdayMatchesIdNo": true}),
             "IDCardCheck" => json!({"risk": 0}),
             "BankCard" => {
                 json!({"cardNo": "6222020200000000006", "cardNoValid": true, "bankName": "模拟银行", "bankId": "0000", "cardType": "借记卡"})

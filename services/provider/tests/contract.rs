@@ -156,7 +156,7 @@ async fn card_ocr_through_booths_client_and_without_models() {
     println!("IDCard through the client: {:?}", started.elapsed());
     assert_eq!(
         answer.recog_result,
-        serde_json::json!({"face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709",
+        serde_json::json!({"face": 0, "name": "林晓雨", "gender": "女", "nation": "汉", "birthday": "19940709", "birthdayMatchesIdNo": true,
             "address": "浙江省杭州市西湖区文三路88号2幢301室", "idNo": "33010619940709002X", "idNoValid": true})
     );
     site.running.stop().await;

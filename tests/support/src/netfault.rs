@@ -118,7 +118,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn serve(mut conn: TcpStream, upstream: SocketAddr, s: &Shared) {
-    let Some(request) = read_request(&mut conn) else { return };
+    let Some(request) = read_message(&mut conn) else { return };
     s.requests.fetch_add(1, Ordering::SeqCst);
     let fault = lock(&s.plan).pop_front().unwrap_or_else(|| *lock(&s.default));
     match fault {
@@ -155,8 +155,9 @@ fn serve(mut conn: TcpStream, upstream: SocketAddr, s: &Shared) {
     }
 }
 
-/// One HTTP/1.1 request: its head and a `content-length` body.
-fn read_request(conn: &mut TcpStream) -> Option<Vec<u8>> {
+/// One HTTP/1.1 message (a request or an answer): its head and a `content-length` body, waiting
+/// at most 30 s for each read; for the proxies of the tests.
+pub fn read_message(conn: &mut TcpStream) -> Option<Vec<u8>> {
     conn.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
@@ -216,7 +217,7 @@ mod tests {
         std::thread::spawn(move || {
             for c in l.incoming() {
                 let Ok(mut c) = c else { continue };
-                if read_request(&mut c).is_none() {
+                if read_message(&mut c).is_none() {
                     continue;
                 }
                 let k = seen.fetch_add(1, Ordering::SeqCst) + 1;

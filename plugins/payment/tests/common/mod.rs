@@ -6,42 +6,19 @@
 
 use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, SessionInfo};
 use booth_camera::{Backend, Camera, CameraConfig, Frame};
-use booth_face::detect::kp;
-use booth_face::{Engine, FaceScreen, FaceSection, FaceService};
+use booth_face::{FaceScreen, FaceSection, FaceService};
 use booth_payment::gateway::Gateway;
 use booth_payment::{Journal, PaymentSection, PaymentService};
 use booth_pos::{Pos, PosConfig};
-use booth_testkit::face::FaceAt;
 use booth_testkit::pty::Socat;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub fn engine() -> Arc<Engine> {
-    static E: OnceLock<Arc<Engine>> = OnceLock::new();
-    E.get_or_init(|| {
-        Arc::new(Engine::load(&booth_testkit::face::models_dir()).unwrap_or_else(|e| {
-            panic!("{e} (the payment tests need the face models: `. scripts/setup.sh; booth_face_models`)")
-        }))
-    })
-    .clone()
-}
-
-pub fn detect(f: &Frame) -> Option<FaceAt> {
-    let d = *engine().detect(f).ok()?.first()?;
-    Some(FaceAt {
-        cx: d.cx,
-        cy: d.cy,
-        w: d.w,
-        h: d.h,
-        nose: (d.keypoints[kp::NOSE].x, d.keypoints[kp::NOSE].y),
-        ear_span: d.keypoints[kp::LEFT_EAR].x - d.keypoints[kp::RIGHT_EAR].x,
-        yaw: d.yaw(),
-    })
-}
+pub use booth_face::test_support::detect;
 
 pub fn live(name: &str) -> Vec<Frame> {
     booth_testkit::face::live_sequence(name, &detect)

@@ -10,6 +10,7 @@ pub use booth_face::test_support::{detect, engine};
 use booth_provider::{App, Running, Settings};
 use booth_provider_client::wire::*;
 use booth_provider_client::{Client, ClientConfig};
+use booth_testkit::netfault::read_message;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -186,31 +187,6 @@ impl Proxy {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-}
-
-/// Reads one HTTP message (head and a Content-Length body).
-fn read_message(conn: &mut TcpStream) -> Option<Vec<u8>> {
-    conn.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                return Some(buf);
-            }
-        }
-        let n = conn.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
     }
 }
 
