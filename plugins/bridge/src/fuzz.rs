@@ -473,7 +473,13 @@ pub fn check(
     reply: &Reply,
     limits: &Limits,
 ) -> Result<String, String> {
-    let body = reply.body.as_object().ok_or("reply body is not an object")?;
+    // An ft Promise may resolve with an array (mediaDevices.enumerateDevices, as the W3C API's).
+    let none = serde_json::Map::new();
+    let body = match reply.body.as_object() {
+        Some(b) => b,
+        None if g.dialect == Dialect::Ft && reply.ok && reply.body.is_array() => &none,
+        None => return Err("reply body is not an object".into()),
+    };
     let ampe = g.dialect == Dialect::My && g.name == "ampeHHCommunication";
     let parsed = readable(g, limits);
     let failed = if ampe { body.get("success") == Some(&Value::Bool(false)) } else { !reply.ok };

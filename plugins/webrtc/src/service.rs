@@ -164,6 +164,18 @@ impl WebRtc {
         self.lock().peers.len()
     }
 
+    /// `/health`'s entry in the devices' shape: GStreamer with webrtcbin is the backend; the
+    /// open connections are its detail.
+    pub fn status(&self) -> serde_json::Value {
+        let n = self.peer_count();
+        match crate::peer::init() {
+            Ok(()) => {
+                json!({"backend": "gstreamer", "available": true, "detail": format!("{n} 个连接"), "connections": n})
+            }
+            Err(e) => json!({"backend": "gstreamer", "available": false, "detail": e.to_string(), "connections": n}),
+        }
+    }
+
     fn peer(&self, session: SessionId, p: &Params) -> Result<(Peer, Events), ApiError> {
         let id = p.str("pc")?.ok_or_else(|| ApiError::invalid("缺少 pc"))?;
         let st = self.lock();

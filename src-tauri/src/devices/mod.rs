@@ -225,7 +225,7 @@ impl Devices {
         }
         #[cfg(target_os = "linux")]
         if let Value::Object(map) = &mut status {
-            map.insert("webrtc".into(), serde_json::json!({"connections": self.webrtc.peer_count()}));
+            map.insert("webrtc".into(), self.webrtc.status());
         }
         status
     }
