@@ -77,7 +77,9 @@ async fn wait_event(
     what: &str,
     f: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // Generous: a remote track is announced when its decoding starts, which a loaded CI machine
+    // (OCR tests beside this one) delays by tens of seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let e = tokio::time::timeout_at(deadline, rx.recv())
             .await
