@@ -22,6 +22,14 @@ pub struct PaymentSection {
     pub answer_timeout_s: u64,
     /// Whether the POS serial port of `[pos]` also carries the cash register's payment lines.
     pub register: bool,
+    /// Who charges a facePay (or quickPay) without `requireFaceCode` when a register is
+    /// connected: `false`, Booth charges through the provider and tells the register `PAID` /
+    /// `FAIL`; `true`, the seed device's way, Booth hands the register `CODE <faceCode>`, the
+    /// register charges it, and Booth asks the provider what the code came to.
+    pub register_charges: bool,
+    /// How long Booth asks after a `CODE` line before it tells the page the register never
+    /// charged the code (`onQueryPaymentFailedEvent` "-6"), seconds.
+    pub register_wait_s: u64,
     /// The register's words (README → Cash register): `AMT 1250` in, `CODE …`, `PAID …`,
     /// `FAIL …` out.
     pub amount_word: String,
@@ -41,6 +49,8 @@ impl Default for PaymentSection {
             code_timeout_s: 60,
             answer_timeout_s: 30,
             register: true,
+            register_charges: false,
+            register_wait_s: 120,
             amount_word: "AMT".into(),
             code_word: "CODE".into(),
             paid_word: "PAID".into(),
@@ -59,6 +69,8 @@ pub struct PaymentConfig {
     pub code_timeout: Duration,
     pub answer_timeout: Duration,
     pub register: bool,
+    pub register_charges: bool,
+    pub register_wait: Duration,
     pub words: Words,
     /// The terminal's serial number, as the provider knows it.
     pub terminal: String,
@@ -114,6 +126,9 @@ impl PaymentSection {
         if !(5..=600).contains(&self.code_timeout_s) || !(5..=600).contains(&self.answer_timeout_s) {
             return Err("[payment] code_timeout_s 与 answer_timeout_s 应在 5–600 之间".into());
         }
+        if !(5..=900).contains(&self.register_wait_s) {
+            return Err("[payment] register_wait_s 应在 5–900 之间".into());
+        }
         let journal = if self.journal.trim().is_empty() {
             data.join("booth").join("payments").join("journal.log")
         } else {
@@ -126,6 +141,8 @@ impl PaymentSection {
             code_timeout: Duration::from_secs(self.code_timeout_s),
             answer_timeout: Duration::from_secs(self.answer_timeout_s),
             register: self.register,
+            register_charges: self.register_charges,
+            register_wait: Duration::from_secs(self.register_wait_s),
             words,
             terminal: terminal.to_string(),
         })

@@ -62,6 +62,17 @@ pub enum Queried {
     },
 }
 
+/// What a face code handed to the cash register came to (the register charges it itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    /// The register charged it, under its own trade number.
+    Paid { trade: String, charged: Charged },
+    /// Not charged yet, and still good.
+    Unused,
+    /// It will never pay: expired unused, or unknown to the provider.
+    NotPaid { code: String, message: String },
+}
+
 pub trait Gateway: Send + Sync + 'static {
     /// Whether the provider can be reached now (facePay's "-4" 无网络 before the face screen).
     fn reachable(&self) -> BoxFuture<'_, Result<(), PayFailure>>;
@@ -78,6 +89,8 @@ pub trait Gateway: Send + Sync + 'static {
     fn charge_code<'a>(&'a self, order: &'a Order, code: &'a str) -> BoxFuture<'a, Result<Charged, PayFailure>>;
     /// What became of the payment with this trade number.
     fn query<'a>(&'a self, order: &'a Order) -> BoxFuture<'a, Result<Queried, PayFailure>>;
+    /// What became of a face code this terminal was given and handed to the register.
+    fn query_face_code<'a>(&'a self, terminal: &'a str, code: &'a str) -> BoxFuture<'a, Result<CodeUse, PayFailure>>;
     /// Gives the trade number up: it can no longer be charged, and a charge that slipped in is
     /// returned. What the number came to is the answer.
     fn cancel<'a>(&'a self, order: &'a Order) -> BoxFuture<'a, Result<Queried, PayFailure>>;

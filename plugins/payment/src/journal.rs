@@ -76,6 +76,9 @@ pub struct Entry {
     /// Resolved at start-up, after a crash: the page that asked is gone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recovered: bool,
+    /// The cash register asked for this payment: it hears the outcome, also one settled later.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub register: bool,
 }
 
 /// An attempt as the journal knows it: its last line, and when it began.
@@ -354,6 +357,7 @@ mod tests {
             payment_id: String::new(),
             detail: String::new(),
             recovered: false,
+            register: false,
         }
     }
 

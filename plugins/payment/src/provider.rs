@@ -1,7 +1,7 @@
 //! The [`Gateway`] of a terminal: `booth-provider/v1`'s `/v1/pay/*` through the provider
 //! client, every request about one payment under the journal's Idempotency-Key.
 
-use crate::gateway::{Charged, Gateway, Order, PayFailure, Queried};
+use crate::gateway::{Charged, CodeUse, Gateway, Order, PayFailure, Queried};
 use booth_provider_client::wire::{self, Code, PayStatus};
 use booth_provider_client::{PayError, Provider};
 use futures::future::BoxFuture;
@@ -111,6 +111,30 @@ impl Gateway for ProviderGateway {
                 Err(e) => match failure(e) {
                     PayFailure::Refused { code, message } => Ok(Queried::NotPaid { code, message }),
                     other => Err(other),
+                },
+            }
+        })
+    }
+
+    fn query_face_code<'a>(&'a self, terminal: &'a str, code: &'a str) -> BoxFuture<'a, Result<CodeUse, PayFailure>> {
+        Box::pin(async move {
+            let req = wire::PayQueryRequest {
+                terminal: terminal.to_string(),
+                out_trade_no: String::new(),
+                face_code: code.into(),
+            };
+            match self.0.pay_query(&req).await {
+                Ok(p) => {
+                    let trade = p.out_trade_no.clone();
+                    Ok(match queried(p) {
+                        Queried::Paid(charged) => CodeUse::Paid { trade, charged },
+                        Queried::NotPaid { code, message } => CodeUse::NotPaid { code, message },
+                    })
+                }
+                Err(e) => match failure(e) {
+                    PayFailure::Pending { .. } => Ok(CodeUse::Unused),
+                    PayFailure::Refused { code, message } => Ok(CodeUse::NotPaid { code, message }),
+                    lost => Err(lost),
                 },
             }
         })

@@ -5,14 +5,16 @@
 //! payment code to the page (`requireFaceCode`: `onFacePayPassEvent {faceCode}`) or a charge
 //! by the provider, journalled before and after, reported to the page
 //! (`onFacePayPassEvent`, then `onQueryPaymentSucEvent` / `onQueryPaymentFailedEvent`) and to
-//! the cash register (`PAID` / `FAIL`). After `face_attempts` failed faces: `onFacePayFailedEvent
+//! the cash register (`PAID` / `FAIL`). With `[payment] register_charges` (the seed device's way)
+//! the register charges instead: it gets `CODE <faceCode>`, Booth asks the provider what the
+//! code came to and tells the page. After `face_attempts` failed faces: `onFacePayFailedEvent
 //! "-8"`, "请出示付款码" and the customer's code from the scanner instead.
 //!
 //! The money part does not depend on the page: once the journal says `open`, the attempt runs to
 //! an answer (or to `unknown`, which the resolver settles later) even if the page goes away.
 
 use crate::config::PaymentConfig;
-use crate::gateway::{Charged, Gateway, Order, PayFailure, Queried};
+use crate::gateway::{Charged, CodeUse, Gateway, Order, PayFailure, Queried};
 use crate::journal::{self, Entry, Journal, Kind, State};
 use crate::register;
 use booth_bridge::{handler, ApiError, Bridge, CallCtx, Dialect, Done, ErrorCode, Params, SessionId};
@@ -54,6 +56,8 @@ struct Flow {
     body: String,
     /// The register asked for this payment: it gets the answer.
     to_register: bool,
+    /// The register charges: it gets the code (`CODE …`) and Booth asks what came of it.
+    hand_code: bool,
 }
 
 pub struct PaymentService {
@@ -144,12 +148,18 @@ impl PaymentService {
             "journal": self.journal.path().display().to_string(),
             "summary": summary,
             "register": self.register_on(),
+            "registerCharges": self.register_charges(),
             "lastError": self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         })
     }
 
     fn register_on(&self) -> bool {
         self.config.register && self.pos.as_ref().is_some_and(|p| p.configured())
+    }
+
+    /// The seed device's way: the register charges the code Booth gives it.
+    fn register_charges(&self) -> bool {
+        self.config.register_charges && self.register_on()
     }
 
     fn gateway(&self) -> Result<Arc<dyn Gateway>, ApiError> {
@@ -227,6 +237,16 @@ impl PaymentService {
         if flow.amount.is_some() {
             return Ok(());
         }
+        if self.register_charges() {
+            // The register charges and knows the amount: one it sent is shown, none is waited for.
+            if let Some(a) = self.take_register_amount() {
+                flow.amount = Some(a.fen);
+                flow.trade = flow.trade.take().or(a.trade);
+            }
+            flow.to_register = true;
+            flow.hand_code = true;
+            return Ok(());
+        }
         if !self.register_on() {
             return Err(ApiError::invalid(
                 "缺少 amount (单位: 分), 且本终端没有连接收银机 ([pos] 串口, [payment] register)",
@@ -296,6 +316,7 @@ impl PaymentService {
             trade: trade_param(&params).map_err(|e| wx_fail("-1", e))?,
             body: body_param(&params).map_err(|e| wx_fail("-1", e))?,
             to_register: false,
+            hand_code: false,
         };
         let gateway = self.gateway().map_err(|e| wx_fail("-5", e))?;
         if !self.face.enabled() {
@@ -348,8 +369,9 @@ impl PaymentService {
                     _ => return self.gave_up(ctx, &flow, "-1", &e.message).await,
                 },
             };
-            if flow.require_code {
+            if flow.require_code || flow.hand_code {
                 match gateway.face_code(&journal::new_key(), &self.config.terminal, face).await {
+                    Ok(code) if flow.hand_code => return self.hand_to_register(ctx, gateway, &flow, &code, true).await,
                     Ok(code) => {
                         self.publish(ctx, TOPIC_PASS, json!({"replyCode": "0", "reply": PASS, "faceCode": code}));
                         return;
@@ -368,7 +390,7 @@ impl PaymentService {
                 }
             }
             let order = self.order(&flow);
-            let outcome = self.charge(gateway, &order, With::Face(face.clone())).await;
+            let outcome = self.charge(gateway, &order, With::Face(face.clone()), flow.to_register).await;
             match outcome {
                 Err(e) if e.face_refused() => {
                     failures += 1;
@@ -429,8 +451,15 @@ impl PaymentService {
             self.publish(ctx, TOPIC_PASS, json!({"replyCode": "0", "reply": PASS, "faceCode": code}));
             return;
         }
+        if flow.hand_code {
+            // The register charges the customer's code; Booth cannot ask about a code it did
+            // not issue, so the page hears the seed's "-11": the payment went to the code.
+            self.tell_register(register::code(&self.config.words, &code)).await;
+            self.publish(ctx, TOPIC_QUERY_FAILED, json!({"replyCode": "-11", "reply": TO_CODE}));
+            return;
+        }
         let order = self.order(&flow);
-        let outcome = self.charge(gateway, &order, With::Code(code, Kind::Code)).await;
+        let outcome = self.charge(gateway, &order, With::Code(code, Kind::Code), flow.to_register).await;
         self.report(ctx, &flow, &order, outcome).await;
     }
 
@@ -451,7 +480,15 @@ impl PaymentService {
 
     /// The money part: journal `open`, ask (retrying with the same key when the answer is lost),
     /// ask what became of it when no answer came, journal the outcome.
-    async fn charge(&self, gateway: &Arc<dyn Gateway>, order: &Order, with: With) -> Result<Charged, PayFailure> {
+    /// `register`: the cash register asked for it (journalled, so that it hears an outcome
+    /// settled after a restart too).
+    async fn charge(
+        &self,
+        gateway: &Arc<dyn Gateway>,
+        order: &Order,
+        with: With,
+        register: bool,
+    ) -> Result<Charged, PayFailure> {
         let kind = match with {
             With::Face(_) => Kind::Face,
             With::Code(_, kind) => kind,
@@ -476,6 +513,7 @@ impl PaymentService {
             payment_id,
             detail,
             recovered: false,
+            register,
         };
         if let Err(e) = self.journal.append(entry(State::Open, String::new(), String::new())) {
             // Without the journal a crash could leave a charge nobody knows of: do not charge.
@@ -531,6 +569,48 @@ impl PaymentService {
             Ok(Queried::NotPaid { code, message }) => Err(PayFailure::Refused { code, message }),
             Err(e) => Err(e),
         }
+    }
+
+    /// The seed device's way: the register gets `CODE <faceCode>` and charges it; Booth asks the
+    /// provider what the code came to until it is paid, will never pay, or `register_wait` is
+    /// over, and tells the page. Booth moves no money here, so nothing is journalled: the
+    /// register's trade number and the provider's ledger hold the payment.
+    /// `face`: a face was just recognised (facePay), which the page hears first.
+    async fn hand_to_register(&self, ctx: &CallCtx, gateway: &Arc<dyn Gateway>, flow: &Flow, code: &str, face: bool) {
+        self.tell_register(register::code(&self.config.words, code)).await;
+        if face {
+            self.publish(ctx, TOPIC_PASS, json!({"replyCode": "0", "reply": PASS}));
+        }
+        let deadline = Instant::now() + self.config.register_wait;
+        let (topic, payload) = loop {
+            let lost = match gateway.query_face_code(&self.config.terminal, code).await {
+                Ok(CodeUse::Paid { trade, charged }) => {
+                    break (
+                        TOPIC_QUERY_OK,
+                        json!({"replyCode": "0", "reply": QUERY_OK, "outTradeNo": trade, "amount": charged.amount}),
+                    )
+                }
+                Ok(CodeUse::NotPaid { code, message }) => {
+                    break (TOPIC_QUERY_FAILED, json!({"replyCode": "-10", "reply": message, "subCode": code}))
+                }
+                Ok(CodeUse::Unused) => None,
+                Err(e) => Some(e.message().to_string()),
+            };
+            if Instant::now() >= deadline {
+                break match lost {
+                    Some(why) => (TOPIC_QUERY_FAILED, json!({"replyCode": "-10", "reply": why, "subCode": "UNKNOWN"})),
+                    None => (
+                        TOPIC_QUERY_FAILED,
+                        json!({"replyCode": "-6", "reply": format!("收银机 {} 秒内未扣款", self.config.register_wait.as_secs()), "subCode": "PAYMENT_PENDING"}),
+                    ),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let trade = payload.get("outTradeNo").cloned().unwrap_or(Value::Null);
+        tracing::info!(ok = topic == TOPIC_QUERY_OK, amount = ?flow.amount, "payment: the register's charge of a face code");
+        ctx.bus.publish(TOPIC_RESULT, json!({"outTradeNo": trade, "ok": topic == TOPIC_QUERY_OK}));
+        self.publish(ctx, topic, payload);
     }
 
     /// Tells the page and the register what the charge came to.
@@ -593,6 +673,7 @@ impl PaymentService {
             trade: trade_param(&params).map_err(|e| wx_fail("-1", e))?,
             body: body_param(&params).map_err(|e| wx_fail("-1", e))?,
             to_register: false,
+            hand_code: false,
         };
         let gateway = self.gateway().map_err(|e| wx_fail("-1", e))?;
         let ticket = self.quick_ticket()?;
@@ -613,9 +694,13 @@ impl PaymentService {
         }
         let me = self.clone();
         tokio::spawn(async move {
-            let order = me.order(&flow);
-            let outcome = me.charge(&gateway, &order, With::Code(pay_code, Kind::Quick)).await;
-            me.report(&ctx, &flow, &order, outcome).await;
+            if flow.hand_code {
+                me.hand_to_register(&ctx, &gateway, &flow, &pay_code, false).await;
+            } else {
+                let order = me.order(&flow);
+                let outcome = me.charge(&gateway, &order, With::Code(pay_code, Kind::Quick), flow.to_register).await;
+                me.report(&ctx, &flow, &order, outcome).await;
+            }
             drop(running);
         });
         Ok(Done::from(json!({"replyCode": "0", "reply": QUICK_OK})))
@@ -645,7 +730,8 @@ impl PaymentService {
     /// Settles every attempt the journal left open (a crash or a power cut between the charge
     /// and its answer): asks the provider under the attempt's own key and trade number and
     /// journals what it says. The page that asked is gone; the outcome is logged and shown by
-    /// `booth payments`. Returns how many were settled.
+    /// `booth payments`, and a cash register that asked for the payment hears `PAID` or
+    /// `FAIL -10 <outTradeNo> <code>`. Returns how many were settled.
     pub async fn resolve_open(&self) -> usize {
         let Some(gateway) = self.gateway.clone() else { return 0 };
         let mut settled = 0;
@@ -675,6 +761,10 @@ impl PaymentService {
                 state = ?state,
                 "payment: an attempt left open was resolved (the page that asked is gone)"
             );
+            let line = match state {
+                State::Paid => register::paid(&self.config.words, &order.trade, order.amount),
+                _ => register::fail(&self.config.words, "-10", &format!("{} {detail}", order.trade)),
+            };
             let entry = Entry {
                 at_ms: journal::now_ms(),
                 key: order.key,
@@ -685,9 +775,21 @@ impl PaymentService {
                 payment_id,
                 detail,
                 recovered: true,
+                register: a.last.register,
             };
             if self.journal.append(entry).is_ok() {
                 settled += 1;
+                // The register that asked may still be waiting for it; at start-up its port
+                // may not be open yet.
+                if a.last.register {
+                    if let Some(pos) = self.pos.clone().filter(|_| self.register_on()) {
+                        let until = Instant::now() + Duration::from_secs(15);
+                        while !pos.status().available && Instant::now() < until {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                    self.tell_register(line).await;
+                }
             }
         }
         settled

@@ -3,9 +3,12 @@
 //! `POST /sim/payment/outcome {"outcome": …}`: `success`, `insufficient-funds`, `slow` (the
 //! answer takes 5 s), `cut-before` (the first request is lost before it is charged) and
 //! `cut-after` (charged, the answer lost). The flow around it — journal, retries under the same
-//! key, queries — is the real one.
+//! key, queries — is the real one. With `[payment] register_charges`, the face codes Booth hands
+//! the cash register stay unused until the developer plays the register: the panel's
+//! `register-charge` (or `POST /sim/payment/register-charge {"fen": 1250}`) charges the newest
+//! unused code under the current outcome.
 
-use crate::gateway::{Charged, Gateway, Order, PayFailure, Queried};
+use crate::gateway::{Charged, CodeUse, Gateway, Order, PayFailure, Queried};
 use booth_bridge::sim::{Action, Field, SimDevice, SimError};
 use booth_provider_client::wire;
 use futures::future::BoxFuture;
@@ -28,6 +31,8 @@ struct State {
     /// Keys whose first request was "lost before" already (the retry goes through).
     cut: HashSet<String>,
     codes: u64,
+    /// Face codes given out, newest last, with what the register made of each.
+    issued: Vec<(String, CodeUse)>,
 }
 
 /// The simulated provider of payments.
@@ -50,6 +55,28 @@ impl SimGateway {
             self.state().outcome = o.to_string();
         }
         ok
+    }
+
+    /// Plays the cash register charging the newest face code not used yet: its trade number.
+    pub fn register_charge(&self, fen: u64) -> Result<String, String> {
+        if !(1..=crate::register::MAX_FEN).contains(&fen) {
+            return Err(format!("fen: 1–{}", crate::register::MAX_FEN));
+        }
+        let mut s = self.state();
+        let n = s.ledger.len() + 1;
+        let outcome = s.outcome.clone();
+        let Some(slot) = s.issued.iter_mut().rev().find(|(_, used)| *used == CodeUse::Unused) else {
+            return Err("没有未使用的付款码".into());
+        };
+        let trade = format!("REG{n:08}");
+        let charged = Charged { payment_id: format!("SIM{n:08}"), amount: fen };
+        if outcome == "insufficient-funds" {
+            slot.1 = CodeUse::NotPaid { code: "INSUFFICIENT_FUNDS".into(), message: "余额不足 (模拟)".into() };
+            return Ok(trade);
+        }
+        slot.1 = CodeUse::Paid { trade: trade.clone(), charged: charged.clone() };
+        s.ledger.insert(trade.clone(), charged);
+        Ok(trade)
     }
 
     pub fn ledger_total(&self) -> u64 {
@@ -103,7 +130,12 @@ impl Gateway for SimGateway {
         Box::pin(async move {
             let mut s = self.state();
             s.codes += 1;
-            Ok(format!("28{:016}", s.codes))
+            let code = format!("28{:016}", s.codes);
+            s.issued.push((code.clone(), CodeUse::Unused));
+            if s.issued.len() > 64 {
+                s.issued.remove(0);
+            }
+            Ok(code)
         })
     }
 
@@ -124,6 +156,16 @@ impl Gateway for SimGateway {
                     Queried::NotPaid { code: "CLOSED".into(), message: "交易已关闭".into() }
                 }
                 None => Queried::NotPaid { code: "NOT_FOUND".into(), message: "没有这笔交易".into() },
+            })
+        })
+    }
+
+    fn query_face_code<'a>(&'a self, _terminal: &'a str, code: &'a str) -> BoxFuture<'a, Result<CodeUse, PayFailure>> {
+        Box::pin(async move {
+            let s = self.state();
+            Ok(match s.issued.iter().find(|(c, _)| c == code) {
+                None => CodeUse::NotPaid { code: "NOT_FOUND".into(), message: "没有这个付款码 (模拟)".into() },
+                Some((_, used)) => used.clone(),
             })
         })
     }
@@ -151,11 +193,18 @@ impl SimDevice for PaymentSim {
         "支付 Payments"
     }
     fn actions(&self) -> Vec<Action> {
-        vec![Action::new(
-            "outcome",
-            "下一笔结果 Next outcome",
-            vec![Field::choice("outcome", "结果 Outcome", &OUTCOMES, "success")],
-        )]
+        vec![
+            Action::new(
+                "outcome",
+                "下一笔结果 Next outcome",
+                vec![Field::choice("outcome", "结果 Outcome", &OUTCOMES, "success")],
+            ),
+            Action::new(
+                "register-charge",
+                "收银机扣款 Register charges the code",
+                vec![Field::integer("fen", "金额 (分) Amount (fen)", 1250)],
+            ),
+        ]
     }
     fn state(&self) -> Value {
         let s = self.0.state();
@@ -164,12 +213,56 @@ impl SimDevice for PaymentSim {
         json!({"outcome": s.outcome, "ledger": ledger, "totalFen": s.ledger.values().map(|c| c.amount).sum::<u64>()})
     }
     fn act(&self, action: &str, args: &Map<String, Value>) -> Result<Value, SimError> {
-        if action == "outcome" {
-            let o = args.get("outcome").and_then(Value::as_str).unwrap_or_default();
-            if !self.0.set_outcome(o) {
-                return Err(SimError::InvalidArgs(format!("outcome: {}", OUTCOMES.join(", "))));
+        match action {
+            "outcome" => {
+                let o = args.get("outcome").and_then(Value::as_str).unwrap_or_default();
+                if !self.0.set_outcome(o) {
+                    return Err(SimError::InvalidArgs(format!("outcome: {}", OUTCOMES.join(", "))));
+                }
             }
+            "register-charge" => {
+                let fen = args.get("fen").and_then(Value::as_u64).unwrap_or(0);
+                self.0.register_charge(fen).map_err(SimError::InvalidArgs)?;
+            }
+            _ => {}
         }
         Ok(self.state())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face() -> wire::Face {
+        wire::Face {
+            image: String::new(),
+            embedding: wire::Embedding { model: "sim".into(), version: "1".into(), values: vec![] },
+            liveness: wire::Liveness { method: "none".into(), passed: true, steps: vec![] },
+        }
+    }
+
+    #[test]
+    fn the_panel_plays_a_register_charging_the_newest_code() {
+        let sim = SimGateway::default();
+        let run = |f: BoxFuture<'_, Result<CodeUse, PayFailure>>| futures::executor::block_on(f).unwrap();
+        assert!(sim.register_charge(100).is_err(), "no code handed out yet");
+        let first = futures::executor::block_on(sim.face_code("k1", "T", face())).unwrap();
+        let second = futures::executor::block_on(sim.face_code("k2", "T", face())).unwrap();
+        assert_eq!(run(sim.query_face_code("T", &second)), CodeUse::Unused);
+        let trade = sim.register_charge(1250).unwrap();
+        match run(sim.query_face_code("T", &second)) {
+            CodeUse::Paid { trade: t, charged } => assert_eq!((t, charged.amount), (trade, 1250)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(run(sim.query_face_code("T", &first)), CodeUse::Unused, "the newest code was charged");
+        assert!(sim.set_outcome("insufficient-funds"));
+        sim.register_charge(99).unwrap();
+        assert!(
+            matches!(run(sim.query_face_code("T", &first)), CodeUse::NotPaid { code, .. } if code == "INSUFFICIENT_FUNDS")
+        );
+        assert!(matches!(run(sim.query_face_code("T", "nope")), CodeUse::NotPaid { code, .. } if code == "NOT_FOUND"));
+        assert_eq!(sim.ledger_total(), 1250);
+        assert!(sim.register_charge(0).is_err());
     }
 }

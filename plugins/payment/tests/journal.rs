@@ -15,6 +15,7 @@ fn entry(key: &str, trade: &str, amount: u64, state: State) -> Entry {
         payment_id: if state == State::Paid { format!("P-{key}") } else { String::new() },
         detail: String::new(),
         recovered: false,
+        register: false,
     }
 }
 

@@ -127,6 +127,109 @@ async fn face_pay_with_a_face_code_through_the_register_and_the_payment_code_fal
     assert_eq!(rp.charges_of("CODE-1").len(), 1);
 }
 
+/// `[payment] register_charges`, the seed device's way: the register asks for ¥12.50, Booth's
+/// face screen shows it, the register gets `CODE <faceCode>` and charges the code itself under
+/// its own trade number; Booth asks the provider what the code came to and the page hears
+/// `onQueryPaymentSucEvent` with the register's number. A code the register never charges
+/// ends in "-6"; quickPay hands the login's code the same way; a customer's own code after
+/// failed faces goes to the register and the page hears "-11".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_charges_the_code_booth_hands_it() {
+    let rp = ref_provider().await;
+    let obama = rp.enroll_photo(&booth_testkit::face::face_dir().join("samples/obama.jpg"), 10_000);
+    let p = provider(&rp.url(), Duration::from_secs(30));
+    let payment = PaymentSection {
+        register_charges: true,
+        register_wait_s: 6,
+        answer_timeout_s: 10,
+        code_timeout_s: 10,
+        ..PaymentSection::default()
+    };
+    let r = rig(
+        gateway(&p),
+        &live("obama.jpg"),
+        Options { register: true, face_timeout_s: 5, payment, provider: Some(p.clone()) },
+    );
+    let reg = r.register.as_ref().unwrap();
+    // The register's own charge of a code, as its server would make it.
+    let register_charges = |code: String, trade: &'static str, fen: i64| {
+        let p = p.clone();
+        async move {
+            let req = booth_provider_client::wire::PayCodeRequest {
+                terminal: "POS".into(),
+                code,
+                amount: fen,
+                out_trade_no: trade.into(),
+                description: "收银机".into(),
+            };
+            p.pay_code(&req, &Provider::new_idempotency_key()).await
+        }
+    };
+
+    reg.send("AMT 1250 POS-10");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(r.wx("facePay", json!({})).await.0);
+    let line = reg.next_line(LONG);
+    let code = line.strip_prefix("CODE ").unwrap_or_else(|| panic!("a CODE line, got {line:?}")).to_string();
+    let shown = r.screens.0.lock().unwrap().clone();
+    assert!(shown.iter().any(|o| o.to_string().contains("¥12.50")), "the amount on the face screen: {shown:?}");
+    let got = r.events_until(1, LONG).await;
+    assert_eq!(got[0], ev("onFacePayPassEvent", json!({"replyCode": "0", "reply": "face pay finished"})));
+    assert_eq!(rp.balance(&obama.person_id), 10_000, "Booth charged nothing itself");
+    let paid = register_charges(code.clone(), "POS-10", 1250).await.expect("the register charges the code");
+    assert_eq!(paid.amount, 1250);
+    let got = r.events_until(2, LONG).await;
+    assert_eq!(
+        got[1],
+        ev(
+            "onQueryPaymentSucEvent",
+            json!({"replyCode": "0", "reply": "query payment success", "outTradeNo": "POS-10", "amount": 1250})
+        )
+    );
+    assert_eq!(rp.charges_of("POS-10").len(), 1);
+    assert_eq!(rp.balance(&obama.person_id), 10_000 - 1250);
+    assert!(reg.next_line_none(), "the register charged: Booth sends it nothing more");
+    // The same code a second time pays nothing.
+    assert!(register_charges(code, "POS-11", 1250).await.is_err());
+
+    // The register never charges the code: "-6" once register_wait_s is over.
+    r.clear_events();
+    assert!(r.wx("facePay", json!({})).await.0);
+    assert!(reg.next_line(LONG).starts_with("CODE "));
+    let got = r.events_until(2, LONG).await;
+    assert_eq!(got[1].0, "onQueryPaymentFailedEvent", "{got:?}");
+    assert_eq!((got[1].1["replyCode"].as_str(), got[1].1["subCode"].as_str()), (Some("-6"), Some("PAYMENT_PENDING")));
+
+    // A stranger: "-8", then the customer's own code goes to the register, "-11" to the page.
+    r.clear_events();
+    r.show(&live("biden.jpg"));
+    assert!(r.wx("facePay", json!({})).await.0);
+    let got = r.events_until(1, Duration::from_secs(120)).await;
+    assert_eq!(got[0].1["replyCode"], "-8", "{got:?}");
+    wait_for("the code screen", LONG, || r.face.waiting(r.session)).await;
+    r.bridge.bus().publish(booth_scanner::TOPIC_CODE, json!({"code": "134567890123456789"}));
+    assert_eq!(reg.next_line(LONG), "CODE 134567890123456789");
+    let got = r.events_until(2, LONG).await;
+    assert_eq!(
+        got[1],
+        ev("onQueryPaymentFailedEvent", json!({"replyCode": "-11", "reply": "用户刷脸多次失败,转二维码支付"}))
+    );
+
+    // quickPay after a face login: the login's code goes to the register, which charges it.
+    r.clear_events();
+    r.show(&live("obama.jpg"));
+    assert!(r.wx("faceLogin", json!({})).await.0);
+    let (ok, body) = r.wx("quickPay", json!({})).await;
+    assert!(ok, "{body}");
+    let line = reg.next_line(LONG);
+    let code = line.strip_prefix("CODE ").unwrap_or_else(|| panic!("a CODE line, got {line:?}")).to_string();
+    register_charges(code, "POS-12", 300).await.expect("the register charges the login's code");
+    let got = r.events_until(1, LONG).await;
+    assert_eq!(got[0].0, "onQueryPaymentSucEvent", "{got:?}");
+    assert_eq!(got[0].1["outTradeNo"], "POS-12");
+    assert_eq!(rp.balance(&obama.person_id), 10_000 - 1250 - 300);
+}
+
 /// The network fails between Booth and the provider: before the request, after the charge,
 /// or the answer is held past the timeout. Each payment ends with exactly one ledger entry
 /// and the page told it was paid.
@@ -176,9 +279,39 @@ async fn no_double_charge_whatever_the_network_does() {
     assert!(Journal::read_only(&r.journal).unwrap().unresolved().is_empty());
 }
 
-/// Booth dies after the provider charged and before the answer was journalled: at the next
-/// start the journal's open attempt is asked about under its own trade number and settled;
-/// the ledger holds one charge. One that died before its request arrived is closed instead.
+/// The crash test's terminal, in a process of its own: starts a facePay through the proxy and
+/// waits to be killed. Does nothing unless the crash test started it.
+#[test]
+#[ignore = "the terminal process of a_crash_between_the_charge_and_the_answer_is_settled_at_the_next_start"]
+fn crash_test_terminal() {
+    let Ok(spec) = std::env::var(CRASH_TERMINAL) else { return };
+    let [url, journal, trade]: [&str; 3] =
+        spec.split('\n').collect::<Vec<_>>().try_into().expect("url, journal, trade");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let p = provider(url, Duration::from_secs(60));
+        let payment = PaymentSection { journal: journal.into(), ..PaymentSection::default() };
+        let r = rig(
+            gateway(&p),
+            &live("obama.jpg"),
+            Options { register: true, payment, provider: Some(p.clone()), ..Options::default() },
+        );
+        // The cash register asks for the payment, so it is owed the outcome.
+        r.register.as_ref().unwrap().send(&format!("AMT 700 {trade}"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(r.wx("facePay", json!({})).await.0);
+        println!("facePay {trade} started");
+        tokio::time::sleep(LONG * 10).await;
+    });
+}
+
+const CRASH_TERMINAL: &str = "BOOTH_PAYMENT_CRASH_TERMINAL";
+
+/// Booth dies (SIGKILL, its process gone) after the provider charged and before the answer
+/// was journalled: at the next start the journal's open attempt is asked about under its own
+/// trade number and settled, and the cash register that asked hears `PAID`; the ledger holds
+/// one charge. One that died before its request arrived is closed instead (`FAIL -10`), and the
+/// request arriving later charges nothing.
 #[test]
 fn a_crash_between_the_charge_and_the_answer_is_settled_at_the_next_start() {
     let main = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -193,55 +326,59 @@ fn a_crash_between_the_charge_and_the_answer_is_settled_at_the_next_start() {
         ("CRASH-AFTER", Fault::StallAnswer(Duration::from_secs(30)), true),
         ("CRASH-BEFORE", Fault::LateRequest(Duration::from_secs(30)), false),
     ] {
-        // The terminal: its own runtime, shut down mid-payment as a kill would stop it.
-        let terminal = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let p = provider(&proxy.url(), Duration::from_secs(60));
-        let r = terminal.block_on(async {
-            rig(
-                gateway(&p),
-                &live("obama.jpg"),
-                Options { payment: section.clone(), provider: Some(p.clone()), ..Options::default() },
-            )
-        });
+        // The terminal: this test binary again, running crash_test_terminal, killed mid-payment.
         proxy.plan([Fault::Pass, fault]);
         let before = proxy.forwarded();
-        terminal.block_on(async {
-            assert!(r.wx("facePay", json!({"amount": 700, "outTradeNo": trade})).await.0);
-        });
-        let deadline = std::time::Instant::now() + LONG;
-        if charged {
-            while rp.charges_of(trade).is_empty() {
-                assert!(std::time::Instant::now() < deadline, "{trade}: the provider never charged");
-                std::thread::sleep(Duration::from_millis(20));
+        let mut terminal = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["crash_test_terminal", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(CRASH_TERMINAL, format!("{}\n{}\n{trade}", proxy.url(), journal.display()))
+            .spawn()
+            .expect("the terminal process starts");
+        let deadline = std::time::Instant::now() + LONG * 2;
+        let ready = || {
+            if charged {
+                !rp.charges_of(trade).is_empty()
+            } else {
+                proxy.held() > 0 && proxy.requests() >= before + 2
             }
-        } else {
-            while proxy.held() == 0 || proxy.requests() < before + 2 {
-                assert!(std::time::Instant::now() < deadline, "{trade}: the request never left");
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        };
+        while !ready() {
+            assert!(std::time::Instant::now() < deadline, "{trade}: the payment never got that far");
+            assert!(terminal.try_wait().unwrap().is_none(), "{trade}: the terminal process ended by itself");
+            std::thread::sleep(Duration::from_millis(20));
         }
-        terminal.shutdown_background();
-        drop(r);
+        terminal.kill().unwrap();
+        let status = terminal.wait().unwrap();
+        assert!(!status.success(), "{trade}: killed, {status:?}");
         let left = Journal::read_only(&journal).unwrap();
         assert_eq!(left.by_trade(trade).unwrap().last.state, State::Open, "{trade}: the kill left it open");
 
-        // The next start, with the network fine.
+        // The next start, with the network fine: the service settles what it finds on its own.
         let again = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let direct = provider(&rp.url(), Duration::from_secs(10));
-        again.block_on(async {
-            let j = Arc::new(Journal::open(&journal).unwrap());
-            let face = booth_face::FaceService::new(
-                booth_face::FaceSection::default().resolve(dir.path(), dir.path(), KEY_ID).unwrap(),
-                booth_camera::Camera::new(booth_camera::CameraConfig::default()),
-            );
-            let config = section.resolve(dir.path(), KEY_ID).unwrap();
-            let pay = booth_payment::PaymentService::new(config, j.clone(), Some(gateway(&direct)), face, None);
-            assert_eq!(pay.resolve_open().await, 1, "{trade}");
-            let a = j.by_trade(trade).unwrap();
-            assert!(a.last.recovered, "{trade}");
-            assert_eq!(a.last.state, if charged { State::Paid } else { State::Failed }, "{trade}");
+        let r = again.block_on(async {
+            rig(
+                gateway(&direct),
+                &nobody(),
+                Options {
+                    register: true,
+                    payment: section.clone(),
+                    provider: Some(direct.clone()),
+                    ..Options::default()
+                },
+            )
         });
+        let line = r.register.as_ref().unwrap().next_line(LONG);
+        if charged {
+            assert_eq!(line, format!("PAID {trade} 700"));
+        } else {
+            assert!(line.starts_with(&format!("FAIL -10 {trade} CLOSED")), "{line}");
+        }
+        let a = Journal::read_only(&journal).unwrap().by_trade(trade).unwrap();
+        assert!(a.last.recovered && a.last.register, "{trade}: {a:?}");
+        assert_eq!(a.last.state, if charged { State::Paid } else { State::Failed }, "{trade}");
         again.shutdown_background();
+        drop(r);
         assert_eq!(rp.charges_of(trade).len(), usize::from(charged), "{trade}");
     }
     // The late request finally reaches the provider: the closed trade number cannot be charged.
