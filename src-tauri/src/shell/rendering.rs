@@ -61,6 +61,7 @@ pub fn apply(setting: Compositing) -> Decision {
 }
 
 /// libglvnd's list of EGL vendor libraries, read once per process at its first EGL call.
+#[cfg(target_os = "linux")]
 const EGL_VENDORS: &str = "__EGL_VENDOR_LIBRARY_FILENAMES";
 
 /// Keeps Mesa out of Booth's own process (see the module's comment). An operator's own EGL
