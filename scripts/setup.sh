@@ -32,7 +32,8 @@ BOOTH_RUN_PKGS=(espeak-ng gstreamer1.0-plugins-base gstreamer1.0-plugins-good gs
 BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat libfaketime x11-xserver-utils x11-utils xdotool openbox wmctrl python3 pcscd vsmartcard-vpcd
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox libsox-fmt-mp3 mpg123 "${BOOTH_RUN_PKGS[@]}"
   cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils mosquitto
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good iproute2 util-linux)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good iproute2 util-linux
+  chromium)  # the WebRTC interop test's far end (booth-webrtc chromium)
 # scripts/deb-check: a clean Debian 12 in a chroot, step times with bc.
 BOOTH_PACKAGE_PKGS=(debootstrap bc)
 

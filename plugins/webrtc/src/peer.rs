@@ -100,6 +100,32 @@ pub struct PeerOptions {
     pub audio_out: Option<String>,
 }
 
+/// Asks libnice to check, while the call lasts, that the other side still answers (binding
+/// requests that need a reply as keepalives, and RFC 7675 consent freshness where libnice has
+/// it): without it a network that goes away mid-call leaves ICE `completed` for ever and the
+/// page never learns of it.
+fn keep_consent(webrtc: &gst::Element) {
+    use gst::prelude::*;
+    let Some(ice) = webrtc.find_property("ice-agent").map(|_| webrtc.property::<gst::glib::Object>("ice-agent")) else {
+        return;
+    };
+    if ice.find_property("agent").is_none() {
+        tracing::info!("webrtc: the ICE agent does not expose libnice; a lost network is not detected");
+        return;
+    }
+    let agent = ice.property::<gst::glib::Object>("agent");
+    // consent-freshness is construct-only on the agent webrtcbin made: only what can still be set.
+    for name in ["keepalive-conncheck", "consent-freshness"] {
+        let settable = agent.find_property(name).is_some_and(|p| {
+            p.flags().contains(gst::glib::ParamFlags::WRITABLE)
+                && !p.flags().contains(gst::glib::ParamFlags::CONSTRUCT_ONLY)
+        });
+        if settable {
+            agent.set_property(name, true);
+        }
+    }
+}
+
 fn state_name<T: std::fmt::Debug>(v: T) -> String {
     // WebRTC's state names are the enum's variant names, lowercase, with hyphens
     // (HaveLocalOffer → have-local-offer).
@@ -138,6 +164,7 @@ impl Peer {
         for t in turns {
             let _ok: bool = webrtc.emit_by_name("add-turn-server", &[&t]);
         }
+        keep_consent(&webrtc);
         pipeline.add(&webrtc).map_err(engine)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {

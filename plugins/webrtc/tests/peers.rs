@@ -194,6 +194,64 @@ fn a_camera_unplugged_mid_call_comes_back_in_the_same_call() {
     });
 }
 
+/// The network goes away mid-call (every address of the private network removed): the side
+/// that would tell the page hears its ICE state leave `connected` (`disconnected`, then
+/// `failed`, as a browser reports it), nothing hangs, and both connections still close cleanly
+/// and let the camera go.
+#[test]
+fn losing_the_network_mid_call_is_reported_and_the_call_still_closes() {
+    if !run_in_private_network("losing_the_network_mid_call_is_reported_and_the_call_still_closes") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let camera = pattern_camera([220, 30, 30], [30, 30, 220]);
+        let (a, a_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        let (b, b_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        a.add_track(LocalTrack::camera(&camera).unwrap()).unwrap();
+        let offer = a.create_offer(false, false).await.unwrap();
+        a.set_local_description(offer.clone()).await.unwrap();
+        b.set_remote_description(offer).await.unwrap();
+        let answer = b.create_answer().await.unwrap();
+        b.set_local_description(answer.clone()).await.unwrap();
+        a.set_remote_description(answer).await.unwrap();
+        let mut a_states = pump(a_events, b.clone());
+        let _b_states = pump(b_events, a.clone());
+        wait_state(&mut a_states, "connected").await;
+        let video = || b.remote_tracks().into_iter().find(|t| t.kind() == "video");
+        wait_until("the first pictures", || video().is_some_and(|t| t.received() >= 10)).await;
+
+        let lost = Instant::now();
+        for dev in ["booth0", "booth1"] {
+            let ok = std::process::Command::new("ip").args(["addr", "flush", "dev", dev]).status().unwrap();
+            assert!(ok.success(), "ip addr flush dev {dev}");
+        }
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        while !seen.iter().any(|s| s == "failed") {
+            match tokio::time::timeout_at(deadline, a_states.recv()).await {
+                Ok(Some(s)) => seen.push(s),
+                Ok(None) => break,
+                Err(_) => break,
+            }
+        }
+        assert!(
+            seen.iter().any(|s| s == "disconnected" || s == "failed"),
+            "ICE state after the network went away: {seen:?}"
+        );
+        println!("network gone: ICE states {seen:?} within {} ms", lost.elapsed().as_millis());
+        let frozen = video().unwrap().received();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(video().unwrap().received() <= frozen + 1, "pictures without a network");
+
+        a.close();
+        b.close();
+        assert_eq!(a.state().signaling_state, "closed");
+        drop((a, b));
+        wait_until("the camera to stop", || !camera.status().running).await;
+    });
+}
+
 #[test]
 fn bad_descriptions_and_candidates_are_refused_without_harm() {
     let rt = tokio::runtime::Runtime::new().unwrap();

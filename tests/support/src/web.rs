@@ -82,7 +82,18 @@ fn answer(conn: std::net::TcpStream, files: &Files, puts: &Files) {
     let found = files.lock().unwrap_or_else(|p| p.into_inner()).get(&path).cloned();
     match found {
         Some(b) => {
-            let _ = write!(w, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", b.len());
+            let kind = match path.rsplit('.').next() {
+                _ if path.ends_with('/') => "text/html; charset=utf-8",
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript",
+                Some("json") => "application/json",
+                _ => "application/octet-stream",
+            };
+            let _ = write!(
+                w,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                b.len()
+            );
             let _ = w.write_all(&b);
         }
         None => {
