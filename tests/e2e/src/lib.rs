@@ -187,6 +187,20 @@ impl Booth {
     }
 }
 
+/// The process id of the booth serving its control endpoint on `control_port` (the driver
+/// starts it, so the test does not hold it as a child): found in `/proc` by its command line.
+pub fn booth_pid(control_port: u16) -> Option<u32> {
+    let port = control_port.to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_booth = args.first().is_some_and(|a0| a0.ends_with(b"booth"));
+        let has_port = args.windows(2).any(|w| w[0] == b"--control-port" && w[1] == port.as_bytes());
+        (is_booth && has_port).then_some(pid)
+    })
+}
+
 /// `GET /health` of a running booth.
 pub fn health(b: &Booth) -> Value {
     b.control("GET", "/health", "").1

@@ -2,19 +2,22 @@
 //! own binary, a funded wallet from its `wallet top-up`): the face code to the page
 //! (`requireFaceCode`), then the cash register on a socat pty pair asks for ¥12.50 with `AMT`,
 //! the page's facePay charges it, the register hears `PAID`, the page gets its events, and
-//! `booth payments` lists it. Needs Xvfb, a window manager, tauri-driver, the face models and
+//! `booth payments` lists it. Then Booth's process is killed between a charge and its answer
+//! (the answer held by a fault proxy): the next Booth settles it from its journal, the register
+//! hears `PAID`, the ledger holds one charge. Needs Xvfb, a window manager, tauri-driver, the face models and
 //! the booth-provider binary: run through scripts/test-all.
 
 use booth_e2e::provider::{write_private, ProviderProcess, ProviderSetup};
 use booth_e2e::{fixture, with_real_booth, Booth};
 use booth_face::test_support::detect;
 use booth_testkit::face as tk;
+use booth_testkit::netfault::{Fault, FaultProxy};
 use booth_testkit::pty::Socat;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const KEY: &str = "T-E2E-PAY";
 const SECRET: &str = "e2e-payment-secret-0123456789abcdef";
@@ -30,6 +33,11 @@ fn reference_provider(dir: &Path) -> (ProviderProcess, String) {
     (setup.serve(), person)
 }
 
+fn balance(provider: &ProviderProcess, person: &str) -> i64 {
+    let wallet: Value = serde_json::from_str(&provider.setup.cmd(&["wallet", "show", person])).unwrap();
+    wallet["balance"].as_i64().unwrap_or_else(|| panic!("a balance: {wallet}"))
+}
+
 async fn events(b: &Booth, n: usize) -> Value {
     b.wait_for(&format!("return window.events.length >= {n} ? window.events : null"), Duration::from_secs(90)).await
 }
@@ -39,6 +47,8 @@ async fn events(b: &Booth, n: usize) -> Value {
 async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_reference_provider() {
     let dir = tempfile::tempdir().unwrap();
     let (provider, person) = reference_provider(dir.path());
+    // Booth reaches the provider through a proxy that can hold an answer back.
+    let proxy = FaultProxy::start(provider.url.trim_start_matches("http://").parse().unwrap());
     let camera = dir.path().join("camera");
     tk::write_frames(&camera, &tk::live_sequence("obama.jpg", &detect));
     let pty = dir.path().join("pty");
@@ -68,7 +78,7 @@ async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_ref
             tk::models_dir().display(),
             dir.path().join("gallery").display(),
             dir.path().join("keys/gallery.key").display(),
-            provider.url,
+            proxy.url(),
             register.app().display(),
             journal.display(),
         ),
@@ -100,12 +110,55 @@ async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_ref
         assert_eq!(line, "PAID E2E-POS-1 1250");
 
         // The ledger: one charge, ¥87.50 left.
-        let wallet: Value = serde_json::from_str(&provider.setup.cmd(&["wallet", "show", &person])).unwrap();
-        assert!(wallet.to_string().contains("8750"), "{wallet}");
+        assert_eq!(balance(&provider, &person), 8750);
         let (_, health) = b.control("GET", "/health", "");
         assert_eq!(health["devices"]["payment"]["summary"]["paid"], 1, "{health}");
+
+        // The register asks for ¥5.00; the provider charges it but its answer is held (the
+        // capability check before the face screen passes), and Booth's process is killed.
+        proxy.plan([Fault::Pass, Fault::StallAnswer(Duration::from_secs(120))]);
+        register.send(b"AMT 500 E2E-KILL\r\n");
+        std::thread::sleep(Duration::from_millis(500));
+        let r = b.run_async("wxfaceapp.facePay({success: done, fail: done});", Value::Null).await;
+        assert_eq!(r["replyCode"], "0", "{r}");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while balance(&provider, &person) != 8250 {
+            assert!(Instant::now() < deadline, "the provider never charged ¥5.00");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let pid = booth_e2e::booth_pid(b.control_port).expect("booth's process");
+        // SAFETY: the booth this test started; SIGKILL, so nothing of it runs after the charge.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+        {
+            assert!(Instant::now() < deadline, "booth {pid} still runs");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     })
     .await;
+    let unsettled = std::process::Command::new(booth_e2e::booth_bin())
+        .args(["payments", "--journal"])
+        .arg(&journal)
+        .args(["--unresolved", "--json"])
+        .output()
+        .expect("booth payments");
+    let unsettled = String::from_utf8_lossy(&unsettled.stdout).to_string();
+    assert!(unsettled.contains("E2E-KILL") && unsettled.contains("open"), "the kill left it open: {unsettled}");
+
+    // The next Booth settles it on its own at start-up: the register hears PAID, one charge.
+    with_real_booth(&fixture("payment"), &["--config", &config_arg], async |b| {
+        let line = lines.recv_timeout(Duration::from_secs(60)).expect("the settled payment to the register");
+        assert_eq!(line, "PAID E2E-KILL 500");
+        let h = booth_e2e::health_until(b, "the payment settled", Duration::from_secs(10), |h| {
+            h["devices"]["payment"]["summary"]["unresolved"] == 0
+        })
+        .await;
+        assert_eq!(h["devices"]["payment"]["summary"]["paid"], 2, "{h}");
+    })
+    .await;
+    assert_eq!(balance(&provider, &person), 8250, "one charge of ¥5.00, not two");
 
     // `booth payments` reads the journal Booth left.
     let out = std::process::Command::new(booth_e2e::booth_bin())
@@ -117,5 +170,6 @@ async fn face_pay_with_a_face_code_and_through_the_cash_register_against_the_ref
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("E2E-POS-1") && text.contains("¥12.50") && text.contains("paid"), "{text}");
+    assert!(text.contains("E2E-KILL") && text.contains("resolved at start-up"), "{text}");
     drop(provider);
 }
