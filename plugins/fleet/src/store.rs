@@ -550,10 +550,14 @@ pub enum PageState {
 
 impl PageState {
     /// How the package's page is doing, from the shell's report (the `shell` object of
-    /// `/health`: `launcher`, `launcherStatus`, `recoveries`, `loads`). The launcher showing
-    /// for any reason, or a page's web process ending, fails a trial; a finished load of the
-    /// main window with no launcher is a shown page.
+    /// `/health`: `startErrors`, `launcher`, `launcherStatus`, `recoveries`, `loads`). An
+    /// uncaught error of the package's page in its first seconds, the launcher showing for any
+    /// reason, or a page's web process ending, fails a trial; a finished load of the main
+    /// window with no launcher is a shown page.
     pub fn from_shell(report: &serde_json::Value) -> PageState {
+        if let Some(e) = report["startErrors"].as_array().and_then(|e| e.first()).and_then(|e| e.as_str()) {
+            return PageState::Failed(format!("the page reported an error at start: {e}"));
+        }
         if let Some(r) = report["recoveries"].as_array().and_then(|r| r.last()) {
             let why = r["why"].as_str().unwrap_or("ended");
             return PageState::Failed(format!("the page's web process ended ({why})"));
@@ -840,5 +844,15 @@ mod tests {
             "loads": {"main": {"count": 2}}});
         assert_eq!(PageState::from_shell(&crashed), PageState::Failed("the page's web process ended (crashed)".into()));
         assert_eq!(PageState::from_shell(&json!(null)), PageState::Loading);
+        let threw = json!({"launcher": null, "recoveries": [], "loads": {"main": {"count": 1}},
+            "startErrors": ["Uncaught TypeError: app.start is not a function"]});
+        assert_eq!(
+            PageState::from_shell(&threw),
+            PageState::Failed(
+                "the page reported an error at start: Uncaught TypeError: app.start is not a function".into()
+            )
+        );
+        let clean = json!({"launcher": null, "recoveries": [], "loads": {"main": {"count": 1}}, "startErrors": []});
+        assert_eq!(PageState::from_shell(&clean), PageState::Shown);
     }
 }

@@ -211,8 +211,22 @@ fn short_source(source: &str) -> &str {
 
 /// Page output: printed under the `page` target as `[window] file:line: text`.
 #[tauri::command]
-pub fn booth_log(webview: Webview, limiter: State<'_, LogLimiter>, url: String, entries: Vec<LogEntry>) {
+pub fn booth_log(
+    webview: Webview,
+    limiter: State<'_, LogLimiter>,
+    shell: State<'_, Arc<Shell>>,
+    url: String,
+    entries: Vec<LogEntry>,
+) {
     let window = webview.label();
+    // What console.js reports of a page failing (not a page's own console.error): counted for
+    // a package update on trial before the rate limit can drop it.
+    for e in entries.iter().filter(|e| e.level == "error") {
+        let failing = ["Uncaught ", "Unhandled promise rejection", "failed to load <script>"];
+        if failing.iter().any(|f| e.text.starts_with(f)) {
+            shell.page_error(window, &e.text);
+        }
+    }
     let (admitted, dropped) = limiter.admit(window, entries.len().min(u32::MAX as usize) as u32);
     if dropped > 0 {
         tracing::warn!(target: "page", "[{window}] {dropped} lines of page output dropped (over {LOG_LINES_PER_SECOND}/s)");

@@ -105,6 +105,9 @@ pub struct Shell {
     config_fallback: Mutex<Option<String>>,
     /// Finished page loads per window: how many, and the last one's time (ms since the epoch).
     loads: Mutex<std::collections::BTreeMap<String, (u64, u64)>>,
+    /// Uncaught errors of the main window's package page in its first seconds, since its last
+    /// load began (a package update on trial is rolled back for them).
+    start_errors: Mutex<StartErrors>,
     /// Whether the kiosk's main window should be fullscreen (deviceConfig can change it).
     fullscreen: Arc<AtomicBool>,
     /// No `[package]`: the home screen shows the catalogue only, and nothing else ever fills
@@ -154,6 +157,7 @@ impl Shell {
             run: Mutex::new(None),
             recoveries: Mutex::new(Vec::new()),
             loads: Mutex::new(Default::default()),
+            start_errors: Mutex::default(),
             unavailable: Mutex::new(None),
             config_fallback: Mutex::new(None),
             fullscreen: Arc::new(AtomicBool::new(true)),
@@ -698,12 +702,22 @@ impl Shell {
 
     // --- page loads, crashes and hangs -----------------------------------------------------
 
+    /// An uncaught error, unhandled rejection or failed script of a page in `label` (from the
+    /// page output): kept when it is the main window's package page in its first seconds.
+    pub fn page_error(&self, label: &str, text: &str) {
+        if label == MAIN {
+            self.start_errors.lock().unwrap_or_else(|p| p.into_inner()).error(text);
+        }
+    }
+
     /// A page of `label` started (`finished = false`) or finished loading, with its HTTP status
     /// when the platform reports one.
     pub fn page_load(&self, label: &str, url: &Url, finished: bool, status: Option<u16>) {
         if !finished {
             if label == MAIN {
                 self.timers().loading(label, false);
+                let package = !Self::is_launcher(url) && !Self::is_home(url);
+                self.start_errors.lock().unwrap_or_else(|p| p.into_inner()).began(package);
             }
             return;
         }
@@ -981,6 +995,7 @@ impl Shell {
             "program": self.program.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             "bars": self.bars(),
             "recoveries": self.recoveries(),
+            "startErrors": self.start_errors.lock().unwrap_or_else(|p| p.into_inner()).errors(),
             "loads": self.loads.lock().unwrap_or_else(|p| p.into_inner()).iter()
                 .map(|(k, (n, at))| (k.clone(), json!({"count": n, "lastMs": at})))
                 .collect::<serde_json::Map<_, _>>(),
@@ -988,9 +1003,61 @@ impl Shell {
     }
 }
 
+/// How long after its load began an uncaught error counts as the page failing at start.
+pub const START_ERRORS_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+/// At most this many are kept (the first is what a rollback names).
+const START_ERRORS_KEPT: usize = 5;
+
+/// The main window's package page's errors at start.
+#[derive(Default)]
+pub struct StartErrors {
+    /// When the package page's last load began; `None` for Booth's own pages.
+    began: Option<std::time::Instant>,
+    errors: Vec<String>,
+}
+
+impl StartErrors {
+    fn began(&mut self, package: bool) {
+        self.began = package.then(std::time::Instant::now);
+        self.errors.clear();
+    }
+
+    fn error(&mut self, text: &str) {
+        let fresh = self.began.is_some_and(|t| t.elapsed() < START_ERRORS_WINDOW);
+        if fresh && self.errors.len() < START_ERRORS_KEPT {
+            self.errors.push(text.chars().take(300).collect());
+        }
+    }
+
+    fn errors(&self) -> Vec<String> {
+        self.errors.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_package_pages_errors_in_its_first_seconds_count_as_failing_at_start() {
+        let mut e = StartErrors::default();
+        e.error("Uncaught before any load");
+        assert!(e.errors().is_empty());
+        e.began(false);
+        e.error("Uncaught on the launcher");
+        assert!(e.errors().is_empty(), "Booth's own pages are not the package");
+        e.began(true);
+        for i in 0..8 {
+            e.error(&format!("Uncaught TypeError {i}"));
+        }
+        assert_eq!(e.errors().len(), START_ERRORS_KEPT);
+        assert_eq!(e.errors()[0], "Uncaught TypeError 0");
+        e.began(true);
+        assert!(e.errors().is_empty(), "a new load starts afresh");
+        e.began = Some(std::time::Instant::now() - START_ERRORS_WINDOW);
+        e.error("Uncaught later on");
+        assert!(e.errors().is_empty(), "an error after the first seconds is not a start-up failure");
+    }
 
     #[test]
     fn the_home_screen_lists_the_package_only_when_there_is_one() {

@@ -2,7 +2,8 @@
 //! display, no WebDriver) against a private mosquitto: `screenshot` uploads a PNG of the main
 //! window, a killed web process is reported as a `crash`, and so is a Booth killed outright, at
 //! its next start. A kiosk takes a package pushed by the operator, restarts into it from the
-//! package store, and reports the administrator's logins made with the gesture and the PIN pad.
+//! package store, rolls back a later package whose page throws as it starts, and reports the
+//! administrator's logins made with the gesture and the PIN pad.
 
 use booth_e2e::{booth_bin, fixture};
 use booth_fleet::operator::{Operator, OperatorOptions, Target};
@@ -274,6 +275,43 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
     }
     let running = booths_with(&config);
     assert_eq!(running.len(), 1, "one Booth after the restart: {running:?}");
+
+    // A 7.1.0 whose page throws as it starts: installed, tried, rolled back to 7.0.0 for the
+    // error, and reported so.
+    let broken = work.join("shop-7.1.0.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&broken).unwrap());
+        let o = zip::write::SimpleFileOptions::default();
+        w.start_file("miniapp.json", o).unwrap();
+        w.write_all(
+            json!({"id": "shop", "name": "Shop", "version": "7.1.0", "entry": "index.html"}).to_string().as_bytes(),
+        )
+        .unwrap();
+        w.start_file("index.html", o).unwrap();
+        w.write_all(b"<!doctype html><title>Shop 7.1</title><script>window.shop.start();</script>").unwrap();
+        w.finish().unwrap();
+    }
+    booth_fleet::signing::sign_package_files(&broken, &sk, "0.1.0").unwrap();
+    let port = WebServer::serving("/shop-7.1.0.zip", std::fs::read(&broken).unwrap()).port;
+    let push = booth_fleet::operator::PushOptions { url: format!("http://127.0.0.1:{port}/shop-7.1.0.zip"), ..push };
+    let telemetry_before = op.messages(|m| m.topic == "booth/v1/t/E2E-2/telemetry").len();
+    let report = op.push(&Target::One("E2E-2".into()), &broken, &push, None).await.unwrap();
+    assert!(!report.ok(), "{report:?}");
+    assert_eq!(report.results[0].result, "rolled-back", "{report:?}");
+    assert!(report.results[0].message.contains("error at start"), "{report:?}");
+    let end = Instant::now() + DEADLINE;
+    let back_on_7_0 = || {
+        op.messages(|m| m.topic == "booth/v1/t/E2E-2/telemetry")
+            .iter()
+            .skip(telemetry_before)
+            .any(|m| m.json()["package"]["version"] == "7.0.0")
+    };
+    while !back_on_7_0() {
+        assert!(Instant::now() < end, "the kiosk does not run 7.0.0 again after the rollback");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let running = booths_with(&config);
+    assert_eq!(running.len(), 1, "one Booth after the rollback: {running:?}");
 
     // The administrator's gesture (five taps in the top-right corner), then the PIN pad: a wrong
     // PIN and the right one, typed on the keyboard; each is an `admin-login` event (never the PIN).
