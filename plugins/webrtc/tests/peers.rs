@@ -148,8 +148,8 @@ fn two_peers_see_and_hear_each_other_and_close_cleanly() {
     });
 }
 
-/// Connects `a` (sending `camera`) to a receive-only `b`.
-async fn connect(camera: &booth_camera::Camera) -> (Peer, Peer) {
+/// Connects `a` (sending `camera`) to a receive-only `b`; `a`'s ICE states from then on.
+async fn connect(camera: &booth_camera::Camera) -> (Peer, Peer, UnboundedReceiver<String>) {
     let (a, a_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
     let (b, b_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
     a.add_track(LocalTrack::camera(camera).unwrap()).unwrap();
@@ -162,7 +162,7 @@ async fn connect(camera: &booth_camera::Camera) -> (Peer, Peer) {
     let mut a_states = pump(a_events, b.clone());
     let _b_states = pump(b_events, a.clone());
     wait_state(&mut a_states, "connected").await;
-    (a, b)
+    (a, b, a_states)
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn a_camera_unplugged_mid_call_comes_back_in_the_same_call() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let (camera, plugged) = common::pluggable_camera([220, 30, 30], [30, 30, 220]);
-        let (a, b) = connect(&camera).await;
+        let (a, b, _) = connect(&camera).await;
         let video = || b.remote_tracks().into_iter().find(|t| t.kind() == "video");
         wait_until("the first pictures", || video().is_some_and(|t| t.received() >= 10)).await;
 
@@ -206,18 +206,7 @@ fn losing_the_network_mid_call_is_reported_and_the_call_still_closes() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let camera = pattern_camera([220, 30, 30], [30, 30, 220]);
-        let (a, a_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
-        let (b, b_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
-        a.add_track(LocalTrack::camera(&camera).unwrap()).unwrap();
-        let offer = a.create_offer(false, false).await.unwrap();
-        a.set_local_description(offer.clone()).await.unwrap();
-        b.set_remote_description(offer).await.unwrap();
-        let answer = b.create_answer().await.unwrap();
-        b.set_local_description(answer.clone()).await.unwrap();
-        a.set_remote_description(answer).await.unwrap();
-        let mut a_states = pump(a_events, b.clone());
-        let _b_states = pump(b_events, a.clone());
-        wait_state(&mut a_states, "connected").await;
+        let (a, b, mut a_states) = connect(&camera).await;
         let video = || b.remote_tracks().into_iter().find(|t| t.kind() == "video");
         wait_until("the first pictures", || video().is_some_and(|t| t.received() >= 10)).await;
 
