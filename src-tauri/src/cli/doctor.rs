@@ -114,10 +114,15 @@ pub fn run(config_path: Option<&Path>) -> i32 {
             let backend = s["backend"].as_str().unwrap_or("?");
             let available = s["available"].as_bool().unwrap_or(false);
             let detail = s["detail"].as_str().unwrap_or("");
+            // An engine the terminal may lack without harm (ft.webrtc without webrtcbin): said,
+            // not a failure — only the packages that use it are refused.
+            let optional = s["optional"].as_bool().unwrap_or(false);
             let state = if backend == "none" {
                 "not configured"
             } else if available {
                 "ok"
+            } else if optional {
+                "not installed"
             } else {
                 healthy = false;
                 "UNAVAILABLE"
