@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 const PCSCD: &str = "pcscd";
 const DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 const PID_FILE: &str = "/run/pcscd/pcscd.pid";
+const SOCKET: &str = "/run/pcscd/pcscd.comm";
 /// Every private configuration directory has this in its path; a pcscd whose command line has
 /// it was started by a test (e.g. one killed by a timeout) and may be stopped by the next.
 const MARK: &str = "booth-pcscd-";
@@ -154,7 +155,8 @@ impl Pcscd {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if log.contains("daemon ready") {
+            // Ready, and its socket there for clients (a client a moment too early got NoService).
+            if log.contains("daemon ready") && Path::new(SOCKET).exists() {
                 break;
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
