@@ -145,6 +145,18 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     assert!(e["what"].as_str().unwrap_or("").contains(&pid.to_string()), "{e}");
 }
 
+/// Writes the `shop` package of `version` (its entry page `index`) to `path`, unsigned.
+fn shop_package(path: &std::path::Path, version: &str, index: &[u8]) {
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let o = zip::write::SimpleFileOptions::default();
+    w.start_file("miniapp.json", o).unwrap();
+    let manifest = json!({"id": "shop", "name": "Shop", "version": version, "entry": "index.html"});
+    w.write_all(manifest.to_string().as_bytes()).unwrap();
+    w.start_file("index.html", o).unwrap();
+    w.write_all(index).unwrap();
+    w.finish().unwrap();
+}
+
 fn xdo(args: &[&str]) -> String {
     let out = std::process::Command::new("xdotool").args(args).output().expect("xdotool");
     assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -243,18 +255,7 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
     // The operator pushes a signed 7.0.0: downloaded, staged, switched; Booth restarts into it
     // from the store, the page shows, the trial is confirmed and reported `installed`.
     let zip = work.join("shop-7.0.0.zip");
-    {
-        let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
-        let o = zip::write::SimpleFileOptions::default();
-        w.start_file("miniapp.json", o).unwrap();
-        w.write_all(
-            json!({"id": "shop", "name": "Shop", "version": "7.0.0", "entry": "index.html"}).to_string().as_bytes(),
-        )
-        .unwrap();
-        w.start_file("index.html", o).unwrap();
-        w.write_all(b"<!doctype html><title>Shop 7</title><p>7.0.0 from the store").unwrap();
-        w.finish().unwrap();
-    }
+    shop_package(&zip, "7.0.0", b"<!doctype html><title>Shop 7</title><p>7.0.0 from the store");
     booth_fleet::signing::sign_package_files(&zip, &sk, "0.1.0").unwrap();
     let port = WebServer::serving("/shop-7.0.0.zip", std::fs::read(&zip).unwrap()).port;
     let push = booth_fleet::operator::PushOptions {
@@ -279,18 +280,7 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
     // A 7.1.0 whose page throws as it starts: installed, tried, rolled back to 7.0.0 for the
     // error, and reported so.
     let broken = work.join("shop-7.1.0.zip");
-    {
-        let mut w = zip::ZipWriter::new(std::fs::File::create(&broken).unwrap());
-        let o = zip::write::SimpleFileOptions::default();
-        w.start_file("miniapp.json", o).unwrap();
-        w.write_all(
-            json!({"id": "shop", "name": "Shop", "version": "7.1.0", "entry": "index.html"}).to_string().as_bytes(),
-        )
-        .unwrap();
-        w.start_file("index.html", o).unwrap();
-        w.write_all(b"<!doctype html><title>Shop 7.1</title><script>window.shop.start();</script>").unwrap();
-        w.finish().unwrap();
-    }
+    shop_package(&broken, "7.1.0", b"<!doctype html><title>Shop 7.1</title><script>window.shop.start();</script>");
     booth_fleet::signing::sign_package_files(&broken, &sk, "0.1.0").unwrap();
     let port = WebServer::serving("/shop-7.1.0.zip", std::fs::read(&broken).unwrap()).port;
     let push = booth_fleet::operator::PushOptions { url: format!("http://127.0.0.1:{port}/shop-7.1.0.zip"), ..push };
