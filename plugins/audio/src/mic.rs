@@ -239,18 +239,20 @@ impl Microphone {
             return Err(MicError::Unavailable(self.status().detail));
         }
         let mut st = self.lock();
-        if !st.running {
-            st.running = true;
-            st.open = false;
-            st.last_error = None;
-            let me = self.clone();
-            if let Err(e) = std::thread::Builder::new().name("booth-mic".into()).spawn(move || me.run()) {
-                st.running = false;
-                return Err(MicError::Unavailable(format!("cannot start the capture thread: {e}")));
-            }
-        }
         let deadline = Instant::now() + OPEN_WAIT;
         loop {
+            // A capture thread that had just decided to end (nobody needed it) has cleared
+            // `running` under this lock: start a new one rather than wait for the old.
+            if !st.running {
+                st.running = true;
+                st.open = false;
+                st.last_error = None;
+                let me = self.clone();
+                if let Err(e) = std::thread::Builder::new().name("booth-mic".into()).spawn(move || me.run()) {
+                    st.running = false;
+                    return Err(MicError::Unavailable(format!("cannot start the capture thread: {e}")));
+                }
+            }
             if st.open {
                 return Ok(());
             }
@@ -270,8 +272,16 @@ impl Microphone {
     fn run(self: Arc<Self>) {
         let mut announced = String::new();
         loop {
-            if !Self::wanted(&self.lock()) {
-                break;
+            {
+                // Deciding to end and saying so happen under one lock, so a listener that
+                // starts in between either keeps this thread or sees it gone and starts another.
+                let mut st = self.lock();
+                if !Self::wanted(&st) {
+                    st.running = false;
+                    st.open = false;
+                    self.changed.notify_all();
+                    return;
+                }
             }
             let source = self.source.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let (opened, alsa) = crate::output::quiet_alsa(|| Capture::open(&source, self.overruns.clone()));
@@ -302,10 +312,6 @@ impl Microphone {
             // Retry after a pause, or sooner when nobody needs the device any more.
             let _ = self.changed.wait_timeout_while(st, Duration::from_millis(500), |s| Self::wanted(s));
         }
-        let mut st = self.lock();
-        st.running = false;
-        st.open = false;
-        self.changed.notify_all();
     }
 
     /// Moves audio from the capture to the listener and the clip. Returns why it stopped:

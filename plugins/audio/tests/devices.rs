@@ -221,3 +221,30 @@ fn no_sound_card_keeps_alsa_off_stderr() {
     assert!(!stdout.contains("child detail: 默认输出设备: 尚未打开"), "no attempt was made: {stdout}");
     assert!(!stderr.contains("ALSA"), "ALSA printed on stderr:\n{stderr}");
 }
+
+/// A listener started just as the capture thread decides to end (its last listener stopped)
+/// must get a running microphone, not wait for a thread that is leaving.
+#[test]
+fn a_listener_started_right_after_a_stop_always_gets_the_microphone() {
+    use booth_audio::mic::{Microphone, Source};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mic = Microphone::new(Source::Tone(440), 10, 5);
+    for round in 0..200 {
+        let got = Arc::new(AtomicUsize::new(0));
+        let seen = got.clone();
+        let sink = Box::new(move |_: &[i16]| {
+            seen.fetch_add(1, Ordering::Relaxed);
+            true
+        });
+        mic.start_listener(1, sink).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while got.load(Ordering::Relaxed) == 0 {
+            assert!(Instant::now() < deadline, "round {round}: no chunk");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(mic.stop_listener(Some(1)));
+        // The capture thread notices the stop within one round; start again before, during
+        // and after that moment.
+        std::thread::sleep(Duration::from_micros(round % 25 * 500));
+    }
+}
