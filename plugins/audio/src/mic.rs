@@ -497,13 +497,24 @@ impl Capture {
             Source::Device(pattern) => {
                 let device = crate::output::find_device(true, pattern)?;
                 let name = device.description().map(|d| d.name().to_string()).unwrap_or_else(|_| pattern.clone());
-                let config = device.default_input_config().map_err(|e| format!("{name}: {e}"))?;
+                // 16 kHz straight from the device when it offers it (PulseAudio, most USB
+                // microphones): no resampler, whose delay (≈16 ms) would come on top of every
+                // chunk. Otherwise the device's own format, resampled here.
+                let config = match at_16_khz(&device) {
+                    Some(c) => c,
+                    None => device.default_input_config().map_err(|e| format!("{name}: {e}"))?,
+                };
                 let rate = config.sample_rate();
                 let channels = usize::from(config.channels()).max(1);
                 // One second of room between the callback and the capture thread.
                 let (producer, ring) = rtrb::RingBuffer::new(rate as usize);
                 let broken = Arc::new(AtomicBool::new(false));
-                let stream_config: cpal::StreamConfig = config.config();
+                let mut stream_config: cpal::StreamConfig = config.config();
+                // Periods of 10 ms where the device lets us choose: a driver's default can be
+                // several times that, and every chunk would wait for it.
+                if let cpal::SupportedBufferSize::Range { min, max } = *config.buffer_size() {
+                    stream_config.buffer_size = cpal::BufferSize::Fixed((rate / 100).clamp(min, max));
+                }
                 let b2 = broken.clone();
                 // Only a kind that says the device is gone ends the capture here: passing
                 // troubles are left to the data watchdog (no data, or far too much).
@@ -563,6 +574,26 @@ impl Capture {
             g.made += 1;
         }
     }
+}
+
+/// A 16 kHz input format the device supports natively, fewest channels and a sample format
+/// `build` takes first.
+fn at_16_khz(device: &cpal::Device) -> Option<cpal::SupportedStreamConfig> {
+    use cpal::SampleFormat as F;
+    let rank = |f: F| match f {
+        F::F32 => Some(0),
+        F::I16 => Some(1),
+        F::I32 => Some(2),
+        F::U16 => Some(3),
+        _ => None,
+    };
+    device
+        .supported_input_configs()
+        .ok()?
+        .filter_map(|r| Some((r.channels(), rank(r.sample_format())?, r)))
+        .filter_map(|(ch, rank, r)| Some((ch, rank, r.try_with_sample_rate(RATE)?)))
+        .min_by_key(|(ch, rank, _)| (*ch, *rank))
+        .map(|(_, _, c)| c)
 }
 
 fn build<T>(

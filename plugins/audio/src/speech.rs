@@ -214,7 +214,9 @@ impl Speech {
             if let Some((rate, pcm)) = cached {
                 let Some(mut out) = self.open_stream(generation, rate) else { return self.current(generation) };
                 self.mark_first(first, started);
-                let ok = out.push(self, &pcm) && out.close(self);
+                // In pieces, as a synthesis arrives: converting the whole sentence first would
+                // hold back its first sample (tens of ms for a long one).
+                let ok = pcm.chunks(4096).all(|piece| out.push(self, piece)) && out.close(self);
                 return ok && self.current(generation);
             }
             let synthesis = match engine.synthesize(&text, prosody) {
