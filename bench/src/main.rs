@@ -7,12 +7,15 @@
 //! measured in the same run: bridge round trips (sequential and 1,000 in flight), event
 //! delivery (small and PCM-sized, 10/s and flat out), start-up (exec → DOMContentLoaded), PSS of
 //! the app and all its WebKit processes (alone, with the second screen showing a picture, growth
-//! over 10,000 calls) and binary size.
+//! over 10,000 calls) and binary size. Then the devices (`devices.rs`): microphone, speech, receipt
+//! and face, each through Booth's bridge next to the best direct path, on real stand-ins.
 //!
 //! Not for: deciding CI. Timing never fails; a benchmark that cannot run does (exit code 1).
 
 #[cfg(target_os = "linux")]
 mod app;
+#[cfg(target_os = "linux")]
+mod devices;
 #[cfg(target_os = "linux")]
 mod procs;
 #[cfg(target_os = "linux")]

@@ -8,14 +8,20 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: booth-bench [--smoke] [--json FILE] [--bin-dir DIR] [--rounds N]
+usage: booth-bench [--smoke] [--json FILE] [--bin-dir DIR] [--rounds N] [--apps-only | --devices-only]
+                   [--mic-minutes M]
 
-  --smoke        every measurement with tiny counts (well under a minute); for CI
-  --json FILE    where to write the results [default: bench-results.json]
-  --bin-dir DIR  where booth and booth-bench-raw are [default: $CARGO_TARGET_DIR/release]
-  --rounds N     interleaved rounds per app [default: 3; smoke: 1]
+  --smoke          every measurement with tiny counts (well under a minute); for CI
+  --json FILE      where to write the results [default: bench-results.json]
+  --bin-dir DIR    where booth and booth-bench-raw are [default: $CARGO_TARGET_DIR/release]
+  --rounds N       interleaved rounds per app [default: 3; smoke: 1]
+  --apps-only      only Booth next to the bare Tauri app
+  --devices-only   only the devices' rows (receipt, face, microphone, speech)
+  --mic-minutes M  how long the microphone streams to count drops [default: 10; smoke: 0.05]
 
-Needs an X display (DISPLAY); scripts/bench builds the release binaries and starts one if needed.";
+The apps need an X display (DISPLAY); scripts/bench builds the release binaries and starts one if
+needed. The devices' rows need PulseAudio, espeak-ng, the receipt fonts and the face models
+(scripts/bench installs them).";
 
 /// How much of everything to do.
 struct Plan {
@@ -358,14 +364,14 @@ fn spread_text(s: &Spread) -> String {
     }
 }
 
-fn ratio(booth: Option<f64>, raw: Option<f64>) -> Option<f64> {
+pub(crate) fn ratio(booth: Option<f64>, raw: Option<f64>) -> Option<f64> {
     match (booth, raw) {
         (Some(b), Some(r)) if r > 0.0 => Some(b / r),
         _ => None,
     }
 }
 
-struct Row {
+pub(crate) struct Row {
     label: String,
     raw: String,
     booth: String,
@@ -376,23 +382,24 @@ struct Row {
 }
 
 impl Row {
-    fn new(label: impl Into<String>, raw: String, booth: String, ratio: Option<f64>) -> Row {
+    pub(crate) fn new(label: impl Into<String>, raw: String, booth: String, ratio: Option<f64>) -> Row {
         Row { label: label.into(), raw, booth, ratio, target: String::new(), met: None }
     }
-    fn target(mut self, text: &str, met: Option<bool>) -> Row {
+    pub(crate) fn target(mut self, text: &str, met: Option<bool>) -> Row {
         self.target = text.into();
         self.met = met;
         self
     }
 }
 
-enum Line {
+pub(crate) enum Line {
     Heading(String),
     Row(Row),
 }
 
-fn print_table(lines: &[Line]) {
-    println!("{:<52} {:>20} {:>20} {:>9}  {:<10} ", "", "raw Tauri", "Booth", "Booth/raw", "target");
+/// The table; `columns`: what the first figure and the ratio are ("raw Tauri", "Booth/raw").
+fn print_table(lines: &[Line], columns: (&str, &str)) {
+    println!("{:<52} {:>20} {:>20} {:>9}  {:<10} ", "", columns.0, "Booth", columns.1, "target");
     for line in lines {
         match line {
             Line::Heading(h) => println!("{h}"),
@@ -475,6 +482,10 @@ struct Options {
     json: PathBuf,
     bin_dir: PathBuf,
     rounds: Option<usize>,
+    /// Which parts run: the apps side by side, the devices' rows.
+    apps: bool,
+    devices: bool,
+    mic_minutes: Option<f64>,
 }
 
 fn options() -> Result<Options, String> {
@@ -486,6 +497,9 @@ fn options() -> Result<Options, String> {
             .unwrap_or_else(|| workspace_root().join("target"))
             .join("release"),
         rounds: None,
+        apps: true,
+        devices: true,
+        mic_minutes: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -496,6 +510,12 @@ fn options() -> Result<Options, String> {
             "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
             "--rounds" => {
                 o.rounds = Some(value("--rounds")?.parse().map_err(|_| format!("--rounds: a number\n{USAGE}"))?)
+            }
+            "--apps-only" => o.devices = false,
+            "--devices-only" => o.apps = false,
+            "--mic-minutes" => {
+                o.mic_minutes =
+                    Some(value("--mic-minutes")?.parse().map_err(|_| format!("--mic-minutes: a number\n{USAGE}"))?)
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -519,10 +539,84 @@ fn workspace_root() -> PathBuf {
 
 fn run() -> Result<(), String> {
     let o = options()?;
+    let root = workspace_root().canonicalize().map_err(|e| format!("workspace: {e}"))?;
+    let plan = Plan::new(o.smoke, o.rounds);
+    let started = Instant::now();
+    let mode = if plan.smoke { "smoke" } else { "full" };
+    let booth_bin = o.bin_dir.join("booth");
+    let (lines, mut results) = if o.apps { apps(&o, &root, &plan)? } else { (Vec::new(), Map::new()) };
+    let device_lines = if o.devices {
+        let dplan = crate::devices::DevicePlan {
+            smoke: plan.smoke,
+            mic_minutes: o.mic_minutes.unwrap_or(if plan.smoke { 0.05 } else { 10.0 }),
+        };
+        eprintln!("booth-bench: the devices' rows (microphone streams {:.1} min)", dplan.mic_minutes);
+        let (dl, dj) = crate::devices::measure(&dplan)?;
+        results.insert("devices".into(), Value::Object(dj));
+        dl
+    } else {
+        Vec::new()
+    };
+    let machine = machine();
+    let tauri = tauri_version(&root);
+    println!();
+    println!(
+        "Booth benchmark ({mode}: {} round(s), interleaved) against a bare Tauri {} app, same build profile",
+        plan.rounds,
+        tauri.as_deref().unwrap_or("2")
+    );
+    println!(
+        "machine: {} × {}, {} GiB RAM, {}, kernel {}, WebKitGTK {}",
+        machine["cores"],
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["memGiB"],
+        machine["os"].as_str().unwrap_or("?"),
+        machine["kernel"].as_str().unwrap_or("?"),
+        machine["webkitgtk"].as_str().unwrap_or("?"),
+    );
+    if plan.smoke {
+        println!("(smoke mode: tiny counts, the figures mean little)");
+    }
+    println!();
+    if !lines.is_empty() {
+        print_table(&lines, ("raw Tauri", "Booth/raw"));
+    }
+    if !device_lines.is_empty() {
+        println!();
+        print_table(&device_lines, ("direct", "Booth/dir."));
+    }
+    let mut doc = Map::new();
+    doc.insert("mode".into(), json!(mode));
+    doc.insert("rounds".into(), json!(plan.rounds));
+    doc.insert(
+        "when".into(),
+        json!(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
+    );
+    doc.insert("seconds".into(), json!(started.elapsed().as_secs_f64().round()));
+    doc.insert("tauri".into(), json!(tauri));
+    doc.insert("machine".into(), machine);
+    doc.insert(
+        "booth".into(),
+        json!(std::process::Command::new(&booth_bin).arg("--version").output().ok().map(|o| String::from_utf8_lossy(
+            &o.stdout
+        )
+        .trim()
+        .to_string())),
+    );
+    for (k, v) in results {
+        doc.insert(k, v);
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
+    std::fs::write(&o.json, text + "\n").map_err(|e| format!("{}: {e}", o.json.display()))?;
+    println!("\nJSON: {}   ({:.0} s)", o.json.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Booth and the bare app side by side: start-up, rounds, the table's rows and their JSON.
+fn apps(o: &Options, root: &Path, plan: &Plan) -> Result<(Vec<Line>, Map<String, Value>), String> {
     if std::env::var_os("DISPLAY").is_none() {
         return Err("no DISPLAY: run under an X server (scripts/bench starts Xvfb when needed)".into());
     }
-    let root = workspace_root().canonicalize().map_err(|e| format!("workspace: {e}"))?;
     let config_dir = std::env::temp_dir().join(format!("booth-bench-{}", std::process::id()));
     std::fs::create_dir_all(&config_dir).map_err(|e| format!("{}: {e}", config_dir.display()))?;
     // Removed however the run ends.
@@ -551,7 +645,6 @@ fn run() -> Result<(), String> {
             return Err(format!("{} is missing: build it first (scripts/bench does)", bin.display()));
         }
     }
-    let plan = Plan::new(o.smoke, o.rounds);
     let started = Instant::now();
     let mut raw = Measured::default();
     let mut booth = Measured::default();
@@ -575,60 +668,13 @@ fn run() -> Result<(), String> {
     }
     eprintln!("booth-bench: start-up done ({:.0} s)", started.elapsed().as_secs_f64());
     for r in 0..plan.rounds {
-        round(r, &setup, &plan, &mut raw, &mut booth)?;
-        compositing_session(&setup, &plan, &mut booth)?;
+        round(r, &setup, plan, &mut raw, &mut booth)?;
+        compositing_session(&setup, plan, &mut booth)?;
         eprintln!("booth-bench: round {}/{} done ({:.0} s)", r + 1, plan.rounds, started.elapsed().as_secs_f64());
     }
 
     let sizes = (app::file_size(&setup.raw_bin), app::file_size(&setup.booth_bin));
-    let (lines, results) = summarize(&plan, &raw, &booth, sizes);
-    let machine = machine();
-    let tauri = tauri_version(&root);
-    println!();
-    println!(
-        "Booth benchmark ({mode}: {} round(s), interleaved) against a bare Tauri {} app, same build profile",
-        plan.rounds,
-        tauri.as_deref().unwrap_or("2")
-    );
-    println!(
-        "machine: {} × {}, {} GiB RAM, {}, kernel {}, WebKitGTK {}",
-        machine["cores"],
-        machine["cpu"].as_str().unwrap_or("?"),
-        machine["memGiB"],
-        machine["os"].as_str().unwrap_or("?"),
-        machine["kernel"].as_str().unwrap_or("?"),
-        machine["webkitgtk"].as_str().unwrap_or("?"),
-    );
-    if plan.smoke {
-        println!("(smoke mode: tiny counts, the figures mean little)");
-    }
-    println!();
-    print_table(&lines);
-    let mut doc = Map::new();
-    doc.insert("mode".into(), json!(mode));
-    doc.insert("rounds".into(), json!(plan.rounds));
-    doc.insert(
-        "when".into(),
-        json!(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
-    );
-    doc.insert("seconds".into(), json!(started.elapsed().as_secs_f64().round()));
-    doc.insert("tauri".into(), json!(tauri));
-    doc.insert("machine".into(), machine);
-    doc.insert(
-        "booth".into(),
-        json!(std::process::Command::new(&setup.booth_bin)
-            .arg("--version")
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())),
-    );
-    for (k, v) in results {
-        doc.insert(k, v);
-    }
-    let text = serde_json::to_string_pretty(&Value::Object(doc)).unwrap_or_default();
-    std::fs::write(&o.json, text + "\n").map_err(|e| format!("{}: {e}", o.json.display()))?;
-    println!("\nJSON: {}   ({:.0} s)", o.json.display(), started.elapsed().as_secs_f64());
-    Ok(())
+    Ok(summarize(plan, &raw, &booth, sizes))
 }
 
 /// Medians across rounds, pooled distributions, ratios, targets: the table and the JSON.

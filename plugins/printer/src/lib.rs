@@ -21,6 +21,7 @@ pub mod layout;
 pub mod link;
 pub mod pdf;
 pub mod receipt;
+pub mod sample;
 mod sim;
 #[cfg(windows)]
 mod windows;
