@@ -201,6 +201,31 @@ pub fn booth_pid(control_port: u16) -> Option<u32> {
     })
 }
 
+/// Presses a button of Booth's face screen (`cancel`, `agree`, …) in the window titled `title`
+/// as a person does: a click of the X server where the button is (the screen ignores clicks a
+/// script makes, and its shadow root is closed).
+pub async fn press_face_button(b: &Booth, title: &str, action: &str) {
+    let js = format!("return window.__boothFace.where('{action}')");
+    let at = b.wait_for(&js, Duration::from_secs(20)).await;
+    touch(title, &at);
+}
+
+/// A click of the X server at `at` ({x, y}: CSS pixels of the page) in the window named `title`.
+pub fn touch(title: &str, at: &Value) {
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--sync", "--onlyvisible", "--name", &format!("^{title}$")])
+        .output()
+        .expect("xdotool");
+    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(!window.is_empty(), "no window {title}");
+    let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
+    let out = std::process::Command::new("xdotool")
+        .args(["mousemove", "--window", &window, &x, &y, "click", "1"])
+        .output()
+        .expect("xdotool");
+    assert!(out.status.success(), "xdotool: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// `GET /health` of a running booth.
 pub fn health(b: &Booth) -> Value {
     b.control("GET", "/health", "").1

@@ -40,28 +40,9 @@ async fn ready(b: &Booth) {
     b.wait_for("return window.ready", Duration::from_secs(5)).await;
 }
 
-/// Presses a button of the face screen as a person does: a click of the X server where the
-/// button is (the screen ignores clicks a script makes, and its shadow root is closed).
+/// Presses a button of the face screen as a person does.
 async fn press(b: &Booth, action: &str) {
-    let js = format!("return window.__boothFace.where('{action}')");
-    let at = b.wait_for(&js, Duration::from_secs(20)).await;
-    touch("E2E face — Booth", &at);
-}
-
-/// A click of the X server at `at` ({x, y}: CSS pixels of the page) in the window named `title`.
-fn touch(title: &str, at: &Value) {
-    let out = std::process::Command::new("xdotool")
-        .args(["search", "--sync", "--onlyvisible", "--name", &format!("^{title}$")])
-        .output()
-        .expect("xdotool");
-    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
-    assert!(!window.is_empty(), "no window {title}");
-    let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
-    let out = std::process::Command::new("xdotool")
-        .args(["mousemove", "--window", &window, &x, &y, "click", "1"])
-        .output()
-        .expect("xdotool");
-    assert!(out.status.success(), "xdotool: {}", String::from_utf8_lossy(&out.stderr));
+    booth_e2e::press_face_button(b, "E2E face — Booth", action).await;
 }
 
 async fn result(b: &Booth, var: &str, within: Duration) -> Value {

@@ -111,6 +111,11 @@ pub fn write_frames(dir: &Path, frames: &[Frame]) {
     }
 }
 
+/// An empty room as the terminal's camera sees it: grey 640×480 frames, nobody in them.
+pub fn nobody() -> Vec<Frame> {
+    vec![Frame::new(640, 480, vec![128; 640 * 480 * 3]); 3]
+}
+
 /// Replaces what the `file` camera in `dir` plays (written aside, then swapped in).
 pub fn replace_frames(dir: &Path, frames: &[Frame]) {
     let fresh = dir.with_extension("new");

@@ -24,10 +24,7 @@ pub fn live(name: &str) -> Vec<Frame> {
     booth_testkit::face::live_sequence(name, &detect)
 }
 
-/// An empty room: grey frames, nobody in them.
-pub fn nobody() -> Vec<Frame> {
-    vec![Frame::new(640, 480, vec![128; 640 * 480 * 3]); 3]
-}
+pub use booth_testkit::face::nobody;
 
 pub fn still(name: &str) -> Vec<Frame> {
     booth_testkit::face::still_sequence(name, &detect)
