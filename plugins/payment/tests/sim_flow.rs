@@ -86,6 +86,29 @@ async fn face_code_to_the_page_and_a_charge_through_the_cash_register() {
     assert_eq!(sim.ledger_total(), 1750);
     // The page's amount, not the register's, and no register line for it.
     assert!(reg.next_line_none());
+
+    // The provider is slow (the panel's `slow`: the answer takes 5 s). The attempt is in the
+    // journal before the provider is called; the terminal takes no second payment while it
+    // waits ("-3"); the face's and the payment's events come with the answer, charged once.
+    r.clear_events();
+    assert!(sim.set_outcome("slow"));
+    assert!(r.wx("facePay", json!({"amount": 500, "outTradeNo": "SLOW-1"})).await.0);
+    let open = |state| {
+        Journal::read_only(&r.journal).ok().and_then(|j| j.by_trade("SLOW-1")).is_some_and(|a| a.last.state == state)
+    };
+    wait_for("the attempt in the journal", LONG, || open(State::Open)).await;
+    let charging = std::time::Instant::now();
+    let (ok, body) = r.wx("facePay", json!({"amount": 100, "outTradeNo": "SLOW-2"})).await;
+    assert!(!ok && body["replyCode"] == "-3", "{body}");
+    assert!(r.events_until(0, LONG).await.is_empty(), "nothing before the answer");
+    let got = r.events_until(2, LONG).await;
+    assert!(charging.elapsed() >= booth_payment::sim::SLOW - Duration::from_millis(500), "{:?}", charging.elapsed());
+    assert_eq!(got[0].0, "onFacePayPassEvent", "{got:?}");
+    assert_eq!(got[1].0, "onQueryPaymentSucEvent", "{got:?}");
+    assert_eq!(got[1].1["outTradeNo"], "SLOW-1");
+    assert!(open(State::Paid));
+    assert_eq!(sim.ledger_total(), 2250);
+    assert!(!sim.set_outcome("very-slow"), "an outcome the panel does not offer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

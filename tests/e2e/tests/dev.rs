@@ -2,7 +2,7 @@
 //! the simulator panel) and the flight recorder with `booth replay`.
 //! Needs Xvfb and tauri-driver: run through `scripts/test-all` (these tests are ignored otherwise).
 
-use booth_e2e::{booth_bin, fixture, with_booth, with_dev};
+use booth_e2e::{booth_bin, fixture, with_booth, with_dev, Booth};
 use fantoccini::Locator;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -139,23 +139,7 @@ async fn simulator_panel_click_reaches_the_page() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let main = b.client.window().await.unwrap();
 
-        // Find the panel among Booth's windows.
-        let start = Instant::now();
-        let panel = loop {
-            let mut found = None;
-            for h in b.client.windows().await.unwrap() {
-                b.client.switch_to_window(h.clone()).await.unwrap();
-                if b.client.current_url().await.is_ok_and(|u| u.path().ends_with("sim.html")) {
-                    found = Some(h);
-                    break;
-                }
-            }
-            match found {
-                Some(h) => break h,
-                None if start.elapsed() < Duration::from_secs(10) => tokio::time::sleep(Duration::from_millis(200)).await,
-                None => panic!("no simulator panel window"),
-            }
-        };
+        switch_to_panel(b).await;
         let button = b.client.wait().for_element(Locator::Css(r#"button[data-device="scanner"][data-action="scan"]"#)).await.unwrap();
         let input = b.client.find(Locator::Css(r#"input[name="scanner.scan.code"]"#)).await.unwrap();
         input.send_keys("from-panel-42").await.unwrap();
@@ -172,7 +156,95 @@ async fn simulator_panel_click_reaches_the_page() {
         b.client.switch_to_window(main).await.unwrap();
         let codes = b.wait_for("return window.__codes.length === 1 && window.__codes", Duration::from_secs(5)).await;
         assert_eq!(codes, json!(["from-panel-42"]));
-        let _ = panel;
+    })
+    .await;
+}
+
+/// Switches the WebDriver session to the simulator panel (`sim.html`), waiting for it to open.
+async fn switch_to_panel(b: &Booth) {
+    let start = Instant::now();
+    loop {
+        for h in b.client.windows().await.unwrap() {
+            b.client.switch_to_window(h.clone()).await.unwrap();
+            if b.client.current_url().await.is_ok_and(|u| u.path().ends_with("sim.html")) {
+                return;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no simulator panel window");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The payment simulator's outcome chosen in the panel decides the next payment the page makes:
+/// insufficient funds is "-10" with nothing in the simulator's ledger, then success charges.
+/// Liveness is off: the simulated person's head turns are too slow for a debug build's face
+/// pipeline, and this test is about the panel and the payment.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver + face models; run by scripts/test-all"]
+async fn the_panel_chooses_the_payment_simulators_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[face]\nliveness = \"none\"\nmodels_dir = \"{}\"\ngallery_dir = \"{}\"\nkey_file = \"{}\"\n",
+            booth_testkit::face::models_dir().display(),
+            dir.path().join("gallery").display(),
+            dir.path().join("gallery.key").display()
+        ),
+    )
+    .unwrap();
+    with_dev(&fixture("payment"), &["--config", config.to_str().unwrap()], async |b| {
+        b.wait_for("return window.ready", Duration::from_secs(10)).await;
+        let main = b.client.window().await.unwrap();
+        let choose = async |outcome: &str| {
+            switch_to_panel(b).await;
+            let select = b
+                .client
+                .wait()
+                .for_element(Locator::Css(r#"select[name="payment.outcome.outcome"]"#))
+                .await
+                .expect("the payment's outcome in the panel");
+            select.select_by_value(outcome).await.unwrap();
+            b.client.find(Locator::Css(r#"button[data-device="payment"][data-action="outcome"]"#)).await.unwrap().click().await.unwrap();
+            let js = format!(
+                "var r = document.querySelector('form[data-device=payment] .result'); return r && r.textContent.indexOf('{outcome}') >= 0"
+            );
+            b.wait_for(&js, Duration::from_secs(5)).await;
+            b.client.switch_to_window(main.clone()).await.unwrap();
+        };
+        let pay = |trade: &'static str| {
+            format!(
+                "window.events.length = 0; wxfaceapp.facePay({{amount: 250, outTradeNo: '{trade}', \
+                 success: done, fail: done}});"
+            )
+        };
+
+        // The simulated camera's person (the sample photo beside the models, turning its head).
+        let (status, shown) = b.control("POST", "/sim/camera/show", r#"{"scene":"person"}"#);
+        assert_eq!(status, 200, "{shown}");
+        choose("insufficient-funds").await;
+        let r = b.run_async(&pay("PANEL-1"), Value::Null).await;
+        assert_eq!(r["replyCode"], "0", "{r}");
+        let got = b.wait_for("return window.events.length >= 1 ? window.events : null", Duration::from_secs(60)).await;
+        assert_eq!(got[0]["name"], "onFacePayPassEvent", "{got}");
+        let got = b.wait_for("return window.events.length >= 2 ? window.events : null", Duration::from_secs(10)).await;
+        assert_eq!(got[1]["name"], "onQueryPaymentFailedEvent", "{got}");
+        assert_eq!(got[1]["res"]["replyCode"], "-10", "{got}");
+        assert_eq!(got[1]["res"]["subCode"], "INSUFFICIENT_FUNDS", "{got}");
+
+        choose("success").await;
+        let r = b.run_async(&pay("PANEL-2"), Value::Null).await;
+        assert_eq!(r["replyCode"], "0", "{r}");
+        let got = b.wait_for("return window.events.length >= 2 ? window.events : null", Duration::from_secs(60)).await;
+        assert_eq!(got[1]["name"], "onQueryPaymentSucEvent", "{got}");
+        assert_eq!(got[1]["res"]["outTradeNo"], "PANEL-2", "{got}");
+        let (status, sims) = b.control("GET", "/sim", "");
+        assert_eq!(status, 200, "{sims}");
+        let payment = sims["devices"].as_array().and_then(|d| d.iter().find(|d| d["id"] == "payment")).cloned();
+        let state = payment.map(|p| p["state"].clone()).unwrap_or_default();
+        assert_eq!(state["totalFen"], 250, "one charge in the simulator's ledger: {sims}");
+        assert_eq!(state["ledger"][0]["outTradeNo"], "PANEL-2", "{state}");
     })
     .await;
 }
