@@ -15,23 +15,63 @@ function __boothRuntime(cfg, dom) {
   var session = null;
 
   // --- transport -------------------------------------------------------------------------
-  function channel(onmessage) {
+  // Booth's events come as numbered messages, each an array of events in order (several when
+  // they come fast: one script per message is what costs, not the events). Messages are taken
+  // in their numbers' order; one that has not come GAP_MS after a later one did (a fetch of a
+  // large message that failed in the webview) is given up, said once on the console, and the
+  // later ones go on, so that one lost message cannot hold every later event of the page.
+  var GAP_MS = 3000;
+  function channel(onevent) {
+    function onmessage(batch) {
+      if (!Array.isArray(batch)) return;
+      for (var i = 0; i < batch.length; i++) onevent(batch[i]);
+    }
     var next = 0;
     var pending = Object.create(null);
-    var id = internals.transformCallback(function (raw) {
-      if (!raw || 'end' in raw) return;
-      if (raw.index === next) {
-        onmessage(raw.message);
+    var waiting = 0; // messages parked in `pending`
+    var gapTimer = null;
+    function drain() {
+      while (next in pending) {
+        var m = pending[next];
+        delete pending[next];
+        waiting--;
         next++;
-        while (next in pending) {
-          var m = pending[next];
-          delete pending[next];
-          onmessage(m);
-          next++;
-        }
-      } else {
-        pending[raw.index] = raw.message;
+        onmessage(m);
       }
+    }
+    // A gap is timed from when `next` became the message waited for with later ones parked.
+    var stuckAt = -1;
+    function watchGap() {
+      if (waiting === 0) {
+        if (gapTimer !== null) { clearTimeout(gapTimer); gapTimer = null; }
+        return;
+      }
+      if (gapTimer !== null && stuckAt === next) return;
+      if (gapTimer !== null) clearTimeout(gapTimer);
+      stuckAt = next;
+      gapTimer = setTimeout(function () {
+        gapTimer = null;
+        var first = Infinity;
+        for (var k in pending) first = Math.min(first, Number(k));
+        console.warn('[booth] event messages ' + next + '–' + (first - 1) + ' never came; going on with ' + first);
+        next = first;
+        drain();
+        watchGap();
+      }, GAP_MS);
+    }
+    var id = internals.transformCallback(function (raw) {
+      if (!raw || 'end' in raw || typeof raw.index !== 'number') return;
+      if (raw.index === next) {
+        next++;
+        onmessage(raw.message);
+        drain();
+      } else if (raw.index > next && !(raw.index in pending)) {
+        // Early: parked until the ones before it came (or were given up).
+        pending[raw.index] = raw.message;
+        waiting++;
+      }
+      // Below `next`: given up already; what it carried is too late to keep the order.
+      watchGap();
     });
     var wire = '__CHANNEL__:' + id;
     var ch = { toJSON: function () { return wire; } };

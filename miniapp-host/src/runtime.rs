@@ -184,6 +184,77 @@ mod tests {
         assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
     }
 
+    /// The runtime's event transport under node, with Tauri's internals played by the test:
+    /// batches taken apart in order, a message that comes early parked until the ones before
+    /// it, repeats and non-arrays ignored, and a message that never comes given up after the
+    /// wait so that the later ones go on (a late one after that is dropped).
+    #[test]
+    fn event_messages_are_taken_in_order_and_a_lost_one_does_not_hold_the_rest() {
+        let config = RuntimeConfig {
+            dialects: vec![Dialect::My],
+            package: "demo",
+            version: "0.1.0",
+            bases: Vec::new(),
+            wxfaceapp: names_of(Dialect::Wxfaceapp),
+            ft: names_of(Dialect::Ft),
+        };
+        let harness = format!(
+            r#"'use strict';
+globalThis.window = globalThis;
+globalThis.location = {{ href: 'booth://localhost/index.html' }};
+var callbacks = {{}}, ids = 0, channelId = null, warnings = [];
+window.__TAURI_INTERNALS__ = {{
+  transformCallback: function (cb) {{ var id = ++ids; callbacks[id] = cb; return id; }},
+  invoke: function (cmd, args) {{
+    if (cmd === 'booth_attach') {{ channelId = Number(args.events.toJSON().split(':')[1]); return Promise.resolve({{ session: 1 }}); }}
+    return Promise.resolve({{}});
+  }}
+}};
+var log = console.log;
+console.warn = function (m) {{ warnings.push(String(m)); }};
+{RUNTIME_JS}
+__boothRuntime({config}, {{}});
+var got = [];
+my.on('initQRListener', function (r) {{ got.push(r.n); }});
+function send(index, message) {{
+  if (Array.isArray(message)) message = message.map(function (n) {{ return {{ dialect: 'my', name: 'initQRListener', body: {{ n: n }} }}; }});
+  callbacks[channelId]({{ index: index, message: message }});
+}}
+setTimeout(function () {{
+  send(0, [1, 2]);
+  send(2, [5]);
+  send(1, [3, 4]);
+  send(1, [99]);
+  send(3, 'not an array');
+  send(5, [8]);
+  send(6, [9]);
+  var before = got.slice();
+  setTimeout(function () {{
+    send(4, [77]);
+    send(7, [10]);
+    log(JSON.stringify({{ before: before, after: got, warnings: warnings }}));
+  }}, GAP_MS + 500);
+}}, 50);
+"#,
+            config = serde_json::to_string(&config).unwrap(),
+        )
+        .replace("GAP_MS + 500", "3500");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("harness.js");
+        std::fs::write(&file, harness).unwrap();
+        let out = std::process::Command::new("node")
+            .arg(&file)
+            .output()
+            .expect("node (scripts/setup.sh installs it for the WebdriverIO tests)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(r["before"], serde_json::json!([1, 2, 3, 4, 5]), "{r}");
+        assert_eq!(r["after"], serde_json::json!([1, 2, 3, 4, 5, 8, 9, 10]), "{r}");
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1), "{r}");
+        assert!(r["warnings"][0].as_str().is_some_and(|w| w.contains("4–4")), "{r}");
+    }
+
     #[test]
     fn a_remote_package_under_a_sub_path_starts_in_its_folder() {
         let root = |s: &str| package_root(&url::Url::parse(s).unwrap()).map(String::from);

@@ -6,6 +6,7 @@
 //! Must not import: `cli` or `app`.
 
 pub mod admin;
+pub mod batch;
 pub mod control;
 pub mod handler;
 pub mod page;

@@ -10,15 +10,30 @@ use crate::shell::page_key::{self, PageKeys};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tauri::ipc::Channel;
+use super::batch::Batcher;
+use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{Manager, State, Webview};
 use url::Url;
 
-struct ChannelSink(Channel<EventMessage>);
+/// The page's events, through [`Batcher`] to its Channel (each message a JSON array of events).
+struct ChannelSink(Arc<Batcher>);
+
+impl ChannelSink {
+    fn new(channel: Channel<InvokeResponseBody>) -> ChannelSink {
+        let send = move |json: String| channel.send(InvokeResponseBody::Json(json)).is_ok();
+        ChannelSink(Batcher::new(tauri::async_runtime::handle().inner().clone(), Box::new(send)))
+    }
+}
 
 impl EventSink for ChannelSink {
     fn deliver(&self, message: EventMessage) -> bool {
-        self.0.send(message).is_ok()
+        match serde_json::to_string(&message) {
+            Ok(json) => self.0.push(json),
+            Err(e) => {
+                tracing::error!(%e, name = %message.name, "an event that is not JSON; not delivered");
+                true
+            }
+        }
     }
 }
 
@@ -32,7 +47,7 @@ pub async fn booth_attach(
     webview: Webview,
     state: State<'_, Arc<AppState>>,
     shell: State<'_, Arc<Shell>>,
-    events: Channel<EventMessage>,
+    events: Channel<InvokeResponseBody>,
     url: String,
 ) -> Result<Value, Value> {
     let label = webview.label().to_string();
@@ -60,7 +75,7 @@ pub async fn booth_attach(
         screen: if label == SECONDARY { Screen::Back } else { Screen::Front },
         url,
     };
-    let session = state.devices.bridge.open_session(info, Arc::new(ChannelSink(events)));
+    let session = state.devices.bridge.open_session(info, Arc::new(ChannelSink::new(events)));
     Ok(json!({ "session": session }))
 }
 
