@@ -20,7 +20,6 @@ use booth_bridge::{Bridge, Dialect, EventMessage, EventSink, Family, Screen, Ses
 use booth_testkit::pulse::{Pulse, Recording, RATE};
 use serde_json::{json, Map, Value};
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -283,31 +282,12 @@ fn receipt(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Valu
 // ---------------------------------------------------------------------------------------
 // Face
 
-fn face_dir() -> PathBuf {
-    std::env::var_os("BOOTH_FACE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share/booth/face"))
-}
-
-/// A pseudo-random embedding: a search's cost does not depend on the values.
-fn embedding(seed: u64) -> booth_face::embed::Embedding {
-    use booth_face::embed::DIM;
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut e = [0f32; DIM];
-    for v in e.iter_mut() {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51afd7ed558ccd);
-        *v = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2;
-    }
-    booth_face::embed::Embedding(e)
-}
-
 fn face(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Value>) -> Result<(), String> {
     use booth_face::detect::INPUT;
     use booth_face::embed::{align, l2_squared, DIM};
     use booth_face::gallery::{Gallery, Partition, PersonInfo};
     use booth_face::models::{Model, DETECTOR_FILE, EMBEDDER_FILE};
-    let dir = face_dir();
+    let dir = booth_testkit::face::face_dir();
     let models = dir.join("models");
     let engine = booth_face::Engine::load(&models)
         .map_err(|e| format!("face models in {}: {e} (. scripts/setup.sh; booth_face_models)", models.display()))?;
@@ -361,13 +341,13 @@ fn face(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Value>)
             .map_err(|e| format!("gallery: {e}"))?;
         let p = Partition::new("org", "canteen");
         let people: Vec<_> =
-            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![embedding(i as u64)])).collect();
+            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![booth_face::test_support::pseudo_random_embedding(i as u64)])).collect();
         g.add_many(people).map_err(|e| format!("gallery: {e}"))?;
-        let flat: Vec<f32> = (0..n).flat_map(|i| embedding(i as u64).0).collect();
+        let flat: Vec<f32> = (0..n).flat_map(|i| booth_face::test_support::pseudo_random_embedding(i as u64).0).collect();
         let probes = plan.n(500, 20);
         let (mut booth_s, mut direct_s) = (Vec::with_capacity(probes), Vec::with_capacity(probes));
         for i in 0..probes {
-            let probe = embedding(1_000_000 + i as u64);
+            let probe = booth_face::test_support::pseudo_random_embedding(1_000_000 + i as u64);
             let t = Instant::now();
             std::hint::black_box(g.find(Some(&p), &probe));
             booth_s.push(ms(t.elapsed()));

@@ -4,17 +4,10 @@
 //! `cargo bench -p booth-face` (needs the models: `. scripts/setup.sh; booth_face_models`).
 
 use booth_camera::Frame;
-use booth_face::embed::{align, Embedding, DIM};
+use booth_face::embed::align;
 use booth_face::gallery::{Gallery, Partition, PersonInfo};
 use booth_face::Engine;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn face_dir() -> PathBuf {
-    std::env::var_os("BOOTH_FACE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".local/share/booth/face"))
-}
 
 fn percentiles(mut v: Vec<Duration>) -> String {
     v.sort();
@@ -33,23 +26,12 @@ fn time<T>(n: usize, mut f: impl FnMut() -> T) -> Vec<Duration> {
 }
 
 /// Pseudo-random unit-scale embeddings (the search cost does not depend on the values).
-fn embedding(seed: u64) -> Embedding {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut e = [0f32; DIM];
-    for v in e.iter_mut() {
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51afd7ed558ccd);
-        *v = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2;
-    }
-    Embedding(e)
-}
-
 fn main() {
-    let models = face_dir().join("models");
+    let models = booth_testkit::face::face_dir().join("models");
     let t = Instant::now();
     let engine = Engine::load(&models).unwrap_or_else(|e| panic!("{e}"));
     println!("model load (detector + embedder)          {:>8.1} ms", t.elapsed().as_secs_f64() * 1000.0);
-    let photo = std::fs::read(face_dir().join("samples/obama.jpg")).expect("samples/obama.jpg");
+    let photo = std::fs::read(booth_testkit::face::face_dir().join("samples/obama.jpg")).expect("samples/obama.jpg");
     let big = Frame::decode(&photo).unwrap();
     let frame = big.resized(640, 480 * big.width / 640 * 480 / 480).resized(640, 480);
     let det = engine.detect(&frame).unwrap()[0];
@@ -83,7 +65,7 @@ fn main() {
         let p = Partition::new("org", "canteen");
         let t = Instant::now();
         let people: Vec<_> =
-            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![embedding(i as u64)])).collect();
+            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![booth_face::test_support::pseudo_random_embedding(i as u64)])).collect();
         g.add_many(people).unwrap();
         let added = t.elapsed();
         drop(g);
@@ -93,7 +75,7 @@ fn main() {
         let mut i = 0u64;
         let probes = time(1000, || {
             i += 1;
-            g.find(Some(&p), &embedding(1_000_000 + i))
+            g.find(Some(&p), &booth_face::test_support::pseudo_random_embedding(1_000_000 + i))
         });
         println!(
             "1:N search, {n:>7} faces                   {}   (enrol all {:.2} s, open {:.0} ms, {:.1} MB on disk)",

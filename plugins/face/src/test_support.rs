@@ -37,3 +37,16 @@ pub fn face_at(d: &Detection) -> FaceAt {
 pub fn detect(f: &Frame) -> Option<FaceAt> {
     engine().detect(f).ok()?.first().map(face_at)
 }
+
+/// A pseudo-random embedding for `seed` (the same every time): for gallery sizes and search
+/// timings, whose cost does not depend on the values.
+pub fn pseudo_random_embedding(seed: u64) -> crate::embed::Embedding {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut e = [0f32; crate::embed::DIM];
+    for v in e.iter_mut() {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51afd7ed558ccd);
+        *v = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2;
+    }
+    crate::embed::Embedding(e)
+}
