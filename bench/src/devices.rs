@@ -388,25 +388,10 @@ fn heard_after(r: &Recording, t: Instant) -> Option<Instant> {
 
 /// Plays 100 ms of 1 kHz into the speaker (`spk`), as a separate client would.
 fn beep(pulse: &Pulse) -> Result<std::process::Child, String> {
-    let tone: Vec<u8> = (0..RATE / 10)
-        .flat_map(|i| {
-            let v = (f64::from(i) * 2.0 * std::f64::consts::PI * 1000.0 / f64::from(RATE)).sin() * 16000.0;
-            (v as i16).to_le_bytes()
-        })
+    let tone: Vec<i16> = (0..RATE / 10)
+        .map(|i| ((f64::from(i) * 2.0 * std::f64::consts::PI * 1000.0 / f64::from(RATE)).sin() * 16000.0) as i16)
         .collect();
-    let mut child = Command::new("pacat")
-        .args(["-p", "-d", "spk", "--latency-msec=10", "--rate=48000", "--channels=1", "--format=s16le", "--raw"])
-        .envs(pulse.env())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("pacat: {e}"))?;
-    let mut stdin = child.stdin.take().ok_or("pacat stdin")?;
-    std::thread::spawn(move || {
-        let _ = stdin.write_all(&tone);
-    });
-    Ok(child)
+    pulse.play_into_speaker(&tone, RATE).map_err(|e| format!("pacat: {e}"))
 }
 
 /// The direct capture path: a cpal input stream on the default device, noting when a callback

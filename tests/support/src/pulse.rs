@@ -241,20 +241,31 @@ impl Pulse {
     /// Plays mono samples into the microphone (through `micfeed`) in real time; returns the
     /// player process (it ends when the samples are played).
     pub fn play_into_mic(&self, samples: &[i16], rate: u32) -> Child {
-        let mut c = self.cmd("pacat");
         // A generous buffer: an underrun here would put a gap into what the microphone hears.
-        c.args(["-p", "-d", "micfeed", "--latency-msec=100", "--channels=1", "--format=s16le", "--raw"])
+        self.play("micfeed", samples, rate, 100).expect("pacat")
+    }
+
+    /// Plays mono samples to the speaker (`spk`, whose monitor a recording hears) with a
+    /// short buffer, as another program on the terminal would; returns the player process.
+    pub fn play_into_speaker(&self, samples: &[i16], rate: u32) -> std::io::Result<Child> {
+        self.play("spk", samples, rate, 10)
+    }
+
+    fn play(&self, sink: &str, samples: &[i16], rate: u32, latency_ms: u32) -> std::io::Result<Child> {
+        let mut c = self.cmd("pacat");
+        c.args(["-p", "-d", sink, "--channels=1", "--format=s16le", "--raw"])
+            .arg(format!("--latency-msec={latency_ms}"))
             .arg(format!("--rate={rate}"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let mut child = start_child(c).expect("pacat");
+        let mut child = start_child(c)?;
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut stdin = child.stdin.take().expect("pacat stdin");
+        let mut stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("pacat has no stdin"))?;
         std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
         });
-        child
+        Ok(child)
     }
 }
 
