@@ -340,10 +340,19 @@ fn face(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Value>)
         let g = Gallery::open(&tmp.path().join(format!("g{n}")), &tmp.path().join(format!("k{n}")))
             .map_err(|e| format!("gallery: {e}"))?;
         let p = Partition::new("org", "canteen");
-        let people: Vec<_> =
-            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![booth_face::test_support::pseudo_random_embedding(i as u64)])).collect();
+        let people: Vec<_> = (0..n)
+            .map(|i| {
+                (
+                    format!("{i:016}"),
+                    p.clone(),
+                    PersonInfo::default(),
+                    vec![booth_face::test_support::pseudo_random_embedding(i as u64)],
+                )
+            })
+            .collect();
         g.add_many(people).map_err(|e| format!("gallery: {e}"))?;
-        let flat: Vec<f32> = (0..n).flat_map(|i| booth_face::test_support::pseudo_random_embedding(i as u64).0).collect();
+        let flat: Vec<f32> =
+            (0..n).flat_map(|i| booth_face::test_support::pseudo_random_embedding(i as u64).0).collect();
         let probes = plan.n(500, 20);
         let (mut booth_s, mut direct_s) = (Vec::with_capacity(probes), Vec::with_capacity(probes));
         for i in 0..probes {

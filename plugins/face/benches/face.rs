@@ -64,8 +64,16 @@ fn main() {
         let g = Gallery::open(&gdir, &key).unwrap();
         let p = Partition::new("org", "canteen");
         let t = Instant::now();
-        let people: Vec<_> =
-            (0..n).map(|i| (format!("{i:016}"), p.clone(), PersonInfo::default(), vec![booth_face::test_support::pseudo_random_embedding(i as u64)])).collect();
+        let people: Vec<_> = (0..n)
+            .map(|i| {
+                (
+                    format!("{i:016}"),
+                    p.clone(),
+                    PersonInfo::default(),
+                    vec![booth_face::test_support::pseudo_random_embedding(i as u64)],
+                )
+            })
+            .collect();
         g.add_many(people).unwrap();
         let added = t.elapsed();
         drop(g);

@@ -2,6 +2,7 @@
 //! output, Booth's page-side inputs and the shell's reports. They only forward (to the bridge,
 //! the input plugins and the shell).
 
+use super::batch::Batcher;
 use super::state::AppState;
 use crate::names::SECONDARY;
 use crate::shell::apps::{App, Catalogue};
@@ -10,7 +11,6 @@ use crate::shell::page_key::{self, PageKeys};
 use booth_bridge::{Dialect, EventMessage, EventSink, Reply, Screen, SessionId, SessionInfo};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use super::batch::Batcher;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::{Manager, State, Webview};
 use url::Url;

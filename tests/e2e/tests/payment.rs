@@ -276,9 +276,7 @@ async fn failure_codes_the_payment_code_after_unknown_faces_and_quick_pay_in_a_w
         clear_events(b).await;
         let (ok, r) = wx(b, "facePay", json!({"amount": 300, "outTradeNo": "E2E-CODE"})).await;
         assert!(ok, "{r}");
-        let got = b
-            .wait_for("return window.events.length >= 1 ? window.events : null", Duration::from_secs(150))
-            .await;
+        let got = b.wait_for("return window.events.length >= 1 ? window.events : null", Duration::from_secs(150)).await;
         assert_eq!(got[0]["name"], "onFacePayFailedEvent", "{got}");
         assert_eq!(got[0]["res"]["replyCode"], "-8", "{got}");
         b.wait_for("return window.__boothFace.prompt().indexOf('请出示付款码') >= 0", Duration::from_secs(10)).await;

@@ -23,7 +23,9 @@ async fn without_compositing_no_gl_driver_is_loaded_into_booths_process() {
         let gl: Vec<&str> = maps
             .lines()
             .filter_map(|l| l.split_whitespace().nth(5))
-            .filter(|f| ["libLLVM", "swrast_dri", "libGLX_mesa", "libEGL_mesa", "_dri.so"].iter().any(|m| f.contains(m)))
+            .filter(|f| {
+                ["libLLVM", "swrast_dri", "libGLX_mesa", "libEGL_mesa", "_dri.so"].iter().any(|m| f.contains(m))
+            })
             .collect();
         assert!(gl.is_empty(), "a GL driver in Booth's process: {gl:?}");
         // The web process still has what it paints with (so the check above is not vacuous on
