@@ -285,7 +285,7 @@ fn receipt(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Valu
 fn face(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Value>) -> Result<(), String> {
     use booth_face::detect::INPUT;
     use booth_face::embed::{align, l2_squared, DIM};
-    use booth_face::gallery::{Gallery, Partition, PersonInfo};
+    use booth_face::gallery::{Gallery, Partition};
     use booth_face::models::{Model, DETECTOR_FILE, EMBEDDER_FILE};
     let dir = booth_testkit::face::face_dir();
     let models = dir.join("models");
@@ -340,16 +340,7 @@ fn face(plan: &DevicePlan, lines: &mut Vec<Line>, json: &mut Map<String, Value>)
         let g = Gallery::open(&tmp.path().join(format!("g{n}")), &tmp.path().join(format!("k{n}")))
             .map_err(|e| format!("gallery: {e}"))?;
         let p = Partition::new("org", "canteen");
-        let people: Vec<_> = (0..n)
-            .map(|i| {
-                (
-                    format!("{i:016}"),
-                    p.clone(),
-                    PersonInfo::default(),
-                    vec![booth_face::test_support::pseudo_random_embedding(i as u64)],
-                )
-            })
-            .collect();
+        let people = booth_face::test_support::pseudo_random_people(n, &p);
         g.add_many(people).map_err(|e| format!("gallery: {e}"))?;
         let flat: Vec<f32> =
             (0..n).flat_map(|i| booth_face::test_support::pseudo_random_embedding(i as u64).0).collect();

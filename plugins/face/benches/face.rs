@@ -5,7 +5,7 @@
 
 use booth_camera::Frame;
 use booth_face::embed::align;
-use booth_face::gallery::{Gallery, Partition, PersonInfo};
+use booth_face::gallery::{Gallery, Partition};
 use booth_face::Engine;
 use std::time::{Duration, Instant};
 
@@ -64,16 +64,7 @@ fn main() {
         let g = Gallery::open(&gdir, &key).unwrap();
         let p = Partition::new("org", "canteen");
         let t = Instant::now();
-        let people: Vec<_> = (0..n)
-            .map(|i| {
-                (
-                    format!("{i:016}"),
-                    p.clone(),
-                    PersonInfo::default(),
-                    vec![booth_face::test_support::pseudo_random_embedding(i as u64)],
-                )
-            })
-            .collect();
+        let people = booth_face::test_support::pseudo_random_people(n, &p);
         g.add_many(people).unwrap();
         let added = t.elapsed();
         drop(g);

@@ -50,3 +50,17 @@ pub fn pseudo_random_embedding(seed: u64) -> crate::embed::Embedding {
     }
     crate::embed::Embedding(e)
 }
+
+/// `n` people for a gallery of that size in `partition`, each with one
+/// [`pseudo_random_embedding`] (ids `0000000000000000`, `0000000000000001`, …).
+pub fn pseudo_random_people(
+    n: usize,
+    partition: &crate::gallery::Partition,
+) -> Vec<(String, crate::gallery::Partition, crate::gallery::PersonInfo, Vec<crate::embed::Embedding>)> {
+    (0..n)
+        .map(|i| {
+            let info = crate::gallery::PersonInfo::default();
+            (format!("{i:016}"), partition.clone(), info, vec![pseudo_random_embedding(i as u64)])
+        })
+        .collect()
+}

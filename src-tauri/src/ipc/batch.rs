@@ -19,14 +19,12 @@ pub const WINDOW: Duration = Duration::from_millis(1);
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
 /// Sends one message (a JSON array of events); `false` when the page is gone.
-pub type Send = Box<dyn Fn(String) -> bool + std::marker::Send + Sync>;
+pub type SendFn = Box<dyn Fn(String) -> bool + Send + Sync>;
 
 pub struct Batcher {
-    send: Send,
+    send: SendFn,
     runtime: tokio::runtime::Handle,
     queue: Mutex<Queue>,
-    /// Held while a batch is taken from the queue and sent, so that batches leave in order.
-    sending: Mutex<()>,
     gone: AtomicBool,
 }
 
@@ -34,19 +32,14 @@ pub struct Batcher {
 struct Queue {
     /// Each event's JSON.
     items: Vec<String>,
-    /// A sender task runs (it sends, waits a window, and goes on while events are queued).
+    /// A sender task runs (it sends, waits a window, and goes on while events are queued). At
+    /// most one does, so batches leave in the order their events came.
     active: bool,
 }
 
 impl Batcher {
-    pub fn new(runtime: tokio::runtime::Handle, send: Send) -> Arc<Batcher> {
-        Arc::new(Batcher {
-            send,
-            runtime,
-            queue: Mutex::default(),
-            sending: Mutex::default(),
-            gone: AtomicBool::new(false),
-        })
+    pub fn new(runtime: tokio::runtime::Handle, send: SendFn) -> Arc<Batcher> {
+        Arc::new(Batcher { send, runtime, queue: Mutex::default(), gone: AtomicBool::new(false) })
     }
 
     /// Queues one event's JSON; `false` once a send has found the page gone.
@@ -72,7 +65,6 @@ impl Batcher {
 
     /// Sends what is queued; `false` (and the sender task ends) when nothing was.
     fn flush(&self) -> bool {
-        let _order = self.sending.lock().unwrap_or_else(|p| p.into_inner());
         let items = {
             let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
             if q.items.is_empty() {
@@ -119,10 +111,10 @@ mod tests {
     use serde_json::Value;
     use std::time::Instant;
 
-    fn collector() -> (Arc<Mutex<Vec<Vec<Value>>>>, Send) {
+    fn collector() -> (Arc<Mutex<Vec<Vec<Value>>>>, SendFn) {
         let got: Arc<Mutex<Vec<Vec<Value>>>> = Arc::default();
         let g = got.clone();
-        let send: Send = Box::new(move |m: String| {
+        let send: SendFn = Box::new(move |m: String| {
             let batch: Vec<Value> = serde_json::from_str(&m).expect("a JSON array");
             g.lock().unwrap().push(batch);
             true

@@ -226,6 +226,15 @@ pub fn touch(title: &str, at: &Value) {
     assert!(out.status.success(), "xdotool: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// The web processes (WebKitWebProcess) directly under booth's process `booth`.
+pub fn web_processes(booth: u32) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &booth.to_string(), "WebKitWebProces"])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
 /// `GET /health` of a running booth.
 pub fn health(b: &Booth) -> Value {
     b.control("GET", "/health", "").1

@@ -41,14 +41,6 @@ fn start_booth(config: &std::path::Path, data: &std::path::Path) -> Running {
     Running(child)
 }
 
-fn web_processes(booth: u32) -> Vec<u32> {
-    let out = std::process::Command::new("pgrep")
-        .args(["-P", &booth.to_string(), "WebKitWebProces"])
-        .output()
-        .expect("pgrep");
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
-}
-
 async fn wait_event(op: &Operator, what: &str, f: impl Fn(&Value) -> bool) -> Value {
     let end = Instant::now() + DEADLINE;
     loop {
@@ -122,7 +114,7 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     println!("screenshot of the main window: {w}×{h}, {} bytes", png.len());
 
     // The page's web process killed: a crash (and the recovery that follows it).
-    let pids = web_processes(booth.0.id());
+    let pids = booth_e2e::web_processes(booth.0.id());
     assert!(!pids.is_empty(), "no WebKitWebProcess under booth");
     for pid in pids {
         // SAFETY: a process of the Booth this test started.

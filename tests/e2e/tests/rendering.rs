@@ -30,16 +30,7 @@ async fn without_compositing_no_gl_driver_is_loaded_into_booths_process() {
         assert!(gl.is_empty(), "a GL driver in Booth's process: {gl:?}");
         // The web process still has what it paints with (so the check above is not vacuous on
         // a machine that has Mesa at all).
-        let web = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .find(|p| {
-                let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-                stat.contains("(WebKitWebProces)")
-                    && stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)) == Some(&pid.to_string())
-            })
-            .expect("the page's web process");
+        let web = *booth_e2e::web_processes(pid).first().expect("the page's web process");
         let web_maps = std::fs::read_to_string(format!("/proc/{web}/maps")).unwrap_or_default();
         assert!(
             web_maps.contains("_dri.so") || web_maps.contains("libLLVM"),
