@@ -9,18 +9,26 @@
 //! video, or anything biometric: frames and audio are never logged.
 
 #[cfg(target_os = "linux")]
+pub mod call;
+#[cfg(target_os = "linux")]
 pub mod display;
+#[cfg(target_os = "linux")]
+pub mod janus;
 pub mod model;
 #[cfg(target_os = "linux")]
 pub mod peer;
+#[cfg(target_os = "linux")]
+pub mod record;
 #[cfg(target_os = "linux")]
 pub mod remote;
 #[cfg(target_os = "linux")]
 pub mod service;
 #[cfg(target_os = "linux")]
 pub mod stream;
+pub mod witness;
 #[cfg(target_os = "linux")]
 pub use service::WebRtc;
+pub use witness::WitnessSection;
 
 pub use model::{
     Candidate, Description, PeerConfig, PeerEvent, PeerState, TrackInfo, WebRtcConfig, WebRtcError, WebRtcSection,

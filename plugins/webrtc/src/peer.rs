@@ -84,6 +84,41 @@ struct Inner {
     /// Where remote audio plays (a GStreamer sink description), if anywhere.
     audio_out: Option<String>,
     last_ice: Mutex<Option<gst_webrtc::WebRTCICEConnectionState>>,
+    /// Where the data channels' happenings go (see [`Peer::data_events`]).
+    data: Mutex<Option<mpsc::UnboundedSender<DataEvent>>>,
+    /// The channels this side or the other opened, kept so that they can be closed.
+    channels: Mutex<Vec<gst_webrtc::WebRTCDataChannel>>,
+    /// The local audio as sent (after `enabled`), for recording.
+    local_audio: Mutex<Option<Arc<RemoteTrack>>>,
+}
+
+/// What happens on a connection's data channels (text messages only: Booth's own uses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataEvent {
+    Open { label: String },
+    Message { label: String, text: String },
+    Closed { label: String },
+}
+
+/// A data channel this side created.
+#[derive(Clone)]
+pub struct DataChannel {
+    channel: gst_webrtc::WebRTCDataChannel,
+}
+
+impl DataChannel {
+    pub fn is_open(&self) -> bool {
+        self.channel.ready_state() == gst_webrtc::WebRTCDataChannelState::Open
+    }
+
+    /// Sends a text message; an error when the channel is not open.
+    pub fn send(&self, text: &str) -> Result<(), WebRtcError> {
+        if !self.is_open() {
+            return Err(WebRtcError::State("数据通道未打开".into()));
+        }
+        self.channel.send_string(Some(text));
+        Ok(())
+    }
 }
 
 /// One peer connection. Cloning shares it.
@@ -181,6 +216,9 @@ impl Peer {
             remote_desc: Mutex::default(),
             audio_out: options.audio_out,
             last_ice: Mutex::default(),
+            data: Mutex::default(),
+            channels: Mutex::default(),
+            local_audio: Mutex::default(),
         });
         connect_signals(&inner);
         inner.pipeline.set_state(gst::State::Playing).map_err(|e| WebRtcError::Engine(format!("webrtcbin: {e}")))?;
@@ -242,6 +280,7 @@ impl Peer {
     pub async fn create_offer(&self, receive_audio: bool, receive_video: bool) -> Result<Description, WebRtcError> {
         self.check_open()?;
         let linked = link_pending(&self.inner, VideoCodec::Vp8)?;
+        self.wait_for_caps().await;
         let has = |kind: &str| linked.iter().any(|k| k == kind) || self.has_transceiver(kind);
         if receive_video && !has("video") {
             self.add_recvonly(&VideoCodec::Vp8.rtp_caps())?;
@@ -267,7 +306,22 @@ impl Peer {
             VideoCodec::Vp8
         };
         link_pending(&self.inner, codec)?;
+        self.wait_for_caps().await;
         self.describe("create-answer", "answer").await
+    }
+
+    /// Waits (up to 3 s) until every local track reaches webrtcbin with its caps: a
+    /// description made before describes the track from its codec preference only (no SSRC, no
+    /// Opus channel count), which browsers accept and Janus does not (it rejects the line).
+    async fn wait_for_caps(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let pads = self.inner.webrtc.sink_pads();
+            if pads.iter().all(|p| p.current_caps().is_some()) || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     fn has_transceiver(&self, kind: &str) -> bool {
@@ -362,6 +416,30 @@ impl Peer {
         Ok(())
     }
 
+    /// The happenings of this connection's data channels from now on (one receiver: a second
+    /// call replaces the first).
+    pub fn data_events(&self) -> mpsc::UnboundedReceiver<DataEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.inner.data.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Creates a data channel (before the offer that announces it).
+    pub fn create_data_channel(&self, label: &str) -> Result<DataChannel, WebRtcError> {
+        self.check_open()?;
+        let channel: Option<gst_webrtc::WebRTCDataChannel> =
+            self.inner.webrtc.emit_by_name("create-data-channel", &[&label, &None::<gst::Structure>]);
+        let channel = channel.ok_or_else(|| engine("webrtcbin gave no data channel"))?;
+        watch_channel(&self.inner, &channel);
+        Ok(DataChannel { channel })
+    }
+
+    /// The local audio as this connection sends it (16-bit mono at 48 kHz), once an audio track
+    /// was linked: for recording.
+    pub fn local_audio(&self) -> Option<Arc<RemoteTrack>> {
+        self.inner.local_audio.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Remote tracks received so far.
     pub fn remote_tracks(&self) -> Vec<Arc<RemoteTrack>> {
         self.inner.remote.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -384,6 +462,9 @@ impl Peer {
             s.store(true, Ordering::SeqCst);
         }
         self.inner.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        for c in self.inner.channels.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            c.close();
+        }
         let _ = self.inner.pipeline.set_state(gst::State::Null);
         for t in self.inner.remote.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             t.end();
@@ -476,7 +557,50 @@ mod glib_error {
     pub use gstreamer::glib::Error;
 }
 
+fn data_event(inner: &Inner, e: DataEvent) {
+    if let Some(tx) = inner.data.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let _ = tx.send(e);
+    }
+}
+
+/// Reports a data channel's opening, text messages and closing as [`DataEvent`]s.
+fn watch_channel(inner: &Arc<Inner>, channel: &gst_webrtc::WebRTCDataChannel) {
+    let label = channel.label().map(|l| l.to_string()).unwrap_or_default();
+    let weak = Arc::downgrade(inner);
+    let l = label.clone();
+    channel.connect_on_open(move |_| {
+        if let Some(inner) = weak.upgrade() {
+            data_event(&inner, DataEvent::Open { label: l.clone() });
+        }
+    });
+    let weak = Arc::downgrade(inner);
+    let l = label.clone();
+    channel.connect_on_message_string(move |_, text| {
+        if let (Some(inner), Some(text)) = (weak.upgrade(), text) {
+            data_event(&inner, DataEvent::Message { label: l.clone(), text: text.to_string() });
+        }
+    });
+    let weak = Arc::downgrade(inner);
+    channel.connect_on_close(move |_| {
+        if let Some(inner) = weak.upgrade() {
+            data_event(&inner, DataEvent::Closed { label: label.clone() });
+        }
+    });
+    // A channel the other side opened may be open already when it is announced.
+    if channel.ready_state() == gst_webrtc::WebRTCDataChannelState::Open {
+        data_event(inner, DataEvent::Open { label: channel.label().map(|l| l.to_string()).unwrap_or_default() });
+    }
+    inner.channels.lock().unwrap_or_else(|p| p.into_inner()).push(channel.clone());
+}
+
 fn connect_signals(inner: &Arc<Inner>) {
+    let weak = Arc::downgrade(inner);
+    inner.webrtc.connect("on-data-channel", false, move |values| {
+        let inner = weak.upgrade()?;
+        let channel = values.get(1)?.get::<gst_webrtc::WebRTCDataChannel>().ok()?;
+        watch_channel(&inner, &channel);
+        None
+    });
     let weak = Arc::downgrade(inner);
     inner.webrtc.connect("on-ice-candidate", false, move |values| {
         let inner = weak.upgrade()?;
@@ -624,7 +748,12 @@ fn decoded_audio(inner: &Inner, pad: &gst::Pad) -> Result<(), WebRtcError> {
     )?;
     let sink =
         bin.by_name("sink").and_then(|s| s.downcast::<gst_app::AppSink>().ok()).ok_or_else(|| engine("no appsink"))?;
-    let track = new_remote(inner, "audio");
+    pcm_into(&sink, new_remote(inner, "audio"));
+    Ok(())
+}
+
+/// Hands an appsink's 16-bit samples to a track.
+fn pcm_into(sink: &gst_app::AppSink, track: Arc<RemoteTrack>) {
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -639,7 +768,6 @@ fn decoded_audio(inner: &Inner, pad: &gst::Pad) -> Result<(), WebRtcError> {
             })
             .build(),
     );
-    Ok(())
 }
 
 fn to_frame(sample: &gst::Sample) -> Result<Frame, String> {
@@ -695,13 +823,23 @@ fn link_pending(inner: &Arc<Inner>, codec: VideoCodec) -> Result<Vec<String>, We
                 tracing::info!(codec = codec.encoding(), "webrtc: sending the camera");
             }
             TrackSource::Audio(source) => {
+                // The tee's second branch is the audio as sent, for recording: the microphone is
+                // not opened twice.
                 let desc = format!(
-                    "{source} ! volume name=volume ! audioconvert ! audioresample ! queue max-size-time=100000000 leaky=downstream \
-                     ! opusenc frame-size=20 ! rtpopuspay pt=111 ! capsfilter caps=\"{OPUS_CAPS}\""
+                    "{source} ! volume name=volume ! audioconvert ! audioresample ! tee name=sent \
+                     sent. ! queue max-size-time=100000000 leaky=downstream \
+                     ! opusenc frame-size=20 ! rtpopuspay pt=111 ! capsfilter caps=\"{OPUS_CAPS}\" \
+                     sent. ! queue max-size-time=100000000 leaky=downstream ! audioconvert ! audioresample \
+                     ! audio/x-raw,format=S16LE,rate=48000,channels=1 ! appsink name=tap sync=false emit-signals=false"
                 );
                 let bin = link_source(inner, &desc)?;
                 if let Some(volume) = bin.by_name("volume") {
                     track.watch_enabled(move |on| volume.set_property("mute", !on));
+                }
+                if let Some(tap) = bin.by_name("tap").and_then(|s| s.downcast::<gst_app::AppSink>().ok()) {
+                    let local = Arc::new(RemoteTrack::new("audio", "local"));
+                    *inner.local_audio.lock().unwrap_or_else(|p| p.into_inner()) = Some(local.clone());
+                    pcm_into(&tap, local);
                 }
             }
         }

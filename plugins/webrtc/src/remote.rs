@@ -25,7 +25,12 @@ pub struct RemoteTrack {
     /// The loudest audio sample of the last buffer (0 … 32767).
     peak: AtomicU64,
     ended: AtomicBool,
+    /// Who else takes the audio samples as they arrive (a recording).
+    tap: Mutex<Option<AudioTap>>,
 }
+
+/// Takes a track's 16-bit mono samples at 48 kHz as they arrive.
+pub type AudioTap = Box<dyn Fn(&[i16]) + Send + Sync>;
 
 impl RemoteTrack {
     pub(crate) fn new(kind: &str, stream_id: &str) -> RemoteTrack {
@@ -38,6 +43,7 @@ impl RemoteTrack {
             count: AtomicU64::new(0),
             peak: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            tap: Mutex::default(),
         }
     }
 
@@ -84,6 +90,14 @@ impl RemoteTrack {
         let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
         self.peak.store(peak as u64, Ordering::Relaxed);
         self.count.fetch_add(pcm.len() as u64, Ordering::Relaxed);
+        if let Some(tap) = self.tap.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            tap(pcm);
+        }
+    }
+
+    /// Gives the audio samples from now on to `tap` too (`None`: to nobody else).
+    pub fn set_audio_tap(&self, tap: Option<AudioTap>) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = tap;
     }
 
     pub(crate) fn end(&self) {

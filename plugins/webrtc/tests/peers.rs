@@ -5,36 +5,13 @@
 
 mod common;
 
-use booth_camera::Frame;
 use booth_testkit::netns::run_in_private_network;
 use booth_webrtc::model::{PeerConfig, PeerEvent};
 use booth_webrtc::peer::{Peer, PeerOptions};
 use booth_webrtc::stream::LocalTrack;
-use common::pattern_camera;
+use common::{close_to, mean, pattern_camera};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
-
-/// The mean colour of a frame's column band (`x0..x1` of its width, as fractions).
-fn mean(frame: &Frame, x0: f32, x1: f32) -> [u8; 3] {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
-    let mut sum = [0u64; 3];
-    let mut n = 0u64;
-    for y in h / 4..h * 3 / 4 {
-        for x in a..b {
-            let i = (y * w + x) * 3;
-            for (c, s) in sum.iter_mut().enumerate() {
-                *s += frame.rgb[i + c] as u64;
-            }
-            n += 1;
-        }
-    }
-    [(sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8]
-}
-
-fn close_to(got: [u8; 3], want: [u8; 3]) -> bool {
-    got.iter().zip(want).all(|(g, w)| (*g as i32 - w as i32).abs() < 40)
-}
 
 /// Forwards one side's candidates to the other and returns its ICE states as they come.
 fn pump(mut rx: UnboundedReceiver<PeerEvent>, to: Peer) -> tokio::sync::mpsc::UnboundedReceiver<String> {

@@ -24,6 +24,8 @@
 //!
 //! - [`netns::run_in_private_network`]: runs a test again inside its own network namespace with
 //!   a veth pair, for WebRTC (libnice ignores loopback).
+//! - [`janus::Janus`]: a private Janus WebRTC server (VideoRoom and the HTTP API only) with its
+//!   own configuration, for `finOpenWitnessVideo`; run inside the private network.
 //! - [`contract::Contract`] (feature `contract`): docs/provider-v1.yaml's schemas, to check
 //!   the bodies Booth sends and the reference provider answers.
 //! - [`netfault::FaultProxy`]: a TCP proxy between a client and its server that drops the
@@ -45,6 +47,8 @@ pub mod cups;
 pub mod escpos;
 pub mod events;
 pub mod face;
+#[cfg(target_os = "linux")]
+pub mod janus;
 #[cfg(unix)]
 pub mod mosquitto;
 pub mod netfault;

@@ -1,0 +1,515 @@
+//! `finOpenWitnessVideo`'s call against a real Janus (Debian's `janus`, VideoRoom over its HTTP
+//! API) inside a private network: the test plays the agent with a native peer of its own
+//! (a test pattern, a tone and a data channel for its decision), Booth's call joins the room,
+//! and what the agent says becomes the seed's `videoFlag`.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use booth_camera::Frame;
+use booth_testkit::janus::Janus as JanusServer;
+use booth_testkit::netns::{run_in_private_network, ADDRESSES};
+use booth_webrtc::call::{run, CallObserver, CallSetup, Phase};
+use booth_webrtc::janus::{room_data, Janus};
+use booth_webrtc::model::{PeerConfig, PeerEvent};
+use booth_webrtc::peer::{DataChannel, Peer, PeerOptions};
+use booth_webrtc::record::Recorder;
+use booth_webrtc::stream::LocalTrack;
+use booth_webrtc::witness::{Outcome, WitnessRequest, WitnessSection};
+use common::{close_to, mean, pattern_camera};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+const ROOM: u64 = 4321;
+const PIN: &str = "见证-1";
+const AGENT_COLOURS: ([u8; 3], [u8; 3]) = ([220, 30, 30], [30, 30, 220]);
+const CUSTOMER_COLOURS: ([u8; 3], [u8; 3]) = ([30, 200, 30], [230, 230, 30]);
+
+async fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends a peer's candidates to Janus, as any client must.
+fn trickle(janus: Arc<Janus>, handle: u64, mut events: mpsc::UnboundedReceiver<PeerEvent>) {
+    tokio::spawn(async move {
+        while let Some(e) = events.recv().await {
+            if let PeerEvent::Icecandidate { candidate } = e {
+                let _ = janus.trickle(handle, candidate.as_ref()).await;
+            }
+        }
+    });
+}
+
+fn jsep(v: &Value) -> booth_webrtc::Description {
+    booth_webrtc::Description {
+        kind: v["jsep"]["type"].as_str().expect("jsep").into(),
+        sdp: v["jsep"]["sdp"].as_str().expect("sdp").into(),
+    }
+}
+
+/// The remote agent: publishes a test pattern, a tone and a data channel; can watch the
+/// customer and say its decision.
+struct Agent {
+    janus: Arc<Janus>,
+    events: mpsc::UnboundedReceiver<Value>,
+    handle: u64,
+    id: u64,
+    peer: Peer,
+    channel: DataChannel,
+    watching: Option<Peer>,
+    _camera: booth_camera::Camera,
+}
+
+impl Agent {
+    async fn join(url: &str) -> Agent {
+        let (janus, events) = Janus::connect(url, None).await.expect("the agent reaches Janus");
+        let janus = Arc::new(janus);
+        let handle = janus.attach("janus.plugin.videoroom").await.unwrap();
+        let create = json!({"request": "create", "room": ROOM, "pin": PIN, "publishers": 4, "bitrate": 512000});
+        match janus.message(handle, create, None).await {
+            Ok(_) => {}
+            // 427: the room exists already (an earlier agent of this test made it).
+            Err(booth_webrtc::janus::JanusError::Refused { code: 427, .. }) => {}
+            Err(e) => panic!("create the room: {e}"),
+        }
+        let joined = janus
+            .message(
+                handle,
+                json!({"request": "join", "ptype": "publisher", "room": ROOM, "pin": PIN, "display": "坐席 007"}),
+                None,
+            )
+            .await
+            .unwrap();
+        let id = room_data(&joined)["id"].as_u64().unwrap();
+        let camera = pattern_camera(AGENT_COLOURS.0, AGENT_COLOURS.1);
+        let (peer, peer_events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        peer.add_track(LocalTrack::camera(&camera).unwrap()).unwrap();
+        peer.add_track(LocalTrack::audio("audiotestsrc is-live=true wave=sine freq=440 volume=0.5", "tone")).unwrap();
+        let channel = peer.create_data_channel("decision").unwrap();
+        let offer = peer.create_offer(false, false).await.unwrap();
+        peer.set_local_description(offer.clone()).await.unwrap();
+        trickle(janus.clone(), handle, peer_events);
+        let answer = janus
+            .message(
+                handle,
+                json!({"request": "publish", "audio": true, "video": true, "data": true}),
+                Some(json!({"type": "offer", "sdp": booth_webrtc::janus::offer_for_janus(&offer.sdp)})),
+            )
+            .await
+            .unwrap();
+        peer.set_remote_description(jsep(&answer)).await.unwrap();
+        wait_until("the agent's data channel", Duration::from_secs(30), || channel.is_open()).await;
+        Agent { janus, events, handle, id, peer, channel, watching: None, _camera: camera }
+    }
+
+    /// Waits for a publisher other than the agent (the customer) and watches it.
+    async fn watch_customer(&mut self) -> Peer {
+        let customer = loop {
+            let e = tokio::time::timeout(Duration::from_secs(60), self.events.recv())
+                .await
+                .expect("the customer joins within 60 s")
+                .expect("agent's events");
+            let found = room_data(&e)["publishers"]
+                .as_array()
+                .and_then(|l| l.iter().filter_map(|p| p["id"].as_u64()).find(|id| *id != self.id));
+            if let Some(id) = found {
+                break id;
+            }
+        };
+        let h = self.janus.attach("janus.plugin.videoroom").await.unwrap();
+        let attached = self
+            .janus
+            .message(
+                h,
+                json!({"request": "join", "ptype": "subscriber", "room": ROOM, "pin": PIN, "streams": [{"feed": customer}]}),
+                None,
+            )
+            .await
+            .unwrap();
+        let (peer, events) = Peer::new(PeerConfig::default(), PeerOptions::default()).unwrap();
+        peer.set_remote_description(jsep(&attached)).await.unwrap();
+        let answer = peer.create_answer().await.unwrap();
+        peer.set_local_description(answer.clone()).await.unwrap();
+        trickle(self.janus.clone(), h, events);
+        self.janus
+            .message(h, json!({"request": "start", "room": ROOM}), Some(json!({"type": "answer", "sdp": answer.sdp})))
+            .await
+            .unwrap();
+        self.watching = Some(peer.clone());
+        peer
+    }
+
+    fn say(&self, text: &str) {
+        self.channel.send(text).expect("the agent's channel is open");
+    }
+
+    async fn leave(self) {
+        let _ = self.janus.message(self.handle, json!({"request": "leave"}), None).await;
+        self.peer.close();
+        if let Some(w) = &self.watching {
+            w.close();
+        }
+        self.janus.destroy().await;
+    }
+}
+
+/// The call screen stand-in: what the call reported.
+#[derive(Default)]
+struct Screen {
+    phases: Mutex<Vec<(Phase, String)>>,
+    agent: Mutex<Option<Peer>>,
+    customer: Mutex<Option<LocalTrack>>,
+}
+
+impl CallObserver for Screen {
+    fn progress(&self, phase: Phase, status: &str) {
+        println!("call: {phase:?} {status}");
+        self.phases.lock().unwrap().push((phase, status.to_string()));
+    }
+    fn agent(&self, peer: &Peer) {
+        *self.agent.lock().unwrap() = Some(peer.clone());
+    }
+    fn customer(&self, track: &LocalTrack) {
+        *self.customer.lock().unwrap() = Some(track.clone());
+    }
+}
+
+impl Screen {
+    fn in_call_times(&self) -> usize {
+        self.phases.lock().unwrap().iter().filter(|(p, s)| *p == Phase::InCall && s.starts_with("通话中")).count()
+    }
+    fn saw(&self, phase: Phase) -> bool {
+        self.phases.lock().unwrap().iter().any(|(p, _)| *p == phase)
+    }
+}
+
+struct Call {
+    screen: Arc<Screen>,
+    stop: watch::Sender<Option<String>>,
+    done: tokio::task::JoinHandle<Outcome>,
+    started: Instant,
+}
+
+fn setup(
+    janus: &JanusServer,
+    camera: &booth_camera::Camera,
+    pin: &str,
+    record: Option<&Path>,
+    section: WitnessSection,
+) -> CallSetup {
+    let request = WitnessRequest::parse(&json!({
+        "videoType": "janus", "videoIp": janus.address, "videoPort": janus.port.to_string(),
+        "loginName": "张三", "roomId": ROOM.to_string(), "roomName": "开户见证", "roomPwd": pin
+    }))
+    .unwrap();
+    CallSetup {
+        request,
+        section,
+        recordings: record.map(Path::to_path_buf),
+        camera: camera.clone(),
+        microphone: Some("audiotestsrc is-live=true wave=sine freq=660 volume=0.4".into()),
+        speaker: None,
+    }
+}
+
+fn start(setup: CallSetup) -> Call {
+    let screen = Arc::new(Screen::default());
+    let (stop, rx) = watch::channel(None);
+    let observer: Arc<dyn CallObserver> = screen.clone();
+    Call { screen, stop, done: tokio::spawn(run(setup, observer, rx)), started: Instant::now() }
+}
+
+async fn outcome(call: Call, limit: Duration) -> Outcome {
+    tokio::time::timeout(limit, call.done).await.expect("the call ends").expect("the call's task")
+}
+
+fn section() -> WitnessSection {
+    WitnessSection { reconnect_s: 8, agent_wait_s: 30, ..Default::default() }
+}
+
+#[test]
+fn a_witnessed_call_through_janus_ends_as_the_agent_decides() {
+    if !run_in_private_network("a_witnessed_call_through_janus_ends_as_the_agent_decides") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let server = JanusServer::start(ADDRESSES[0], 8088);
+        let camera = pattern_camera(CUSTOMER_COLOURS.0, CUSTOMER_COLOURS.1);
+        let recordings = tempfile::tempdir().unwrap();
+
+        // 1. Approved, recorded: both see each other, the agent's word ends the call with "0".
+        let mut agent = Agent::join(&server.url()).await;
+        let call = start(setup(&server, &camera, PIN, Some(recordings.path()), section()));
+        let sees_customer = agent.watch_customer().await;
+        let screen = call.screen.clone();
+        wait_until("the call to be in progress", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        let in_call = call.started.elapsed();
+        let agent_peer = screen.agent.lock().unwrap().clone().expect("the screen was given the agent");
+        let video = |p: &Peer| p.remote_tracks().into_iter().find(|t| t.kind() == "video");
+        let audio = |p: &Peer| p.remote_tracks().into_iter().find(|t| t.kind() == "audio");
+        wait_until("Booth to see the agent", Duration::from_secs(30), || video(&agent_peer).is_some_and(|t| t.received() >= 1)).await;
+        let first_frame = call.started.elapsed();
+        wait_until("Booth to see the agent", Duration::from_secs(30), || video(&agent_peer).is_some_and(|t| t.received() >= 10)).await;
+        wait_until("the agent to see the customer", Duration::from_secs(30), || {
+            video(&sees_customer).is_some_and(|t| t.received() >= 10)
+        })
+        .await;
+        wait_until("Booth to hear the agent", Duration::from_secs(30), || audio(&agent_peer).is_some_and(|t| t.audio_peak() > 3000)).await;
+        wait_until("the agent to hear the customer", Duration::from_secs(30), || {
+            audio(&sees_customer).is_some_and(|t| t.audio_peak() > 3000)
+        })
+        .await;
+        let seen = video(&agent_peer).unwrap().latest().unwrap();
+        assert!(close_to(mean(&seen, 0.05, 0.45), AGENT_COLOURS.0) && close_to(mean(&seen, 0.55, 0.95), AGENT_COLOURS.1));
+        let seen = video(&sees_customer).unwrap().latest().unwrap();
+        assert!(close_to(mean(&seen, 0.05, 0.45), CUSTOMER_COLOURS.0) && close_to(mean(&seen, 0.55, 0.95), CUSTOMER_COLOURS.1));
+        // Let the recording hold a few seconds of both.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        agent.say("您好, 请出示身份证");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!call.done.is_finished(), "a chat line is not a decision");
+        agent.say("approved");
+        let decided = Instant::now();
+        let o = outcome(call, Duration::from_secs(20)).await;
+        println!(
+            "approved: in call {} ms and the agent's first picture {} ms after the call started; answer {} ms after the agent's word",
+            in_call.as_millis(),
+            first_frame.as_millis(),
+            decided.elapsed().as_millis()
+        );
+        assert_eq!((o.flag, o.reject_reason.as_str(), o.message.as_str()), ("0", "", "坐席审核通过"), "{o:?}");
+        let file = o.recording.clone().expect("the reply names the recording");
+        assert!(file.starts_with(recordings.path()) && file.extension().is_some_and(|e| e == "webm"), "{file:?}");
+        let played = play(&file);
+        println!("recording: {} bytes, {} frames, {} ms of audio", std::fs::metadata(&file).unwrap().len(), played.frames, played.audio_ms);
+        assert!(played.frames >= 45, "at least 3 s of pictures: {played:?}");
+        assert!(played.audio_ms >= 3000 && played.audio_peak > 3000, "both voices recorded: {played:?}");
+        let f = played.last.as_ref().unwrap();
+        let bands = [mean(f, 0.05, 0.2), mean(f, 0.3, 0.45), mean(f, 0.55, 0.7), mean(f, 0.8, 0.95)];
+        assert!(
+            close_to(bands[0], AGENT_COLOURS.0)
+                && close_to(bands[1], AGENT_COLOURS.1)
+                && close_to(bands[2], CUSTOMER_COLOURS.0)
+                && close_to(bands[3], CUSTOMER_COLOURS.1),
+            "the agent on the left, the customer on the right: {bands:?}"
+        );
+        agent.leave().await;
+
+        // 2. Rejected, with the agent's reason; not recorded.
+        let mut agent = Agent::join(&server.url()).await;
+        let call = start(setup(&server, &camera, PIN, None, section()));
+        agent.watch_customer().await;
+        let screen = call.screen.clone();
+        wait_until("the second call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        agent.say("rejected: 证件照片不清晰");
+        let o = outcome(call, Duration::from_secs(20)).await;
+        assert_eq!((o.flag, o.reject_reason.as_str(), o.recording.as_ref()), ("2", "证件照片不清晰", None), "{o:?}");
+
+        // 3. The person hangs up.
+        let call = start(setup(&server, &camera, PIN, None, section()));
+        let screen = call.screen.clone();
+        wait_until("the third call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        call.stop.send(Some("客户挂断".into())).unwrap();
+        let hung = Instant::now();
+        let o = outcome(call, Duration::from_secs(10)).await;
+        assert_eq!((o.flag, o.message.as_str()), ("1", "客户挂断"), "{o:?}");
+        assert!(hung.elapsed() < Duration::from_secs(3), "hanging up took {:?}", hung.elapsed());
+
+        // 4. The agent leaves without a decision.
+        let call = start(setup(&server, &camera, PIN, None, section()));
+        let screen = call.screen.clone();
+        wait_until("the fourth call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        agent.leave().await;
+        let o = outcome(call, Duration::from_secs(20)).await;
+        assert_eq!(o.flag, "1", "{o:?}");
+        assert!(o.message.contains("坐席已离开"), "{o:?}");
+
+        // 5. A wrong room password: "1" at once, with Janus's reason.
+        let call = start(setup(&server, &camera, "wrong", None, section()));
+        let o = outcome(call, Duration::from_secs(10)).await;
+        assert_eq!(o.flag, "1", "{o:?}");
+        assert!(o.message.contains("无法进入房间") && o.message.contains("433"), "{o:?}");
+
+        // 6. Nobody comes: the wait for an agent ends.
+        let call = start(setup(&server, &camera, PIN, None, WitnessSection { agent_wait_s: 2, ..section() }));
+        let screen = call.screen.clone();
+        let o = outcome(call, Duration::from_secs(20)).await;
+        assert!(o.flag == "1" && o.message.contains("没有坐席接入"), "{o:?}");
+        assert!(screen.saw(Phase::Waiting));
+        wait_until("the camera to stop after the calls", Duration::from_secs(10), || !camera.status().running).await;
+    });
+}
+
+#[test]
+fn a_witnessed_call_survives_a_short_network_loss_and_fails_after_a_long_one() {
+    if !run_in_private_network("a_witnessed_call_survives_a_short_network_loss_and_fails_after_a_long_one") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let server = JanusServer::start(ADDRESSES[0], 8088);
+        let camera = pattern_camera(CUSTOMER_COLOURS.0, CUSTOMER_COLOURS.1);
+        let agent = Agent::join(&server.url()).await;
+        let call = start(setup(&server, &camera, PIN, None, section()));
+        let screen = call.screen.clone();
+        wait_until("the call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+
+        network(false);
+        let lost = Instant::now();
+        wait_until("Booth to notice", Duration::from_secs(15), || screen.saw(Phase::Reconnecting)).await;
+        let noticed = lost.elapsed();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        network(true);
+        let back = Instant::now();
+        wait_until("the call to come back", Duration::from_secs(30), || screen.in_call_times() > 1).await;
+        println!(
+            "network loss noticed in {} ms; in call again {} ms after it returned",
+            noticed.as_millis(),
+            back.elapsed().as_millis()
+        );
+        agent.say("approved");
+        let o = outcome(call, Duration::from_secs(20)).await;
+        assert_eq!(o.flag, "0", "{o:?}");
+
+        // A loss longer than [witness] reconnect_s ends the call with "1".
+        let call = start(setup(&server, &camera, PIN, None, WitnessSection { reconnect_s: 3, ..section() }));
+        let screen = call.screen.clone();
+        wait_until("the second call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        network(false);
+        let lost = Instant::now();
+        let o = outcome(call, Duration::from_secs(30)).await;
+        network(true);
+        assert!(o.flag == "1" && o.message.contains("网络中断"), "{o:?}");
+        println!("a lasting loss ended the call after {} ms", lost.elapsed().as_millis());
+        drop(agent);
+    });
+}
+
+/// Takes both ends' addresses away, or gives them back.
+fn network(up: bool) {
+    for (dev, addr) in [("booth0", ADDRESSES[0]), ("booth1", ADDRESSES[1])] {
+        let args: Vec<String> = if up {
+            vec!["addr".into(), "add".into(), format!("{addr}/24"), "dev".into(), dev.into()]
+        } else {
+            vec!["addr".into(), "flush".into(), "dev".into(), dev.into()]
+        };
+        let ok = std::process::Command::new("ip").args(&args).status().unwrap();
+        assert!(ok.success(), "ip {args:?}");
+    }
+}
+
+#[derive(Debug, Default)]
+struct Played {
+    frames: usize,
+    audio_ms: u64,
+    audio_peak: u16,
+    last: Option<Frame>,
+}
+
+/// Plays a recording back with GStreamer's own demuxer and decoders: its frames, its audio.
+fn play(file: &Path) -> Played {
+    gst::init().unwrap();
+    let desc = format!(
+        "filesrc location=\"{}\" ! matroskademux name=d \
+         d.video_0 ! queue ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=v sync=false \
+         d.audio_0 ! queue ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,channels=1 ! appsink name=a sync=false",
+        file.display()
+    );
+    let pipeline = gst::parse::launch(&desc).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let sink = |n: &str| pipeline.by_name(n).unwrap().downcast::<gstreamer_app::AppSink>().unwrap();
+    let (v, a) = (sink("v"), sink("a"));
+    let played = Arc::new(Mutex::new(Played::default()));
+    let p = played.clone();
+    v.set_callbacks(
+        gstreamer_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let info = gstreamer_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+                let map = sample.buffer().unwrap().map_readable().unwrap();
+                let (w, h, stride) = (info.width() as usize, info.height() as usize, info.stride()[0] as usize);
+                let mut rgb = Vec::with_capacity(w * h * 3);
+                for row in 0..h {
+                    rgb.extend_from_slice(&map[row * stride..row * stride + w * 3]);
+                }
+                let mut p = p.lock().unwrap();
+                p.frames += 1;
+                p.last = Some(Frame::new(w as u32, h as u32, rgb));
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let p = played.clone();
+    a.set_callbacks(
+        gstreamer_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let map = sample.buffer().unwrap().map_readable().unwrap();
+                let mut p = p.lock().unwrap();
+                p.audio_ms += (map.len() / 2) as u64 * 1000 / 48_000;
+                let peak =
+                    map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]).unsigned_abs()).max().unwrap_or(0);
+                p.audio_peak = p.audio_peak.max(peak);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg =
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    if let Some(gst::MessageView::Error(e)) = msg.as_ref().map(|m| m.view()) {
+        // A file cut short ends in an error after its last whole cluster: what played counts.
+        println!("playing {} stopped: {}", file.display(), e.error());
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let mut p = played.lock().unwrap();
+    std::mem::take(&mut *p)
+}
+
+/// The child of [`a_recording_cut_by_a_crash_still_plays`]: records the customer for three
+/// seconds, then dies without a word.
+#[test]
+fn recording_child_that_dies() {
+    let Some(path) = std::env::var_os("BOOTH_WITNESS_RECORD_TO") else { return };
+    let camera = pattern_camera(CUSTOMER_COLOURS.0, CUSTOMER_COLOURS.1);
+    let track = LocalTrack::camera(&camera).unwrap();
+    let recorder = Recorder::start(Path::new(&path)).unwrap();
+    recorder.set_customer(&track, None);
+    std::thread::sleep(Duration::from_millis(3200));
+    std::process::abort();
+}
+
+#[test]
+fn a_recording_cut_by_a_crash_still_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("cut.webm");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "recording_child_that_dies", "--nocapture", "--test-threads=1"])
+        .env("BOOTH_WITNESS_RECORD_TO", &file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child was to die");
+    let played = play(&file);
+    println!(
+        "a recording cut after 3.2 s: {} bytes, {} frames",
+        std::fs::metadata(&file).unwrap().len(),
+        played.frames
+    );
+    assert!(played.frames >= 30, "at least 2 s of the 3.2 s before the crash play: {played:?}");
+    let f = played.last.as_ref().unwrap();
+    assert!(close_to(mean(f, 0.55, 0.7), CUSTOMER_COLOURS.0) && close_to(mean(f, 0.8, 0.95), CUSTOMER_COLOURS.1));
+    assert!(close_to(mean(f, 0.05, 0.45), [0, 0, 0]), "no agent yet: the left is black");
+}
