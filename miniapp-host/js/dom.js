@@ -56,7 +56,7 @@ function __boothDom() {
     define: CustomElementRegistry.prototype.define
   };
   var registry = window.customElements;
-  ['booth-face', 'booth-idnumber', 'booth-confirm'].forEach(function (name) {
+  ['booth-face', 'booth-idnumber', 'booth-confirm', 'booth-witness'].forEach(function (name) {
     try { apply(f.define, registry, [name, class extends HTMLElement {}]); } catch (e) { /* defined already */ }
   });
 

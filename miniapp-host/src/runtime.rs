@@ -27,6 +27,8 @@ pub const DOM_JS: &str = include_str!("../js/dom.js");
 pub const IDNUMBER_JS: &str = include_str!("../js/idnumber.js");
 /// The face screen (initFace, getFaceInfo, getFaceInfoPersonCard, doStorageFaceInfo).
 pub const FACE_JS: &str = include_str!("../js/face.js");
+/// finOpenWitnessVideo's call screen.
+pub const WITNESS_JS: &str = include_str!("../js/witness.js");
 
 /// Booth's internal requests with the window's page key, shipped inside the binary.
 pub const INTERNAL_JS: &str = include_str!("../js/internal.js");
@@ -70,16 +72,17 @@ pub struct WedgeConfig {
 }
 
 /// A second initialization script for package pages: page keys and keyboard-wedge scans
-/// (`js/inputs.js`), the enterIDNumber keypad (`js/idnumber.js`) and the face screen (`js/face.js`).
+/// (`js/inputs.js`), the enterIDNumber keypad (`js/idnumber.js`), the face screen (`js/face.js`)
+/// and the witnessed call's screen (`js/witness.js`).
 pub fn inputs_script(config: &InputsConfig, keys: &InternalKeys) -> String {
     let json = serde_json::to_string(config).unwrap_or_else(|_| "{}".into());
     let run = with_post(
         keys,
         &format!(
-            "__boothInputs({json}, post);\nvar dom = __boothDom();\n__boothIdNumberKeypad(post, dom);\n__boothFaceScreen(post, dom);"
+            "__boothInputs({json}, post);\nvar dom = __boothDom();\n__boothIdNumberKeypad(post, dom);\n__boothFaceScreen(post, dom);\n__boothWitnessScreen(post, dom);"
         ),
     );
-    format!("{INPUTS_JS}\n{DOM_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n{run}//# sourceURL=booth-inputs.js\n")
+    format!("{INPUTS_JS}\n{DOM_JS}\n{IDNUMBER_JS}\n{FACE_JS}\n{WITNESS_JS}\n{run}//# sourceURL=booth-inputs.js\n")
 }
 
 /// The shell script, shipped inside the binary.
@@ -287,6 +290,7 @@ setTimeout(function () {{
         );
         assert!(s.contains("var dom = __boothDom();\n__boothIdNumberKeypad(post, dom);"));
         assert!(s.contains("__boothFaceScreen(post, dom);"));
+        assert!(s.contains("__boothWitnessScreen(post, dom);"));
         assert!(inputs_script(&InputsConfig::default(), &keys()).contains(r#""wedge":null"#));
     }
 

@@ -80,6 +80,9 @@ struct Ctx<'a> {
     customer: LocalTrack,
     recorder: Option<Recorder>,
     deadline: Instant,
+    /// Booth's own publishers of earlier attempts: still in the room until Janus lets their
+    /// session go, and never the agent.
+    own: Vec<u64>,
 }
 
 /// Runs a call to its end. `stop` ends it early with its message (the person hung up, the page
@@ -104,7 +107,15 @@ pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch:
         },
     };
     let max = Duration::from_secs(setup.section.max_call_s);
-    let mut ctx = Ctx { setup: &setup, observer: &*observer, stop, customer, recorder, deadline: Instant::now() + max };
+    let mut ctx = Ctx {
+        setup: &setup,
+        observer: &*observer,
+        stop,
+        customer,
+        recorder,
+        deadline: Instant::now() + max,
+        own: Vec::new(),
+    };
     let window = Duration::from_secs(setup.section.reconnect_s);
     let mut lost_at: Option<Instant> = None;
     let mut outcome = loop {
@@ -177,7 +188,7 @@ fn janus_fault(what: &str, e: JanusError, connected: bool) -> Attempt {
 }
 
 /// What a peer's events mean to the call: its candidates go to Janus, its ICE states come back.
-fn pump(
+pub(crate) fn pump(
     janus: Arc<Janus>,
     handle: u64,
     mut events: mpsc::UnboundedReceiver<PeerEvent>,
@@ -201,7 +212,7 @@ fn pump(
     rx
 }
 
-fn jsep(v: &Value) -> Option<crate::model::Description> {
+pub(crate) fn jsep(v: &Value) -> Option<crate::model::Description> {
     let j = v.get("jsep")?;
     Some(crate::model::Description { kind: j["type"].as_str()?.to_string(), sdp: j["sdp"].as_str()?.to_string() })
 }
@@ -210,11 +221,11 @@ fn jsep_json(d: &crate::model::Description) -> Value {
     json!({"type": d.kind, "sdp": d.sdp})
 }
 
-/// The agent among a room's publishers: the first that is not us.
-fn agent_in(publishers: &Value, me: u64) -> Option<(u64, String)> {
+/// The agent among a room's publishers: the first that is not one of ours.
+fn agent_in(publishers: &Value, ours: &[u64]) -> Option<(u64, String)> {
     publishers.as_array()?.iter().find_map(|p| {
         let id = p["id"].as_u64()?;
-        (id != me).then(|| (id, p["display"].as_str().unwrap_or("").to_string()))
+        (!ours.contains(&id)).then(|| (id, p["display"].as_str().unwrap_or("").to_string()))
     })
 }
 
@@ -230,8 +241,9 @@ async fn attempt(ctx: &mut Ctx<'_>) -> Attempt {
     let janus = Arc::new(janus);
     let result = in_session(ctx, &janus, &mut events).await;
     let j = janus.clone();
-    // Leaving is polite, not needed: Janus ends the session when its poll stops.
-    tokio::spawn(async move { j.destroy().await });
+    // Leaving is polite, not needed: Janus ends the session when its poll stops. After a lost
+    // network it is tried for a while, so that the old publisher leaves the room soon.
+    tokio::spawn(async move { j.destroy_soon(10).await });
     result
 }
 
@@ -252,7 +264,8 @@ async fn in_session(ctx: &mut Ctx<'_>, janus: &Arc<Janus>, events: &mut mpsc::Un
         Err(e) => return janus_fault("无法进入房间", e, false),
     };
     let me = room_data(&joined)["id"].as_u64().unwrap_or(0);
-    let agent = agent_in(&room_data(&joined)["publishers"], me);
+    ctx.own.push(me);
+    let agent = agent_in(&room_data(&joined)["publishers"], &ctx.own);
 
     // Publish the customer.
     let (out, out_events) = match Peer::new(PeerConfig::default(), PeerOptions::default()) {
@@ -260,7 +273,7 @@ async fn in_session(ctx: &mut Ctx<'_>, janus: &Arc<Janus>, events: &mut mpsc::Un
         Err(e) => return Attempt::Ended(Outcome::failed(format!("无法建立连接: {e}"))),
     };
     let mut watched: Option<Peer> = None;
-    let result = talk(ctx, janus, events, publisher, (&out, out_events), me, agent, &mut watched).await;
+    let result = talk(ctx, janus, events, publisher, (&out, out_events), agent, &mut watched).await;
     out.close();
     if let Some(p) = watched {
         p.close();
@@ -268,14 +281,12 @@ async fn in_session(ctx: &mut Ctx<'_>, janus: &Arc<Janus>, events: &mut mpsc::Un
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn talk(
     ctx: &mut Ctx<'_>,
     janus: &Arc<Janus>,
     events: &mut mpsc::UnboundedReceiver<Value>,
     publisher: u64,
     (out, out_events): (&Peer, mpsc::UnboundedReceiver<PeerEvent>),
-    me: u64,
     mut agent: Option<(u64, String)>,
     watched: &mut Option<Peer>,
 ) -> Attempt {
@@ -340,7 +351,7 @@ async fn talk(
                     if let Some(fault) = session_fault(&e, &[publisher]) {
                         return lost(false, fault);
                     }
-                    agent = agent_in(&room_data(&e)["publishers"], me);
+                    agent = agent_in(&room_data(&e)["publishers"], &ctx.own);
                 }
             },
         }

@@ -256,6 +256,20 @@ impl Janus {
         let t = self.transaction();
         let _ = self.post("", json!({"janus": "destroy", "transaction": t})).await;
     }
+
+    /// Like [`Janus::destroy`], trying again for a while when Janus cannot be reached (a call
+    /// lost to the network leaves its old publisher in the room until Janus's session timeout
+    /// otherwise).
+    pub async fn destroy_soon(&self, tries: u32) {
+        self.stop.store(true, Ordering::SeqCst);
+        for i in 0..tries.max(1) {
+            let t = self.transaction();
+            match self.post("", json!({"janus": "destroy", "transaction": t})).await {
+                Err(JanusError::Network(_)) if i + 1 < tries => tokio::time::sleep(Duration::from_secs(2)).await,
+                _ => return,
+            }
+        }
+    }
 }
 
 impl Drop for Janus {

@@ -9,6 +9,8 @@
 //! video, or anything biometric: frames and audio are never logged.
 
 #[cfg(target_os = "linux")]
+pub mod agent;
+#[cfg(target_os = "linux")]
 pub mod call;
 #[cfg(target_os = "linux")]
 pub mod display;

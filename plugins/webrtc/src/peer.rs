@@ -770,7 +770,7 @@ fn pcm_into(sink: &gst_app::AppSink, track: Arc<RemoteTrack>) {
     );
 }
 
-fn to_frame(sample: &gst::Sample) -> Result<Frame, String> {
+pub(crate) fn to_frame(sample: &gst::Sample) -> Result<Frame, String> {
     let caps = sample.caps().ok_or("sample without caps")?;
     let info = gstreamer_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
     let buffer = sample.buffer().ok_or("sample without buffer")?;

@@ -299,3 +299,86 @@ fn draw(picture: &mut [u8], x0: u32, frame: Option<&Frame>) {
         }
     }
 }
+
+/// What a recording holds, as GStreamer's own demuxer and decoders play it.
+#[derive(Debug, Default)]
+pub struct Playback {
+    /// Pictures decoded.
+    pub frames: usize,
+    /// Milliseconds of audio decoded.
+    pub audio_ms: u64,
+    /// The loudest sample.
+    pub audio_peak: u16,
+    /// The last picture (both halves).
+    pub last: Option<Frame>,
+    /// Why playing stopped before the end of the file, if it did (a file cut by a crash ends
+    /// with an error after its last whole cluster: what played before it counts).
+    pub stopped: Option<String>,
+}
+
+/// Plays a recording back as fast as it decodes (for checks: `booth doctor`-style and tests).
+pub fn play_back(file: &Path) -> Result<Playback, WebRtcError> {
+    crate::peer::init()?;
+    let src = gst::ElementFactory::make("filesrc")
+        .property("location", file.to_string_lossy().to_string())
+        .build()
+        .map_err(engine)?;
+    let desc = "matroskademux name=d \
+         d.video_0 ! queue ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=v sync=false \
+         d.audio_0 ! queue ! opusdec ! audioconvert ! audio/x-raw,format=S16LE,channels=1 ! appsink name=a sync=false";
+    let bin = gst::parse::bin_from_description(desc, false).map_err(engine)?;
+    let pipeline = gst::Pipeline::new();
+    pipeline.add_many([&src, bin.upcast_ref()]).map_err(engine)?;
+    let demux = bin.by_name("d").ok_or_else(|| engine("no demuxer"))?;
+    let sink_pad = demux.static_pad("sink").ok_or_else(|| engine("demuxer without sink"))?;
+    let ghost = gst::GhostPad::with_target(&sink_pad).map_err(engine)?;
+    bin.add_pad(&ghost).map_err(engine)?;
+    src.link(&bin).map_err(engine)?;
+    let sink = |n: &str| {
+        bin.by_name(n).and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or_else(|| engine(format!("no {n}")))
+    };
+    let (v, a) = (sink("v")?, sink("a")?);
+    let played: Arc<Mutex<Playback>> = Arc::default();
+    let p = played.clone();
+    v.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let frame = crate::peer::to_frame(&sample).map_err(|_| gst::FlowError::Error)?;
+                let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+                p.frames += 1;
+                p.last = Some(frame);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let p = played.clone();
+    a.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+                p.audio_ms += (map.len() / 2) as u64 * 1000 / RATE as u64;
+                let peak =
+                    map.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]).unsigned_abs()).max().unwrap_or(0);
+                p.audio_peak = p.audio_peak.max(peak);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    pipeline.set_state(gst::State::Playing).map_err(|e| engine(format!("{}: {e}", file.display())))?;
+    let bus = pipeline.bus().ok_or_else(|| engine("no bus"))?;
+    let msg =
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(120), &[gst::MessageType::Eos, gst::MessageType::Error]);
+    let stopped = match msg.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Error(e)) => Some(e.error().to_string()),
+        None => Some("120 秒未播完".into()),
+        _ => None,
+    };
+    let _ = pipeline.set_state(gst::State::Null);
+    let mut p = std::mem::take(&mut *played.lock().unwrap_or_else(|e| e.into_inner()));
+    p.stopped = stopped;
+    Ok(p)
+}

@@ -8,10 +8,12 @@
 //! soon as something happened. Everything a page made ends with its session (navigation,
 //! exitMp, a closed window): connections close and the camera is let go.
 
+use crate::call::{CallObserver, CallSetup, Phase};
 use crate::display::{Display, Feed};
 use crate::model::{Candidate, Description, PeerConfig, PeerEvent, WebRtcConfig, WebRtcError};
 use crate::peer::{Peer, PeerOptions};
 use crate::stream::LocalTrack;
+use crate::witness::{WitnessRequest, WitnessSection};
 use booth_bridge::api::Dialect;
 use booth_bridge::{handler, ApiError, Bridge, CallCtx, Done, ErrorCode, Params, SessionId};
 use booth_camera::Camera;
@@ -44,12 +46,34 @@ struct State {
     watched: HashSet<SessionId>,
 }
 
+/// Booth's call screen for `finOpenWitnessVideo`, shown over the calling page (the app
+/// implements it with its webviews). `view` fields: `roomName`, `phase` (connecting, waiting,
+/// in-call, reconnecting), `status` (zh-CN), `agentUrl` and `selfUrl` (MJPEG streams of this
+/// page's display grants); `update` carries the fields that changed.
+pub trait CallScreen: Send + Sync {
+    fn show(&self, window: &str, view: &Value) -> Result<(), String>;
+    fn update(&self, window: &str, view: &Value);
+    fn hide(&self, window: &str);
+}
+
+/// `[witness]` and where its recordings go.
+#[derive(Clone, Default)]
+struct Witness {
+    section: WitnessSection,
+    recordings: std::path::PathBuf,
+}
+
 /// `ft.webrtc` for one Booth.
 pub struct WebRtc {
     camera: Camera,
     config: WebRtcConfig,
     state: Mutex<State>,
     display: std::sync::OnceLock<Arc<Display>>,
+    witness: Mutex<Witness>,
+    screen: std::sync::OnceLock<Arc<dyn CallScreen>>,
+    /// The witnessed call in progress (the terminal has one camera): its session and the way
+    /// to end it.
+    call: Mutex<Option<(SessionId, tokio::sync::watch::Sender<Option<String>>)>>,
 }
 
 fn api(e: WebRtcError) -> ApiError {
@@ -64,7 +88,37 @@ fn api(e: WebRtcError) -> ApiError {
 
 impl WebRtc {
     pub fn new(camera: Camera, config: WebRtcConfig) -> Arc<WebRtc> {
-        Arc::new(WebRtc { camera, config, state: Mutex::default(), display: std::sync::OnceLock::new() })
+        Arc::new(WebRtc {
+            camera,
+            config,
+            state: Mutex::default(),
+            display: std::sync::OnceLock::new(),
+            witness: Mutex::default(),
+            screen: std::sync::OnceLock::new(),
+            call: Mutex::default(),
+        })
+    }
+
+    /// `[witness]`, and the directory recordings go to when its `directory` is empty.
+    pub fn set_witness(&self, section: WitnessSection, data_dir: &std::path::Path) {
+        let recordings = section.recordings(data_dir);
+        *self.witness.lock().unwrap_or_else(|p| p.into_inner()) = Witness { section, recordings };
+    }
+
+    /// Connects the call screen (once the windows exist).
+    pub fn set_call_screen(&self, screen: Arc<dyn CallScreen>) {
+        if self.screen.set(screen).is_err() {
+            tracing::warn!("call screen set twice; keeping the first");
+        }
+    }
+
+    /// The person pressed 挂断 on the call screen of `session`'s page; whether a call ended.
+    pub fn hang_up(&self, session: SessionId) -> bool {
+        let call = self.call.lock().unwrap_or_else(|p| p.into_inner());
+        match call.as_ref() {
+            Some((s, stop)) if *s == session => stop.send(Some("客户挂断".into())).is_ok(),
+            _ => false,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -80,6 +134,17 @@ impl WebRtc {
             handler(move |ctx, p| {
                 let me = me.clone();
                 async move { me.peer_call(ctx, p).await }
+            }),
+        );
+        let me = self.clone();
+        bridge.register(
+            Dialect::Ft,
+            "finOpenWitnessVideo",
+            // Booth ends the call itself ([witness] max_call_s); this only backs that up.
+            Some(Duration::from_secs(25 * 3600)),
+            handler(move |ctx, p| {
+                let me = me.clone();
+                async move { me.witness_call(ctx, p).await }
             }),
         );
         let me = self.clone();
@@ -367,14 +432,101 @@ impl WebRtc {
             }
         };
         let feed = feed.ok_or_else(|| ApiError::invalid("未知的流 (已结束, 或不属于本页面)"))?;
-        let display = match self.display.get() {
-            Some(d) => d.clone(),
+        Ok(json!({"url": self.display()?.grant(session, feed)}))
+    }
+}
+
+impl WebRtc {
+    fn display(&self) -> Result<Arc<Display>, ApiError> {
+        match self.display.get() {
+            Some(d) => Ok(d.clone()),
             None => {
                 let d = Display::start().map_err(|e| ApiError::new(ErrorCode::Internal, format!("显示服务: {e}")))?;
-                self.display.get_or_init(|| d).clone()
+                Ok(self.display.get_or_init(|| d).clone())
             }
+        }
+    }
+
+    /// `ft.finOpenWitnessVideo`: the call screen over the page, the call, the seed's reply.
+    async fn witness_call(self: Arc<Self>, ctx: CallCtx, p: Params) -> Result<Done, ApiError> {
+        let request = WitnessRequest::parse(&Value::Object(p.0.clone())).map_err(api)?;
+        let session = ctx.session.id();
+        let witness = self.witness.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let (stop, stopped) = tokio::sync::watch::channel(None);
+        {
+            let mut call = self.call.lock().unwrap_or_else(|p| p.into_inner());
+            if call.is_some() {
+                return Err(ApiError::new(ErrorCode::Busy, "已有一个视频认证在进行"));
+            }
+            *call = Some((session, stop.clone()));
+        }
+        // The page going away ends the call (and lets the camera go).
+        let cancel = ctx.cancel.clone();
+        let on_leave = stop.clone();
+        let leave = tokio::spawn(async move {
+            cancel.cancelled().await;
+            let _ = on_leave.send(Some("页面已离开, 视频认证中断".into()));
+        });
+        let window = ctx.session.info().key.clone();
+        let screen = self.screen.get().cloned();
+        if let Some(s) = &screen {
+            let view = json!({"roomName": request.room_name, "phase": "connecting", "status": "正在连接视频服务…"});
+            if let Err(e) = s.show(&window, &view) {
+                tracing::warn!(%e, "witness: the call screen could not be shown");
+            }
+        }
+        let display = self.display().ok();
+        let observer: Arc<dyn CallObserver> =
+            Arc::new(ScreenObserver { screen: screen.clone(), window: window.clone(), session, display });
+        let setup = CallSetup {
+            recordings: witness.section.record.then(|| witness.recordings.clone()),
+            request,
+            section: witness.section,
+            camera: self.camera.clone(),
+            microphone: self.config.microphone.clone(),
+            speaker: self.config.speaker.clone(),
         };
-        Ok(json!({"url": display.grant(session, feed)}))
+        tracing::info!(session, "witness: a call starts");
+        let outcome = crate::call::run(setup, observer, stopped).await;
+        leave.abort();
+        if let Some(s) = &screen {
+            s.hide(&window);
+        }
+        *self.call.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(Done::from(outcome.to_json()))
+    }
+}
+
+/// Tells the call screen what the call does; the pictures it shows are this page's display
+/// grants.
+struct ScreenObserver {
+    screen: Option<Arc<dyn CallScreen>>,
+    window: String,
+    session: SessionId,
+    display: Option<Arc<Display>>,
+}
+
+impl ScreenObserver {
+    fn update(&self, view: Value) {
+        if let Some(s) = &self.screen {
+            s.update(&self.window, &view);
+        }
+    }
+}
+
+impl CallObserver for ScreenObserver {
+    fn progress(&self, phase: Phase, status: &str) {
+        self.update(json!({"phase": phase.name(), "status": status}));
+    }
+    fn agent(&self, peer: &Peer) {
+        if let Some(d) = &self.display {
+            self.update(json!({"agentUrl": d.grant(self.session, Feed::Remote(peer.clone()))}));
+        }
+    }
+    fn customer(&self, track: &LocalTrack) {
+        if let Some(d) = &self.display {
+            self.update(json!({"selfUrl": d.grant(self.session, Feed::Local(track.clone()))}));
+        }
     }
 }
 

@@ -152,6 +152,8 @@ pub fn run(opts: RunOptions) -> i32 {
             shell.start();
             devices.id_entry.set_screen(Arc::new(IdNumberScreen(app.handle().clone())));
             devices.face.set_screen(Arc::new(FaceScreen(app.handle().clone())));
+            #[cfg(target_os = "linux")]
+            devices.webrtc.set_call_screen(Arc::new(crate::shell::call_screen::CallScreen(app.handle().clone())));
             devices.payment.start(tauri::async_runtime::handle().inner());
             // The certification page may come only from the manifest's own `origins`.
             let certify_origins = package

@@ -42,6 +42,7 @@ pub struct Config {
     pub camera: booth_camera::CameraSection,
     pub face: booth_face::FaceSection,
     pub webrtc: booth_webrtc::WebRtcSection,
+    pub witness: booth_webrtc::WitnessSection,
     pub provider: booth_provider_client::ProviderSection,
     pub payment: booth_payment::PaymentSection,
     pub fleet: booth_fleet::FleetSection,
@@ -206,6 +207,7 @@ impl Config {
         config.package.validate()?;
         booth_apps::catalogue::check(&config.apps).map_err(|e| e.to_string())?;
         config.fleet.validate()?;
+        config.witness.check()?;
         Ok(config)
     }
 }

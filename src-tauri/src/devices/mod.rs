@@ -129,6 +129,8 @@ impl Devices {
         #[cfg(target_os = "linux")]
         let webrtc = {
             let w = booth_webrtc::WebRtc::new(camera.clone(), config.webrtc.to_config());
+            let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from(".")).join("booth");
+            w.set_witness(config.witness.clone(), &data);
             w.register(&bridge);
             w
         };

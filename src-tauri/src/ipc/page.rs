@@ -452,6 +452,13 @@ pub async fn booth_input(
             }
             _ => Err(refuse("INVALID_PARAMS", "face: action 应为 cancel, shoot 或 consent (accepted: true/false)")),
         },
+        "witness" => match payload.get("action").and_then(Value::as_str) {
+            #[cfg(target_os = "linux")]
+            Some("hangup") => Ok(json!({"ok": sessions.into_iter().any(|s| devices.webrtc.hang_up(s))})),
+            #[cfg(not(target_os = "linux"))]
+            Some("hangup") => Ok(json!({"ok": false})),
+            _ => Err(refuse("INVALID_PARAMS", "witness: action 应为 hangup")),
+        },
         other => Err(refuse("INVALID_PARAMS", format!("unknown input `{other}`"))),
     }
 }

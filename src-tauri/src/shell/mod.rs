@@ -12,6 +12,8 @@
 pub mod admin_window;
 pub mod apps;
 pub mod back_screen;
+#[cfg(target_os = "linux")]
+pub mod call_screen;
 pub mod certify;
 pub mod face_screen;
 pub mod fleet_host;
