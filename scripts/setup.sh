@@ -34,7 +34,7 @@ BOOTH_TEST_PKGS=(xvfb xauth webkit2gtk-driver socat libfaketime x11-xserver-util
   cups cups-client cups-bsd printer-driver-cups-pdf poppler-utils mosquitto
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good iproute2 util-linux
   chromium   # the WebRTC interop test's far end (booth-webrtc chromium)
-  janus)     # the witnessed call's media server (booth-webrtc witness, e2e witness)
+  janus)     # the witnessed call's media server (booth-webrtc witness, e2e webrtc)
 # scripts/deb-check: a clean Debian 12 in a chroot, step times with bc.
 BOOTH_PACKAGE_PKGS=(debootstrap bc)
 

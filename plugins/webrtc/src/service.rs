@@ -233,15 +233,16 @@ impl WebRtc {
     /// open connections are its detail.
     pub fn status(&self) -> serde_json::Value {
         let n = self.peer_count();
+        let witness = self.call.lock().unwrap_or_else(|p| p.into_inner()).is_some();
         match crate::peer::init() {
             Ok(()) => json!({
                 "backend": "gstreamer", "available": true, "optional": true,
-                "detail": format!("{n} 个连接"), "connections": n
+                "detail": format!("{n} 个连接"), "connections": n, "witnessCall": witness
             }),
             // Nothing else depends on it: only a page calling ft.webrtc is refused.
             Err(e) => json!({
                 "backend": "gstreamer", "available": false, "optional": true,
-                "detail": e.to_string(), "connections": n
+                "detail": e.to_string(), "connections": n, "witnessCall": witness
             }),
         }
     }
@@ -487,12 +488,20 @@ impl WebRtc {
             speaker: self.config.speaker.clone(),
         };
         tracing::info!(session, "witness: a call starts");
-        let outcome = crate::call::run(setup, observer, stopped).await;
-        leave.abort();
-        if let Some(s) = &screen {
-            s.hide(&window);
-        }
-        *self.call.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // The call runs on a task of its own: when the page goes away the bridge drops this
+        // handler, and the call must still end properly (the recording closed, the camera let
+        // go, the screen hidden); `leave` tells it to.
+        let me = self.clone();
+        let call = tokio::spawn(async move {
+            let outcome = crate::call::run(setup, observer, stopped).await;
+            leave.abort();
+            if let Some(s) = &screen {
+                s.hide(&window);
+            }
+            *me.call.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            outcome
+        });
+        let outcome = call.await.map_err(|e| ApiError::new(ErrorCode::Internal, format!("视频认证: {e}")))?;
         Ok(Done::from(outcome.to_json()))
     }
 }

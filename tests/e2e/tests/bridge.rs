@@ -75,8 +75,10 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         assert_eq!(wx["errorCode"], "UNSUPPORTED");
         assert!(wx["reply"].as_str().unwrap_or("").contains("下线"), "{wx}");
 
+        // finOpenWitnessVideo works (over Janus: e2e webrtc::a_page_holds_a_witnessed_call_*) and
+        // needs the `camera` permission.
         let ft = b.run_async("ft.finOpenWitnessVideo({videoType: 'x'}).then(function (r) { done({ok: r}); }, done);", Value::Null).await;
-        assert_eq!(ft["errorCode"], "UNSUPPORTED", "{ft}");
+        assert_eq!(ft["errorCode"], "PERMISSION_DENIED", "{ft}");
         assert!(ft["errMsg"].as_str().unwrap_or("").starts_with("finOpenWitnessVideo:fail"), "{ft}");
         // ft.webrtc works on Linux (native connections), and needs the `camera` permission.
         let rtc = b.run_async("ft.webrtc.mediaDevices.enumerateDevices().then(function (r) { done({ok: r}); }, done);", Value::Null).await;

@@ -205,3 +205,101 @@ fn tk_camera(frame: Frame) -> booth_camera::Camera {
     };
     booth_camera::Camera::new(config)
 }
+
+/// finOpenWitnessVideo from a real page: the test starts Janus in its private network and plays
+/// the agent (booth_webrtc::agent); the page's promise answers as the agent decides or the
+/// person hangs up on Booth's call screen; the recording plays back; leaving the page ends a call.
+#[tokio::test]
+async fn a_page_holds_a_witnessed_call_through_janus_on_the_call_screen() {
+    if !tk::netns::run_in_private_network("a_page_holds_a_witnessed_call_through_janus_on_the_call_screen") {
+        return;
+    }
+    let _driver = start_driver();
+    let janus = tk::janus::Janus::start(tk::netns::ADDRESSES[0], 8088);
+    let agent_camera = tk_camera(pattern([220, 30, 30], [30, 30, 220]));
+    let mut agent = booth_webrtc::agent::Agent::join(&janus.url(), 4321, "pin-7", "坐席 007", &agent_camera)
+        .await
+        .expect("the agent joins");
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("camera");
+    tk::face::write_frames(&frames, &[pattern([30, 200, 30], [230, 230, 30])]);
+    let recordings = dir.path().join("recordings");
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[log]\ndir = \"\"\n[camera]\nbackend = \"file\"\npath = \"{}\"\nwidth = 320\nheight = 240\nfps = 15\n\
+             [webrtc]\nmicrophone = \"test\"\nspeaker = \"none\"\n\
+             [witness]\nrecord = true\ndirectory = \"{}\"\nreconnect_s = 5\n",
+            frames.display(),
+            recordings.display()
+        ),
+    )
+    .unwrap();
+    let params = json!({"videoType": "janus", "videoIp": tk::netns::ADDRESSES[0], "videoPort": "8088", "loginName": "张三",
+                        "roomId": "4321", "roomName": "开户见证", "roomPwd": "pin-7", "appId": "ignored"});
+    let config = config.display().to_string();
+    with_real_booth(&fixture("webrtc"), &["--config", &config], async |b| {
+        b.wait_for("return window.ready", Duration::from_secs(10)).await;
+        // AnyChat is not spoken: UNSUPPORTED, naming what is.
+        let mut anychat = params.clone();
+        anychat["videoType"] = json!("anychat");
+        let r = b.run_async("ft.finOpenWitnessVideo(arg).then(r => done({ok: r}), done)", anychat).await;
+        assert_eq!(r["errorCode"], "UNSUPPORTED", "{r}");
+        assert!(r["errMsg"].as_str().unwrap_or("").contains("janus"), "{r}");
+
+        let start = "window.__w = null; ft.finOpenWitnessVideo(arguments[0]).then(r => window.__w = r, e => window.__w = {error: e}); return true";
+        let in_call = "const w = window.__boothWitness, s = w.showing();
+                       return w.isOpen() && w.status().startsWith('通话中') && s.agent && s.self ? w.status() : null";
+
+        // 1. Approved: both pictures on the call screen, the agent sees the customer.
+        let started = Instant::now();
+        b.client.execute(start, vec![params.clone()]).await.unwrap();
+        let customer = agent.watch_customer(Duration::from_secs(60)).await.expect("the customer joins");
+        let status = b.wait_for(in_call, Duration::from_secs(60)).await;
+        assert_eq!(status, json!("通话中 · 坐席 007"));
+        let shown = started.elapsed();
+        let video = || customer.remote_tracks().into_iter().find(|t| t.kind() == "video");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while video().is_none_or(|t| t.received() < 10) {
+            let got: Vec<(String, u64)> = customer.remote_tracks().iter().map(|t| (t.kind().to_string(), t.received())).collect();
+            assert!(Instant::now() < deadline, "the agent sees no customer: {got:?} {:?} {}", customer.state(), janus.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = video().unwrap().latest().unwrap();
+        assert!(near(mean(&seen, 0.05, 0.4), [30, 200, 30]), "{:?}", mean(&seen, 0.05, 0.4));
+        // A page's own key event (not a person's) does not hang up.
+        b.client
+            .execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true})); return true", vec![])
+            .await
+            .unwrap();
+        health_until(b, "a witness call in progress", Duration::from_secs(5), |h| h["devices"]["webrtc"]["witnessCall"] == true).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        agent.say("approved").unwrap();
+        let r = b.wait_for("return window.__w", Duration::from_secs(20)).await;
+        assert_eq!((&r["videoFlag"], &r["rejectReason"], &r["message"]), (&json!("0"), &json!(""), &json!("坐席审核通过")), "{r}");
+        println!("witness: the call screen showed both pictures {} ms after the call", shown.as_millis());
+        assert_eq!(b.client.execute("return window.__boothWitness.isOpen()", vec![]).await.unwrap(), json!(false));
+        let file = std::path::PathBuf::from(r["recording"].as_str().expect("the reply names the recording"));
+        assert!(file.starts_with(&recordings), "{file:?}");
+        let played = booth_webrtc::record::play_back(&file).unwrap();
+        assert!(played.frames >= 30 && played.audio_ms >= 2000, "{played:?}");
+
+        // 2. The person hangs up on the call screen (a real click of the X server).
+        b.client.execute(start, vec![params.clone()]).await.unwrap();
+        b.wait_for(in_call, Duration::from_secs(60)).await;
+        let at = b.wait_for("return window.__boothWitness.where()", Duration::from_secs(5)).await;
+        touch("E2E WebRTC — Booth", &at);
+        let r = b.wait_for("return window.__w", Duration::from_secs(10)).await;
+        assert_eq!((&r["videoFlag"], &r["message"]), (&json!("1"), &json!("客户挂断")), "{r}");
+
+        // 3. The page goes away mid-call: the call ends and the camera is let go.
+        b.client.execute(start, vec![params.clone()]).await.unwrap();
+        b.wait_for(in_call, Duration::from_secs(60)).await;
+        b.client.execute("location.reload(); return true", vec![]).await.unwrap();
+        health_until(b, "the call to end", Duration::from_secs(15), |h| h["devices"]["webrtc"]["witnessCall"] == false).await;
+        health_until(b, "the camera to stop", Duration::from_secs(15), |h| h["devices"]["camera"]["running"] == false).await;
+    })
+    .await;
+    agent.leave().await;
+}
