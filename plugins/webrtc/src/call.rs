@@ -51,6 +51,8 @@ pub trait CallObserver: Send + Sync {
     fn progress(&self, phase: Phase, status: &str);
     /// The connection that receives the agent (a new one after a reconnection).
     fn agent(&self, peer: &Peer);
+    /// The agent's picture as a local track (the simulator's agent).
+    fn agent_track(&self, _track: &LocalTrack) {}
     /// The customer's camera track, once.
     fn customer(&self, track: &LocalTrack);
 }
@@ -97,7 +99,7 @@ pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch:
     observer.customer(&customer);
     let recorder = match &setup.recordings {
         None => None,
-        Some(dir) => match start_recording(dir, &setup.request) {
+        Some(dir) => match start_recording(dir, &setup.request.room_id) {
             Ok(r) => Some(r),
             // A witnessed call that must be recorded and cannot be is not held.
             Err(e) => {
@@ -145,10 +147,11 @@ pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch:
     outcome
 }
 
-fn start_recording(dir: &std::path::Path, request: &WitnessRequest) -> Result<Recorder, String> {
+/// A new recording in `dir`, named after the time and the room.
+pub(crate) fn start_recording(dir: &std::path::Path, room_id: &str) -> Result<Recorder, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let room: String =
-        request.room_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(32).collect();
+        room_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(32).collect();
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
     let path = dir.join(format!("witness-{stamp}-{room}.webm"));
     Recorder::start(&path).map_err(|e| e.to_string())
@@ -162,7 +165,7 @@ async fn pause(stop: &mut watch::Receiver<Option<String>>, d: Duration) -> Optio
     }
 }
 
-async fn stopped(stop: &mut watch::Receiver<Option<String>>) -> String {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<Option<String>>) -> String {
     loop {
         if let Some(m) = stop.borrow().clone() {
             return m;

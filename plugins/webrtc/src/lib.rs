@@ -29,6 +29,8 @@ pub mod service;
 pub mod stream;
 pub mod witness;
 #[cfg(target_os = "linux")]
+pub mod witness_sim;
+#[cfg(target_os = "linux")]
 pub use service::WebRtc;
 pub use witness::WitnessSection;
 

@@ -35,6 +35,8 @@ const MAX_QUEUED: usize = RATE / 2;
 #[derive(Default)]
 struct Sources {
     agent: Option<Peer>,
+    /// The agent's picture from a camera (the simulator's agent) when there is no connection.
+    agent_camera: Option<booth_camera::Camera>,
     agent_audio: Option<Arc<RemoteTrack>>,
     customer: Option<booth_camera::Camera>,
     customer_audio: Option<Arc<RemoteTrack>>,
@@ -131,6 +133,11 @@ impl Recorder {
             old.set_audio_tap(None);
         }
         s.agent = Some(peer.clone());
+    }
+
+    /// The agent's picture from a camera (the simulator's agent).
+    pub fn set_agent_camera(&self, camera: &booth_camera::Camera) {
+        self.sources().agent_camera = Some(camera.clone());
     }
 
     /// The customer's side: the camera track sent and, once linked, the audio as sent.
@@ -252,7 +259,8 @@ fn pace(
                     .agent
                     .as_ref()
                     .and_then(|p| p.remote_tracks().into_iter().find(|t| t.kind() == "video"))
-                    .and_then(|t| t.latest());
+                    .and_then(|t| t.latest())
+                    .or_else(|| s.agent_camera.as_ref().and_then(|c| c.latest()));
                 (agent, s.customer.as_ref().and_then(|c| c.latest()))
             };
             draw(&mut picture, 0, agent.as_ref());

@@ -74,6 +74,8 @@ pub struct WebRtc {
     /// The witnessed call in progress (the terminal has one camera): its session and the way
     /// to end it.
     call: Mutex<Option<(SessionId, tokio::sync::watch::Sender<Option<String>>)>>,
+    /// `booth dev`: the simulated agent instead of a media server.
+    witness_sim: std::sync::OnceLock<Arc<crate::witness_sim::WitnessSim>>,
 }
 
 fn api(e: WebRtcError) -> ApiError {
@@ -96,7 +98,15 @@ impl WebRtc {
             witness: Mutex::default(),
             screen: std::sync::OnceLock::new(),
             call: Mutex::default(),
+            witness_sim: std::sync::OnceLock::new(),
         })
+    }
+
+    /// `booth dev`: finOpenWitnessVideo calls the simulated agent, which the simulator panel
+    /// plays (`POST /sim/witness/decide`, `/leave`).
+    pub fn simulate_witness(&self, sims: &booth_bridge::SimRegistry) {
+        let sim = self.witness_sim.get_or_init(|| Arc::new(crate::witness_sim::WitnessSim::default())).clone();
+        sims.register(Arc::new(crate::witness_sim::WitnessSimDevice(sim)));
     }
 
     /// `[witness]`, and the directory recordings go to when its `directory` is empty.
@@ -479,6 +489,7 @@ impl WebRtc {
         let display = self.display().ok();
         let observer: Arc<dyn CallObserver> =
             Arc::new(ScreenObserver { screen: screen.clone(), window: window.clone(), session, display });
+        let sim = self.witness_sim.get().cloned();
         let setup = CallSetup {
             recordings: witness.section.record.then(|| witness.recordings.clone()),
             request,
@@ -493,7 +504,14 @@ impl WebRtc {
         // go, the screen hidden); `leave` tells it to.
         let me = self.clone();
         let call = tokio::spawn(async move {
-            let outcome = crate::call::run(setup, observer, stopped).await;
+            let outcome = match sim {
+                Some(sim) => {
+                    let max = Duration::from_secs(setup.section.max_call_s);
+                    let dir = setup.recordings.as_deref();
+                    sim.run(&setup.camera, dir, &setup.request.room_id, max, observer, stopped).await
+                }
+                None => crate::call::run(setup, observer, stopped).await,
+            };
             leave.abort();
             if let Some(s) = &screen {
                 s.hide(&window);
@@ -535,6 +553,11 @@ impl CallObserver for ScreenObserver {
     fn customer(&self, track: &LocalTrack) {
         if let Some(d) = &self.display {
             self.update(json!({"selfUrl": d.grant(self.session, Feed::Local(track.clone()))}));
+        }
+    }
+    fn agent_track(&self, track: &LocalTrack) {
+        if let Some(d) = &self.display {
+            self.update(json!({"agentUrl": d.grant(self.session, Feed::Local(track.clone()))}));
         }
     }
 }

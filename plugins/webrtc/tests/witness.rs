@@ -326,3 +326,102 @@ fn a_recording_cut_by_a_crash_still_plays() {
     assert!(close_to(mean(f, 0.55, 0.7), CUSTOMER_COLOURS.0) && close_to(mean(f, 0.8, 0.95), CUSTOMER_COLOURS.1));
     assert!(close_to(mean(f, 0.05, 0.45), [0, 0, 0]), "no agent yet: the left is black");
 }
+
+/// The call screen stand-in on the bridge side: what Booth showed, updated and hid.
+#[derive(Default)]
+struct Shown(Mutex<Vec<(String, serde_json::Value)>>);
+
+impl booth_webrtc::service::CallScreen for Shown {
+    fn show(&self, window: &str, view: &serde_json::Value) -> Result<(), String> {
+        self.0.lock().unwrap().push((format!("show {window}"), view.clone()));
+        Ok(())
+    }
+    fn update(&self, window: &str, view: &serde_json::Value) {
+        self.0.lock().unwrap().push((format!("update {window}"), view.clone()));
+    }
+    fn hide(&self, window: &str) {
+        self.0.lock().unwrap().push((format!("hide {window}"), json!(null)));
+    }
+}
+
+impl Shown {
+    fn has(&self, what: &str, key: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|(w, v)| w.starts_with(what) && !v[key].is_null())
+    }
+    fn hidden(&self) -> bool {
+        self.0.lock().unwrap().iter().any(|(w, _)| w.starts_with("hide"))
+    }
+}
+
+/// `booth dev`: finOpenWitnessVideo on the bridge with the simulated agent, played through the
+/// simulator registry as the panel plays it; the call screen seam sees the whole call.
+#[test]
+fn the_simulated_agent_decides_from_the_panel_through_the_bridge() {
+    use booth_bridge::{api::Family, Bridge, Dialect, Screen, SessionInfo, SimRegistry};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let bridge = Bridge::default();
+        let sims = SimRegistry::default();
+        let camera = pattern_camera(CUSTOMER_COLOURS.0, CUSTOMER_COLOURS.1);
+        let config = booth_webrtc::WebRtcSection { microphone: "none".into(), speaker: "none".into() }.to_config();
+        let webrtc = booth_webrtc::WebRtc::new(camera.clone(), config);
+        let data = tempfile::tempdir().unwrap();
+        webrtc.set_witness(WitnessSection { record: true, ..Default::default() }, data.path());
+        webrtc.simulate_witness(&sims);
+        let screen = Arc::new(Shown::default());
+        webrtc.set_call_screen(screen.clone());
+        webrtc.register(&bridge);
+        let page = |key: &str| {
+            let info = SessionInfo {
+                key: key.into(),
+                package_id: "demo".into(),
+                permissions: [Family::Camera].into(),
+                dialects: [Dialect::Ft].into(),
+                screen: Screen::Front,
+                url: "booth-app://demo/index.html".into(),
+            };
+            bridge.open_session(info, Arc::new(booth_testkit::events::Collect::default()))
+        };
+        let (a, b) = (page("main"), page("other"));
+        let params = json!({"videoType": "janus", "videoIp": "10.0.0.9", "videoPort": "8088", "loginName": "张三", "roomId": "88"});
+        let no_call = sims.act("witness", "decide", &json!({"outcome": "approved"}));
+        assert!(no_call.is_err(), "nothing to decide without a call");
+
+        // Rejected from the panel, recorded.
+        let call = {
+            let (bridge, params) = (bridge.clone(), params.clone());
+            tokio::spawn(async move { bridge.call(a, Dialect::Ft, "finOpenWitnessVideo", &params.to_string()).await })
+        };
+        wait_until("the simulated call", Duration::from_secs(10), || {
+            sims.describe().to_string().contains("\"inCall\":true")
+        })
+        .await;
+        let busy = bridge.call(b, Dialect::Ft, "finOpenWitnessVideo", &params.to_string()).await;
+        assert_eq!(busy.body["errorCode"], "BUSY", "one call at a time: {}", busy.body);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        sims.act("witness", "decide", &json!({"outcome": "rejected", "reason": "证件照片不清晰"})).unwrap();
+        let r = call.await.unwrap();
+        assert!(r.ok, "{}", r.body);
+        assert_eq!((&r.body["videoFlag"], &r.body["rejectReason"]), (&json!("2"), &json!("证件照片不清晰")), "{}", r.body);
+        assert!(screen.has("show main", "roomName") && screen.has("update main", "agentUrl") && screen.has("update main", "selfUrl"));
+        assert!(screen.hidden());
+        let file = std::path::PathBuf::from(r.body["recording"].as_str().unwrap());
+        assert!(file.starts_with(data.path().join("witness")), "{file:?}");
+        let played = play_back(&file).unwrap();
+        assert!(played.frames >= 20, "{played:?}");
+        let f = played.last.as_ref().unwrap();
+        assert!(close_to(mean(f, 0.02, 0.08), [22, 119, 255]), "the simulated agent on the left: {:?}", mean(f, 0.02, 0.08));
+        assert!(close_to(mean(f, 0.55, 0.7), CUSTOMER_COLOURS.0) && close_to(mean(f, 0.8, 0.95), CUSTOMER_COLOURS.1));
+
+        // The page goes away mid-call: the call ends by itself and the camera is let go.
+        let call = {
+            let (bridge, params) = (bridge.clone(), params.clone());
+            tokio::spawn(async move { bridge.call(b, Dialect::Ft, "finOpenWitnessVideo", &params.to_string()).await })
+        };
+        wait_until("the second call", Duration::from_secs(10), || sims.describe().to_string().contains("\"calls\":2")).await;
+        bridge.end_session(b);
+        let _ = call.await;
+        wait_until("the call slot to free", Duration::from_secs(10), || webrtc.status()["witnessCall"] == false).await;
+        wait_until("the camera to stop", Duration::from_secs(10), || !camera.status().running).await;
+    });
+}

@@ -131,6 +131,11 @@ impl Devices {
             let w = booth_webrtc::WebRtc::new(camera.clone(), config.webrtc.to_config());
             let data = dirs::data_local_dir().unwrap_or_else(|| std::path::PathBuf::from(".")).join("booth");
             w.set_witness(config.witness.clone(), &data);
+            if sim {
+                w.simulate_witness(&sims);
+            } else {
+                sims.note_real(booth_webrtc::witness_sim::SIM_ID, "janus");
+            }
             w.register(&bridge);
             w
         };
