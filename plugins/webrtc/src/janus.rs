@@ -36,6 +36,8 @@ impl JanusError {
 
 /// How long one request may take; the long poll is held by Janus for up to 30 s.
 const REQUEST: Duration = Duration::from_secs(10);
+/// How long a keepalive may take: it only says whether Janus is reachable.
+const KEEPALIVE: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_secs(40);
 /// Waiting for an event that answers a request (a join, a publish).
 const ANSWER: Duration = Duration::from_secs(20);
@@ -45,6 +47,7 @@ type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
 /// One Janus session.
 pub struct Janus {
     agent: ureq::Agent,
+    quick: ureq::Agent,
     base: String,
     session: u64,
     secret: Option<String>,
@@ -116,6 +119,7 @@ impl Janus {
         let (tx, rx) = mpsc::unbounded_channel();
         let janus = Janus {
             agent,
+            quick: self::agent(KEEPALIVE),
             base,
             session,
             secret,
@@ -199,6 +203,18 @@ impl Janus {
         match refusal(&answer) {
             Some(e) => Err(e),
             None => Ok(answer),
+        }
+    }
+
+    /// Tells Janus the session is alive and finds out whether Janus is reachable (within 3 s).
+    pub async fn keepalive(&self) -> Result<(), JanusError> {
+        let mut body = json!({"janus": "keepalive", "transaction": self.transaction()});
+        add_secret(&mut body, &self.secret);
+        let (agent, url) = (self.quick.clone(), format!("{}/{}", self.base, self.session));
+        let answer = blocking(move || post_blocking(&agent, &url, &body)).await?;
+        match refusal(&answer) {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 

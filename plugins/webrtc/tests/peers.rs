@@ -9,7 +9,7 @@ use booth_testkit::netns::run_in_private_network;
 use booth_webrtc::model::{PeerConfig, PeerEvent};
 use booth_webrtc::peer::{Peer, PeerOptions};
 use booth_webrtc::stream::LocalTrack;
-use common::{close_to, mean, pattern_camera};
+use common::{close_to, cpu_ticks, mean, pattern_camera};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -248,12 +248,4 @@ fn bad_descriptions_and_candidates_are_refused_without_harm() {
         p.close();
         q.close();
     });
-}
-
-/// utime + stime of this process, in clock ticks.
-fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }

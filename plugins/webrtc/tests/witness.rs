@@ -15,7 +15,7 @@ use booth_webrtc::peer::Peer;
 use booth_webrtc::record::{play_back, Recorder};
 use booth_webrtc::stream::LocalTrack;
 use booth_webrtc::witness::{Outcome, WitnessRequest, WitnessSection};
-use common::{close_to, mean, pattern_camera};
+use common::{close_to, cpu_ticks, mean, pattern_camera, pluggable_camera};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -151,8 +151,16 @@ fn a_witnessed_call_through_janus_ends_as_the_agent_decides() {
         assert!(close_to(mean(&seen, 0.05, 0.45), AGENT_COLOURS.0) && close_to(mean(&seen, 0.55, 0.95), AGENT_COLOURS.1));
         let seen = video(&sees_customer).unwrap().latest().unwrap();
         assert!(close_to(mean(&seen, 0.05, 0.45), CUSTOMER_COLOURS.0) && close_to(mean(&seen, 0.55, 0.95), CUSTOMER_COLOURS.1));
-        // Let the recording hold a few seconds of both.
+        // Let the recording hold a few seconds of both; meanwhile the CPU of the whole process
+        // (Booth's call and recorder, and the agent: VP8 both ways, Opus both ways).
+        let (cpu0, t0) = (cpu_ticks(), Instant::now());
         tokio::time::sleep(Duration::from_secs(3)).await;
+        if let (Some(a), Some(b)) = (cpu0, cpu_ticks()) {
+            println!(
+                "a recorded call and its agent in one process: {:.0} % of one core",
+                (b - a) as f64 / 100.0 / t0.elapsed().as_secs_f64() * 100.0
+            );
+        }
         agent.say("您好, 请出示身份证").unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!call.done.is_finished(), "a chat line is not a decision");
@@ -423,5 +431,36 @@ fn the_simulated_agent_decides_from_the_panel_through_the_bridge() {
         let _ = call.await;
         wait_until("the call slot to free", Duration::from_secs(10), || webrtc.status()["witnessCall"] == false).await;
         wait_until("the camera to stop", Duration::from_secs(10), || !camera.status().running).await;
+    });
+}
+
+#[test]
+fn a_camera_unplugged_mid_call_is_waited_for_then_ends_the_call() {
+    if !run_in_private_network("a_camera_unplugged_mid_call_is_waited_for_then_ends_the_call") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let server = JanusServer::start(ADDRESSES[0], 8088);
+        let (camera, plugged) = pluggable_camera(CUSTOMER_COLOURS.0, CUSTOMER_COLOURS.1);
+        let _agent = join_agent(&server).await;
+        let call = start(setup(&server, &camera, PIN, None, WitnessSection { camera_gone_s: 4, ..section() }));
+        let screen = call.screen.clone();
+        wait_until("the call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
+        let gone = |s: &Screen| s.phases.lock().unwrap().iter().filter(|(_, t)| t.starts_with("摄像头已断开")).count();
+
+        // Out for a moment: the screen says so, the call waits, and goes on when it is back.
+        plugged.store(false, std::sync::atomic::Ordering::SeqCst);
+        wait_until("the screen to say the camera is gone", Duration::from_secs(10), || gone(&screen) > 0).await;
+        plugged.store(true, std::sync::atomic::Ordering::SeqCst);
+        wait_until("the call to go on", Duration::from_secs(15), || screen.in_call_times() > 1).await;
+        assert!(!call.done.is_finished());
+
+        // Out for longer than [witness] camera_gone_s: "1".
+        plugged.store(false, std::sync::atomic::Ordering::SeqCst);
+        let unplugged = Instant::now();
+        let o = outcome(call, Duration::from_secs(30)).await;
+        assert!(o.flag == "1" && o.message.contains("摄像头断开超过 4 秒"), "{o:?}");
+        println!("a camera gone for good ended the call {} ms after it went", unplugged.elapsed().as_millis());
     });
 }
