@@ -117,6 +117,18 @@ pub struct Shell {
 
 /// The home screen's tiles: `[package]` first (when there is one to show), then the
 /// catalogue's apps with their icons' addresses.
+/// Whether a camera or microphone request from `uri` in window `label` may be granted: the
+/// window's page (a bridge session of that window) holds the `camera` permission and `uri` has
+/// that page's origin (scheme, host and port; a page of another origin in a frame gets nothing).
+pub fn page_may_use_media(bridge: &Bridge, label: &str, uri: &str) -> bool {
+    let Ok(from) = Url::parse(uri) else { return false };
+    let origin = |u: &Url| (u.scheme().to_string(), u.host_str().map(str::to_string), u.port_or_known_default());
+    bridge.sessions_for(label).into_iter().filter_map(|s| bridge.session_info(s)).any(|info| {
+        info.permissions.contains(&booth_bridge::api::Family::Camera)
+            && Url::parse(&info.url).is_ok_and(|page| origin(&page) == origin(&from) && page.host_str().is_some())
+    })
+}
+
 fn home_tiles(package: Option<&Package>, catalogue: &Catalogue) -> Vec<Value> {
     let mut apps = Vec::new();
     if let Some(p) = package {
@@ -835,6 +847,16 @@ impl Shell {
             if let Err(e) = watched {
                 tracing::error!(error = %e, "cannot watch the window's navigations");
             }
+            // WebView2 has WebRTC of its own: the camera and microphone only for a page whose
+            // package holds the `camera` permission.
+            let bridge = self.bridge.clone();
+            let label = window.label().to_string();
+            let hooked = super::webview2::media_permissions(window.as_ref(), move |uri| {
+                page_may_use_media(&bridge, &label, uri)
+            });
+            if let Err(e) = hooked {
+                tracing::error!(error = %e, "cannot set the window's media permissions");
+            }
         }
     }
 
@@ -1037,6 +1059,38 @@ impl StartErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Nowhere;
+    impl booth_bridge::EventSink for Nowhere {
+        fn deliver(&self, _: booth_bridge::EventMessage) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn only_a_page_with_the_camera_permission_gets_webview2_media_and_only_for_its_origin() {
+        use booth_bridge::api::{Dialect, Family};
+        let bridge = Bridge::default();
+        let page = |key: &str, url: &str, camera: bool| booth_bridge::SessionInfo {
+            key: key.into(),
+            package_id: "p".into(),
+            permissions: if camera { [Family::Camera].into() } else { Default::default() },
+            dialects: [Dialect::Ft].into(),
+            screen: booth_bridge::Screen::Front,
+            url: url.into(),
+        };
+        bridge.open_session(page("main", "http://booth.localhost/index.html", true), Arc::new(Nowhere));
+        bridge.open_session(page("secondary", "http://booth.localhost/back.html", false), Arc::new(Nowhere));
+        assert!(page_may_use_media(&bridge, "main", "http://booth.localhost/other/page.html"));
+        assert!(!page_may_use_media(&bridge, "main", "https://booth.localhost/"), "another scheme");
+        assert!(!page_may_use_media(&bridge, "main", "http://evil.example/"), "a frame of another origin");
+        assert!(!page_may_use_media(&bridge, "main", "not a url"));
+        assert!(!page_may_use_media(&bridge, "secondary", "http://booth.localhost/back.html"), "no camera permission");
+        assert!(!page_may_use_media(&bridge, "certify", "http://booth.localhost/"), "no page in that window");
+        // Opaque origins (custom schemes, data:) are never one page's origin.
+        bridge.open_session(page("third", "data:text/html,x", true), Arc::new(Nowhere));
+        assert!(!page_may_use_media(&bridge, "third", "data:text/html,y"));
+    }
 
     #[test]
     fn only_a_package_pages_errors_in_its_first_seconds_count_as_failing_at_start() {

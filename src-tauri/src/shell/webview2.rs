@@ -213,3 +213,53 @@ fn read_stream(stream: &windows::Win32::System::Com::IStream) -> Result<Vec<u8>,
     }
     Ok(out)
 }
+
+/// WebView2's own WebRTC for a package window: a camera or microphone request of the page is
+/// allowed when `allowed(uri)` says so (Booth asks whether this window's page holds the `camera`
+/// permission and the request comes from that page's origin, see
+/// `Shell::page_may_use_media`); every other kind (location, notifications, clipboard, …) is
+/// refused, as a kiosk should. Type-checked only (`win-check`): not run on Windows yet.
+pub fn media_permissions<R: tauri::Runtime>(
+    webview: &tauri::Webview<R>,
+    allowed: impl Fn(&str) -> bool + Send + 'static,
+) -> Result<(), String> {
+    use webview2_com::Microsoft::Web::WebView2::Win32::{
+        COREWEBVIEW2_PERMISSION_KIND, COREWEBVIEW2_PERMISSION_KIND_CAMERA, COREWEBVIEW2_PERMISSION_KIND_MICROPHONE,
+        COREWEBVIEW2_PERMISSION_STATE_ALLOW, COREWEBVIEW2_PERMISSION_STATE_DENY,
+    };
+    let label = webview.label().to_string();
+    webview
+        .with_webview(move |platform| {
+            // SAFETY: COM calls on the webview's thread, where with_webview runs this closure.
+            unsafe {
+                let core = match platform.controller().CoreWebView2() {
+                    Ok(c) => c,
+                    Err(e) => return tracing::error!(error = %e, "WebView2: no webview to set media permissions on"),
+                };
+                let handler = webview2_com::PermissionRequestedEventHandler::create(Box::new(move |_sender, args| {
+                    let Some(args) = args else { return Ok(()) };
+                    let mut uri = windows::core::PWSTR::null();
+                    let from = match args.Uri(&mut uri) {
+                        Ok(()) => webview2_com::take_pwstr(uri),
+                        Err(_) => String::new(),
+                    };
+                    let mut kind = COREWEBVIEW2_PERMISSION_KIND::default();
+                    let media = args.PermissionKind(&mut kind).is_ok()
+                        && (kind == COREWEBVIEW2_PERMISSION_KIND_CAMERA
+                            || kind == COREWEBVIEW2_PERMISSION_KIND_MICROPHONE);
+                    let state = if media && allowed(&from) {
+                        COREWEBVIEW2_PERMISSION_STATE_ALLOW
+                    } else {
+                        tracing::warn!(window = %label, kind = kind.0, "WebView2: permission refused");
+                        COREWEBVIEW2_PERMISSION_STATE_DENY
+                    };
+                    args.SetState(state)
+                }));
+                let mut token = Default::default();
+                if let Err(e) = core.add_PermissionRequested(&handler, &mut token) {
+                    tracing::error!(error = %e, "WebView2: cannot set media permissions");
+                }
+            }
+        })
+        .map_err(|e| e.to_string())
+}
