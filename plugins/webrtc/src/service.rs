@@ -463,6 +463,12 @@ impl WebRtc {
         let request = WitnessRequest::parse(&Value::Object(p.0.clone())).map_err(api)?;
         let session = ctx.session.id();
         let witness = self.witness.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if !witness.section.allows(&request.ip, request.port) {
+            return Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                format!("视频服务 {}:{} 不在允许之列 ([witness] servers)", request.ip, request.port),
+            ));
+        }
         let (stop, stopped) = tokio::sync::watch::channel(None);
         {
             let mut call = self.call.lock().unwrap_or_else(|p| p.into_inner());

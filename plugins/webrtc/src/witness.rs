@@ -33,6 +33,9 @@ pub struct WitnessSection {
     pub max_call_s: u64,
     /// How long the camera may be silent in a call before the call fails.
     pub camera_gone_s: u64,
+    /// The video services pages may name (`host` or `host:port`); empty: any but this
+    /// terminal's own loopback addresses, which must be listed to be used.
+    pub servers: Vec<String>,
 }
 
 impl Default for WitnessSection {
@@ -46,6 +49,7 @@ impl Default for WitnessSection {
             agent_wait_s: 120,
             max_call_s: 1800,
             camera_gone_s: 10,
+            servers: Vec::new(),
         }
     }
 }
@@ -69,7 +73,37 @@ impl WitnessSection {
                 return Err(format!("[witness] {k} 应在 1 到 86400 秒之间"));
             }
         }
+        for entry in &self.servers {
+            if entry.trim().is_empty() || entry.contains('/') || entry.chars().any(char::is_whitespace) {
+                return Err(format!("[witness] servers: \"{entry}\" 应为 host 或 host:port"));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether a page may have Booth connect to `host:port`: one of `servers`, or (with no list)
+    /// anything but a loopback address — Booth's own control endpoint listens there, and a page
+    /// must not make Booth talk to it.
+    pub fn allows(&self, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let listed = self.servers.iter().any(|entry| {
+            let entry = entry.trim().to_ascii_lowercase();
+            let (h, p) = match entry.rsplit_once(':') {
+                // "host:port", or a bare IPv6 address ("::1") when what follows is not a port.
+                Some((h, p)) if p.parse::<u16>().is_ok() && (!h.contains(':') || h.starts_with('[')) => {
+                    (h.trim_start_matches('[').trim_end_matches(']').to_string(), p.parse::<u16>().ok())
+                }
+                _ => (entry.trim_start_matches('[').trim_end_matches(']').to_string(), None),
+            };
+            h == host && p.is_none_or(|p| p == port)
+        });
+        if !self.servers.is_empty() {
+            return listed;
+        }
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        !loopback
     }
 
     /// The recordings' directory, given Booth's data directory.
@@ -283,6 +317,25 @@ mod tests {
             j,
             json!({"videoFlag": "0", "rejectReason": "", "message": "坐席审核通过", "recording": "/r/a.webm"})
         );
+    }
+
+    #[test]
+    fn pages_reach_only_the_servers_the_operator_allows_and_never_loopback_unlisted() {
+        let any = WitnessSection::default();
+        assert!(any.allows("10.0.0.5", 8088) && any.allows("janus.example.com", 443));
+        for h in ["127.0.0.1", "127.8.9.1", "localhost", "LOCALHOST", "a.localhost", "::1", "[::1]", "0.0.0.0"] {
+            assert!(!any.allows(h, 8088), "{h}");
+        }
+        let listed = WitnessSection {
+            servers: vec!["10.0.0.5:8088".into(), "janus.example.com".into(), "127.0.0.1:9000".into(), "::1".into()],
+            ..Default::default()
+        };
+        assert!(listed.allows("10.0.0.5", 8088) && !listed.allows("10.0.0.5", 8089));
+        assert!(listed.allows("Janus.Example.com", 1) && !listed.allows("10.0.0.6", 8088));
+        assert!(listed.allows("127.0.0.1", 9000), "listed loopback is allowed");
+        assert!(listed.allows("[::1]", 7));
+        assert!(listed.check().is_ok());
+        assert!(WitnessSection { servers: vec!["http://x/".into()], ..Default::default() }.check().is_err());
     }
 
     #[test]

@@ -392,6 +392,11 @@ fn the_simulated_agent_decides_from_the_panel_through_the_bridge() {
         };
         let (a, b) = (page("main"), page("other"));
         let params = json!({"videoType": "janus", "videoIp": "10.0.0.9", "videoPort": "8088", "loginName": "张三", "roomId": "88"});
+        // Booth's own loopback (its control endpoint lives there) is not a video service a page may name.
+        let mut own = params.clone();
+        own["videoIp"] = json!("127.0.0.1");
+        let r = bridge.call(a, Dialect::Ft, "finOpenWitnessVideo", &own.to_string()).await;
+        assert_eq!(r.body["errorCode"], "PERMISSION_DENIED", "{}", r.body);
         let no_call = sims.act("witness", "decide", &json!({"outcome": "approved"}));
         assert!(no_call.is_err(), "nothing to decide without a call");
 
