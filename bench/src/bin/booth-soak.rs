@@ -48,6 +48,9 @@ mod linux {
         json: Option<PathBuf>,
         /// Stop the customers after this long even if the scale's calls are not all made.
         max_minutes: Option<f64>,
+        /// Calls only: no reloads (the page's nor the idle reset's), no kills, no device cycles
+        /// or inputs — to tell the memory the calls cost from what the rest of the day costs.
+        calls_only: bool,
     }
 
     fn opts() -> Result<Opts, String> {
@@ -59,6 +62,7 @@ mod linux {
             idle_s: 30,
             json: None,
             max_minutes: None,
+            calls_only: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -70,6 +74,7 @@ mod linux {
                 "--idle-s" => o.idle_s = value()?.parse().map_err(|e| format!("--idle-s: {e}"))?,
                 "--json" => o.json = Some(value()?.into()),
                 "--max-minutes" => o.max_minutes = Some(value()?.parse().map_err(|e| format!("--max-minutes: {e}"))?),
+                "--calls-only" => o.calls_only = true,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -262,7 +267,7 @@ mod linux {
             .sum()
     }
 
-    fn copy_package(from: &Path, to: &Path) -> Result<(), String> {
+    fn copy_package(from: &Path, to: &Path, calls_only: bool) -> Result<(), String> {
         std::fs::create_dir_all(to).map_err(|e| e.to_string())?;
         for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?.flatten() {
             if entry.path().is_file() {
@@ -273,7 +278,7 @@ mod linux {
         let manifest = to.join("miniapp.json");
         let text = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
         let mut m: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        m["entry"] = json!("index.html?soak=1");
+        m["entry"] = json!(if calls_only { "index.html?soak=1&reload=0" } else { "index.html?soak=1" });
         if let Some(o) = m.as_object_mut() {
             o.remove("$schema");
         }
@@ -281,16 +286,20 @@ mod linux {
     }
 
     pub fn main() -> Result<(), String> {
-        let o = opts()?;
+        let mut o = opts()?;
+        if o.calls_only {
+            // No idle reset within a day.
+            o.idle_s = 86_400;
+        }
         if std::env::var_os("DISPLAY").is_none() {
             return Err("needs a DISPLAY (scripts/soak starts Xvfb)".into());
         }
         let target_calls = (1_000_000.0 * o.scale) as u64;
-        let target_kills = (100.0 * o.scale).round() as u64;
-        let target_cycles = (200.0 * o.scale).round() as u64;
+        let target_kills = if o.calls_only { 0 } else { (100.0 * o.scale).round() as u64 };
+        let target_cycles = if o.calls_only { 0 } else { (200.0 * o.scale).round() as u64 };
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let package = dir.path().join("package");
-        copy_package(&o.package, &package)?;
+        copy_package(&o.package, &package, o.calls_only)?;
         let mut pty = Pty::start(dir.path())?;
         let logs = dir.path().join("logs");
         let recording = dir.path().join("flight.jsonl");
@@ -375,7 +384,8 @@ mod linux {
                 break;
             }
             // Customers' devices: a scan on the pty scanner, an ID card, someone in front.
-            match tick % 4 {
+            match if o.calls_only { 4 } else { tick % 4 } {
+                4 => {}
                 0 => pty.scan(&format!("69012345{:05}", tick % 100_000)),
                 1 => {
                     let _ = http(port, "POST", "/sim/idcard/place", "{}");
