@@ -5,6 +5,10 @@
 //! states). Local video is the camera plugin's camera (never opened a second time), local audio
 //! the microphone. On Windows WebView2 has WebRTC of its own; Booth only grants the camera there.
 //!
+//! `ft.finOpenWitnessVideo` ([`witness`], [`call`], [`record`]) joins a room on a Janus server
+//! ([`janus`]) with the same native connections, shows Booth's call screen over the page and
+//! records both sides; [`witness_sim`] is its `booth dev` agent, [`agent`] the other end for tests.
+//!
 //! Not for: showing video in Booth's own screens (booth-camera's preview), recording one-way
 //! video, or anything biometric: frames and audio are never logged.
 

@@ -91,7 +91,12 @@ fn tap(x: i32, y: i32) {
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
     with_kiosk("", async |b, _| {
-        let h = health(b);
+        // The window manager places the secondary window a moment after it is made (one CI run
+        // read it at 1×1 on the first monitor): wait until both windows have their size.
+        let h = health_until(b, "both windows placed", Duration::from_secs(10), |h| {
+            ["main", "secondary"].iter().all(|w| h["windows"][*w]["width"].as_u64().is_some_and(|v| v > 1))
+        })
+        .await;
         let main = &h["windows"]["main"];
         assert_eq!((main["x"].as_i64(), main["y"].as_i64()), (Some(0), Some(0)), "{h}");
         assert_eq!((main["width"].as_u64(), main["height"].as_u64()), (Some(1280), Some(1080)), "{h}");
