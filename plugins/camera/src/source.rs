@@ -89,8 +89,8 @@ impl Pacer {
 }
 
 /// A folder of JPEG/PNG frames, in name order, looped at the configured rate. The folder is
-/// listed again at every loop, so frames can be replaced while it plays; a folder or frame
-/// that disappears is an unplugged camera.
+/// listed again at every loop and whenever a listed frame has gone, so frames can be replaced
+/// while it plays; a folder that disappears (or holds no frames) is an unplugged camera.
 pub struct FolderSource {
     dir: PathBuf,
     files: Vec<PathBuf>,
@@ -131,11 +131,51 @@ impl Source for FolderSource {
         if self.index >= self.files.len() {
             self.list()?;
         }
-        let path = &self.files[self.index];
+        let path = self.files[self.index].clone();
         self.index += 1;
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            // The folder's frames were replaced since it was listed (a listed frame is gone):
+            // list it again and play the new frames; only a folder that is gone or empty, or a
+            // frame that cannot be read just after listing, is an unplugged camera.
+            Err(_) if self.dir.is_dir() => {
+                self.list()?;
+                let path = self.files[0].clone();
+                self.index = 1;
+                std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
         let frame = Frame::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         self.pacer.wait();
         Ok(frame)
+    }
+}
+
+#[cfg(test)]
+mod folder_tests {
+    use super::*;
+
+    #[test]
+    fn frames_replaced_while_playing_are_played_and_a_gone_folder_is_unplugged() {
+        let dir = std::env::temp_dir().join(format!("booth-folder-source-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..3 {
+            std::fs::write(dir.join(format!("{i:04}.jpg")), Frame::filled(8, 8, [200, 0, 0]).to_jpeg(90)).unwrap();
+        }
+        let mut src = FolderSource::new(dir.clone(), 100);
+        src.open().unwrap();
+        assert!(src.next().is_ok());
+        // Replaced by one frame of another name: the listed 0001.jpg is gone.
+        for i in 0..3 {
+            std::fs::remove_file(dir.join(format!("{i:04}.jpg"))).unwrap();
+        }
+        std::fs::write(dir.join("grey.jpg"), Frame::filled(8, 8, [120, 120, 120]).to_jpeg(90)).unwrap();
+        let f = src.next().expect("the new frames play");
+        assert!((f.rgb[0] as i32 - 120).abs() < 10, "{:?}", &f.rgb[..3]);
+        assert!(src.next().is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(src.next().is_err(), "a folder that is gone is an unplugged camera");
     }
 }
