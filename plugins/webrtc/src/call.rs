@@ -91,11 +91,9 @@ struct Ctx<'a> {
 /// Runs a call to its end. `stop` ends it early with its message (the person hung up, the page
 /// went away).
 pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch::Receiver<Option<String>>) -> Outcome {
-    let camera = setup.camera.clone();
-    let customer = match tokio::task::spawn_blocking(move || LocalTrack::camera(&camera)).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Outcome::failed(format!("摄像头不可用: {e}")),
-        Err(e) => return Outcome::failed(format!("摄像头不可用: {e}")),
+    let customer = match customer_track(&setup.camera).await {
+        Ok(t) => t,
+        Err(o) => return o,
     };
     observer.customer(&customer);
     let recorder = match &setup.recordings {
@@ -146,6 +144,17 @@ pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch:
     }
     tracing::info!(flag = outcome.flag, "witness: the call ended");
     outcome
+}
+
+/// The customer's camera track (opening the camera is blocking), or the call's end when the
+/// camera cannot be had.
+pub(crate) async fn customer_track(camera: &Camera) -> Result<LocalTrack, Outcome> {
+    let camera = camera.clone();
+    match tokio::task::spawn_blocking(move || LocalTrack::camera(&camera)).await {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(Outcome::failed(format!("摄像头不可用: {e}"))),
+        Err(e) => Err(Outcome::failed(format!("摄像头不可用: {e}"))),
+    }
 }
 
 /// A new recording in `dir`, named after the time and the room.

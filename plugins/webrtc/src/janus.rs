@@ -196,9 +196,13 @@ impl Janus {
         format!("b{}", self.next.fetch_add(1, Ordering::Relaxed))
     }
 
-    async fn post(&self, path: &str, mut body: Value) -> Result<Value, JanusError> {
+    async fn post(&self, path: &str, body: Value) -> Result<Value, JanusError> {
+        self.post_with(&self.agent, path, body).await
+    }
+
+    async fn post_with(&self, agent: &ureq::Agent, path: &str, mut body: Value) -> Result<Value, JanusError> {
         add_secret(&mut body, &self.secret);
-        let (agent, url) = (self.agent.clone(), format!("{}/{}{}", self.base, self.session, path));
+        let (agent, url) = (agent.clone(), format!("{}/{}{}", self.base, self.session, path));
         let answer = blocking(move || post_blocking(&agent, &url, &body)).await?;
         match refusal(&answer) {
             Some(e) => Err(e),
@@ -208,14 +212,8 @@ impl Janus {
 
     /// Tells Janus the session is alive and finds out whether Janus is reachable (within 3 s).
     pub async fn keepalive(&self) -> Result<(), JanusError> {
-        let mut body = json!({"janus": "keepalive", "transaction": self.transaction()});
-        add_secret(&mut body, &self.secret);
-        let (agent, url) = (self.quick.clone(), format!("{}/{}", self.base, self.session));
-        let answer = blocking(move || post_blocking(&agent, &url, &body)).await?;
-        match refusal(&answer) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        let t = self.transaction();
+        self.post_with(&self.quick, "", json!({"janus": "keepalive", "transaction": t})).await.map(|_| ())
     }
 
     /// Attaches a handle of `plugin` (`janus.plugin.videoroom`).
@@ -268,9 +266,7 @@ impl Janus {
 
     /// Ends the session (its handles and their connections with it); the poll stops.
     pub async fn destroy(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let t = self.transaction();
-        let _ = self.post("", json!({"janus": "destroy", "transaction": t})).await;
+        self.destroy_soon(1).await;
     }
 
     /// Like [`Janus::destroy`], trying again for a while when Janus cannot be reached (a call

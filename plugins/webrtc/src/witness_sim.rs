@@ -78,11 +78,9 @@ impl WitnessSim {
         observer: Arc<dyn CallObserver>,
         mut stop: watch::Receiver<Option<String>>,
     ) -> Outcome {
-        let camera = customer_camera.clone();
-        let customer = match tokio::task::spawn_blocking(move || LocalTrack::camera(&camera)).await {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => return Outcome::failed(format!("摄像头不可用: {e}")),
-            Err(e) => return Outcome::failed(format!("摄像头不可用: {e}")),
+        let customer = match crate::call::customer_track(customer_camera).await {
+            Ok(t) => t,
+            Err(o) => return o,
         };
         let agent_cam = agent_camera();
         let agent = match LocalTrack::camera(&agent_cam) {

@@ -51,20 +51,9 @@ fn pattern(left: [u8; 3], right: [u8; 3]) -> Frame {
     Frame::new(w, h, px)
 }
 
+/// The band's mean colour as signed values, for `near`.
 fn mean(frame: &Frame, x0: f32, x1: f32) -> [i32; 3] {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
-    let mut sum = [0i64; 3];
-    let mut n = 0i64;
-    for y in h / 4..h * 3 / 4 {
-        for x in a..b {
-            for (c, s) in sum.iter_mut().enumerate() {
-                *s += frame.rgb[(y * w + x) * 3 + c] as i64;
-            }
-            n += 1;
-        }
-    }
-    [(sum[0] / n) as i32, (sum[1] / n) as i32, (sum[2] / n) as i32]
+    tk::face::band_mean(frame, x0, x1).map(i32::from)
 }
 
 fn near(got: [i32; 3], want: [i32; 3]) -> bool {

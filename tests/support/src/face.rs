@@ -124,3 +124,22 @@ pub fn replace_frames(dir: &Path, frames: &[Frame]) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::rename(&fresh, dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
 }
+
+/// The mean colour of a frame's column band (`x0..x1` of its width, as fractions) over its
+/// middle half of rows: the colour checks of the video tests.
+pub fn band_mean(frame: &Frame, x0: f32, x1: f32) -> [u8; 3] {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
+    let mut sum = [0u64; 3];
+    let mut n = 0u64;
+    for y in h / 4..h * 3 / 4 {
+        for x in a..b {
+            let i = (y * w + x) * 3;
+            for (c, s) in sum.iter_mut().enumerate() {
+                *s += frame.rgb[i + c] as u64;
+            }
+            n += 1;
+        }
+    }
+    sum.map(|s| (s / n.max(1)) as u8)
+}

@@ -79,24 +79,8 @@ pub fn pluggable_camera(left: [u8; 3], right: [u8; 3]) -> (Camera, std::sync::Ar
     (camera, plugged)
 }
 
-/// The mean colour of a frame's column band (`x0..x1` of its width, as fractions), in its
-/// middle half of rows.
-pub fn mean(frame: &Frame, x0: f32, x1: f32) -> [u8; 3] {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let (a, b) = ((w as f32 * x0) as usize, (w as f32 * x1) as usize);
-    let mut sum = [0u64; 3];
-    let mut n = 0u64;
-    for y in h / 4..h * 3 / 4 {
-        for x in a..b {
-            let i = (y * w + x) * 3;
-            for (c, s) in sum.iter_mut().enumerate() {
-                *s += frame.rgb[i + c] as u64;
-            }
-            n += 1;
-        }
-    }
-    sum.map(|s| (s / n.max(1)) as u8)
-}
+#[allow(unused_imports)] // not every test binary checks colours
+pub use booth_testkit::face::band_mean as mean;
 
 /// Each channel within 40 of the colour wanted (codecs shift colours a little).
 pub fn close_to(got: [u8; 3], want: [u8; 3]) -> bool {
