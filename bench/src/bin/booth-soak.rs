@@ -7,6 +7,7 @@
 //! 1,000,000 calls, 1,000 reloads, 100 web-process kills and 200 unplug/replug cycles.
 //!
 //!   cargo run --release -p booth-bench --bin booth-soak -- --booth target/release/booth [--scale 0.1]
+//!       [--calls-only] [--wrap "heaptrack -o /tmp/booth-heap"]
 //!
 //! Prints RSS and PSS over time with a fitted slope, open file descriptors and threads at start
 //! and end, log and recording sizes, recoveries, and every error line of the log and stderr.
@@ -51,6 +52,9 @@ mod linux {
         /// Calls only: no reloads (the page's nor the idle reset's), no kills, no device cycles
         /// or inputs — to tell the memory the calls cost from what the rest of the day costs.
         calls_only: bool,
+        /// A command Booth runs under (`--wrap "heaptrack -o /tmp/booth"`): a profiler or a
+        /// debugger. Booth's own process is then found below it by name.
+        wrap: Vec<String>,
     }
 
     fn opts() -> Result<Opts, String> {
@@ -63,6 +67,7 @@ mod linux {
             json: None,
             max_minutes: None,
             calls_only: false,
+            wrap: vec![],
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -75,6 +80,7 @@ mod linux {
                 "--json" => o.json = Some(value()?.into()),
                 "--max-minutes" => o.max_minutes = Some(value()?.parse().map_err(|e| format!("--max-minutes: {e}"))?),
                 "--calls-only" => o.calls_only = true,
+                "--wrap" => o.wrap = value()?.split_whitespace().map(str::to_string).collect(),
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -221,6 +227,9 @@ mod linux {
         at_s: f64,
         calls: u64,
         rss_mb: f64,
+        /// RSS split: anonymous memory (heaps, stacks, mmap'd arenas) and file pages (libraries).
+        anon_mb: f64,
+        file_mb: f64,
         pss_mb: f64,
         all_pss_mb: f64,
         fds: usize,
@@ -232,6 +241,8 @@ mod linux {
             at_s: start.elapsed().as_secs_f64(),
             calls,
             rss_mb: kb_field(pid, "status", "VmRSS:") as f64 / 1024.0,
+            anon_mb: kb_field(pid, "status", "RssAnon:") as f64 / 1024.0,
+            file_mb: kb_field(pid, "status", "RssFile:") as f64 / 1024.0,
             pss_mb: procs::pss_kb(pid).unwrap_or(0) as f64 / 1024.0,
             all_pss_mb: procs::tree_pss(pid).0 as f64 / 1024.0,
             fds: std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0),
@@ -324,7 +335,15 @@ mod linux {
             "==> booth-soak: {} calls, {} web-process kills, {} unplug/replug cycles, idle reset every {} s (scale {})",
             target_calls, target_kills, target_cycles, o.idle_s, o.scale
         );
-        let mut booth = Command::new(&o.booth)
+        let mut booth = match o.wrap.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&o.booth);
+                c
+            }
+            None => Command::new(&o.booth),
+        };
+        let mut booth = booth
             .arg("run")
             .arg(&package)
             .arg("--kiosk")
@@ -339,15 +358,25 @@ mod linux {
             .stderr(stderr)
             .spawn()
             .map_err(|e| format!("{}: {e}", o.booth.display()))?;
-        let pid = booth.id();
         let start = Instant::now();
         while http(port, "GET", "/health", "").is_none() {
-            if start.elapsed() > Duration::from_secs(30) {
+            if start.elapsed() > Duration::from_secs(if o.wrap.is_empty() { 30 } else { 120 }) {
                 let _ = booth.kill();
                 return Err("Booth did not start (no /health)".into());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        // Under a wrapper, Booth is the process named after its file below the wrapper's.
+        let name = o.booth.file_name().map(|n| n.to_string_lossy().chars().take(15).collect::<String>());
+        let pid = if o.wrap.is_empty() {
+            booth.id()
+        } else {
+            procs::tree(booth.id())
+                .into_iter()
+                .find(|(_, n)| Some(n) == name.as_ref())
+                .map(|(p, _)| p)
+                .ok_or("no Booth process below the wrapper")?
+        };
         let mut tail = Tail { path: recording.clone(), offset: 0, partial: vec![], calls: 0, failed: 0 };
         // Settle before the first sample: the page loaded and calling.
         std::thread::sleep(Duration::from_secs(5));
@@ -439,8 +468,8 @@ mod linux {
             if last_print.elapsed() >= Duration::from_secs(60) {
                 let s = samples.last().copied().unwrap_or(first);
                 println!(
-                    "  {:>5.0} s  {:>9} calls  kills {kills:>3}  cycles {cycles:>3}  RSS {:.1} MB  PSS {:.1} MB (all {:.1} MB)  fds {}  threads {}",
-                    s.at_s, tail.calls, s.rss_mb, s.pss_mb, s.all_pss_mb, s.fds, s.threads
+                    "  {:>5.0} s  {:>9} calls  kills {kills:>3}  cycles {cycles:>3}  RSS {:.1} MB (anon {:.1}, file {:.1})  PSS {:.1} MB (all {:.1} MB)  fds {}  threads {}",
+                    s.at_s, tail.calls, s.rss_mb, s.anon_mb, s.file_mb, s.pss_mb, s.all_pss_mb, s.fds, s.threads
                 );
                 last_print = Instant::now();
             }
@@ -452,10 +481,17 @@ mod linux {
         let last = sample(pid, start, tail.calls);
         samples.push(last);
         let health = http(port, "GET", "/health", "").map(|(_, h)| h).unwrap_or(Value::Null);
+        // What of Booth's memory is free memory its allocator keeps (returned by malloc_trim)
+        // rather than memory in use: the difference between the last sample and this one.
+        let _ = http(port, "POST", "/memory/trim", "{}");
+        std::thread::sleep(Duration::from_secs(1));
+        let trimmed = sample(pid, start, tail.calls);
         // SIGTERM: Booth closes its windows and flushes its log.
         procs::signal(pid, libc::SIGTERM);
         let stop = Instant::now();
-        while booth.try_wait().ok().flatten().is_none() && stop.elapsed() < Duration::from_secs(10) {
+        // A wrapper (a profiler) may take minutes to write its report after Booth ends.
+        let grace = Duration::from_secs(if o.wrap.is_empty() { 10 } else { 600 });
+        while booth.try_wait().ok().flatten().is_none() && stop.elapsed() < grace {
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = booth.kill();
@@ -511,6 +547,21 @@ mod linux {
             per_million(|s| s.rss_mb)
         );
         println!(
+            "| RSS of Booth: anonymous / file pages, start → end | {:.1} → {:.1} MB; slope {:+.2} MB/h / {:.1} → {:.1} MB; slope {:+.2} MB/h |",
+            first.anon_mb,
+            last.anon_mb,
+            per_hour(|s| s.anon_mb),
+            first.file_mb,
+            last.file_mb,
+            per_hour(|s| s.file_mb)
+        );
+        println!(
+            "| RSS of Booth after malloc_trim at the end (free memory the allocator kept) | {:.1} MB (anonymous {:.1} MB; {:.1} MB returned) |",
+            trimmed.rss_mb,
+            trimmed.anon_mb,
+            last.rss_mb - trimmed.rss_mb
+        );
+        println!(
             "| PSS of Booth, start → end | {:.1} → {:.1} MB; slope {:+.2} MB/h, {:+.2} MB per million calls |",
             first.pss_mb,
             last.pss_mb,
@@ -526,11 +577,11 @@ mod linux {
         println!("| log files | {:.1} MB |", log_size as f64 / 1e6);
         println!("| flight recording (with FILE.1) | {:.1} MB |", rec_size as f64 / 1e6);
         println!("| error lines (log / stderr) | {} / {} |", errors.len(), stderr_errors.len());
-        println!("\nsamples (s, calls, RSS MB, PSS MB, all PSS MB, fds, threads):");
+        println!("\nsamples (s, calls, RSS MB, anon MB, file MB, PSS MB, all PSS MB, fds, threads):");
         for s in &samples {
             println!(
-                "  {:>6.0} {:>9} {:>7.1} {:>7.1} {:>7.1} {:>4} {:>4}",
-                s.at_s, s.calls, s.rss_mb, s.pss_mb, s.all_pss_mb, s.fds, s.threads
+                "  {:>6.0} {:>9} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>4} {:>4}",
+                s.at_s, s.calls, s.rss_mb, s.anon_mb, s.file_mb, s.pss_mb, s.all_pss_mb, s.fds, s.threads
             );
         }
         // Every error line, the same ones counted once.
@@ -554,6 +605,9 @@ mod linux {
                 "scale": o.scale, "seconds": took.as_secs_f64(), "calls": tail.calls, "notOk": tail.failed,
                 "loads": loads, "kills": kills, "cycles": cycles,
                 "rssStartMb": first.rss_mb, "rssEndMb": last.rss_mb, "rssSlopeMbPerHour": rss_slope,
+                "anonStartMb": first.anon_mb, "anonEndMb": last.anon_mb, "anonSlopeMbPerHour": per_hour(|s| s.anon_mb),
+                "rssAfterTrimMb": trimmed.rss_mb, "anonAfterTrimMb": trimmed.anon_mb,
+                "fileStartMb": first.file_mb, "fileEndMb": last.file_mb, "fileSlopeMbPerHour": per_hour(|s| s.file_mb),
                 "pssStartMb": first.pss_mb, "pssEndMb": last.pss_mb, "pssSlopeMbPerHour": pss_slope,
                 "allPssStartMb": first.all_pss_mb, "allPssEndMb": last.all_pss_mb, "allPssSlopeMbPerHour": all_slope,
                 "fds": [first.fds, last.fds], "threads": [first.threads, last.threads],
