@@ -73,6 +73,9 @@ fn start(l: Launch) -> i32 {
     }
     tracing::info!(package = %m.id, location = %l.package.location(), sim = l.sim, "starting");
     tracing::info!(compositing = l.rendering.compositing, why = l.rendering.why, "page rendering");
+    if let Some(tuned) = crate::shell::memory::tuned() {
+        tracing::info!(allocator = tuned, "memory");
+    }
     let devices = Devices::start(&l.config, l.sim);
     if l.sim || matches!(l.mode, Mode::Dev { .. }) {
         // The simulator panel's two-screen actions: a developer's, like every simulated device.

@@ -15,6 +15,8 @@ use crate::cli::{self, Dispatch, Windowed};
 
 /// Parses the command line and runs; returns the process exit code.
 pub fn main() -> i32 {
+    // Before any other thread exists (see the module).
+    crate::shell::memory::tune_allocator();
     let code = match cli::dispatch() {
         Dispatch::Done(code) => code,
         Dispatch::Windowed(Windowed::Run(args)) => launch::run(args),
