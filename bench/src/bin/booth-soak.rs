@@ -371,11 +371,19 @@ mod linux {
         let pid = if o.wrap.is_empty() {
             booth.id()
         } else {
-            procs::tree(booth.id())
-                .into_iter()
-                .find(|(_, n)| Some(n) == name.as_ref())
-                .map(|(p, _)| p)
-                .ok_or("no Booth process below the wrapper")?
+            let below = procs::tree(booth.id()).into_iter().find(|(_, n)| Some(n) == name.as_ref());
+            match below {
+                Some((p, _)) => p,
+                None => {
+                    // Whatever answered /health is not ours to leave running: end the wrapper's tree.
+                    for (p, _) in procs::tree(booth.id()).into_iter().skip(1) {
+                        procs::signal(p, libc::SIGTERM);
+                    }
+                    let _ = booth.kill();
+                    let _ = booth.wait();
+                    return Err("no Booth process below the wrapper".into());
+                }
+            }
         };
         let mut tail = Tail { path: recording.clone(), offset: 0, partial: vec![], calls: 0, failed: 0 };
         // Settle before the first sample: the page loaded and calling.
