@@ -2,7 +2,7 @@
 //! needed: tested as plain arithmetic).
 
 /// A screen area or a window's outer frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Rect {
     pub x: i32,
     pub y: i32,

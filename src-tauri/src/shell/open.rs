@@ -124,9 +124,13 @@ pub fn open_windows(
     }
     let main = main.build()?;
     if kiosk {
-        place_on_primary_monitor(app, &main);
+        let primary = place_on_primary_monitor(app, &main);
         #[cfg(target_os = "linux")]
-        super::wm::keep(&main, shell.fullscreen_flag());
+        if let Some(primary) = primary {
+            super::wm::keep(&main, shell.fullscreen_flag(), primary);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = primary;
     }
     shell.watch_window(&main);
 
@@ -189,6 +193,7 @@ pub fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
     for (label, window) in app.webview_windows() {
         let pos = window.outer_position().ok();
         let size = window.outer_size().ok();
+        let placement = placement(app, &label);
         report.insert(
             label,
             serde_json::json!({
@@ -199,16 +204,29 @@ pub fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
                 "decorated": window.is_decorated().ok(),
                 "focused": window.is_focused().ok(),
                 "url": window.url().ok().map(|u| u.to_string()),
+                // Kiosk windows (Linux): the window's frame as the X server had it at the last
+                // check after it was mapped, and whether that was its monitor.
+                "placement": placement,
             }),
         );
     }
     serde_json::Value::Object(report)
 }
 
-/// Puts the main window on the primary monitor (a kiosk: fullscreen there).
-fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
+#[cfg(target_os = "linux")]
+fn placement(app: &tauri::AppHandle, label: &str) -> Option<super::wm::Placement> {
+    super::wm::placements(app).get(label)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn placement(_: &tauri::AppHandle, _: &str) -> Option<()> {
+    None
+}
+
+/// Puts the main window on the primary monitor (a kiosk: fullscreen there), and says which.
+fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) -> Option<super::monitors::Area> {
     let monitors = super::monitors::list(app.handle());
-    let Some(primary) = monitors.first() else { return };
+    let primary = monitors.first()?;
     let placed = window
         .set_position(tauri::PhysicalPosition::new(primary.x, primary.y))
         .and_then(|_| window.set_size(tauri::PhysicalSize::new(primary.width, primary.height)))
@@ -219,6 +237,7 @@ fn place_on_primary_monitor(app: &tauri::App, window: &tauri::WebviewWindow) {
         Ok(()) => tracing::info!(?primary, "main window fullscreen on the primary monitor"),
         Err(e) => tracing::warn!(error = %e, "cannot place the main window"),
     }
+    Some(*primary)
 }
 
 /// The simulator panel: Booth's own page, driving devices through the control endpoint.

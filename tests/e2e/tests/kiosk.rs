@@ -91,11 +91,15 @@ fn tap(x: i32, y: i32) {
 #[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
 async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
     with_kiosk("", async |b, _| {
-        // The window manager places the secondary window a moment after it is made: wait until
-        // both windows have their size. (Under a full CI run's load it has once stayed 1×1 at
-        // (0, 0) for longer than this wait: Booth's placement, not the test, and still open.)
-        let h = health_until(b, "both windows placed", Duration::from_secs(10), |h| {
-            ["main", "secondary"].iter().all(|w| h["windows"][*w]["width"].as_u64().is_some_and(|v| v > 1))
+        // The window manager places the windows a moment after they are mapped; Booth reads each
+        // kiosk window's frame from the X server after the map and puts it back on its monitor
+        // if it is not there (`placement` in /health). (Before that check, a full CI run's load
+        // once left the secondary window 1×1 at (0, 0) for longer than this wait.)
+        let h = health_until(b, "both windows placed", Duration::from_secs(20), |h| {
+            ["main", "secondary"].iter().all(|w| {
+                h["windows"][*w]["width"].as_u64().is_some_and(|v| v > 1)
+                    && h["windows"][*w]["placement"]["placed"] == true
+            })
         })
         .await;
         let main = &h["windows"]["main"];
@@ -171,6 +175,45 @@ async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
         b.client.execute("location.href = 'https://blocked.example.com/'; return 1", vec![]).await.unwrap();
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(main_url(&health(b)).ends_with("/index.html"));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn customer_screen_knocked_off_its_monitor_is_put_back() {
+    with_kiosk("", async |b, _| {
+        let second_x: i64 =
+            std::env::var("BOOTH_E2E_SECOND_MONITOR_X").ok().and_then(|v| v.parse().ok()).unwrap_or(1280);
+        let on_its_monitor = |h: &Value| {
+            let p = &h["windows"]["secondary"]["placement"];
+            p["placed"] == true && p["seen"]["x"].as_i64() == Some(second_x) && p["seen"]["width"] == 1280
+        };
+        health_until(b, "the customer screen placed", Duration::from_secs(20), on_its_monitor).await;
+        // Another client withdraws the window and maps it again at the primary monitor's
+        // corner: the window manager makes it fullscreen there, over the page.
+        let id = xdo(&["search", "--sync", "--onlyvisible", "--name", "E2E kiosk — Booth \\(secondary\\)"]);
+        let id = id.lines().next().expect("the secondary window").to_string();
+        xdo(&["windowunmap", "--sync", &id]);
+        xdo(&["windowmove", &id, "0", "0"]);
+        xdo(&["windowmap", "--sync", &id]);
+        let h = health_until(b, "the customer screen off its monitor", Duration::from_secs(5), |h| {
+            h["windows"]["secondary"]["placement"]["seen"]["x"] == 0
+        })
+        .await;
+        assert_eq!(h["windows"]["secondary"]["placement"]["placed"], false, "{h}");
+        // Booth puts it back, fullscreen on the second monitor, and the page keeps the first.
+        let h = health_until(b, "the customer screen put back", Duration::from_secs(10), on_its_monitor).await;
+        let placement = &h["windows"]["secondary"]["placement"];
+        assert!(placement["fixes"].as_u64().is_some_and(|n| n >= 1), "{h}");
+        assert_eq!(h["windows"]["main"]["placement"]["placed"], true, "{h}");
+        let geometry = xdo(&["getwindowgeometry", &id]);
+        assert!(
+            geometry.contains(&format!("Position: {second_x},0")) && geometry.contains("Geometry: 1280x1080"),
+            "{geometry}"
+        );
+        let state = wm_state("E2E kiosk — Booth \\(secondary\\)");
+        assert!(state.contains("_NET_WM_STATE_FULLSCREEN") && state.contains("_NET_WM_STATE_ABOVE"), "{state}");
     })
     .await;
 }
