@@ -43,6 +43,25 @@ pub fn tree_pss(root: u32) -> (u64, Vec<(String, u64)>) {
     (each.iter().map(|(_, kb)| kb).sum(), each)
 }
 
+/// CPU time (user + system, seconds) used so far by `root`, and by everything below it.
+pub fn tree_cpu_s(root: u32) -> (f64, f64) {
+    // SAFETY: sysconf has no preconditions.
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let (mut own, mut below) = (0.0, 0.0);
+    for (pid, _) in tree(root) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // After `(comm)`: state is field 3 of stat(5), utime 14 and stime 15.
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
+        if pid == root {
+            own += ticks / tick;
+        } else {
+            below += ticks / tick;
+        }
+    }
+    (own, below)
+}
+
 pub fn alive(pid: u32) -> bool {
     std::fs::metadata(format!("/proc/{pid}")).is_ok()
         && std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))

@@ -1,6 +1,7 @@
 //! The benchmark itself: plan, rounds, measurements, the table and the JSON.
 
 use crate::app::{self, App, Kind, Setup};
+use crate::procs;
 use crate::stats::{gaps_us, median, slope, Spread};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -92,6 +93,9 @@ type FlatOut = (Vec<f64>, Vec<f64>, Vec<f64>);
 struct Measured {
     /// api → calls/s per round (Rust-side stamps), and every round trip (µs).
     seq: BTreeMap<String, (Vec<f64>, Vec<f64>)>,
+    /// api → CPU seconds of the app's process and of the processes below it (the web
+    /// processes) over the sequential chunks, and the calls they made.
+    cpu: BTreeMap<String, (f64, f64, f64)>,
     /// api → calls/s per round of 1,000 in flight.
     conc: BTreeMap<String, Vec<f64>>,
     /// "transport size" → emit → listener → call back (µs), and the page clock's p50 (ms) per round.
@@ -207,7 +211,11 @@ fn measure(pair: &mut [(&mut App, &mut Measured)], plan: &Plan) -> Result<(), St
         for (app, m) in pair.iter_mut() {
             for &api in apis(app.kind) {
                 let n = plan.seq.div_ceil(CHUNKS);
+                let before = procs::tree_cpu_s(app.pid());
                 let r = app.command(json!({"op": "seq", "api": api, "n": n}), REPORT_WAIT)?;
+                let after = procs::tree_cpu_s(app.pid());
+                let cpu = m.cpu.entry(api.to_string()).or_default();
+                *cpu = (cpu.0 + after.0 - before.0, cpu.1 + after.1 - before.1, cpu.2 + n as f64);
                 let (calls, _) = app.stamps()?;
                 if api == "log" {
                     // Not a bridge call: timed by the page.
@@ -740,6 +748,26 @@ fn summarize(
         rate(log_rate),
         ratio(log_rate, raw_rate),
     )));
+    // Where a call's time goes: CPU of the app's own process and of its web processes per call
+    // (the baseline: the same no-op as above), from /proc over the sequential chunks.
+    let cpu_us = |m: &Measured, api: &str| {
+        m.cpu.get(api).filter(|c| c.2 > 0.0).map(|&(own, web, n)| (own / n * 1e6, web / n * 1e6))
+    };
+    let raw_cpu = cpu_us(raw, if async_rate > sync_rate { "noop_async" } else { "noop" });
+    let cpu_text = |c: Option<(f64, f64)>| c.map_or_else(|| "—".to_string(), |(a, w)| format!("{a:.0} / {w:.0}"));
+    let mut cpu_json = Map::new();
+    for (api, label) in [("my", "my.call"), ("wx", "wxfaceapp"), ("log", "trivial command")] {
+        let c = cpu_us(booth, api);
+        lines.push(Line::Row(Row::new(
+            format!("  CPU per call, {label}: app / web processes, µs"),
+            cpu_text(raw_cpu),
+            cpu_text(c),
+            ratio(c.map(|(a, w)| a + w), raw_cpu.map(|(a, w)| a + w)),
+        )));
+        cpu_json.insert(api.into(), json!(c.map(|(app, web)| json!({"app": app, "web": web}))));
+    }
+    cpu_json.insert("raw".into(), json!(raw_cpu.map(|(app, web)| json!({"app": app, "web": web}))));
+    bridge_json.insert("cpuPerCallUs".into(), Value::Object(cpu_json));
     lines.push(Line::Heading(format!(
         "bridge, {} calls in flight ({} rounds)",
         thousands(plan.conc as f64),
