@@ -190,15 +190,21 @@ fn shell_script(shell: &Shell, keys: &runtime::InternalKeys) -> String {
 /// Geometry and visibility of Booth's windows, for `/health`.
 pub fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
     let mut report = serde_json::Map::new();
+    let frames = frames(app);
     for (label, window) in app.webview_windows() {
-        let pos = window.outer_position().ok();
-        let size = window.outer_size().ok();
+        let (x, y, width, height) = match frames.get(&label) {
+            Some(f) => (Some(f.x), Some(f.y), Some(f.width), Some(f.height)),
+            None => {
+                let pos = window.outer_position().ok();
+                let size = window.outer_size().ok();
+                (pos.map(|p| p.x), pos.map(|p| p.y), size.map(|s| s.width), size.map(|s| s.height))
+            }
+        };
         let placement = placement(app, &label);
         report.insert(
             label,
             serde_json::json!({
-                "x": pos.map(|p| p.x), "y": pos.map(|p| p.y),
-                "width": size.map(|s| s.width), "height": size.map(|s| s.height),
+                "x": x, "y": y, "width": width, "height": height,
                 "visible": window.is_visible().ok(),
                 "fullscreen": window.is_fullscreen().ok(),
                 "decorated": window.is_decorated().ok(),
@@ -211,6 +217,45 @@ pub fn window_report(app: &tauri::AppHandle) -> serde_json::Value {
         );
     }
     serde_json::Value::Object(report)
+}
+
+/// Each window's frame as the X server has it now (physical pixels), read on the main thread.
+/// Tauri's own position and size are what the last configure event said, and that was seen
+/// to lag: a kiosk's customer screen reported at (0, 0) while the X server had it fullscreen at
+/// (1280, 0). Nothing when the main thread does not answer within half a second (`/health`
+/// must answer): the report falls back to Tauri's figures.
+#[cfg(target_os = "linux")]
+fn frames(app: &tauri::AppHandle) -> std::collections::HashMap<String, super::layout::Rect> {
+    use gtk::prelude::WidgetExt;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let windows = app.webview_windows();
+    let asked = app.run_on_main_thread(move || {
+        let mut frames = std::collections::HashMap::new();
+        for (label, window) in windows {
+            let Ok(gtk) = window.gtk_window() else { continue };
+            let Some(gdk) = gtk.window().filter(|_| gtk.is_mapped()) else { continue };
+            let f = gdk.frame_extents();
+            let scale = gtk.scale_factor().max(1);
+            let px = |v: i32| (v * scale).max(0) as u32;
+            let rect = super::layout::Rect {
+                x: f.x() * scale,
+                y: f.y() * scale,
+                width: px(f.width()),
+                height: px(f.height()),
+            };
+            frames.insert(label, rect);
+        }
+        let _ = tx.send(frames);
+    });
+    if asked.is_err() {
+        return Default::default();
+    }
+    rx.recv_timeout(std::time::Duration::from_millis(500)).unwrap_or_default()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn frames(_: &tauri::AppHandle) -> std::collections::HashMap<String, super::layout::Rect> {
+    Default::default()
 }
 
 #[cfg(target_os = "linux")]

@@ -9,9 +9,8 @@
 //! [`MAX_REASSERTS`] times a minute, so that a window manager that refuses cannot start a loop.
 //!
 //! The window's place is checked the same way: a position and size given while the window is
-//! hidden can be lost too (a full test run under load once left the secondary window unplaced
-//! for over 10 s), and a fullscreen window goes to whichever monitor the window manager thinks
-//! it is on. So for some seconds after each map, and whenever the check finds it elsewhere, the
+//! hidden can be lost too, and a fullscreen window goes to whichever monitor the window manager
+//! thinks it is on. So for some seconds after each map, and whenever the check finds it elsewhere, the
 //! window's frame is read from the X server and compared with its monitor; a window that is
 //! not there is taken out of fullscreen, moved, sized and made fullscreen again. `/health`
 //! shows the last check ([`Placements`]).

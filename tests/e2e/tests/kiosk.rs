@@ -93,8 +93,9 @@ async fn kiosk_windows_fill_their_monitors_and_escapes_are_inert() {
     with_kiosk("", async |b, _| {
         // The window manager places the windows a moment after they are mapped; Booth reads each
         // kiosk window's frame from the X server after the map and puts it back on its monitor
-        // if it is not there (`placement` in /health). (Before that check, a full CI run's load
-        // once left the secondary window 1×1 at (0, 0) for longer than this wait.)
+        // if it is not there (`placement` in /health). /health's geometry is the X server's too:
+        // Tauri's cached position once said (0, 0) — and once 1×1 — for a customer screen the X
+        // server had fullscreen at (1280, 0).
         let h = health_until(b, "both windows placed", Duration::from_secs(20), |h| {
             ["main", "secondary"].iter().all(|w| {
                 h["windows"][*w]["width"].as_u64().is_some_and(|v| v > 1)
