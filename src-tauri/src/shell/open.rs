@@ -233,17 +233,9 @@ fn frames(app: &tauri::AppHandle) -> std::collections::HashMap<String, super::la
         let mut frames = std::collections::HashMap::new();
         for (label, window) in windows {
             let Ok(gtk) = window.gtk_window() else { continue };
-            let Some(gdk) = gtk.window().filter(|_| gtk.is_mapped()) else { continue };
-            let f = gdk.frame_extents();
-            let scale = gtk.scale_factor().max(1);
-            let px = |v: i32| (v * scale).max(0) as u32;
-            let rect = super::layout::Rect {
-                x: f.x() * scale,
-                y: f.y() * scale,
-                width: px(f.width()),
-                height: px(f.height()),
-            };
-            frames.insert(label, rect);
+            if let Some(rect) = super::wm::frame(&gtk).filter(|_| gtk.is_mapped()) {
+                frames.insert(label, rect);
+            }
         }
         let _ = tx.send(frames);
     });

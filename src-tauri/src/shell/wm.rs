@@ -166,15 +166,8 @@ impl Guard {
         if !win.is_visible() || !self.fullscreen.load(Ordering::SeqCst) {
             return; // hidden on purpose, or the window manager places it
         }
-        let Some(gdk) = win.window() else { return };
-        let frame = gdk.frame_extents();
+        let Some(seen) = frame(win) else { return };
         let scale = win.scale_factor().max(1);
-        let seen = Rect {
-            x: frame.x() * scale,
-            y: frame.y() * scale,
-            width: (frame.width() * scale).max(0) as u32,
-            height: (frame.height() * scale).max(0) as u32,
-        };
         let m = self.monitor;
         let ok = seen == Rect { x: m.x, y: m.y, width: m.width, height: m.height };
         // Only a place that stays wrong from one check to the next is fixed: the window manager
@@ -212,6 +205,15 @@ impl Guard {
             win.fullscreen();
         }
     }
+}
+
+/// The window's frame as the X server has it now, in physical pixels (none before it is
+/// realized). Main thread only.
+pub fn frame(win: &gtk::ApplicationWindow) -> Option<Rect> {
+    let f = win.window()?.frame_extents();
+    let scale = win.scale_factor().max(1);
+    let px = |v: i32| (v * scale).max(0) as u32;
+    Some(Rect { x: f.x() * scale, y: f.y() * scale, width: px(f.width()), height: px(f.height()) })
 }
 
 /// The last place check of each kiosk window (for `/health`).
