@@ -103,9 +103,12 @@ async fn fresh_page(b: &Booth, root: u32, measured: bool) -> Value {
         let (status, trimmed) = b.control("POST", "/memory/trim", "{}");
         assert_eq!(status, 200, "{trimmed}");
         let m = memory(root);
+        let mb = |field| procs::rollup_kb(root, field).unwrap_or(0) as f64 / 1024.0;
         println!(
-            "fuzz page: fresh page, 10 s quiet: PSS booth {:.1} MB, web {:.1} MB; the trim gave back {:.1} MB of Booth's",
+            "fuzz page: fresh page, 10 s quiet: PSS booth {:.1} MB (anonymous {:.1}, files {:.1}), web {:.1} MB; the trim gave back {:.1} MB of Booth's",
             m.0,
+            mb("Pss_Anon:"),
+            mb("Pss_File:"),
             m.1,
             untrimmed.0 - m.0
         );
