@@ -117,15 +117,24 @@ impl Recorder {
         let seq = feed.next_seq;
         feed.next_seq += 1;
         let head = [("seq", json!(seq)), ("t", json!(stamp)), ("ms", json!(self.ms(now)))];
-        if let Some(file) = &self.file {
-            let mut line = full.unwrap_or_else(|| record.clone());
+        let full = full.map(|mut line| {
             for (k, v) in &head {
                 line.insert((*k).into(), v.clone());
             }
+            line
+        });
+        for (k, v) in head {
+            record.insert(k.into(), v);
+        }
+        // Written once as text: the file's line (the same record unless it has a fuller one) and
+        // the live list's entry.
+        let text = Value::Object(record).to_string();
+        if let Some(file) = &self.file {
+            let full = full.map(|line| Value::Object(line).to_string());
             let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
             // Said once when writing stops and once when it works again, not per record.
             use crate::devices::storage::{Change, RECORDING};
-            match f.write(&Value::Object(line).to_string()) {
+            match f.write(full.as_deref().unwrap_or(&text)) {
                 Err(e) => {
                     if RECORDING.failed(&e) == Change::Failed {
                         tracing::error!(file = %f.path.display(), error = %e,
@@ -139,10 +148,7 @@ impl Recorder {
                 }
             }
         }
-        for (k, v) in head {
-            record.insert(k.into(), v);
-        }
-        feed.entries.push_back((seq, Value::Object(record).to_string().into_boxed_str()));
+        feed.entries.push_back((seq, text.into_boxed_str()));
         while feed.entries.len() > FEED_KEEP {
             feed.entries.pop_front();
         }
