@@ -338,9 +338,17 @@ const PANEL_MIN_WIDTH: f64 = 340.0;
 fn place_beside(app: &tauri::AppHandle, main: &tauri::WebviewWindow, panel: &tauri::WebviewWindow) {
     use super::layout::{beside, Rect};
     let monitors = super::monitors::list(app);
-    let Ok(pos) = main.outer_position() else { return };
+    // Where the page's window is, from the X server on Linux: Tauri's cached position is only
+    // as fresh as the last configure event, which can come before the window manager's last move.
+    let (pos, frame_page) = match frames(app).remove(MAIN) {
+        Some(r) => (tauri::PhysicalPosition::new(r.x, r.y), tauri::PhysicalSize::new(r.width, r.height)),
+        None => match (main.outer_position(), main.outer_size()) {
+            (Ok(pos), Ok(size)) => (pos, size),
+            _ => return,
+        },
+    };
     let scale = main.scale_factor().unwrap_or(1.0);
-    let (Ok(page), Ok(frame_page)) = (main.inner_size(), main.outer_size()) else { return };
+    let Ok(page) = main.inner_size() else { return };
     // Window frames (title bar, borders) as the window manager draws them around the page.
     let frame = (frame_page.width.saturating_sub(page.width), frame_page.height.saturating_sub(page.height));
     let areas: Vec<Rect> = monitors.iter().map(|m| Rect { x: m.x, y: m.y, width: m.width, height: m.height }).collect();
