@@ -115,14 +115,23 @@ function __boothRuntime(cfg, dom) {
   }
 
   // Sends one call; always resolves to {ok, body}, passed through `finish` when given (one
-  // promise step fewer per call). The parameters travel as JSON inside the IPC message, not as
-  // a string of JSON: Tauri's invoke serializes them, and what it cannot serialize (a cycle, a
-  // BigInt, a throwing getter) throws a JavaScript error there, never a rejection from Booth.
+  // promise step fewer per call). The call travels as one JSON text in a raw IPC body, which
+  // Booth parses once: Tauri's own JSON path serializes with a replacer called for every key
+  // (JavaScriptCore's fast path off) and is parsed twice on arrival (a JSON tree, then the
+  // arguments). What JSON cannot serialize (a cycle, a BigInt, a throwing getter) throws a
+  // JavaScript error here, never a rejection from Booth.
+  var encoder = new TextEncoder();
+  function body(args) { return encoder.encode(JSON.stringify(args)); }
   function send(dialect, name, params, finish) {
     var args = { session: sessionId, dialect: dialect, name: name, params: params === undefined ? {} : params };
-    var sent = sessionId !== null
-      ? internals.invoke('booth_call', args)
-      : attach().then(function (s) { args.session = s; return internals.invoke('booth_call', args); });
+    var sent;
+    try {
+      sent = sessionId !== null
+        ? internals.invoke('booth_call', body(args))
+        : attach().then(function (s) { args.session = s; return internals.invoke('booth_call', body(args)); });
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
     var failed = function (e) {
       var r = e instanceof Error
         ? failure(dialect, name, 'INVALID_PARAMS', '参数错误: 无法序列化 (' + e.message + ')', params)

@@ -135,7 +135,11 @@ pub fn booth_call(invoke: tauri::ipc::Invoke<tauri::Wry>) {
     let webview = message.webview();
     let args = match message.payload() {
         tauri::ipc::InvokeBody::Json(v) => <CallArgs as serde::Deserialize>::deserialize(v).map_err(|e| e.to_string()),
-        tauri::ipc::InvokeBody::Raw(_) => Err("booth_call takes JSON".to_string()),
+        // The page's runtime sends the call as JSON text in a raw body.
+        tauri::ipc::InvokeBody::Raw(bytes) => match serde_json::from_slice::<CallArgs>(bytes) {
+            Ok(a) => Ok(a),
+            Err(e) => return resolver.reject(e.to_string()),
+        },
     };
     let args = match args {
         Ok(a) => a,

@@ -68,6 +68,22 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         assert_eq!(r["taskId"], "e");
         let r = b.run_async("const o = {action: 'getDeviceInfo'}; o.self = o; my.call('ampeHHCommunication', o, done);", Value::Null).await;
         assert_eq!(r["errorCode"], "INVALID_PARAMS", "cyclic params: {r}");
+        let r = b.run_async("my.call('ampeHHCommunication', {action: 'getDeviceInfo', n: 1n}, done);", Value::Null).await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "a BigInt: {r}");
+        assert!(r["message"].as_str().unwrap_or("").contains("无法序列化"), "{r}");
+        // Nesting past serde_json's limit: refused as such, nothing of the request echoed.
+        let r = b
+            .run_async(
+                "let v = {}; for (let i = 0; i < 200; i++) v = {a: v};
+                 my.call('ampeHHCommunication', {action: 'getDeviceInfo', taskId: 'deep', params: v}, done);",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "deep params: {r}");
+        assert!(r["message"].as_str().unwrap_or("").contains("嵌套过深"), "{r}");
+        assert_eq!(r["taskId"], "", "{r}");
+        let r = b.run_async("wxfaceapp.checkWxFacePayOsInfo({success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
+        assert_eq!(r["ok"]["osStatus"], "valid", "after the refusals the bridge still answers: {r}");
 
         // Withdrawn by seed 001 (下线): UNSUPPORTED, with the seed's reason.
         let wx = b.run_async("wxfaceapp.getLastPayResult({success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
