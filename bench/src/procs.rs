@@ -31,13 +31,14 @@ pub fn tree(root: u32) -> Vec<(u32, String)> {
 
 /// PSS of one process in kB (`Pss:` of smaps_rollup), if it is still there.
 pub fn pss_kb(pid: u32) -> Option<u64> {
-    rollup_kb(pid, "Pss:")
+    field(pid, "smaps_rollup", "Pss:")
 }
 
-/// One field of a process's smaps_rollup in kB (e.g. `Pss_Anon:`, `Pss_File:`).
-pub fn rollup_kb(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    text.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+/// A number field of `/proc/<pid>/<file>` (`status`, `smaps_rollup`), e.g. `Pss_Anon:` in kB or
+/// `Threads:`, if the process is still there.
+pub fn field(pid: u32, file: &str, name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// PSS of `root` and everything below it: the total in kB, and each process's.

@@ -212,14 +212,7 @@ mod linux {
     }
 
     fn kb_field(pid: u32, file: &str, field: &str) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
-            .ok()
-            .and_then(|t| {
-                t.lines()
-                    .find_map(|l| l.strip_prefix(field))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-            .unwrap_or(0)
+        procs::field(pid, file, field).unwrap_or(0)
     }
 
     #[derive(Clone, Copy)]

@@ -14,6 +14,12 @@ pub struct Area {
     pub primary: bool,
 }
 
+impl From<Area> for super::layout::Rect {
+    fn from(a: Area) -> Self {
+        super::layout::Rect { x: a.x, y: a.y, width: a.width, height: a.height }
+    }
+}
+
 /// Every monitor, the primary one first.
 pub fn list(app: &tauri::AppHandle) -> Vec<Area> {
     let primary_pos = app.primary_monitor().ok().flatten().map(|m| *m.position());

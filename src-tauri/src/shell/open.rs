@@ -351,7 +351,7 @@ fn place_beside(app: &tauri::AppHandle, main: &tauri::WebviewWindow, panel: &tau
     let Ok(page) = main.inner_size() else { return };
     // Window frames (title bar, borders) as the window manager draws them around the page.
     let frame = (frame_page.width.saturating_sub(page.width), frame_page.height.saturating_sub(page.height));
-    let areas: Vec<Rect> = monitors.iter().map(|m| Rect { x: m.x, y: m.y, width: m.width, height: m.height }).collect();
+    let areas: Vec<Rect> = monitors.iter().map(|&m| m.into()).collect();
     let here = monitors
         .iter()
         .position(|m| pos.x >= m.x && pos.x < m.x + m.width as i32 && pos.y >= m.y && pos.y < m.y + m.height as i32)

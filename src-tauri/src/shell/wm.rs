@@ -169,7 +169,7 @@ impl Guard {
         let Some(seen) = frame(win) else { return };
         let scale = win.scale_factor().max(1);
         let m = self.monitor;
-        let ok = seen == Rect { x: m.x, y: m.y, width: m.width, height: m.height };
+        let ok = seen == Rect::from(m);
         // Only a place that stays wrong from one check to the next is fixed: the window manager
         // may still be moving the window at the first check.
         let settled =
@@ -247,8 +247,7 @@ impl Placements {
     }
 
     fn want(&self, label: &str, m: Area) {
-        let monitor = Rect { x: m.x, y: m.y, width: m.width, height: m.height };
-        self.lock().insert(label.to_string(), Placement { monitor, seen: None, placed: false, fixes: 0 });
+        self.lock().insert(label.to_string(), Placement { monitor: m.into(), seen: None, placed: false, fixes: 0 });
     }
 
     fn seen(&self, label: &str, seen: Rect, placed: bool, fixing: bool) {

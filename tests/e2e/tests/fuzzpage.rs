@@ -103,11 +103,8 @@ async fn fresh_page(b: &Booth, root: u32, measured: bool) -> Value {
         let (status, trimmed) = b.control("POST", "/memory/trim", "{}");
         assert_eq!(status, 200, "{trimmed}");
         let m = memory(root);
-        let mb = |field| procs::rollup_kb(root, field).unwrap_or(0) as f64 / 1024.0;
-        let threads = std::fs::read_to_string(format!("/proc/{root}/status"))
-            .ok()
-            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:")).map(|v| v.trim().to_string()))
-            .unwrap_or_default();
+        let mb = |name| procs::field(root, "smaps_rollup", name).unwrap_or(0) as f64 / 1024.0;
+        let threads = procs::field(root, "status", "Threads:").unwrap_or(0);
         println!(
             "fuzz page: fresh page, 10 s quiet: PSS booth {:.1} MB (anonymous {:.1}, files {:.1}; {threads} threads), web {:.1} MB; the trim gave back {:.1} MB of Booth's",
             m.0,
