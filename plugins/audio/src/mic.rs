@@ -57,6 +57,11 @@ struct State {
     open: bool,
     /// Why the last opening failed.
     last_error: Option<String>,
+    /// Failed openings so far: a start waits for one that ends after it asked, not for an
+    /// error left from before.
+    failures: u64,
+    /// A start asks the capture thread, pausing after a failure, to try again now.
+    retry_now: bool,
 }
 
 pub struct Microphone {
@@ -240,6 +245,13 @@ impl Microphone {
         }
         let mut st = self.lock();
         let deadline = Instant::now() + OPEN_WAIT;
+        // An error from an earlier attempt is not this start's answer: a thread pausing after
+        // it tries again now, and what that attempt finds is the answer.
+        let seen = st.failures;
+        if st.running && !st.open && st.last_error.is_some() {
+            st.retry_now = true;
+            self.changed.notify_all();
+        }
         loop {
             // A capture thread that had just decided to end (nobody needed it) has cleared
             // `running` under this lock: start a new one rather than wait for the old.
@@ -256,8 +268,10 @@ impl Microphone {
             if st.open {
                 return Ok(());
             }
-            if let Some(e) = st.last_error.clone() {
-                return Err(MicError::Unavailable(e));
+            if st.failures > seen {
+                if let Some(e) = st.last_error.clone() {
+                    return Err(MicError::Unavailable(e));
+                }
             }
             let now = Instant::now();
             if now >= deadline {
@@ -308,9 +322,15 @@ impl Microphone {
             self.health.set(false, why.clone());
             let mut st = self.lock();
             st.last_error = Some(why);
+            st.failures += 1;
             self.changed.notify_all();
-            // Retry after a pause, or sooner when nobody needs the device any more.
-            let _ = self.changed.wait_timeout_while(st, Duration::from_millis(500), |s| Self::wanted(s));
+            // Retry after a pause, sooner when nobody needs the device any more or a start asks.
+            let wait = |s: &mut State| Self::wanted(s) && !s.retry_now;
+            let (mut st, _) = self
+                .changed
+                .wait_timeout_while(st, Duration::from_millis(500), wait)
+                .unwrap_or_else(|p| p.into_inner());
+            st.retry_now = false;
         }
     }
 
@@ -335,7 +355,7 @@ impl Microphone {
         let mut first_block_at: Option<Instant> = None;
         let mut pcm: Vec<i16> = Vec::with_capacity(out_block.len());
         let mut announced_open = false;
-        let (mut counted, mut window) = (0usize, Instant::now());
+        let (mut window_from, mut window) = (cap.delivered.load(Ordering::Relaxed), Instant::now());
         loop {
             if cap.broken.load(Ordering::Relaxed) {
                 return Some(format!("{}: 设备已断开", cap.name));
@@ -357,7 +377,6 @@ impl Microphone {
             while let Some(s) = (budget > 0).then(|| cap.ring.pop().ok()).flatten() {
                 budget -= 1;
                 got = true;
-                counted += 1;
                 if filled == 0 {
                     first_block_at.get_or_insert_with(Instant::now);
                 }
@@ -413,12 +432,16 @@ impl Microphone {
             }
             if window.elapsed() >= Duration::from_secs(1) {
                 // A device that went away can make its driver return at once, over and over:
-                // far more samples than real time delivers is a fault too.
-                let per_s = counted as f64 / window.elapsed().as_secs_f64();
-                if per_s > f64::from(cap.rate) * 1.5 {
+                // far more samples than real time delivers is a fault too. Counted where the
+                // driver hands them over, from this loop's start: what waited in the ring while
+                // this thread was held up (a busy machine) is not a fault. The simulator makes
+                // exactly what time asks for and is not watched.
+                let delivered = cap.delivered.load(Ordering::Relaxed);
+                let per_s = (delivered - window_from) as f64 / window.elapsed().as_secs_f64();
+                if cap.sim.is_none() && per_s > f64::from(cap.rate) * 1.5 {
                     return Some(format!("{}: 设备数据异常 ({per_s:.0} 样本/秒)", cap.name));
                 }
-                counted = 0;
+                window_from = delivered;
                 window = Instant::now();
             }
             if got {
@@ -460,6 +483,8 @@ struct Capture {
     name: String,
     rate: u32,
     ring: rtrb::Consumer<f32>,
+    /// Frames the driver has handed over, kept or not.
+    delivered: Arc<AtomicU64>,
     broken: Arc<AtomicBool>,
     _stream: Option<cpal::Stream>,
     sim: Option<SimGen>,
@@ -489,6 +514,7 @@ impl Capture {
                     name: "simulated microphone".into(),
                     rate,
                     ring,
+                    delivered: Arc::default(),
                     broken: Arc::default(),
                     _stream: None,
                     sim: Some(SimGen { producer, samples, tone_hz, pos: 0, started: Instant::now(), made: 0 }),
@@ -516,6 +542,8 @@ impl Capture {
                     stream_config.buffer_size = cpal::BufferSize::Fixed((rate / 100).clamp(min, max));
                 }
                 let b2 = broken.clone();
+                let delivered = Arc::new(AtomicU64::new(0));
+                let counter = Counters { delivered: delivered.clone(), overruns };
                 // Only a kind that says the device is gone ends the capture here: passing
                 // troubles are left to the data watchdog (no data, or far too much).
                 let on_error = move |e: cpal::Error| {
@@ -530,22 +558,22 @@ impl Capture {
                 };
                 let stream = match config.sample_format() {
                     cpal::SampleFormat::F32 => {
-                        build::<f32>(&device, &stream_config, channels, producer, overruns, on_error)
+                        build::<f32>(&device, &stream_config, channels, producer, counter, on_error)
                     }
                     cpal::SampleFormat::I16 => {
-                        build::<i16>(&device, &stream_config, channels, producer, overruns, on_error)
+                        build::<i16>(&device, &stream_config, channels, producer, counter, on_error)
                     }
                     cpal::SampleFormat::I32 => {
-                        build::<i32>(&device, &stream_config, channels, producer, overruns, on_error)
+                        build::<i32>(&device, &stream_config, channels, producer, counter, on_error)
                     }
                     cpal::SampleFormat::U16 => {
-                        build::<u16>(&device, &stream_config, channels, producer, overruns, on_error)
+                        build::<u16>(&device, &stream_config, channels, producer, counter, on_error)
                     }
                     other => return Err(format!("{name}: unsupported sample format {other}")),
                 }
                 .map_err(|e| format!("{name}: {e}"))?;
                 stream.play().map_err(|e| format!("{name}: {e}"))?;
-                Ok(Capture { name, rate, ring, broken, _stream: Some(stream), sim: None })
+                Ok(Capture { name, rate, ring, delivered, broken, _stream: Some(stream), sim: None })
             }
         }
     }
@@ -596,12 +624,18 @@ fn at_16_khz(device: &cpal::Device) -> Option<cpal::SupportedStreamConfig> {
         .map(|(_, _, c)| c)
 }
 
+/// What a device callback counts: frames handed over, and frames lost to a full ring.
+struct Counters {
+    delivered: Arc<AtomicU64>,
+    overruns: Arc<AtomicU64>,
+}
+
 fn build<T>(
     device: &cpal::Device,
     config: &cpal::StreamConfig,
     channels: usize,
     mut producer: rtrb::Producer<f32>,
-    overruns: Arc<AtomicU64>,
+    counter: Counters,
     on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream, cpal::Error>
 where
@@ -623,8 +657,9 @@ where
                     lost += 1;
                 }
             }
+            counter.delivered.fetch_add((data.len() / channels) as u64, Ordering::Relaxed);
             if lost > 0 {
-                overruns.fetch_add(lost, Ordering::Relaxed);
+                counter.overruns.fetch_add(lost, Ordering::Relaxed);
             }
         },
         on_error,

@@ -117,7 +117,8 @@ async fn simulated_microphone_streams_its_tone_and_the_panel_lists_speech_and_be
     sims.act("audio", "microphone", &json!({"source": "wav", "path": wav_path.display().to_string()})).unwrap();
     assert!(sims.act("audio", "microphone", &json!({"source": "wav", "path": "/nonexistent.wav"})).is_err());
     let before = page.data_of("initMicrophoneListener").len();
-    assert_eq!(call(&bridge, id, "startMicrophoneListener", json!({})).await["success"], true);
+    let reply = call(&bridge, id, "startMicrophoneListener", json!({})).await;
+    assert_eq!(reply["success"], true, "{reply}");
     let deadline = Instant::now() + Duration::from_secs(5);
     while page.data_of("initMicrophoneListener").len() < before + 5 {
         assert!(Instant::now() < deadline);
@@ -247,4 +248,26 @@ fn a_listener_started_right_after_a_stop_always_gets_the_microphone() {
         // and after that moment.
         std::thread::sleep(Duration::from_micros(round % 25 * 500));
     }
+}
+
+/// A start while the capture thread pauses after a fault is answered by a new attempt, not by
+/// the fault that came before it: the device (here the simulator's source) may be back.
+#[test]
+fn a_start_after_a_fault_tries_the_device_again_instead_of_repeating_the_old_error() {
+    use booth_audio::mic::{Microphone, Source};
+    let mic = Microphone::new(Source::Tone(440), 10, 5);
+    let sink = || Box::new(|_: &[i16]| true);
+    mic.start_listener(1, sink()).expect("the simulated microphone opens");
+    // The source becomes a device that does not exist: the capture thread fails and pauses.
+    mic.set_source(Source::Device("booth-no-such-microphone".into()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mic.status().available {
+        assert!(Instant::now() < deadline, "the failure is noticed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Back within the pause: the same page starts again and gets the microphone.
+    mic.set_source(Source::Tone(440));
+    mic.start_listener(1, sink()).expect("a new attempt, not the old error");
+    assert!(mic.status().available);
+    assert!(mic.stop_listener(Some(1)));
 }
