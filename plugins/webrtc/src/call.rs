@@ -17,7 +17,7 @@ use crate::witness::{decision, Outcome, WitnessRequest, WitnessSection};
 use booth_camera::Camera;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -83,8 +83,8 @@ struct Ctx<'a> {
     customer: LocalTrack,
     recorder: Option<Recorder>,
     deadline: Instant,
-    /// Booth's own publishers of earlier attempts: still in the room until Janus lets their
-    /// session go, and never the agent.
+    /// Booth's own publishers in this room, of this call's earlier attempts and of earlier
+    /// calls ([`OwnPublishers`]): never the agent.
     own: Vec<u64>,
 }
 
@@ -115,7 +115,7 @@ pub async fn run(setup: CallSetup, observer: Arc<dyn CallObserver>, stop: watch:
         customer,
         recorder,
         deadline: Instant::now() + max,
-        own: Vec::new(),
+        own: OWN_PUBLISHERS.of(&setup.request.base_url(&setup.section), &room_id(&setup.request.room_id)),
     };
     let window = Duration::from_secs(setup.section.reconnect_s);
     let mut lost_at: Option<Instant> = None;
@@ -234,6 +234,33 @@ fn jsep_json(d: &crate::model::Description) -> Value {
     json!({"type": d.kind, "sdp": d.sdp})
 }
 
+/// Booth's publishers of the last [`OWN_KEEP`], by server and room. A call's publisher stays in
+/// the room after the call ends until Janus lets its session go: at once when Booth's goodbye
+/// arrives, only at the session timeout when the network was lost. The next call, and the next
+/// attempt of a call, must not take it for the agent (its name is the customer's).
+struct OwnPublishers(Mutex<Vec<(String, String, u64, Instant)>>);
+
+/// Longer than any Janus session timeout in use (the default is 60 s).
+const OWN_KEEP: Duration = Duration::from_secs(600);
+
+static OWN_PUBLISHERS: OwnPublishers = OwnPublishers(Mutex::new(Vec::new()));
+
+impl OwnPublishers {
+    fn add(&self, server: &str, room: &Value, id: u64) {
+        let mut list = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|(_, _, _, at)| at.elapsed() < OWN_KEEP);
+        list.push((server.to_string(), room.to_string(), id, Instant::now()));
+    }
+
+    fn of(&self, server: &str, room: &Value) -> Vec<u64> {
+        let (list, room) = (self.0.lock().unwrap_or_else(|p| p.into_inner()), room.to_string());
+        list.iter()
+            .filter(|(s, r, _, at)| s == server && *r == room && at.elapsed() < OWN_KEEP)
+            .map(|(_, _, id, _)| *id)
+            .collect()
+    }
+}
+
 /// The agent among a room's publishers: the first that is not one of ours.
 fn agent_in(publishers: &Value, ours: &[u64]) -> Option<(u64, String)> {
     publishers.as_array()?.iter().find_map(|p| {
@@ -278,6 +305,7 @@ async fn in_session(ctx: &mut Ctx<'_>, janus: &Arc<Janus>, events: &mut mpsc::Un
     };
     let me = room_data(&joined)["id"].as_u64().unwrap_or(0);
     ctx.own.push(me);
+    OWN_PUBLISHERS.add(&req.base_url(&ctx.setup.section), &room, me);
     let agent = agent_in(&room_data(&joined)["publishers"], &ctx.own);
 
     // Publish the customer.
@@ -532,5 +560,24 @@ impl Ctx<'_> {
     fn customer_frame_age(&self) -> Option<Duration> {
         let crate::stream::TrackSource::Camera { camera, .. } = self.customer.source() else { return None };
         camera.latest().map(|f| f.captured.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_publisher_of_an_earlier_call_in_the_same_room_is_never_the_agent() {
+        let (server, room) = ("http://10.0.0.9:8088/janus", json!(4321));
+        // The first call's publisher, its session not yet let go by Janus.
+        OWN_PUBLISHERS.add(server, &room, 111);
+        let publishers = json!([{"id": 111, "display": "张三"}, {"id": 222, "display": "坐席 007"}]);
+        let ours = OWN_PUBLISHERS.of(server, &room);
+        assert_eq!(agent_in(&publishers, &ours), Some((222, "坐席 007".to_string())));
+        // Another room or another server knows nothing of it.
+        assert!(OWN_PUBLISHERS.of(server, &json!(1)).is_empty());
+        assert!(OWN_PUBLISHERS.of("http://10.0.0.8:8088/janus", &room).is_empty());
+        assert_eq!(agent_in(&publishers, &[]), Some((111, "张三".to_string())));
     }
 }
