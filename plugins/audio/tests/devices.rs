@@ -265,6 +265,8 @@ fn a_start_after_a_fault_tries_the_device_again_instead_of_repeating_the_old_err
         assert!(Instant::now() < deadline, "the failure is noticed");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Into the pause (500 ms): the failure is recorded just after it is reported.
+    std::thread::sleep(Duration::from_millis(50));
     // Back within the pause: the same page starts again and gets the microphone.
     mic.set_source(Source::Tone(440));
     mic.start_listener(1, sink()).expect("a new attempt, not the old error");
