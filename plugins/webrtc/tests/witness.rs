@@ -65,6 +65,10 @@ impl Screen {
     fn in_call_times(&self) -> usize {
         self.phases.lock().unwrap().iter().filter(|(p, s)| *p == Phase::InCall && s.starts_with("通话中")).count()
     }
+    /// Every status line shown while in the call (they name the agent).
+    fn in_call_lines(&self) -> Vec<String> {
+        self.phases.lock().unwrap().iter().filter(|(p, _)| *p == Phase::InCall).map(|(_, s)| s.clone()).collect()
+    }
     fn saw(&self, phase: Phase) -> bool {
         self.phases.lock().unwrap().iter().any(|(p, _)| *p == phase)
     }
@@ -264,11 +268,10 @@ fn a_witnessed_call_survives_a_short_network_loss_and_fails_after_a_long_one() {
             back.elapsed().as_millis()
         );
         // Booth's own publisher of the lost session may still be in the room: it is not the agent.
-        let agents: Vec<String> =
-            screen.phases.lock().unwrap().iter().filter(|(p, _)| *p == Phase::InCall).map(|(_, s)| s.clone()).collect();
+        let agents = screen.in_call_lines();
         assert!(agents.iter().all(|s| s.ends_with("坐席 007")), "{agents:?}");
-        // The agent's own connection to Janus went through the loss too: its words may wait in
-        // its transport's retransmission backoff, so it says them again until Booth hears them.
+        // The agent's own connection to Janus went through the loss too: its first words may be
+        // lost or held on the way to Booth's new subscription, so it says them again until heard.
         let (said, mut done) = (Instant::now(), call.done);
         let o = loop {
             agent.say("approved").unwrap();
@@ -286,8 +289,7 @@ fn a_witnessed_call_survives_a_short_network_loss_and_fails_after_a_long_one() {
         wait_until("the second call", Duration::from_secs(60), || screen.in_call_times() > 0).await;
         // The first call's publisher lost with the network may still be in the room (Janus lets
         // its session go only at its timeout); it is Booth's, not the agent.
-        let agents: Vec<String> =
-            screen.phases.lock().unwrap().iter().filter(|(p, _)| *p == Phase::InCall).map(|(_, s)| s.clone()).collect();
+        let agents = screen.in_call_lines();
         assert!(agents.iter().all(|s| s.ends_with("坐席 007")), "{agents:?}");
         network(false);
         let lost = Instant::now();
