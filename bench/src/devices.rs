@@ -28,9 +28,18 @@ use std::time::{Duration, Instant};
 pub struct DevicePlan {
     pub smoke: bool,
     pub mic_minutes: f64,
+    /// Which of [`PARTS`] to measure (all when empty).
+    pub only: Vec<String>,
 }
 
+/// The devices' rows in groups, as `--devices` names them.
+pub const PARTS: [&str; 3] = ["receipt", "face", "sound"];
+
 impl DevicePlan {
+    fn wants(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+
     fn n(&self, full: usize, smoke: usize) -> usize {
         if self.smoke {
             smoke
@@ -45,12 +54,12 @@ pub fn measure(plan: &DevicePlan) -> Result<(Vec<Line>, Map<String, Value>), Str
     let mut lines = vec![Line::Heading("devices: a page's call through Booth against the best direct path".into())];
     let mut json = Map::new();
     let started = Instant::now();
-    receipt(plan, &mut lines, &mut json)?;
-    eprintln!("booth-bench: receipt done ({:.0} s)", started.elapsed().as_secs_f64());
-    face(plan, &mut lines, &mut json)?;
-    eprintln!("booth-bench: face done ({:.0} s)", started.elapsed().as_secs_f64());
-    sound(plan, &mut lines, &mut json)?;
-    eprintln!("booth-bench: sound done ({:.0} s)", started.elapsed().as_secs_f64());
+    type Part = fn(&DevicePlan, &mut Vec<Line>, &mut Map<String, Value>) -> Result<(), String>;
+    let parts: [(&str, Part); 3] = [("receipt", receipt), ("face", face), ("sound", sound)];
+    for (name, part) in parts.into_iter().filter(|(name, _)| plan.wants(name)) {
+        part(plan, &mut lines, &mut json)?;
+        eprintln!("booth-bench: {name} done ({:.0} s)", started.elapsed().as_secs_f64());
+    }
     Ok((lines, json))
 }
 
@@ -566,6 +575,9 @@ fn sound_rows(
     // call → first sound at the speaker; the direct path is espeak-ng into pacat.
     let n = plan.n(10, 2);
     let (mut booth_s, mut cached_s, mut direct_s) = (Vec::new(), Vec::new(), Vec::new());
+    // Where Booth's time goes: from the call's acceptance to the first PCM handed to the mixer
+    // (synthesis), the rest is the way out to the speaker.
+    let (mut made_s, mut made_cached_s) = (Vec::new(), Vec::new());
     let sentence = |i: usize| format!("请{}号顾客到窗口取餐，谢谢您的耐心等待。", i % 10);
     for i in 0..n {
         let text = sentence(i);
@@ -576,10 +588,13 @@ fn sound_rows(
                 return Err(format!("speech: {reply}"));
             }
             let heard = wait(Duration::from_secs(5), || heard_after(&rec.snapshot(), t)).ok_or("speech never heard")?;
+            let made = audio.speech().and_then(|s| s.last_first_audio_ms());
             if cached {
-                cached_s.push(ms(heard - t))
+                cached_s.push(ms(heard - t));
+                made_cached_s.extend(made);
             } else {
-                booth_s.push(ms(heard - t))
+                booth_s.push(ms(heard - t));
+                made_s.extend(made);
             }
             // Let it finish: the next call would queue behind it.
             wait(Duration::from_secs(20), || audio.speech().is_some_and(|s| !s.busy()).then_some(()));
@@ -619,11 +634,25 @@ fn sound_rows(
         p50_p99(&cached_s),
         None,
     )));
+    lines.push(Line::Row(Row::new(
+        "  of which call → first PCM to the mixer, new / cached, ms p50",
+        "—".into(),
+        format!(
+            "{:.1} / {:.1}",
+            quantile(&made_s, 0.5).unwrap_or(f64::NAN),
+            quantile(&made_cached_s, 0.5).unwrap_or(f64::NAN)
+        ),
+        None,
+    )));
     json.insert(
         "microphone".into(),
         json!({"boothMs": booth_l, "directMs": direct_l, "streamS": elapsed.as_secs_f64(), "chunks": got,
                "expectedChunks": expected, "dropped": dropped, "overrunSamples": overruns}),
     );
-    json.insert("speech".into(), json!({"boothMs": booth_s, "cachedMs": cached_s, "directMs": direct_s}));
+    json.insert(
+        "speech".into(),
+        json!({"boothMs": booth_s, "cachedMs": cached_s, "directMs": direct_s,
+               "firstPcmMs": made_s, "firstPcmCachedMs": made_cached_s}),
+    );
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: booth-bench [--smoke] [--json FILE] [--bin-dir DIR] [--rounds N] [--apps-only | --devices-only]
-                   [--mic-minutes M]
+                   [--devices LIST] [--mic-minutes M]
 
   --smoke          every measurement with tiny counts (well under a minute); for CI
   --json FILE      where to write the results [default: bench-results.json]
@@ -18,6 +18,8 @@ usage: booth-bench [--smoke] [--json FILE] [--bin-dir DIR] [--rounds N] [--apps-
   --rounds N       interleaved rounds per app [default: 3; smoke: 1]
   --apps-only      only Booth next to the bare Tauri app
   --devices-only   only the devices' rows (receipt, face, microphone, speech)
+  --devices LIST   only these devices' rows, comma-separated: receipt, face, sound (microphone
+                   and speech)
   --mic-minutes M  how long the microphone streams to count drops [default: 10; smoke: 0.05]
 
 The apps need an X display (DISPLAY); scripts/bench builds the release binaries and starts one if
@@ -493,6 +495,8 @@ struct Options {
     /// Which parts run: the apps side by side, the devices' rows.
     apps: bool,
     devices: bool,
+    /// Which devices' rows (all when empty).
+    only: Vec<String>,
     mic_minutes: Option<f64>,
 }
 
@@ -507,6 +511,7 @@ fn options() -> Result<Options, String> {
         rounds: None,
         apps: true,
         devices: true,
+        only: Vec::new(),
         mic_minutes: None,
     };
     let mut args = std::env::args().skip(1);
@@ -521,6 +526,18 @@ fn options() -> Result<Options, String> {
             }
             "--apps-only" => o.devices = false,
             "--devices-only" => o.apps = false,
+            "--devices" => {
+                o.apps = false;
+                for d in value("--devices")?.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                    if !crate::devices::PARTS.contains(&d) {
+                        return Err(format!(
+                            "--devices: `{d}` is not one of {}\n{USAGE}",
+                            crate::devices::PARTS.join(", ")
+                        ));
+                    }
+                    o.only.push(d.to_string());
+                }
+            }
             "--mic-minutes" => {
                 o.mic_minutes =
                     Some(value("--mic-minutes")?.parse().map_err(|_| format!("--mic-minutes: a number\n{USAGE}"))?)
@@ -557,6 +574,7 @@ fn run() -> Result<(), String> {
         let dplan = crate::devices::DevicePlan {
             smoke: plan.smoke,
             mic_minutes: o.mic_minutes.unwrap_or(if plan.smoke { 0.05 } else { 10.0 }),
+            only: o.only.clone(),
         };
         eprintln!("booth-bench: the devices' rows (microphone streams {:.1} min)", dplan.mic_minutes);
         let (dl, dj) = crate::devices::measure(&dplan)?;
