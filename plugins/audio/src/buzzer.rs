@@ -1,7 +1,7 @@
 //! `startBuzzer {beep}`: a tone of `beep` ms through the sound output, or a buzzer on a serial
 //! port switched by configured on/off commands.
 
-use crate::output::Output;
+use crate::output::{Held, Output};
 use rodio::buffer::SamplesBuffer;
 use rodio::Player;
 use std::io::Write;
@@ -67,7 +67,8 @@ impl Buzzer {
                 }
                 let rate = self.output.rate();
                 if let (Some((_, player)), Some(nz)) = (guard.as_ref(), NonZero::new(rate)) {
-                    player.append(SamplesBuffer::new(NonZero::<u16>::MIN, nz, tone(rate, *frequency_hz, ms, *volume)));
+                    let tone = SamplesBuffer::new(NonZero::<u16>::MIN, nz, tone(rate, *frequency_hz, ms, *volume));
+                    player.append(Held::new(tone, self.output.hold()));
                 }
                 Ok(())
             }

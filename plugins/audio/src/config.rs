@@ -16,6 +16,10 @@ pub struct SpeechConfig {
     /// The output device's buffer (5–200 ms): an interrupt or speechStop is heard about this
     /// much after the call; too small underruns on a busy machine.
     pub buffer_ms: u32,
+    /// Keep the output device's stream running between sounds, playing silence: for a sound
+    /// card that clicks when it is opened. Every sound then starts up to two buffers later;
+    /// by default the stream runs only while something plays.
+    pub keep_output_open: bool,
     /// espeak-ng's program and voice (`cmn-latn-pinyin`; Debian's `cmn` voice is broken).
     pub espeak: String,
     pub voice: String,
@@ -51,6 +55,7 @@ impl Default for SpeechConfig {
             engine: "none".into(),
             device: String::new(),
             buffer_ms: 20,
+            keep_output_open: false,
             espeak: "espeak-ng".into(),
             voice: "cmn-latn-pinyin".into(),
             winrt_voice: String::new(),

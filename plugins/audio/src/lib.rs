@@ -134,7 +134,7 @@ impl Audio {
             backend: if sim && b.backend == "none" { "output".into() } else { b.backend.clone() },
             ..b.clone()
         };
-        let output = output::Output::start(s.device.clone(), s.buffer_ms);
+        let output = output::Output::start(s.device.clone(), s.buffer_ms, s.keep_output_open);
         let engine_ok: Arc<Mutex<Option<Result<(), String>>>> = Arc::default();
         let (speech, speech_detail) = match build_engine(s) {
             Ok((engine, fallback)) => {

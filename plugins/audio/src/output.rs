@@ -1,15 +1,19 @@
 //! The sound output: one device, opened by name (or the system's default), with a mixer that
-//! speech and the buzzer play into. A thread owns the device stream; when the device fails
-//! (unplugged, the sound server gone) it is closed, calls answer `DEVICE_UNAVAILABLE`, and it
-//! is opened again as soon as it is back.
+//! speech and the buzzer play into. A thread owns the device. The device's stream runs only while
+//! something plays: a stream that plays silence between sounds keeps its buffer full of it, and
+//! every new sound would wait behind that buffer (40 ms with the default `buffer_ms`) and the
+//! period being filled; a stream opened for the sound starts with the sound. Sounds hold the
+//! stream open ([`Hold`]) until the mixer has played them, and the stream is closed only once
+//! the speaker has played the last loud sample. When the device fails (unplugged, the sound
+//! server gone) calls answer `DEVICE_UNAVAILABLE`, and it is used again as soon as it is back.
 
 use crate::status::{Health, Status};
-use cpal::traits::{DeviceTrait, HostTrait};
-use rodio::mixer::Mixer;
-use rodio::{DeviceSinkBuilder, MixerDeviceSink};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use rodio::mixer::{Mixer, MixerSource};
+use std::num::NonZero;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 /// How often a missing device is looked for again: soon after it went away, then less often.
 const RETRY_FIRST: Duration = Duration::from_millis(500);
@@ -104,17 +108,122 @@ pub struct Output {
     mixer: Mutex<Option<Mixer>>,
     health: Arc<Health>,
     stop: AtomicBool,
-    /// Counts openings of the device: players made on an older one are replaced.
+    /// Counts the devices' mixers: players made on an older one are replaced.
     epoch: AtomicU64,
-    /// The open device's sample rate: what is played is made or converted at this rate.
+    /// The device's sample rate: what is played is made or converted at this rate.
     rate: AtomicU32,
+    demand: Arc<Demand>,
 }
 
+/// What keeps the device's stream running, shared by the output thread, the stream's callback
+/// and the sounds that need it (no reference back to the [`Output`], which owns the mixer the
+/// sounds sit in).
+pub(crate) struct Demand {
+    /// Sounds handed to the mixer and not yet played to their end.
+    holds: AtomicUsize,
+    /// Whether the stream is open, as the output thread decided.
+    running: AtomicBool,
+    /// When the speaker will have played the latest loud sample, ms since `base`.
+    audible_until: AtomicU64,
+    /// Stream openings (tests, the log).
+    opens: AtomicU64,
+    base: Instant,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Demand {
+    fn now_ms(&self) -> u64 {
+        self.base.elapsed().as_millis() as u64
+    }
+
+    fn notify(&self) {
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.wake.notify_all();
+    }
+
+    /// Whether nothing needs the stream: no sound waiting or playing, the last one heard out.
+    fn idle(&self) -> bool {
+        self.holds.load(Ordering::SeqCst) == 0
+            && self.now_ms() > self.audible_until.load(Ordering::Relaxed) + CLOSE_AFTER.as_millis() as u64
+    }
+}
+
+/// A sound's claim on the device stream: while one exists the stream is open (it is opened
+/// when the first is made). A source holds one until the mixer drops it, played out or stopped.
+pub struct Hold(Arc<Demand>);
+
+impl Hold {
+    fn new(demand: &Arc<Demand>) -> Hold {
+        demand.holds.fetch_add(1, Ordering::SeqCst);
+        // SeqCst with the thread's store of `running` then load of `holds`: either it sees
+        // this hold, or this sees that the stream is closed and wakes the thread.
+        if !demand.running.load(Ordering::SeqCst) {
+            demand.notify();
+        }
+        Hold(demand.clone())
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        // Often on the stream's real-time thread (the mixer drops a finished source): no lock.
+        self.0.holds.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A source that holds the stream open until the mixer is done with it.
+pub struct Held<S> {
+    inner: S,
+    _hold: Hold,
+}
+
+impl<S> Held<S> {
+    pub fn new(inner: S, hold: Hold) -> Held<S> {
+        Held { inner, _hold: hold }
+    }
+}
+
+impl<S: Iterator<Item = f32>> Iterator for Held<S> {
+    type Item = f32;
+    fn next(&mut self) -> Option<f32> {
+        self.inner.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<S: rodio::Source> rodio::Source for Held<S> {
+    fn current_span_len(&self) -> Option<usize> {
+        self.inner.current_span_len()
+    }
+    fn channels(&self) -> rodio::ChannelCount {
+        self.inner.channels()
+    }
+    fn sample_rate(&self) -> rodio::SampleRate {
+        self.inner.sample_rate()
+    }
+    fn total_duration(&self) -> Option<Duration> {
+        self.inner.total_duration()
+    }
+}
+
+/// How long after the speaker played the last loud sample the stream is closed: the gap
+/// between two sentences or beeps of one prompt stays within it.
+const CLOSE_AFTER: Duration = Duration::from_millis(150);
+/// How often a running stream is checked (faults, idleness) …
+const TICK: Duration = Duration::from_millis(50);
+/// … and how often the device is asked whether it is still there while no stream runs.
+const PROBE: Duration = Duration::from_secs(1);
+
 impl Output {
-    /// Opens the device named `device` ("" = default) on a thread of its own and keeps it open.
-    /// `buffer_ms` is the device buffer: what is already on its way to the speaker when
-    /// playback stops (an interrupt is heard this much later, at least).
-    pub fn start(device: String, buffer_ms: u32) -> Arc<Output> {
+    /// Finds the device named `device` ("" = default) on a thread of its own and serves it.
+    /// `buffer_ms` is the device's period: what is already on its way to the speaker when
+    /// playback stops (an interrupt is heard this much later, at least). With `keep_open` the
+    /// stream runs all the time, playing silence between sounds (for a sound card that clicks
+    /// when opened), and every sound starts up to two periods later.
+    pub fn start(device: String, buffer_ms: u32, keep_open: bool) -> Arc<Output> {
         let what = if device.is_empty() { "默认输出设备".to_string() } else { device.clone() };
         let out = Arc::new(Output {
             mixer: Mutex::new(None),
@@ -122,6 +231,15 @@ impl Output {
             stop: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             rate: AtomicU32::new(48_000),
+            demand: Arc::new(Demand {
+                holds: AtomicUsize::new(0),
+                running: AtomicBool::new(false),
+                audible_until: AtomicU64::new(0),
+                opens: AtomicU64::new(0),
+                base: Instant::now(),
+                lock: Mutex::new(()),
+                wake: Condvar::new(),
+            }),
         });
         let weak = Arc::downgrade(&out);
         let spawned = std::thread::Builder::new().name("booth-audio-out".into()).spawn(move || {
@@ -132,34 +250,30 @@ impl Output {
                 if me.stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let faults = Arc::new(Faults::default());
-                let (opened, alsa) = quiet_alsa(|| open(&device, buffer_ms, faults.clone()));
-                match opened {
-                    Ok((sink, dev)) => {
-                        tracing::info!(device = %what, rate = sink.config().sample_rate().get(), "sound output open");
+                let (found, alsa) = quiet_alsa(|| {
+                    let dev = find_device(false, &device)?;
+                    let config = config_of(&dev, buffer_ms)?;
+                    Ok::<_, String>((dev, config))
+                });
+                match found {
+                    Ok((dev, config)) => {
+                        tracing::info!(device = %what, rate = config.rate.get(), channels = config.channels.get(),
+                            format = %config.format, "sound output available");
                         last_error.clear();
                         retry = RETRY_FIRST;
-                        me.rate.store(sink.config().sample_rate().get(), Ordering::Relaxed);
+                        let (mixer, source) = rodio::mixer::mixer(config.channels, config.rate);
+                        me.rate.store(config.rate.get(), Ordering::Relaxed);
                         me.epoch.fetch_add(1, Ordering::Relaxed);
-                        *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink.mixer().clone());
+                        *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = Some(mixer);
                         me.health.set(true, what.clone());
+                        let demand = me.demand.clone();
                         drop(me);
-                        loop {
-                            std::thread::sleep(Duration::from_millis(50));
-                            let Some(me) = weak.upgrade() else { return };
-                            if me.stop.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            // Opening the device's configuration connects to it: it fails when
-                            // the device or its server is gone.
-                            if faults.settle(|| dev.default_output_config().is_ok()) {
-                                *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                                me.health.set(false, format!("{what}: 设备已断开"));
-                                tracing::warn!(device = %what, "sound output lost; reopening when it is back");
-                                break;
-                            }
-                        }
-                        drop_aside(sink, "sound output stream");
+                        let lost = serve(&weak, &dev, &config, Arc::new(Mutex::new(source)), &demand, keep_open);
+                        let Some(me) = weak.upgrade() else { return };
+                        let Some(why) = lost else { return };
+                        *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                        me.health.set(false, format!("{what}: {why}"));
+                        tracing::warn!(device = %what, why, "sound output lost; using it again when it is back");
                     }
                     Err(e) => {
                         if e != last_error {
@@ -180,12 +294,18 @@ impl Output {
         out
     }
 
-    /// The mixer to play into, or why there is none.
+    /// The mixer to play into, or why there is none. What is played into it must hold the
+    /// stream ([`Output::hold`], [`Held`]).
     pub fn mixer(&self) -> Result<Mixer, String> {
         match self.mixer.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(m) => Ok(m.clone()),
             None => Err(self.health.get().detail),
         }
+    }
+
+    /// A claim on the device's stream: it is opened now if it is closed.
+    pub fn hold(&self) -> Hold {
+        Hold::new(&self.demand)
     }
 
     pub fn status(&self) -> Status {
@@ -197,15 +317,20 @@ impl Output {
         self.rate.load(Ordering::Relaxed)
     }
 
-    /// Which opening of the device the current mixer belongs to.
+    /// Which of the device's mixers the current one is.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Relaxed)
     }
 
-    /// Waits until the device is open (tests, the self-test).
+    /// Whether the device's stream runs now, and how often it was opened.
+    pub fn streaming(&self) -> (bool, u64) {
+        (self.demand.running.load(Ordering::SeqCst), self.demand.opens.load(Ordering::Relaxed))
+    }
+
+    /// Waits until the device is there (tests, the self-test).
     pub fn wait_open(&self, within: Duration) -> bool {
-        let deadline = std::time::Instant::now() + within;
-        while std::time::Instant::now() < deadline {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
             if self.health.available() {
                 return true;
             }
@@ -217,6 +342,212 @@ impl Output {
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::Relaxed);
         *self.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.demand.notify();
+    }
+}
+
+/// The device's format, as the mixer and every stream of the device use it.
+struct Config {
+    stream: cpal::StreamConfig,
+    format: cpal::SampleFormat,
+    channels: NonZero<u16>,
+    rate: NonZero<u32>,
+}
+
+fn config_of(dev: &cpal::Device, buffer_ms: u32) -> Result<Config, String> {
+    let supported = dev.default_output_config().map_err(|e| e.to_string())?;
+    let mut stream = supported.config();
+    let rate = stream.sample_rate;
+    // An interrupt must silence the old utterance within 50 ms of the call, device and server
+    // latency included. Below ≈20 ms PulseAudio's ALSA plugin under load underruns and then
+    // fails (EIO) until the stream is reopened.
+    let frames = rate * buffer_ms.clamp(5, 200) / 1000;
+    stream.buffer_size = match *supported.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max } => cpal::BufferSize::Fixed(frames.clamp(min, max)),
+        cpal::SupportedBufferSize::Unknown => cpal::BufferSize::Fixed(frames),
+    };
+    Ok(Config {
+        channels: NonZero::new(stream.channels).ok_or("the device has no channels")?,
+        rate: NonZero::new(rate).ok_or("the device has no sample rate")?,
+        format: supported.sample_format(),
+        stream,
+    })
+}
+
+/// Serves one device until it is lost (`Some(why)`) or the output stops (`None`): opens the
+/// stream when a sound holds it, closes it when everything was heard, asks the device whether
+/// it is still there while no stream runs.
+fn serve(
+    weak: &Weak<Output>,
+    dev: &cpal::Device,
+    config: &Config,
+    source: Arc<Mutex<MixerSource>>,
+    demand: &Arc<Demand>,
+    keep_open: bool,
+) -> Option<String> {
+    // Opened once at the start whatever is held: a device that cannot play says so now.
+    let mut wanted = true;
+    let mut stream: Option<Running> = None;
+    let mut probed = Instant::now();
+    loop {
+        if weak.upgrade().is_none_or(|me| me.stop.load(Ordering::Relaxed)) {
+            if let Some(r) = stream.take() {
+                r.close();
+            }
+            demand.running.store(false, Ordering::SeqCst);
+            return None;
+        }
+        if stream.is_none() && (wanted || demand.holds.load(Ordering::SeqCst) > 0) {
+            wanted = false;
+            let started = Instant::now();
+            let (opened, alsa) = quiet_alsa(|| Running::open(dev, config, source.clone(), demand.clone()));
+            match opened {
+                Ok(r) => {
+                    demand.running.store(true, Ordering::SeqCst);
+                    demand.opens.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "sound output stream opened");
+                    stream = Some(r);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, alsa = %alsa, "sound output stream failed to open");
+                    return Some(format!("打开失败: {e}"));
+                }
+            }
+        }
+        {
+            let g = demand.lock.lock().unwrap_or_else(|p| p.into_inner());
+            if stream.is_some() || demand.holds.load(Ordering::SeqCst) == 0 {
+                let wait = if stream.is_some() { TICK } else { PROBE.saturating_sub(probed.elapsed()) };
+                let _ = demand.wake.wait_timeout(g, wait);
+            }
+        }
+        match stream.take() {
+            Some(r) => {
+                // Opening the device's configuration connects to it: it fails when the device
+                // or its server is gone.
+                if r.faults.settle(|| dev.default_output_config().is_ok()) {
+                    demand.running.store(false, Ordering::SeqCst);
+                    r.close();
+                    return Some("设备已断开".into());
+                }
+                if !keep_open && demand.idle() {
+                    demand.running.store(false, Ordering::SeqCst);
+                    if demand.holds.load(Ordering::SeqCst) == 0 {
+                        r.close();
+                        probed = Instant::now();
+                        continue;
+                    }
+                    demand.running.store(true, Ordering::SeqCst);
+                }
+                stream = Some(r);
+            }
+            None if probed.elapsed() >= PROBE => {
+                probed = Instant::now();
+                let (now, _) = quiet_alsa(|| dev.default_output_config());
+                match now {
+                    Ok(c) if c.sample_rate() == config.rate.get() && c.channels() == config.channels.get() => {}
+                    Ok(c) => return Some(format!("设备格式已改变 ({} Hz, {} 声道)", c.sample_rate(), c.channels())),
+                    Err(e) => return Some(format!("设备已断开: {e}")),
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// An open stream of the device, pulling from the mixer.
+struct Running {
+    stream: cpal::Stream,
+    faults: Arc<Faults>,
+    /// Cleared before the stream is closed: a callback still running while it closes plays
+    /// silence and leaves the mixer to the next stream.
+    live: Arc<AtomicBool>,
+}
+
+impl Running {
+    fn open(
+        dev: &cpal::Device,
+        config: &Config,
+        source: Arc<Mutex<MixerSource>>,
+        demand: Arc<Demand>,
+    ) -> Result<Running, String> {
+        let faults = Arc::new(Faults::default());
+        let live = Arc::new(AtomicBool::new(true));
+        let pull = Pull {
+            source,
+            demand,
+            live: live.clone(),
+            channels: usize::from(config.channels.get()),
+            rate: config.rate.get(),
+        };
+        let f = faults.clone();
+        let on_error = move |e: cpal::Error| f.note(&e);
+        macro_rules! build {
+            ($($format:ident => $t:ty),+) => {
+                match config.format {
+                    $(cpal::SampleFormat::$format => dev.build_output_stream::<$t, _, _>(
+                        config.stream.clone(),
+                        move |data: &mut [$t], info: &cpal::OutputCallbackInfo| pull.fill(data, info),
+                        on_error,
+                        None,
+                    ),)+
+                    other => return Err(format!("不支持的采样格式 {other}")),
+                }
+            };
+        }
+        let stream = build!(F32 => f32, F64 => f64, I16 => i16, I32 => i32, I8 => i8, U8 => u8, U16 => u16, U32 => u32)
+            .map_err(|e| e.to_string())?;
+        stream.play().map_err(|e| e.to_string())?;
+        Ok(Running { stream, faults, live })
+    }
+
+    /// Closes the stream on a thread of its own (see [`drop_aside`]).
+    fn close(self) {
+        self.live.store(false, Ordering::SeqCst);
+        drop_aside(self.stream, "sound output stream");
+    }
+}
+
+/// The stream's callback: the mixer's samples in the device's format, noting when the speaker
+/// will have played the last loud one.
+struct Pull {
+    source: Arc<Mutex<MixerSource>>,
+    demand: Arc<Demand>,
+    live: Arc<AtomicBool>,
+    channels: usize,
+    rate: u32,
+}
+
+impl Pull {
+    fn fill<T: cpal::SizedSample + cpal::FromSample<f32>>(&self, data: &mut [T], info: &cpal::OutputCallbackInfo) {
+        // Real-time thread: no waiting for a lock, no allocation.
+        let source = if self.live.load(Ordering::Relaxed) {
+            match self.source.try_lock() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        } else {
+            None
+        };
+        let Some(mut source) = source else {
+            data.fill(T::EQUILIBRIUM);
+            return;
+        };
+        let mut loud = false;
+        for d in data.iter_mut() {
+            let v = source.next().unwrap_or(0.0);
+            loud |= v != 0.0;
+            *d = T::from_sample(v);
+        }
+        drop(source);
+        if loud {
+            let ts = info.timestamp();
+            let frames = (data.len() / self.channels.max(1)) as u64;
+            let ahead = ts.playback.duration_since(ts.callback).as_millis() as u64
+                + frames * 1000 / u64::from(self.rate.max(1));
+            self.demand.audible_until.fetch_max(self.demand.now_ms() + ahead, Ordering::Relaxed);
+        }
     }
 }
 
@@ -295,20 +626,4 @@ pub(crate) fn drop_aside<T: Send + 'static>(stream: T, what: &'static str) {
     if let Err(e) = spawned {
         tracing::warn!(what, error = %e, "cannot close a stream aside; closed here");
     }
-}
-
-fn open(device: &str, buffer_ms: u32, faults: Arc<Faults>) -> Result<(MixerDeviceSink, cpal::Device), String> {
-    let dev = find_device(false, device)?;
-    let rate = dev.default_output_config().map(|c| c.sample_rate()).unwrap_or(48_000);
-    let builder = DeviceSinkBuilder::from_device(dev.clone()).map_err(|e| e.to_string())?;
-    // rodio's default is 50 ms; an interrupt must silence the old utterance within 50 ms of
-    // the call, device and server latency included. Below ≈20 ms PulseAudio's ALSA plugin
-    // under load underruns and then fails (EIO) until the stream is reopened.
-    let mut sink = builder
-        .with_buffer_size(cpal::BufferSize::Fixed(rate * buffer_ms.clamp(5, 200) / 1000))
-        .with_error_callback(move |e: cpal::Error| faults.note(&e))
-        .open_stream()
-        .map_err(|e| e.to_string())?;
-    sink.log_on_drop(false);
-    Ok((sink, dev))
 }

@@ -11,7 +11,7 @@
 
 use crate::engine::{Engine, Prosody, Synthesis};
 use crate::normalize::{self, Money};
-use crate::output::Output;
+use crate::output::{Hold, Output};
 use crate::resample::Converter;
 use rodio::Player;
 use std::collections::{HashMap, VecDeque};
@@ -213,10 +213,11 @@ impl Speech {
             let cached = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key);
             if let Some((rate, pcm)) = cached {
                 let Some(mut out) = self.open_stream(generation, rate) else { return self.current(generation) };
+                let from = if *first { sound_starts(&pcm, rate).unwrap_or(pcm.len()) } else { 0 };
                 self.mark_first(first, started);
                 // In pieces, as a synthesis arrives: converting the whole sentence first would
                 // hold back its first sample (tens of ms for a long one).
-                let ok = pcm.chunks(4096).all(|piece| out.push(self, piece)) && out.close(self);
+                let ok = pcm[from..].chunks(4096).all(|piece| out.push(self, piece)) && out.close(self);
                 return ok && self.current(generation);
             }
             let synthesis = match engine.synthesize(&text, prosody) {
@@ -272,6 +273,8 @@ impl Speech {
         let mut decoder = crate::wav::Decoder::new(synthesis.format);
         let mut all = Vec::new();
         let mut sent = 0usize;
+        // An utterance's first sentence starts with its sound, not the engine's lead-in.
+        let mut lead_in = *first;
         let mut buf = vec![0u8; 8192];
         let mut complete = false;
         loop {
@@ -288,7 +291,17 @@ impl Speech {
                 }
             };
             decoder.push(&buf[..n], &mut all);
-            if all.len() > sent {
+            if lead_in && all.len() > sent {
+                match sound_starts(&all[sent..], rate) {
+                    Some(p) => {
+                        sent += p;
+                        lead_in = false;
+                    }
+                    // Silence so far: keep the last margin's worth for when the sound comes.
+                    None => sent = all.len().saturating_sub(lead_margin(rate)).max(sent),
+                }
+            }
+            if all.len() > sent && (!lead_in || n == 0) {
                 if let Some(o) = out.as_mut() {
                     self.mark_first(first, started);
                     if !o.push(self, &all[sent..]) {
@@ -342,12 +355,15 @@ impl Speech {
         };
         let (producer, consumer) = rtrb::RingBuffer::new(device_rate as usize * RING_SECONDS);
         let done = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(std::sync::OnceLock::new());
         if let Some((_, player)) = &st.player {
-            player.append(Stream { ring: consumer, done: done.clone(), rate: NonZero::new(device_rate)? });
+            let rate = NonZero::new(device_rate)?;
+            player.append(Stream { ring: consumer, done: done.clone(), rate, _hold: hold.clone() });
         }
         Some(Feed {
             producer,
             done,
+            hold: Some(hold),
             generation,
             epoch,
             volume: self.options.volume,
@@ -359,6 +375,22 @@ impl Speech {
     }
 }
 
+/// Below this a sample is the engine's silence (≈ −80 dBFS).
+const SILENT: f32 = 1e-4;
+
+/// The engine's silence before a sentence's sound kept in front of it, in samples.
+fn lead_margin(rate: u32) -> usize {
+    rate as usize / 200
+}
+
+/// Where a sentence's sound starts, less a 5 ms margin: engines put tens of ms of silence
+/// before it (espeak-ng: 39 ms), which would only delay the first sound of a prompt. `None`
+/// when it is all silence.
+fn sound_starts(pcm: &[f32], rate: u32) -> Option<usize> {
+    let p = pcm.iter().position(|v| v.abs() > SILENT)?;
+    Some(p.saturating_sub(lead_margin(rate)))
+}
+
 /// Seconds of PCM a sentence's stream holds ahead of the speaker.
 const RING_SECONDS: usize = 2;
 /// A stream nobody plays from for this long (the device went away) is given up.
@@ -368,6 +400,9 @@ const STALL: Duration = Duration::from_secs(2);
 struct Feed {
     producer: rtrb::Producer<f32>,
     done: Arc<AtomicBool>,
+    /// The stream's claim on the device, made with its first samples: a stream opened before
+    /// there is anything to play would fill the device's buffer with silence ahead of them.
+    hold: Option<Arc<std::sync::OnceLock<Hold>>>,
     generation: u64,
     epoch: u64,
     volume: f32,
@@ -408,6 +443,9 @@ impl Feed {
                     // Cannot fail: `room` slots are free and only this thread writes.
                     let _ = self.producer.push(v * self.volume);
                 }
+                if let Some(hold) = self.hold.take() {
+                    let _ = hold.set(speech.output.hold());
+                }
                 i += room;
                 stalled = Instant::now();
                 continue;
@@ -440,6 +478,7 @@ impl Feed {
         old_done.store(true, Ordering::Release);
         let mut new = new;
         std::mem::swap(&mut self.producer, &mut new.producer);
+        self.hold = new.hold.take();
         self.epoch = new.epoch;
         // `new` now holds the old ring; its drop marks the new stream's twin flag, which is
         // ours now, so keep it from doing that.
@@ -464,6 +503,8 @@ struct Stream {
     ring: rtrb::Consumer<f32>,
     done: Arc<AtomicBool>,
     rate: NonZero<u32>,
+    /// Keeps the device's stream open until the mixer drops this (set by the feed).
+    _hold: Arc<std::sync::OnceLock<Hold>>,
 }
 
 impl Iterator for Stream {

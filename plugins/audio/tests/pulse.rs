@@ -715,3 +715,88 @@ async fn http_engine_speaks_what_the_endpoint_answers_and_espeak_when_it_fails()
         rec.stop();
     }
 }
+
+/// The device's stream runs only while something plays: a beep after a quiet spell finds it
+/// closed, opens it and is heard whole, and it closes again once the beep was heard out. With
+/// `keep_output_open` it runs throughout. Prints how long a beep takes to be heard either way,
+/// next to a separate client's (pacat) beep.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_output_stream_runs_only_while_something_plays() {
+    let pulse = pulse().await;
+    let p = pulse.as_ref().unwrap();
+    let tone: Vec<i16> = (0..4800)
+        .map(|i| ((f64::from(i) * 2.0 * std::f64::consts::PI * 1000.0 / f64::from(RATE)).sin() * 16000.0) as i16)
+        .collect();
+    for keep in [false, true] {
+        let rig = Rig::new(
+            SpeechConfig { engine: "none".into(), keep_output_open: keep, ..SpeechConfig::default() },
+            BuzzerConfig { frequency_hz: 1000, volume: 0.5, ..buzzer_on() },
+            mic_on(),
+        );
+        let output = rig.audio.output();
+        let (page, _) = rig.page("main", None);
+        let rec = p.record();
+        rec.wait_for(Duration::from_secs(5), |r| r.samples.len() > 4800).expect("recording runs");
+        // The stream is opened once at the start to check the device.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while output.streaming() != (keep, 1) {
+            assert!(Instant::now() < deadline, "keep_output_open = {keep}: stream {:?}", output.streaming());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let (mut booth, mut direct) = (Vec::new(), Vec::new());
+        let mut attempts = 0;
+        while booth.len() < 4 {
+            let opened = output.streaming().1;
+            let called = Instant::now();
+            let reply = rig.call(page, "startBuzzer", json!({"beep": "100"})).await;
+            assert_eq!(reply["success"], true, "{reply}");
+            let r = rec
+                .wait_for(Duration::from_secs(5), |r| {
+                    let from = r.index_at(called);
+                    let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+                    segs.first().is_some_and(|s| r.samples.len() - from > s.1 + 4800)
+                })
+                .expect("the beep is heard");
+            // Heard out: the stream closes (or, kept open, stays), and was opened for the beep.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let want = if keep { (true, 1) } else { (false, opened + 1) };
+            while output.streaming() != want {
+                assert!(
+                    Instant::now() < deadline,
+                    "keep_output_open = {keep}: stream {:?}, not {want:?}",
+                    output.streaming()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let from = r.index_at(called);
+            let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+            attempts += 1;
+            // As in beeps_have_the_configured_frequency_and_length: a machine starved of CPU
+            // can drop samples on the way, which says nothing about the beep Booth made.
+            if segs.len() > 1 && attempts < 8 {
+                println!("a beep arrived in {} pieces {segs:?}: measuring again", segs.len());
+                continue;
+            }
+            assert_eq!(segs.len(), 1, "keep_output_open = {keep}: one beep: {segs:?}");
+            let (s, e) = segs[0];
+            let len_ms = (e - s) as f64 * 1000.0 / f64::from(RATE);
+            assert!((len_ms - 100.0).abs() <= 11.0, "keep_output_open = {keep}: the beep heard whole, not {len_ms} ms");
+            booth.push(r.time_of(from + s).map(|t| signed_ms(t, called)).unwrap_or(f64::NAN));
+            std::thread::sleep(Duration::from_millis(200));
+            let called = Instant::now();
+            let mut pacat = p.play_into_speaker(&tone, RATE).expect("pacat");
+            let r = rec
+                .wait_for(Duration::from_secs(5), |r| first_loud(r, r.index_at(called)).is_some())
+                .expect("pacat heard");
+            direct.push(
+                r.time_of(first_loud(&r, r.index_at(called)).unwrap_or(0))
+                    .map(|t| signed_ms(t, called))
+                    .unwrap_or(f64::NAN),
+            );
+            let _ = pacat.wait();
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        println!("keep_output_open = {keep}: call → beep heard {booth:.1?} ms; a pacat client's beep {direct:.1?} ms");
+        rec.stop();
+    }
+}
