@@ -346,6 +346,9 @@ async fn espeak_speaks_mandarin_and_repeats_come_from_the_cache() {
         while rig.audio.speech().unwrap().busy() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+        // A pause the segments below can tell (200 ms): the engine's silence before a sentence
+        // is skipped, so back-to-back utterances may run closer than that.
+        std::thread::sleep(Duration::from_millis(400));
     }
     let r = rec.stop();
     let spoken = analysis::segments(&r.samples, RATE, 0.02, 9600);

@@ -157,16 +157,23 @@ fn xdo(args: &[&str]) -> String {
 
 /// The id of the visible window titled `title`, waited for (never `--sync`: it waits forever).
 async fn find_window(title: &str) -> String {
-    let end = Instant::now() + DEADLINE;
+    find_window_within(title, DEADLINE).await.unwrap_or_else(|| panic!("no visible window `{title}`"))
+}
+
+/// The id of the visible window titled `title` if it shows within `within`.
+async fn find_window_within(title: &str, within: Duration) -> Option<String> {
+    let end = Instant::now() + within;
     loop {
         let out = std::process::Command::new("xdotool")
             .args(["search", "--onlyvisible", "--name", title])
             .output()
             .expect("xdotool");
         if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
-            return id.trim().to_string();
+            return Some(id.trim().to_string());
         }
-        assert!(Instant::now() < end, "no visible window `{title}`");
+        if Instant::now() >= end {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -297,11 +304,20 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
 
     // The administrator's gesture (five taps in the top-right corner), then the PIN pad: a wrong
     // PIN and the right one, typed on the keyboard; each is an `admin-login` event (never the PIN).
+    // The window has its title as soon as the page starts loading; taps that come before the
+    // page listens are not seen (once, in CI, under the load of the face tests), so the
+    // gesture is made again, as an administrator would, after its 3 s window has passed.
     find_window("Shop — Booth").await;
-    for i in 0..5 {
-        xdo(&["mousemove", &(1265 - i).to_string(), &(12 + i).to_string(), "click", "1"]);
-    }
-    let pad = find_window("Booth — 管理 Administration").await;
+    let end = Instant::now() + DEADLINE;
+    let pad = loop {
+        for i in 0..5 {
+            xdo(&["mousemove", &(1265 - i).to_string(), &(12 + i).to_string(), "click", "1"]);
+        }
+        if let Some(pad) = find_window_within("Booth — 管理 Administration", Duration::from_secs(4)).await {
+            break pad;
+        }
+        assert!(Instant::now() < end, "no visible window `Booth — 管理 Administration` after the gesture");
+    };
     // Focus: a click on the pad's window, and the X input focus set on it.
     let geo = xdo(&["getwindowgeometry", "--shell", &pad]);
     let num = |k: &str| -> i32 {
