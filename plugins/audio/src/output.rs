@@ -385,8 +385,10 @@ fn serve(
     demand: &Arc<Demand>,
     keep_open: bool,
 ) -> Option<String> {
-    // Opened once at the start whatever is held: a device that cannot play says so now.
+    // Opened once at the start whatever is held: a device that cannot play says so now. That
+    // stream is closed at once unless a sound came meanwhile.
     let mut wanted = true;
+    let mut checking = true;
     let mut stream: Option<Running> = None;
     let mut probed = Instant::now();
     loop {
@@ -430,15 +432,17 @@ fn serve(
                     r.close();
                     return Some("设备已断开".into());
                 }
-                if !keep_open && demand.idle() {
+                if !keep_open && (checking || demand.idle()) {
                     demand.running.store(false, Ordering::SeqCst);
                     if demand.holds.load(Ordering::SeqCst) == 0 {
                         r.close();
+                        checking = false;
                         probed = Instant::now();
                         continue;
                     }
                     demand.running.store(true, Ordering::SeqCst);
                 }
+                checking = false;
                 stream = Some(r);
             }
             None if probed.elapsed() >= PROBE => {

@@ -170,6 +170,29 @@ fn signed_ms(a: Instant, b: Instant) -> f64 {
     }
 }
 
+/// A `startBuzzer` of `beep` ms, recorded until 100 ms after the beep: the recording, when
+/// the call was made, where that falls in the recording, and the sounds from there on.
+async fn buzz(
+    rig: &Rig,
+    page: SessionId,
+    rec: &booth_testkit::pulse::Recorder,
+    beep: u32,
+) -> (Recording, Instant, usize, Vec<(usize, usize)>) {
+    let called = Instant::now();
+    let reply = rig.call(page, "startBuzzer", json!({"beep": beep.to_string()})).await;
+    assert_eq!(reply["success"], true, "{reply}");
+    let r = rec
+        .wait_for(Duration::from_secs(5), |r| {
+            let from = r.index_at(called);
+            let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+            segs.first().is_some_and(|s| r.samples.len() - from > s.1 + 4800)
+        })
+        .expect("the beep is heard");
+    let from = r.index_at(called);
+    let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+    (r, called, from, segs)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn beeps_have_the_configured_frequency_and_length() {
     let pulse = pulse().await;
@@ -192,18 +215,7 @@ async fn beeps_have_the_configured_frequency_and_length() {
         let (page, _) = rig.page("main", None);
         let rec = p.record();
         rec.wait_for(Duration::from_secs(5), |r| r.samples.len() > 4800).expect("recording runs");
-        let called = Instant::now();
-        let reply = rig.call(page, "startBuzzer", json!({"beep": beep.to_string()})).await;
-        assert_eq!(reply["success"], true, "{reply}");
-        let r = rec
-            .wait_for(Duration::from_secs(5), |r| {
-                let from = r.index_at(called);
-                let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
-                segs.first().is_some_and(|s| r.samples.len() - from > s.1 + 4800)
-            })
-            .expect("the beep is heard");
-        let from = r.index_at(called);
-        let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
+        let (r, called, from, segs) = buzz(&rig, page, &rec, beep).await;
         if segs.len() > 1 && attempt < 3 {
             println!("beep {beep} ms at {hz} Hz arrived in {} pieces {segs:?}: measuring again", segs.len());
             rec.stop();
@@ -750,16 +762,7 @@ async fn the_output_stream_runs_only_while_something_plays() {
         let mut attempts = 0;
         while booth.len() < 4 {
             let opened = output.streaming().1;
-            let called = Instant::now();
-            let reply = rig.call(page, "startBuzzer", json!({"beep": "100"})).await;
-            assert_eq!(reply["success"], true, "{reply}");
-            let r = rec
-                .wait_for(Duration::from_secs(5), |r| {
-                    let from = r.index_at(called);
-                    let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
-                    segs.first().is_some_and(|s| r.samples.len() - from > s.1 + 4800)
-                })
-                .expect("the beep is heard");
+            let (r, called, from, segs) = buzz(&rig, page, &rec, 100).await;
             // Heard out: the stream closes (or, kept open, stays), and was opened for the beep.
             let deadline = Instant::now() + Duration::from_secs(5);
             let want = if keep { (true, 1) } else { (false, opened + 1) };
@@ -771,8 +774,6 @@ async fn the_output_stream_runs_only_while_something_plays() {
                 );
                 std::thread::sleep(Duration::from_millis(10));
             }
-            let from = r.index_at(called);
-            let segs = analysis::segments(&r.samples[from..], RATE, 0.05, 480);
             attempts += 1;
             // As in beeps_have_the_configured_frequency_and_length: a machine starved of CPU
             // can drop samples on the way, which says nothing about the beep Booth made.
