@@ -245,6 +245,9 @@ impl Output {
         let spawned = std::thread::Builder::new().name("booth-audio-out".into()).spawn(move || {
             let mut last_error = String::new();
             let mut retry = RETRY_FIRST;
+            // Whether "available" was said since the last warning (a device that is found but
+            // whose stream cannot be opened would say it at every retry).
+            let mut announced = false;
             loop {
                 let Some(me) = weak.upgrade() else { return };
                 if me.stop.load(Ordering::Relaxed) {
@@ -257,10 +260,11 @@ impl Output {
                 });
                 match found {
                     Ok((dev, config)) => {
-                        tracing::info!(device = %what, rate = config.rate.get(), channels = config.channels.get(),
-                            format = %config.format, "sound output available");
-                        last_error.clear();
-                        retry = RETRY_FIRST;
+                        if !announced {
+                            tracing::info!(device = %what, rate = config.rate.get(), channels = config.channels.get(),
+                                format = %config.format, "sound output available");
+                            announced = true;
+                        }
                         let (mixer, source) = rodio::mixer::mixer(config.channels, config.rate);
                         me.rate.store(config.rate.get(), Ordering::Relaxed);
                         me.epoch.fetch_add(1, Ordering::Relaxed);
@@ -270,15 +274,32 @@ impl Output {
                         drop(me);
                         let lost = serve(&weak, &dev, &config, Arc::new(Mutex::new(source)), &demand, keep_open);
                         let Some(me) = weak.upgrade() else { return };
-                        let Some(why) = lost else { return };
+                        let Some((why, worked)) = lost else { return };
                         *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
                         me.health.set(false, format!("{what}: {why}"));
-                        tracing::warn!(device = %what, why, "sound output lost; using it again when it is back");
+                        if worked {
+                            // It played: look for it again at once.
+                            tracing::warn!(device = %what, why, "sound output lost; using it again when it is back");
+                            last_error.clear();
+                            retry = RETRY_FIRST;
+                            announced = false;
+                        } else {
+                            // Found, but its stream cannot be opened: as unavailable, with the pause.
+                            if why != last_error {
+                                tracing::warn!(device = %what, error = %why, "sound output unavailable");
+                                last_error = why;
+                                announced = false;
+                            }
+                            drop(me);
+                            std::thread::sleep(retry);
+                            retry = (retry * 2).min(RETRY_MAX);
+                        }
                     }
                     Err(e) => {
                         if e != last_error {
                             tracing::warn!(device = %what, error = %e, alsa = %alsa, "sound output unavailable");
                             last_error = e.clone();
+                            announced = false;
                         }
                         me.health.set(false, format!("{what}: {e}"));
                         drop(me);
@@ -374,9 +395,9 @@ fn config_of(dev: &cpal::Device, buffer_ms: u32) -> Result<Config, String> {
     })
 }
 
-/// Serves one device until it is lost (`Some(why)`) or the output stops (`None`): opens the
-/// stream when a sound holds it, closes it when everything was heard, asks the device whether
-/// it is still there while no stream runs.
+/// Serves one device until it is lost (`Some((why, whether a stream of it ever opened))`) or
+/// the output stops (`None`): opens the stream when a sound holds it, closes it when everything
+/// was heard, asks the device whether it is still there while no stream runs.
 fn serve(
     weak: &Weak<Output>,
     dev: &cpal::Device,
@@ -384,11 +405,12 @@ fn serve(
     source: Arc<Mutex<MixerSource>>,
     demand: &Arc<Demand>,
     keep_open: bool,
-) -> Option<String> {
+) -> Option<(String, bool)> {
     // Opened once at the start whatever is held: a device that cannot play says so now. That
     // stream is closed at once unless a sound came meanwhile.
     let mut wanted = true;
     let mut checking = true;
+    let mut worked = false;
     let mut stream: Option<Running> = None;
     let mut probed = Instant::now();
     loop {
@@ -405,6 +427,7 @@ fn serve(
             let (opened, alsa) = quiet_alsa(|| Running::open(dev, config, source.clone(), demand.clone()));
             match opened {
                 Ok(r) => {
+                    worked = true;
                     demand.running.store(true, Ordering::SeqCst);
                     demand.opens.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "sound output stream opened");
@@ -412,7 +435,7 @@ fn serve(
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, alsa = %alsa, "sound output stream failed to open");
-                    return Some(format!("打开失败: {e}"));
+                    return Some((format!("打开失败: {e}"), worked));
                 }
             }
         }
@@ -430,7 +453,7 @@ fn serve(
                 if r.faults.settle(|| dev.default_output_config().is_ok()) {
                     demand.running.store(false, Ordering::SeqCst);
                     r.close();
-                    return Some("设备已断开".into());
+                    return Some(("设备已断开".into(), worked));
                 }
                 if !keep_open && (checking || demand.idle()) {
                     demand.running.store(false, Ordering::SeqCst);
@@ -450,8 +473,13 @@ fn serve(
                 let (now, _) = quiet_alsa(|| dev.default_output_config());
                 match now {
                     Ok(c) if c.sample_rate() == config.rate.get() && c.channels() == config.channels.get() => {}
-                    Ok(c) => return Some(format!("设备格式已改变 ({} Hz, {} 声道)", c.sample_rate(), c.channels())),
-                    Err(e) => return Some(format!("设备已断开: {e}")),
+                    Ok(c) => {
+                        return Some((
+                            format!("设备格式已改变 ({} Hz, {} 声道)", c.sample_rate(), c.channels()),
+                            worked,
+                        ))
+                    }
+                    Err(e) => return Some((format!("设备已断开: {e}"), worked)),
                 }
             }
             None => {}
