@@ -272,7 +272,13 @@ impl Output {
                         me.health.set(true, what.clone());
                         let demand = me.demand.clone();
                         drop(me);
-                        let lost = serve(&weak, &dev, &config, Arc::new(Mutex::new(source)), &demand, keep_open);
+                        let source = Arc::new(Mutex::new(source));
+                        let lost = serve(&weak, &dev, &config, source.clone(), &demand, keep_open);
+                        // The sounds still in this device's mixer go now, with their holds on the
+                        // stream, even when the closed stream's callback (which shares the mixer)
+                        // is stuck in a close that never ends.
+                        *source.lock().unwrap_or_else(|p| p.into_inner()) =
+                            rodio::mixer::mixer(config.channels, config.rate).1;
                         let Some(me) = weak.upgrade() else { return };
                         let Some((why, worked)) = lost else { return };
                         *me.mixer.lock().unwrap_or_else(|p| p.into_inner()) = None;
