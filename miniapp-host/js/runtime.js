@@ -89,6 +89,7 @@ function __boothRuntime(cfg, dom) {
   }
 
   function onEvent(msg) {
+    if (typeof msg.reply === 'number') { answered(msg.reply, msg.answer || { error: 'booth_call: 空答复' }); return; }
     var list = listeners[msg.dialect + ':' + msg.name];
     if (!list) return;
     // Per event, at up to microphone rate: no copy and no closure for the usual one listener.
@@ -115,20 +116,101 @@ function __boothRuntime(cfg, dom) {
   }
 
   // Sends one call; always resolves to {ok, body}, passed through `finish` when given (one
-  // promise step fewer per call). The call travels as one JSON text in a raw IPC body, which
-  // Booth parses once: Tauri's own JSON path serializes with a replacer called for every key
+  // promise step fewer per call). The call travels as JSON text in a raw IPC body, which Booth
+  // parses once: Tauri's own JSON path serializes with a replacer called for every key
   // (JavaScriptCore's fast path off) and is parsed twice on arrival (a JSON tree, then the
   // arguments). What JSON cannot serialize (a cycle, a BigInt, a throwing getter) throws a
   // JavaScript error here, never a rejection from Booth.
+  //
+  // A call goes at once, alone, unless another went before it in the same run of the page's
+  // script (no wait is added to a lone call). The calls that follow it before the page's next
+  // microtask go together: one message with all of them (at most BATCH_CALLS, about
+  // BATCH_BYTES), one answer with every reply that is ready, in order — a page that starts
+  // many calls at once pays for a few IPC messages instead of one each way per call. A call
+  // that waits (a scan, a card) holds none of the others back: its answer comes later through
+  // the page's event Channel, by its number. Calls made before the page's session is known
+  // wait for it and go the same way.
+  var BATCH_CALLS = 256;
+  var BATCH_BYTES = 256 * 1024;
   var encoder = new TextEncoder();
-  function body(args) { return encoder.encode(JSON.stringify(args)); }
+  var outbox = []; // {text, resolve, reject} of the calls gathered
+  var turnOpen = false; // a call went alone in this turn; the turn's end sends the outbox
+  var sessionAsked = false; // calls wait in the outbox for attach()
+  var awaited = Object.create(null); // number -> outbox entry, for calls of a batch
+  var nextNumber = 0;
+  function head(s) { return '{"session":' + JSON.stringify(s) + ','; }
+  function answered(number, answer) {
+    var item = awaited[number];
+    if (!item) return;
+    delete awaited[number];
+    if ('error' in answer) item.reject(answer.error);
+    else item.resolve(answer);
+  }
+  function post(s, items) {
+    if (items.length === 1) {
+      var one = items[0];
+      internals.invoke('booth_call', encoder.encode(head(s) + one.text.slice(1))).then(one.resolve, one.reject);
+      return;
+    }
+    var first = nextNumber;
+    nextNumber += items.length;
+    var texts = new Array(items.length);
+    for (var i = 0; i < items.length; i++) {
+      awaited[first + i] = items[i];
+      texts[i] = items[i].text;
+    }
+    internals.invoke('booth_call', encoder.encode(head(s) + '"first":' + first + ',"calls":[' + texts.join(',') + ']}'))
+      .then(function (list) {
+        for (var i = 0; i < items.length; i++) {
+          var a = Array.isArray(list) ? list[i] : undefined;
+          if (a === null) continue; // waits: answered through the Channel
+          answered(first + i, a && typeof a === 'object' ? a : { error: 'booth_call: 缺少第 ' + i + ' 个答复' });
+        }
+      }, function (e) {
+        for (var i = 0; i < items.length; i++) answered(first + i, { error: e });
+      });
+  }
+  function flush(s) {
+    var items = outbox;
+    outbox = [];
+    var start = 0, bytes = 0;
+    for (var i = 0; i < items.length; i++) {
+      bytes += items[i].text.length;
+      if (i + 1 === items.length || i + 1 - start === BATCH_CALLS || bytes >= BATCH_BYTES) {
+        post(s, items.slice(start, i + 1));
+        start = i + 1;
+        bytes = 0;
+      }
+    }
+  }
+  function endTurn() {
+    turnOpen = false;
+    if (outbox.length && sessionId !== null) flush(sessionId);
+  }
+  function gather(text) {
+    var p = new Promise(function (resolve, reject) { outbox.push({ text: text, resolve: resolve, reject: reject }); });
+    if (sessionId === null && !sessionAsked) {
+      sessionAsked = true;
+      attach().then(function (s) { sessionAsked = false; flush(s); }, function (e) {
+        sessionAsked = false;
+        var items = outbox;
+        outbox = [];
+        for (var i = 0; i < items.length; i++) items[i].reject(e);
+      });
+    }
+    return p;
+  }
   function send(dialect, name, params, finish) {
-    var args = { session: sessionId, dialect: dialect, name: name, params: params === undefined ? {} : params };
     var sent;
     try {
-      sent = sessionId !== null
-        ? internals.invoke('booth_call', body(args))
-        : attach().then(function (s) { args.session = s; return internals.invoke('booth_call', body(args)); });
+      var text = JSON.stringify({ dialect: dialect, name: name, params: params === undefined ? {} : params });
+      if (sessionId !== null && !turnOpen) {
+        turnOpen = true;
+        queueMicrotask(endTurn);
+        sent = internals.invoke('booth_call', encoder.encode(head(sessionId) + text.slice(1)));
+      } else {
+        sent = gather(text);
+      }
     } catch (e) {
       sent = Promise.reject(e);
     }

@@ -72,7 +72,12 @@ pub fn run(opts: RunOptions) -> i32 {
     let package = Arc::new(opts.package);
     let devices = Arc::new(opts.devices);
     let catalogue = Arc::new(opts.catalogue);
-    let state = Arc::new(AppState { devices: devices.clone(), package: package.clone(), catalogue: catalogue.clone() });
+    let state = Arc::new(AppState {
+        devices: devices.clone(),
+        package: package.clone(),
+        catalogue: catalogue.clone(),
+        replies: Default::default(),
+    });
     // A remote package's refusals name the booth.toml key that grants the permission.
     if package.is_remote() {
         devices.bridge.set_grant_hint(&package.manifest.id, crate::config::sections::REMOTE_PERMISSIONS_KEY);

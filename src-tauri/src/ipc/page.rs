@@ -75,7 +75,10 @@ pub async fn booth_attach(
         screen: if label == SECONDARY { Screen::Back } else { Screen::Front },
         url,
     };
-    let session = state.devices.bridge.open_session(info, Arc::new(ChannelSink::new(events)));
+    let sink = ChannelSink::new(events);
+    let batcher = sink.0.clone();
+    let session = state.devices.bridge.open_session(info, Arc::new(sink));
+    state.replies.add(session, &batcher);
     Ok(json!({ "session": session }))
 }
 
@@ -112,6 +115,39 @@ struct CallArgs {
     params: Value,
 }
 
+/// What the page's runtime sends as `booth_call`'s raw body: one call
+/// (`{"session", "dialect", "name", "params"}`), or the calls a page made in one turn of its
+/// event loop (`{"session", "first", "calls": [{"dialect", "name", "params"}, …]}`, numbered
+/// from `first`). Each call of a batch is parsed on its own, so one the bridge cannot read
+/// fails alone and nests as deep as a lone call may.
+#[derive(serde::Deserialize)]
+struct Body<'a> {
+    session: SessionId,
+    #[serde(default)]
+    dialect: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    params: Value,
+    #[serde(default)]
+    first: u64,
+    #[serde(borrow, default)]
+    calls: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// The most calls one batch may carry (the runtime sends at most 256): a batch is answered on
+/// the thread that received it, and one without bound would hold it as long as a page liked.
+const MAX_BATCH: usize = 1024;
+
+/// One call of a batch.
+#[derive(serde::Deserialize)]
+struct BatchedCall {
+    dialect: String,
+    name: String,
+    #[serde(default)]
+    params: Value,
+}
+
 async fn call(state: Arc<AppState>, label: String, args: CallArgs) -> Result<Reply, Value> {
     let dialect: Dialect = args.dialect.parse().map_err(|e: String| refuse("INVALID_PARAMS", e))?;
     if state.devices.bridge.session_key(args.session).is_none_or(|k| k != label) {
@@ -124,43 +160,171 @@ async fn call(state: Arc<AppState>, label: String, args: CallArgs) -> Result<Rep
     Ok(state.devices.bridge.call_value(args.session, dialect, &args.name, args.params).await)
 }
 
-/// `booth_call`: one call of a page, answered by the bridge. A call whose answer is ready at
-/// once (device information, state queries: most calls) is answered on the thread that received
-/// it; a call that waits continues on the async runtime. The round trip through the async
-/// runtime cost about 80 µs a call on the benchmark machine, 15% of a page's call (README,
-/// Performance); plugin handlers never block before their first `.await` (see
-/// `booth_bridge::Handler`).
+type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, Value>> + Send>>;
+
+/// Starts a call and answers it at once when it can: a call whose answer is ready (device
+/// information, state queries: most calls) is answered on the thread that received it; `Err`
+/// gives back one that waits. The round trip through the async runtime cost about 80 µs a call
+/// on the benchmark machine, 15% of a page's call (README, Performance); plugin handlers never
+/// block before their first `.await` (see `booth_bridge::Handler`).
+fn start(state: &Arc<AppState>, label: &str, args: CallArgs) -> Result<Result<Reply, Value>, Answer> {
+    let mut answer: Answer = Box::pin(call(state.clone(), label.to_string(), args));
+    let runtime = tauri::async_runtime::handle();
+    let _context = runtime.inner().enter();
+    futures::FutureExt::now_or_never(&mut answer).ok_or(answer)
+}
+
+/// `booth_call`: a page's call, or the calls it made in one turn, answered by the bridge.
+///
+/// A batch is answered with one JSON array, an entry per call in order: the reply
+/// (`{"ok", "body"}`), `{"error": …}` for a call refused before the bridge, or `null` for a
+/// call that waits (a scan, a card, a payment). A waiting call holds no other back: its answer
+/// goes later through the page's event Channel as `{"reply": number, …}`. Many calls in flight
+/// then cost a few IPC messages instead of one each way per call; a page's lone call is sent
+/// and answered exactly as before.
 pub fn booth_call(invoke: tauri::ipc::Invoke<tauri::Wry>) {
     let tauri::ipc::Invoke { message, resolver, .. } = invoke;
     let webview = message.webview();
+    let state = webview.state::<Arc<AppState>>().inner().clone();
+    let label = webview.label().to_string();
     let args = match message.payload() {
-        tauri::ipc::InvokeBody::Json(v) => <CallArgs as serde::Deserialize>::deserialize(v).map_err(|e| e.to_string()),
-        // The page's runtime sends the call as JSON text in a raw body.
-        tauri::ipc::InvokeBody::Raw(bytes) => match serde_json::from_slice::<CallArgs>(bytes) {
-            Ok(a) => Ok(a),
+        tauri::ipc::InvokeBody::Json(v) => {
+            <CallArgs as serde::Deserialize>::deserialize(v).map_err(|e| refuse("INVALID_PARAMS", e.to_string()))
+        }
+        // The page's runtime sends its calls as JSON text in a raw body.
+        tauri::ipc::InvokeBody::Raw(bytes) => match serde_json::from_slice::<Body>(bytes) {
+            Ok(Body { calls: Some(calls), .. }) if calls.len() > MAX_BATCH => {
+                let why = format!("booth_call: 一次最多 {MAX_BATCH} 个调用 (收到 {})", calls.len());
+                return resolver.reject(refuse("INVALID_PARAMS", why));
+            }
+            Ok(Body { session, calls: Some(calls), first, .. }) => {
+                return answer_batch(&state, &label, session, first, &calls, resolver);
+            }
+            Ok(Body { session, dialect: Some(dialect), name: Some(name), params, .. }) => {
+                Ok(CallArgs { session, dialect, name, params })
+            }
+            Ok(_) => Err(refuse("INVALID_PARAMS", "booth_call: dialect 与 name 必填")),
             Err(e) => return resolver.reject(e.to_string()),
         },
     };
     let args = match args {
         Ok(a) => a,
-        Err(e) => return resolver.reject(refuse("INVALID_PARAMS", e)),
-    };
-    let state = webview.state::<Arc<AppState>>().inner().clone();
-    let mut answer = Box::pin(call(state, webview.label().to_string(), args));
-    let now = {
-        let runtime = tauri::async_runtime::handle();
-        let _context = runtime.inner().enter();
-        futures::FutureExt::now_or_never(&mut answer)
+        Err(e) => return resolver.reject(e),
     };
     let respond = move |r: Result<Reply, Value>| match r {
         Ok(reply) => resolver.resolve(reply),
         Err(e) => resolver.reject(e),
     };
-    match now {
-        Some(r) => respond(r),
-        None => {
+    match start(&state, &label, args) {
+        Ok(r) => respond(r),
+        Err(answer) => {
             tauri::async_runtime::spawn(async move { respond(answer.await) });
         }
+    }
+}
+
+/// One entry of a batch's answer (see [`booth_call`]).
+fn entry(out: &mut String, r: &Result<Reply, Value>) {
+    let written = match r {
+        Ok(reply) => serde_json::to_string(reply),
+        Err(e) => serde_json::to_string(&json!({ "error": e })),
+    };
+    // A reply is a JSON tree already; writing it cannot fail.
+    out.push_str(&written.unwrap_or_else(|_| "null".into()));
+}
+
+fn answer_batch(
+    state: &Arc<AppState>,
+    label: &str,
+    session: SessionId,
+    first: u64,
+    calls: &[&serde_json::value::RawValue],
+    resolver: tauri::ipc::InvokeResolver<tauri::Wry>,
+) {
+    let mut entries: Vec<Option<Result<Reply, Value>>> = Vec::with_capacity(calls.len());
+    let mut waiting: Vec<(u64, Answer)> = Vec::new();
+    for (i, raw) in calls.iter().enumerate() {
+        let args = match serde_json::from_str::<BatchedCall>(raw.get()) {
+            Ok(c) => CallArgs { session, dialect: c.dialect, name: c.name, params: c.params },
+            // As a lone call's unreadable body: the message as text (the runtime tells a
+            // nesting past serde_json's limit from it).
+            Err(e) => {
+                entries.push(Some(Err(Value::String(e.to_string()))));
+                continue;
+            }
+        };
+        match start(state, label, args) {
+            Ok(r) => entries.push(Some(r)),
+            Err(answer) => {
+                entries.push(None);
+                waiting.push((first.wrapping_add(i as u64), answer));
+            }
+        }
+    }
+    let route = if waiting.is_empty() { None } else { state.replies.route(session) };
+    if waiting.is_empty() || route.is_some() {
+        for (id, answer) in waiting {
+            let route = route.clone();
+            tauri::async_runtime::spawn(async move {
+                let r = answer.await;
+                let mut out = format!("{{\"reply\":{id},\"answer\":");
+                entry(&mut out, &r);
+                out.push('}');
+                if let Some(batcher) = route.as_ref().and_then(std::sync::Weak::upgrade) {
+                    batcher.push(out);
+                }
+            });
+        }
+        resolver.resolve(tauri::ipc::Response::new(batch_json(&entries)));
+        return;
+    }
+    // No Channel to answer through (the page's session is ending): the batch waits for all.
+    tauri::async_runtime::spawn(async move {
+        let mut slots = entries.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i).collect::<Vec<_>>();
+        slots.reverse();
+        let mut entries = entries;
+        for (_, answer) in waiting {
+            let r = answer.await;
+            if let Some(i) = slots.pop() {
+                entries[i] = Some(r);
+            }
+        }
+        resolver.resolve(tauri::ipc::Response::new(batch_json(&entries)));
+    });
+}
+
+fn batch_json(entries: &[Option<Result<Reply, Value>>]) -> String {
+    let mut out = String::with_capacity(entries.len() * 320);
+    out.push('[');
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match e {
+            Some(r) => entry(&mut out, r),
+            None => out.push_str("null"),
+        }
+    }
+    out.push(']');
+    out
+}
+
+/// Where the answers of a page's batched calls that wait go: the event [`Batcher`] of its
+/// session, held weakly (the bridge owns the session's sink; a session that ended leaves a
+/// dead entry, cleared at the next attach).
+#[derive(Default)]
+pub struct ReplyRoutes(std::sync::Mutex<std::collections::HashMap<SessionId, std::sync::Weak<Batcher>>>);
+
+impl ReplyRoutes {
+    fn add(&self, session: SessionId, batcher: &Arc<Batcher>) {
+        let mut routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        routes.retain(|_, b| b.strong_count() > 0);
+        routes.insert(session, Arc::downgrade(batcher));
+    }
+
+    fn route(&self, session: SessionId) -> Option<std::sync::Weak<Batcher>> {
+        let routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(&session).filter(|b| b.strong_count() > 0).cloned()
     }
 }
 

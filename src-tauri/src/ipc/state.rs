@@ -10,4 +10,6 @@ pub struct AppState {
     pub package: Arc<Package>,
     /// `[apps]`: the other mini-programs, each on its own origin.
     pub catalogue: Arc<crate::shell::apps::Catalogue>,
+    /// Where the answers of batched calls that wait go (see `page::booth_call`).
+    pub replies: super::page::ReplyRoutes,
 }

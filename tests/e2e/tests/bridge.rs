@@ -339,3 +339,53 @@ async fn zip_package_runs() {
     })
     .await;
 }
+
+/// Calls a page makes in one run of its script go to Booth together (a lone call first, the
+/// rest in a few messages), each answered in its own callback; a call that waits for a device
+/// holds none of the others back and is answered on its own later; a call Booth cannot read
+/// fails alone.
+#[tokio::test]
+#[ignore = "needs Xvfb + tauri-driver; run by scripts/test-all"]
+async fn calls_made_together_go_together_and_a_waiting_one_holds_none_back() {
+    with_booth(&fixture("basic"), &[], async |b| {
+        b.wait_for("return window.ready", Duration::from_secs(5)).await;
+        let r = b
+            .run_async(
+                "const call = (p) => new Promise((r) => my.call('ampeHHCommunication', p, r));
+                 const first = call({action: 'getDeviceInfo', taskId: 'first'});
+                 window.scanned = null;
+                 call({action: 'getQRCode', event: 'open', taskId: 'scan', params: {timeout: 10000}}).then((r) => { window.scanned = r; });
+                 const quick = [];
+                 for (let i = 0; i < 600; i++) quick.push(call({action: 'getDeviceInfo', taskId: 'q' + i}));
+                 const wx = new Promise((r) => wxfaceapp.checkWxFacePayOsInfo({success: r, fail: r}));
+                 const big = call({action: 'getDeviceInfo', taskId: 'big', n: 1n});
+                 let v = {}; for (let i = 0; i < 200; i++) v = {a: v};
+                 const deep = call({action: 'getDeviceInfo', taskId: 'deep', params: v});
+                 Promise.all([first, Promise.all(quick), wx, big, deep]).then(([f, qs, w, bi, de]) => {
+                   const crossed = qs.filter((q, i) => q.taskId !== 'q' + i || q.success !== true).length;
+                   done({first: f.success, crossed, wx: w.osStatus, big: bi.errorCode, bigMessage: bi.message,
+                         deep: de.errorCode, deepMessage: de.message,
+                         waitingYet: window.scanned !== null});
+                 });",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r["first"], true, "{r}");
+        assert_eq!(r["crossed"], 0, "every reply in its own callback: {r}");
+        assert_eq!(r["wx"], "valid", "{r}");
+        assert_eq!(r["big"], "INVALID_PARAMS", "{r}");
+        assert!(r["bigMessage"].as_str().unwrap_or("").contains("无法序列化"), "{r}");
+        assert_eq!(r["deep"], "INVALID_PARAMS", "{r}");
+        assert!(r["deepMessage"].as_str().unwrap_or("").contains("嵌套过深"), "{r}");
+        assert_eq!(r["waitingYet"], false, "the waiting call was answered with the quick ones: {r}");
+
+        // The waiting call is answered by itself, through the page's events.
+        let (status, _) = b.control("POST", "/sim/scanner/scan", r#"{"code":"batched"}"#);
+        assert_eq!(status, 200);
+        let scanned = b.wait_for("return window.scanned", Duration::from_secs(5)).await;
+        assert_eq!(scanned["success"], true, "{scanned}");
+        assert_eq!(scanned["taskId"], "scan");
+        assert_eq!(scanned["data"], json!({"qrCode": "batched"}));
+    })
+    .await;
+}
