@@ -8,6 +8,9 @@
 //! 10 ms); the events that come within [`WINDOW`] after it wait for the window to end and go
 //! together, in order, as one JSON array of at most [`MAX_MESSAGE`] bytes (a bigger event goes
 //! alone). The runtime (`runtime.js`) takes the array apart.
+//!
+//! The same messages carry the answers of a page's calls that were sent together and had to
+//! wait (`page::booth_call`): [`ReplyRoutes`] finds a session's batcher for them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,6 +86,25 @@ impl Batcher {
             }
         }
         true
+    }
+}
+
+/// Where the answers of a page's batched calls that wait go: the event [`Batcher`] of its
+/// session, held weakly (the bridge owns the session's sink; a session that ended leaves a
+/// dead entry, cleared at the next attach).
+#[derive(Default)]
+pub struct ReplyRoutes(Mutex<std::collections::HashMap<booth_bridge::SessionId, std::sync::Weak<Batcher>>>);
+
+impl ReplyRoutes {
+    pub fn add(&self, session: booth_bridge::SessionId, batcher: &Arc<Batcher>) {
+        let mut routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        routes.retain(|_, b| b.strong_count() > 0);
+        routes.insert(session, Arc::downgrade(batcher));
+    }
+
+    pub fn route(&self, session: booth_bridge::SessionId) -> Option<std::sync::Weak<Batcher>> {
+        let routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(&session).filter(|b| b.strong_count() > 0).cloned()
     }
 }
 
@@ -197,6 +219,24 @@ mod tests {
         assert_eq!(all[100].len(), MAX_MESSAGE * 2);
         assert!(out.len() >= 4, "{}", out.len());
         assert!(pack(Vec::new()).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_route_lasts_as_long_as_its_session_and_dead_ones_are_cleared() {
+        let routes = ReplyRoutes::default();
+        let (_, send) = collector();
+        let first = Batcher::new(tokio::runtime::Handle::current(), send);
+        routes.add(1, &first);
+        let found = routes.route(1).and_then(|w| w.upgrade()).expect("a live session's route");
+        assert!(Arc::ptr_eq(&found, &first));
+        assert!(routes.route(2).is_none(), "another session has none");
+        drop(found);
+        drop(first);
+        assert!(routes.route(1).is_none(), "the session's sink is gone, and its route with it");
+        let (_, send) = collector();
+        let second = Batcher::new(tokio::runtime::Handle::current(), send);
+        routes.add(2, &second);
+        assert_eq!(routes.0.lock().unwrap().len(), 1, "the dead route was cleared at the next attach");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -309,25 +309,6 @@ fn batch_json(entries: &[Option<Result<Reply, Value>>]) -> String {
     out
 }
 
-/// Where the answers of a page's batched calls that wait go: the event [`Batcher`] of its
-/// session, held weakly (the bridge owns the session's sink; a session that ended leaves a
-/// dead entry, cleared at the next attach).
-#[derive(Default)]
-pub struct ReplyRoutes(std::sync::Mutex<std::collections::HashMap<SessionId, std::sync::Weak<Batcher>>>);
-
-impl ReplyRoutes {
-    fn add(&self, session: SessionId, batcher: &Arc<Batcher>) {
-        let mut routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        routes.retain(|_, b| b.strong_count() > 0);
-        routes.insert(session, Arc::downgrade(batcher));
-    }
-
-    fn route(&self, session: SessionId) -> Option<std::sync::Weak<Batcher>> {
-        let routes = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        routes.get(&session).filter(|b| b.strong_count() > 0).cloned()
-    }
-}
-
 #[tauri::command]
 pub async fn booth_subscribe(
     webview: Webview,

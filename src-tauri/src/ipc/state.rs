@@ -11,5 +11,5 @@ pub struct AppState {
     /// `[apps]`: the other mini-programs, each on its own origin.
     pub catalogue: Arc<crate::shell::apps::Catalogue>,
     /// Where the answers of batched calls that wait go (see `page::booth_call`).
-    pub replies: super::page::ReplyRoutes,
+    pub replies: super::batch::ReplyRoutes,
 }
