@@ -98,7 +98,8 @@ struct Measured {
     /// api → CPU seconds of the app's process and of the processes below it (the web
     /// processes) over the sequential chunks, and the calls they made.
     cpu: BTreeMap<String, (f64, f64, f64)>,
-    /// api → calls/s per round of 1,000 in flight.
+    /// api → calls/s per round of 1,000 in flight; "api/apart": each started a microtask after
+    /// the one before (Booth's runtime then sends each in a message of its own).
     conc: BTreeMap<String, Vec<f64>>,
     /// "transport size" → emit → listener → call back (µs), and the page clock's p50 (ms) per round.
     paced: BTreeMap<String, (Vec<f64>, Vec<f64>)>,
@@ -238,10 +239,16 @@ fn measure(pair: &mut [(&mut App, &mut Measured)], plan: &Plan) -> Result<(), St
     for _ in 0..plan.conc_rounds {
         for (app, m) in pair.iter_mut() {
             for &api in apis(app.kind).iter().filter(|a| **a != "log") {
-                let r = app.command(json!({"op": "conc", "api": api, "n": plan.conc, "rounds": 1}), REPORT_WAIT)?;
-                let ms = r["ms"].as_array().and_then(|a| a.first()).and_then(Value::as_f64).unwrap_or(f64::NAN);
-                m.conc.entry(api.to_string()).or_default().push(plan.conc as f64 / (ms.max(1.0) / 1000.0));
-                app.stamps()?;
+                for apart in [false, true] {
+                    let r = app.command(
+                        json!({"op": "conc", "api": api, "n": plan.conc, "rounds": 1, "apart": apart}),
+                        REPORT_WAIT,
+                    )?;
+                    let ms = r["ms"].as_array().and_then(|a| a.first()).and_then(Value::as_f64).unwrap_or(f64::NAN);
+                    let key = if apart { format!("{api}/apart") } else { api.to_string() };
+                    m.conc.entry(key).or_default().push(plan.conc as f64 / (ms.max(1.0) / 1000.0));
+                    app.stamps()?;
+                }
             }
         }
     }
@@ -729,6 +736,7 @@ fn summarize(
     let raw_rate = faster(sync_rate, async_rate);
     let raw_spread = if async_rate > sync_rate { async_spread } else { sync_spread };
     let raw_conc = faster(sync_conc, async_conc);
+    let raw_apart = faster(conc(raw, "noop/apart"), conc(raw, "noop_async/apart"));
     lines.push(Line::Heading(format!(
         "bridge round trip, sequential ({} calls a round; raw: the faster no-op command)",
         thousands(plan.seq as f64)
@@ -749,7 +757,8 @@ fn summarize(
         )));
         bridge_json.insert(
             api.into(),
-            json!({"sequentialPerSecond": r, "roundTripUs": s.json(), "concurrentPerSecond": conc(booth, api)}),
+            json!({"sequentialPerSecond": r, "roundTripUs": s.json(), "concurrentPerSecond": conc(booth, api),
+                "concurrentApartPerSecond": conc(booth, &format!("{api}/apart"))}),
         );
     }
     bridge_json.insert("trivialCommandSequentialPerSecond".into(), json!(seq(booth, "log").0));
@@ -797,6 +806,13 @@ fn summarize(
             Row::new(format!("{label}, calls/s"), rate(raw_conc), rate(c), ratio(c, raw_conc))
                 .target("≥ 0.9×", at_least(ratio(c, raw_conc), 0.9)),
         ));
+        let apart = conc(booth, &format!("{api}/apart"));
+        lines.push(Line::Row(Row::new(
+            "  started a microtask apart (one message a call), calls/s",
+            rate(raw_apart),
+            rate(apart),
+            ratio(apart, raw_apart),
+        )));
     }
     lines.push(Line::Row(Row::new(
         "(raw: main-thread no-op; async no-op), calls/s",
@@ -809,8 +825,10 @@ fn summarize(
         json!({
             "booth": bridge_json,
             "raw": {
-                "noop": {"sequentialPerSecond": sync_rate, "roundTripUs": sync_spread.json(), "concurrentPerSecond": sync_conc},
-                "noopAsync": {"sequentialPerSecond": async_rate, "roundTripUs": async_spread.json(), "concurrentPerSecond": async_conc},
+                "noop": {"sequentialPerSecond": sync_rate, "roundTripUs": sync_spread.json(), "concurrentPerSecond": sync_conc,
+                    "concurrentApartPerSecond": conc(raw, "noop/apart")},
+                "noopAsync": {"sequentialPerSecond": async_rate, "roundTripUs": async_spread.json(), "concurrentPerSecond": async_conc,
+                    "concurrentApartPerSecond": conc(raw, "noop_async/apart")},
             },
             "baseline": "the faster of noop and noopAsync, per measure",
             "sequentialCalls": plan.seq, "inFlight": plan.conc,
