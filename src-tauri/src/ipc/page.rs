@@ -229,8 +229,9 @@ fn entry(out: &mut String, r: &Result<Reply, Value>) {
         Ok(reply) => serde_json::to_string(reply),
         Err(e) => serde_json::to_string(&json!({ "error": e })),
     };
-    // A reply is a JSON tree already; writing it cannot fail.
-    out.push_str(&written.unwrap_or_else(|_| "null".into()));
+    // A reply is a JSON tree already and writing it does not fail; were it to, the call gets an
+    // error, never `null` (which would leave it waiting).
+    out.push_str(&written.unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string()));
 }
 
 fn answer_batch(
