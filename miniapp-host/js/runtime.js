@@ -139,6 +139,8 @@ function __boothRuntime(cfg, dom) {
   var awaited = Object.create(null); // number -> outbox entry, for calls of a batch
   var nextNumber = 0;
   function head(s) { return '{"session":' + JSON.stringify(s) + ','; }
+  // One call alone; `text` is its JSON without the session.
+  function one(s, text) { return internals.invoke('booth_call', encoder.encode(head(s) + text.slice(1))); }
   function answered(number, answer) {
     var item = awaited[number];
     if (!item) return;
@@ -148,8 +150,7 @@ function __boothRuntime(cfg, dom) {
   }
   function post(s, items) {
     if (items.length === 1) {
-      var one = items[0];
-      internals.invoke('booth_call', encoder.encode(head(s) + one.text.slice(1))).then(one.resolve, one.reject);
+      one(s, items[0].text).then(items[0].resolve, items[0].reject);
       return;
     }
     var first = nextNumber;
@@ -207,7 +208,7 @@ function __boothRuntime(cfg, dom) {
       if (sessionId !== null && !turnOpen) {
         turnOpen = true;
         queueMicrotask(endTurn);
-        sent = internals.invoke('booth_call', encoder.encode(head(sessionId) + text.slice(1)));
+        sent = one(sessionId, text);
       } else {
         sent = gather(text);
       }

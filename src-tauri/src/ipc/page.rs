@@ -243,7 +243,8 @@ fn answer_batch(
     resolver: tauri::ipc::InvokeResolver<tauri::Wry>,
 ) {
     let mut entries: Vec<Option<Result<Reply, Value>>> = Vec::with_capacity(calls.len());
-    let mut waiting: Vec<(u64, Answer)> = Vec::new();
+    // Which calls wait, by their place in the batch.
+    let mut waiting: Vec<(usize, Answer)> = Vec::new();
     for (i, raw) in calls.iter().enumerate() {
         let args = match serde_json::from_str::<BatchedCall>(raw.get()) {
             Ok(c) => CallArgs { session, dialect: c.dialect, name: c.name, params: c.params },
@@ -258,13 +259,14 @@ fn answer_batch(
             Ok(r) => entries.push(Some(r)),
             Err(answer) => {
                 entries.push(None);
-                waiting.push((first.wrapping_add(i as u64), answer));
+                waiting.push((i, answer));
             }
         }
     }
     let route = if waiting.is_empty() { None } else { state.replies.route(session) };
     if waiting.is_empty() || route.is_some() {
-        for (id, answer) in waiting {
+        for (i, answer) in waiting {
+            let id = first.wrapping_add(i as u64);
             let route = route.clone();
             tauri::async_runtime::spawn(async move {
                 let r = answer.await;
@@ -281,14 +283,8 @@ fn answer_batch(
     }
     // No Channel to answer through (the page's session is ending): the batch waits for all.
     tauri::async_runtime::spawn(async move {
-        let mut slots = entries.iter().enumerate().filter(|(_, e)| e.is_none()).map(|(i, _)| i).collect::<Vec<_>>();
-        slots.reverse();
-        let mut entries = entries;
-        for (_, answer) in waiting {
-            let r = answer.await;
-            if let Some(i) = slots.pop() {
-                entries[i] = Some(r);
-            }
+        for (i, answer) in waiting {
+            entries[i] = Some(answer.await);
         }
         resolver.resolve(tauri::ipc::Response::new(batch_json(&entries)));
     });
