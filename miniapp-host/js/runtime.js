@@ -116,11 +116,11 @@ function __boothRuntime(cfg, dom) {
   }
 
   // Sends one call; always resolves to {ok, body}, passed through `finish` when given (one
-  // promise step fewer per call). The call travels as JSON text in a raw IPC body, which Booth
-  // parses once: Tauri's own JSON path serializes with a replacer called for every key
-  // (JavaScriptCore's fast path off) and is parsed twice on arrival (a JSON tree, then the
-  // arguments). What JSON cannot serialize (a cycle, a BigInt, a throwing getter) throws a
-  // JavaScript error here, never a rejection from Booth.
+  // promise step fewer per call). The call is JSON text written once here, never by Tauri's own
+  // JSON path (a replacer called for every key takes JavaScriptCore off its fast path): a lone
+  // call inside a message to Tauri's IPC handler (`one`), gathered calls as a raw IPC body
+  // that Booth parses once. What JSON cannot serialize (a cycle, a BigInt, a throwing getter)
+  // throws a JavaScript error here, never a rejection from Booth.
   //
   // A call goes at once, alone, unless another went before it in the same run of the page's
   // script (no wait is added to a lone call). The calls that follow it before the page's next
@@ -139,8 +139,63 @@ function __boothRuntime(cfg, dom) {
   var awaited = Object.create(null); // number -> outbox entry, for calls of a batch
   var nextNumber = 0;
   function head(s) { return '{"session":' + JSON.stringify(s) + ','; }
+
+  // A lone call goes as a message to Tauri's IPC handler (WebKit's script message handler,
+  // WebView2's postMessage) and its reply comes back as a script: about half the work in both
+  // processes of Tauri's `invoke`, a fetch of an `ipc:` URL with headers, a Response and a body
+  // to read (README, Performance). Tauri parses such a message whole before Booth sees it and
+  // drops one it cannot parse without an answer, so a call whose JSON might not parse there
+  // (nesting near serde_json's limit of 128 levels) or that is large goes by fetch, whose every
+  // failure is answered. The handler is taken now, before the page runs; Tauri's invoke key
+  // travels in the message as Tauri's own fallback sends it (it grants nothing the page's
+  // `invoke` does not have).
+  var POST_MAX_CHARS = 16 * 1024;
+  var POST_MAX_DEPTH = 100;
+  var ipc = window.ipc;
+  var ipcPost = ipc && typeof ipc.postMessage === 'function' && typeof cfg.invokeKey === 'string'
+    && typeof internals.transformCallback === 'function' ? ipc.postMessage : null;
+  var apply = Reflect.apply;
+  var invokeKey = ipcPost ? JSON.stringify(cfg.invokeKey) : '';
+  var forget = typeof internals.unregisterCallback === 'function' ? internals.unregisterCallback : function () {};
+  function postable(body) {
+    if (body.length > POST_MAX_CHARS) return false;
+    // Shorter than twice the depth limit: cannot nest that deep.
+    if (body.length < 2 * POST_MAX_DEPTH) return true;
+    var depth = 0;
+    for (var i = 0; i < body.length; i++) {
+      var c = body.charCodeAt(i);
+      if (c === 34) { // a string: to its closing quote
+        for (i++; i < body.length; i++) {
+          c = body.charCodeAt(i);
+          if (c === 92) i++;
+          else if (c === 34) break;
+        }
+      } else if (c === 123 || c === 91) {
+        if (++depth > POST_MAX_DEPTH) return false;
+      } else if (c === 125 || c === 93) {
+        depth--;
+      }
+    }
+    return true;
+  }
+  function fetched(body) { return internals.invoke('booth_call', encoder.encode(body)); }
   // One call alone; `text` is its JSON without the session.
-  function one(s, text) { return internals.invoke('booth_call', encoder.encode(head(s) + text.slice(1))); }
+  function one(s, text) {
+    var body = head(s) + text.slice(1);
+    if (ipcPost === null || !postable(body)) return fetched(body);
+    return new Promise(function (resolve, reject) {
+      var done = internals.transformCallback(function (r) { forget(failed); resolve(r); }, true);
+      var failed = internals.transformCallback(function (e) { forget(done); reject(e); }, true);
+      try {
+        apply(ipcPost, ipc, ['{"cmd":"booth_call","callback":' + done + ',"error":' + failed + ',"payload":' + body +
+          ',"__TAURI_INVOKE_KEY__":' + invokeKey + '}']);
+      } catch (e) {
+        forget(done);
+        forget(failed);
+        fetched(body).then(resolve, reject);
+      }
+    });
+  }
   function answered(number, answer) {
     var item = awaited[number];
     if (!item) return;
@@ -201,10 +256,16 @@ function __boothRuntime(cfg, dom) {
     }
     return p;
   }
+  // Half a surrogate pair in a string, as JSON.stringify writes it (it escapes nothing else of
+  // the kind); not when the backslash is itself escaped (the text `\\ud800`).
+  var LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
   function send(dialect, name, params, finish) {
     var sent;
     try {
       var text = JSON.stringify({ dialect: dialect, name: name, params: params === undefined ? {} : params });
+      // UTF-8 cannot carry half a surrogate pair and Booth's JSON reader refuses one: it becomes
+      // U+FFFD, as in a browser's fetch body.
+      if (text.indexOf('\\u') >= 0) text = text.replace(LONE_SURROGATE, '$1\\ufffd');
       if (sessionId !== null && !turnOpen) {
         turnOpen = true;
         queueMicrotask(endTurn);

@@ -128,6 +128,10 @@ struct RuntimeConfig<'a> {
     bases: Vec<String>,
     wxfaceapp: Names,
     ft: Names,
+    /// Tauri's invoke key: the runtime sends a lone call as a message to Tauri's IPC handler,
+    /// which takes it only with the key (see `send` in `js/runtime.js`).
+    #[serde(rename = "invokeKey")]
+    invoke_key: &'a str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,8 +154,15 @@ pub fn package_root(entry: &url::Url) -> Option<url::Url> {
 }
 
 /// The initialization script for a page of `package_id`, defining only `dialects`. `remote`:
-/// the entry URLs of the remote packages the window may show (page paths resolve inside them).
-pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str, remote: &[url::Url]) -> String {
+/// the entry URLs of the remote packages the window may show (page paths resolve inside them);
+/// `invoke_key`: Tauri's (`AppHandle::invoke_key`).
+pub fn init_script(
+    dialects: &[Dialect],
+    package_id: &str,
+    booth_version: &str,
+    remote: &[url::Url],
+    invoke_key: &str,
+) -> String {
     let mut dialects = dialects.to_vec();
     dialects.sort();
     dialects.dedup();
@@ -162,6 +173,7 @@ pub fn init_script(dialects: &[Dialect], package_id: &str, booth_version: &str, 
         bases: remote.iter().filter_map(package_root).map(String::from).collect(),
         wxfaceapp: names_of(Dialect::Wxfaceapp),
         ft: names_of(Dialect::Ft),
+        invoke_key,
     };
     // serde_json escapes everything that could end the script early except `</`, which does
     // not matter in an initialization script (it is never parsed as HTML).
@@ -177,13 +189,16 @@ mod tests {
 
     #[test]
     fn script_carries_only_the_listed_dialects_and_every_name() {
-        let s = init_script(&[Dialect::My, Dialect::Ft], "demo", "0.1.0", &[]);
+        let s = init_script(&[Dialect::My, Dialect::Ft], "demo", "0.1.0", &[], "inv0ke");
         assert!(s.contains(r#""dialects":["my","ft"]"#), "{}", &s[s.len() - 400..]);
         for name in names(Dialect::Wxfaceapp, Kind::Call).into_iter().chain(names(Dialect::Wxfaceapp, Kind::Event)) {
             assert!(s.contains(&format!("\"{name}\"")), "{name}");
         }
         assert!(s.contains("\"webrtc.mediaDevices.getUserMedia\""));
         assert!(s.contains("__boothConsole();") && s.ends_with("//# sourceURL=booth-runtime.js\n"));
+        // The invoke key is an argument of the runtime's call, never a global of the page.
+        assert!(s.contains(r#""invokeKey":"inv0ke"}, __boothDom());"#), "{}", &s[s.len() - 200..]);
+        assert_eq!(s.matches("inv0ke").count(), 1);
         assert!(console_script().contains("__boothConsole();") && !console_script().contains("__boothRuntime("));
     }
 
@@ -193,14 +208,7 @@ mod tests {
     /// wait so that the later ones go on (a late one after that is dropped).
     #[test]
     fn event_messages_are_taken_in_order_and_a_lost_one_does_not_hold_the_rest() {
-        let config = RuntimeConfig {
-            dialects: vec![Dialect::My],
-            package: "demo",
-            version: "0.1.0",
-            bases: Vec::new(),
-            wxfaceapp: names_of(Dialect::Wxfaceapp),
-            ft: names_of(Dialect::Ft),
-        };
+        let config = config();
         let harness = format!(
             r#"'use strict';
 globalThis.window = globalThis;
@@ -242,6 +250,27 @@ setTimeout(function () {{
             config = serde_json::to_string(&config).unwrap(),
         )
         .replace("GAP_MS + 500", "3500");
+        let r = node(&harness);
+        assert_eq!(r["before"], serde_json::json!([1, 2, 3, 4, 5]), "{r}");
+        assert_eq!(r["after"], serde_json::json!([1, 2, 3, 4, 5, 8, 9, 10]), "{r}");
+        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1), "{r}");
+        assert!(r["warnings"][0].as_str().is_some_and(|w| w.contains("4–4")), "{r}");
+    }
+
+    fn config() -> RuntimeConfig<'static> {
+        RuntimeConfig {
+            dialects: vec![Dialect::My],
+            package: "demo",
+            version: "0.1.0",
+            bases: Vec::new(),
+            wxfaceapp: names_of(Dialect::Wxfaceapp),
+            ft: names_of(Dialect::Ft),
+            invoke_key: "inv0ke",
+        }
+    }
+
+    /// Runs a harness script under node; it prints one JSON line.
+    fn node(harness: &str) -> serde_json::Value {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("harness.js");
         std::fs::write(&file, harness).unwrap();
@@ -251,11 +280,85 @@ setTimeout(function () {{
             .expect("node (scripts/setup.sh installs it for the WebdriverIO tests)");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-        assert_eq!(r["before"], serde_json::json!([1, 2, 3, 4, 5]), "{r}");
-        assert_eq!(r["after"], serde_json::json!([1, 2, 3, 4, 5, 8, 9, 10]), "{r}");
-        assert_eq!(r["warnings"].as_array().map(Vec::len), Some(1), "{r}");
-        assert!(r["warnings"][0].as_str().is_some_and(|w| w.contains("4–4")), "{r}");
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    }
+
+    /// A lone call goes as a message to Tauri's IPC handler, with the invoke key and a callback
+    /// pair that is gone once it answered; a call Tauri could not parse there (nesting past
+    /// 100 levels), a large one, and one whose message the webview refuses go by fetch — each
+    /// gets its one answer. Half a surrogate pair travels as U+FFFD.
+    #[test]
+    fn a_lone_call_goes_as_a_message_unless_tauri_could_not_read_it() {
+        let harness = format!(
+            r#"'use strict';
+globalThis.window = globalThis;
+globalThis.location = {{ href: 'booth://localhost/index.html' }};
+var callbacks = new Map(), ids = 0, posted = [], fetched = [], refuse = false;
+window.__TAURI_INTERNALS__ = {{
+  transformCallback: function (cb, once) {{
+    var id = ++ids;
+    callbacks.set(id, function (d) {{ if (once) callbacks.delete(id); cb(d); }});
+    return id;
+  }},
+  unregisterCallback: function (id) {{ callbacks.delete(id); }},
+  invoke: function (cmd, args) {{
+    if (cmd === 'booth_attach') return Promise.resolve({{ session: 1 }});
+    var body = JSON.parse(new TextDecoder().decode(args));
+    fetched.push(body.calls ? 'batch' : body.params.taskId);
+    return Promise.resolve(body.calls ? body.calls.map(function (c) {{ return {{ ok: true, body: {{ taskId: c.params.taskId, via: 'fetch' }} }}; }})
+      : {{ ok: true, body: {{ taskId: body.params.taskId, via: 'fetch' }} }});
+  }}
+}};
+window.ipc = {{ postMessage: function (text) {{
+  if (refuse) {{ refuse = false; throw new Error('no handler'); }}
+  var m = JSON.parse(text);
+  if (m.cmd !== 'booth_call' || m.__TAURI_INVOKE_KEY__ !== 'inv0ke' || m.payload.session !== 1) throw new Error('bad message ' + text);
+  var p = m.payload.params;
+  posted.push(p.taskId === 'surrogate' ? p.taskId + ':' + p.params.s.charCodeAt(0).toString(16) : p.taskId);
+  setTimeout(function () {{
+    if (m.payload.params.taskId === 'refused') window.__TAURI_INTERNALS__.runCallback(m.error, 'refused by Tauri');
+    else window.__TAURI_INTERNALS__.runCallback(m.callback, {{ ok: true, body: {{ taskId: m.payload.params.taskId, via: 'post' }} }});
+  }}, 1);
+}} }};
+window.__TAURI_INTERNALS__.runCallback = function (id, d) {{ callbacks.get(id)(d); }};
+{RUNTIME_JS}
+__boothRuntime({config}, {{}});
+function nest(n) {{ var v = {{}}; for (var i = 0; i < n; i++) v = {{ a: v }}; return v; }}
+function call(taskId, params) {{
+  return new Promise(function (r) {{ my.call('ampeHHCommunication', {{ action: 'getDeviceInfo', taskId: taskId, params: params }}, r); }});
+}}
+(async function () {{
+  var replies = [];
+  replies.push(await call('first'));
+  var kept = callbacks.size; // the page's event Channel
+  replies.push(await call('plain', {{ text: '你好 "[{{' }}));
+  replies.push(await call('deep-90', nest(90)));
+  replies.push(await call('deep-150', nest(150)));
+  replies.push(await call('surrogate', {{ s: '\ud800' }}));
+  replies.push(await call('large', {{ s: 'x'.repeat(20000) }}));
+  refuse = true;
+  replies.push(await call('thrown'));
+  replies.push(await call('refused'));
+  console.log(JSON.stringify({{ posted: posted, fetched: fetched, left: callbacks.size - kept,
+    replies: replies.map(function (r) {{ return r.via ? r.taskId + ':' + r.via : r.errorCode + ':' + r.message; }}) }}));
+}})();
+"#,
+            config = serde_json::to_string(&config()).unwrap(),
+        );
+        let r = node(&harness);
+        assert_eq!(r["posted"], serde_json::json!(["first", "plain", "deep-90", "surrogate:fffd", "refused"]), "{r}");
+        assert_eq!(r["fetched"], serde_json::json!(["deep-150", "large", "thrown"]), "{r}");
+        assert_eq!(r["left"], 0, "{r}");
+        let replies = r["replies"].as_array().unwrap();
+        assert_eq!(replies.len(), 8, "{r}");
+        assert_eq!(replies[1], "plain:post", "{r}");
+        assert_eq!(replies[3], "deep-150:fetch", "{r}");
+        assert_eq!(replies[6], "thrown:fetch", "{r}");
+        assert!(
+            replies[7].as_str().unwrap().contains("INTERNAL:")
+                && replies[7].as_str().unwrap().contains("refused by Tauri"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -270,6 +373,7 @@ setTimeout(function () {{
             "demo",
             "0.1.0",
             &[url::Url::parse("https://h.example/app/index.html").unwrap()],
+            "inv0ke",
         );
         assert!(s.contains(r#""bases":["https://h.example/app/"]"#));
     }

@@ -42,8 +42,8 @@ pub fn open_windows(
         remote.push(u.clone());
     }
     let script = match catalogue.apps().next() {
-        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION, &remote),
-        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION, &remote),
+        Some(_) => runtime::init_script(&booth_bridge::Dialect::ALL, &m.id, crate::VERSION, &remote, app.invoke_key()),
+        None => runtime::init_script(&m.dialects, &m.id, crate::VERSION, &remote, app.invoke_key()),
     };
     // Each page window's own scripts carry its page key (see `page_key`).
     let page_keys = Arc::new(PageKeys::new()?);

@@ -82,6 +82,31 @@ async fn unsupported_and_bad_calls_get_error_replies() {
         assert_eq!(r["errorCode"], "INVALID_PARAMS", "deep params: {r}");
         assert!(r["message"].as_str().unwrap_or("").contains("嵌套过深"), "{r}");
         assert_eq!(r["taskId"], "", "{r}");
+        // A lone call goes as a message to Tauri's IPC handler unless Tauri could not read it
+        // there: each of these is answered, whichever way it went.
+        let r = b
+            .run_async(
+                "let v = {}; for (let i = 0; i < 90; i++) v = {a: v};
+                 my.call('ampeHHCommunication', {action: 'getDeviceInfo', taskId: 'd90', params: v}, done);",
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r["errorCode"], "INVALID_PARAMS", "90 levels, Booth's own limit: {r}");
+        assert!(r["message"].as_str().unwrap_or("").contains("参数嵌套超过 32 层"), "{r}");
+        assert_eq!(r["taskId"], "", "nothing of a request past the limit is echoed: {r}");
+        let r = b.ampe(json!({"action": "getDeviceInfo", "event": "open", "taskId": "s", "params": {"s": "\u{1F600}"}})).await;
+        assert_eq!(r["success"], true, "{r}");
+        let r = b
+            .run_async("my.call('ampeHHCommunication', {action: 'getDeviceInfo', taskId: 'lone', params: {s: '\\ud800'}}, done);", Value::Null)
+            .await;
+        assert_eq!(r["success"], true, "a lone surrogate: {r}");
+        assert_eq!(r["taskId"], "lone", "{r}");
+        // A reply larger than Tauri evaluates directly (8 KiB): fetched by Tauri's channel.
+        let r = b
+            .run_async("my.call('ampeHHCommunication', {action: 'getDeviceInfo', taskId: 't'.repeat(12000)}, done);", Value::Null)
+            .await;
+        assert_eq!(r["success"], true, "{r}");
+        assert_eq!(r["taskId"].as_str().map(str::len), Some(12000));
         let r = b.run_async("wxfaceapp.checkWxFacePayOsInfo({success: function (r) { done({ok: r}); }, fail: done});", Value::Null).await;
         assert_eq!(r["ok"]["osStatus"], "valid", "after the refusals the bridge still answers: {r}");
 
