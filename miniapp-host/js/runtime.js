@@ -151,7 +151,16 @@ function __boothRuntime(cfg, dom) {
   // `invoke` does not have).
   var POST_MAX_CHARS = 16 * 1024;
   var POST_MAX_DEPTH = 100;
-  var ipc = window.ipc;
+  // The handler and its method as they are now, before the page runs (WebKit, WebView2), not
+  // `window.ipc`, which looks them up when called: a page that shadows the handler's
+  // `postMessage` neither sees nor drops a call.
+  var ipc = (function () {
+    var w = window.webkit && window.webkit.messageHandlers && window.webkit.messageHandlers.ipc;
+    if (w && typeof w.postMessage === 'function') return w;
+    w = window.chrome && window.chrome.webview;
+    if (w && typeof w.postMessage === 'function') return w;
+    return window.ipc;
+  })();
   var ipcPost = ipc && typeof ipc.postMessage === 'function' && typeof cfg.invokeKey === 'string'
     && typeof internals.transformCallback === 'function' ? ipc.postMessage : null;
   var apply = Reflect.apply;

@@ -1,7 +1,7 @@
 //! End to end, a hostile mini-program in a real booth window: it calls Booth's internal commands
 //! itself (a forged keyboard-wedge scan, a key, activity, the administrator's gesture and
-//! requests), types a synthetic scanner burst, spies on `fetch`, `Headers`, `JSON.stringify` and
-//! `Object.prototype` for Booth's page key, and tries the same from an iframe of its own, a
+//! requests), types a synthetic scanner burst, spies on `fetch`, `Headers`, `JSON.stringify`,
+//! `Object.prototype` and the webview's message handler for Booth's page key, and tries the same from an iframe of its own, a
 //! `javascript:` URL and a cross-origin iframe. Every attempt is refused; a real scan still
 //! arrives; the spies never see the key.
 //! Needs Xvfb, a window manager and tauri-driver: run through `scripts/test-all`.
@@ -138,6 +138,10 @@ async fn a_page_cannot_forge_input_or_reach_internal_commands() {
         let spied_text = spied.to_string();
         assert!(!spied_text.contains("Booth-Page-Key") && !spied_text.to_lowercase().contains("booth-page-key"), "{spied}");
         assert!(!spied_text.contains("booth_input"), "Booth's scan went through the page's spies: {spied}");
+        // The page shadowed the message handler's `postMessage`: its lone calls (the getQRCode
+        // above) still went to Booth, and the spy saw none of them.
+        assert_eq!(b.client.execute("return window.webkitReplaced;", vec![]).await.unwrap(), json!(true));
+        assert!(!spied_text.contains("webkit.postMessage"), "{spied}");
         let (_, health) = b.control("GET", "/health", "");
         assert_eq!(health["bridge"]["panicsContained"], 0, "{health}");
     })
