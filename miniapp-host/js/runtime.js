@@ -146,9 +146,8 @@ function __boothRuntime(cfg, dom) {
   // to read (README, Performance). Tauri parses such a message whole before Booth sees it and
   // drops one it cannot parse without an answer, so a call whose JSON might not parse there
   // (nesting near serde_json's limit of 128 levels) or that is large goes by fetch, whose every
-  // failure is answered. The handler is taken now, before the page runs; Tauri's invoke key
-  // travels in the message as Tauri's own fallback sends it (it grants nothing the page's
-  // `invoke` does not have).
+  // failure is answered. Tauri's invoke key travels in the message as Tauri's own fallback
+  // sends it (it grants nothing the page's `invoke` does not have).
   var POST_MAX_CHARS = 16 * 1024;
   var POST_MAX_DEPTH = 100;
   // The handler and its method as they are now, before the page runs (WebKit, WebView2), not

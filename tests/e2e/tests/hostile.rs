@@ -1,9 +1,9 @@
 //! End to end, a hostile mini-program in a real booth window: it calls Booth's internal commands
 //! itself (a forged keyboard-wedge scan, a key, activity, the administrator's gesture and
 //! requests), types a synthetic scanner burst, spies on `fetch`, `Headers`, `JSON.stringify`,
-//! `Object.prototype` and the webview's message handler for Booth's page key, and tries the same from an iframe of its own, a
-//! `javascript:` URL and a cross-origin iframe. Every attempt is refused; a real scan still
-//! arrives; the spies never see the key.
+//! `Object.prototype` and the webview's message handler for Booth's page key, and tries the
+//! same from an iframe of its own, a `javascript:` URL and a cross-origin iframe. Every attempt
+//! is refused; a real scan still arrives; the spies never see the key.
 //! Needs Xvfb, a window manager and tauri-driver: run through `scripts/test-all`.
 
 use booth_e2e::{fixture, free_port, serve_dir, with_booth, Booth};
