@@ -33,6 +33,24 @@ pub fn booth_bin() -> PathBuf {
     }
 }
 
+/// A command running the booth under test as a child of the test, which the kernel stops
+/// (SIGTERM) when the test's thread ends first — a test killed for its timeout would otherwise
+/// leave a kiosk covering the display for the tests after it.
+pub fn booth_command() -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(booth_bin());
+    // SAFETY: prctl only sets a flag of the new process; nothing is allocated between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    c
+}
+
 pub fn fixture(name: &str) -> String {
     root().join("tests/fixtures").join(name).display().to_string()
 }
@@ -121,16 +139,38 @@ impl Booth {
 
     /// Launches `app` (booth, or a script that runs it) with these arguments.
     pub async fn start_app(app: PathBuf, args: Vec<String>, control_port: u16) -> Booth {
+        reap_leftovers();
+        register(control_port);
         let caps = json!({
             "tauri:options": { "application": app.display().to_string(), "args": args },
         });
         let caps = caps.as_object().cloned().expect("object");
-        let url = std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into());
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot reach tauri-driver at {url} ({e}); run through scripts/test-all"));
+        let url = driver_url();
+        // A session whose test was killed while the driver was still creating it holds the
+        // driver's one session until the driver notices its browser is gone.
+        let start = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e)
+                    if e.to_string().contains("Maximum number of active sessions") && start.elapsed() < DRIVER_BUSY =>
+                {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) if e.to_string().contains("Maximum number of active sessions") => panic!(
+                    "tauri-driver at {url} still holds another session after {DRIVER_BUSY:?} ({e}): a test killed \
+                     while its session was being created leaves one the driver never ends; restart tauri-driver"
+                ),
+                Err(e) => panic!("cannot reach tauri-driver at {url} ({e}); run through scripts/test-all"),
+            }
+        };
+        if let Ok(Some(session)) = client.session_id().await {
+            register_session(control_port, &session);
+        }
         let booth = Booth { client, control_port };
         booth
             .wait_for("return !!window.__BOOTH__ && document.readyState === 'complete'", Duration::from_secs(15))
@@ -187,6 +227,118 @@ impl Booth {
     }
 }
 
+/// Where each booth a test starts is registered: a file named after its control port holding
+/// the test process's id. The driver starts booth, so booth outlives a test process that is
+/// killed (a timeout): a kiosk left fullscreen above everything takes the next tests' clicks
+/// and windows, and they fail for no fault of their own.
+fn registry() -> PathBuf {
+    std::env::temp_dir().join("booth-e2e-booths")
+}
+
+/// How long a new session waits for the driver's one session to be free.
+const DRIVER_BUSY: Duration = Duration::from_secs(30);
+
+fn driver_url() -> String {
+    std::env::var("TAURI_DRIVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4444".into())
+}
+
+fn register(control_port: u16) {
+    let dir = registry();
+    std::fs::create_dir_all(&dir).expect("booth registry");
+    std::fs::write(dir.join(control_port.to_string()), std::process::id().to_string()).expect("register booth");
+}
+
+/// Adds the WebDriver session to a booth's registration, so that the session of a killed test
+/// can be ended as well.
+fn register_session(control_port: u16, session: &str) {
+    let text = format!("{} {session}", std::process::id());
+    let _ = std::fs::write(registry().join(control_port.to_string()), text);
+}
+
+/// `DELETE /session/<id>` on the driver (a plain HTTP URL), ignoring the answer.
+fn end_session(session: &str) {
+    let url = driver_url();
+    let Some(authority) = url.strip_prefix("http://").map(|r| r.split('/').next().unwrap_or(r)) else { return };
+    let Ok(mut s) = TcpStream::connect(authority) else { return };
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let req = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if s.write_all(req.as_bytes()).is_ok() {
+        let _ = s.read_to_end(&mut Vec::new());
+    }
+}
+
+/// Stops every registered booth whose test process is gone (ended, or killed before it could
+/// stop its booth), and forgets it.
+pub fn reap_leftovers() {
+    let Ok(entries) = std::fs::read_dir(registry()) else { return };
+    for e in entries.flatten() {
+        let Some(port) = e.file_name().to_str().and_then(|n| n.parse::<u16>().ok()) else { continue };
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        let mut words = text.split_whitespace();
+        let (owner, session) = (words.next().unwrap_or_default(), words.next());
+        if !owner.is_empty() && std::path::Path::new("/proc").join(owner).exists() {
+            continue;
+        }
+        if let Some(pid) = booth_pid(port) {
+            eprintln!("stopping booth {pid} (control port {port}) left by test process {owner}");
+            stop_process(pid);
+        }
+        if let Some(session) = session {
+            end_session(session);
+        }
+        let _ = std::fs::remove_file(e.path());
+    }
+}
+
+/// SIGTERM, then SIGKILL if the process is still there after 5 s.
+fn stop_process(pid: u32) {
+    let alive = || std::path::Path::new("/proc").join(pid.to_string()).exists();
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let start = Instant::now();
+    while alive() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive() {
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
+}
+
+/// The id of the first visible window whose name matches `pattern` (xdotool's regular
+/// expression), polled for up to `within`. (xdotool's `--sync` would wait forever: a test that
+/// hangs instead of failing says nothing of what it waited for.)
+pub fn visible_window(pattern: &str, within: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", pattern])
+            .output()
+            .expect("xdotool");
+        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+            return id.trim().to_string();
+        }
+        assert!(start.elapsed() < within, "no visible window named `{pattern}` after {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Gives the visible window named `pattern` the keyboard focus, as a person clicking on it
+/// would, and waits (up to 5 s) until the X server says it has it.
+pub fn activate_window(pattern: &str) {
+    let id = visible_window(pattern, Duration::from_secs(10));
+    let start = Instant::now();
+    loop {
+        let _ = std::process::Command::new("xdotool").args(["windowactivate", &id]).output();
+        let out = std::process::Command::new("xdotool").arg("getactivewindow").output().expect("xdotool");
+        if String::from_utf8_lossy(&out.stdout).trim() == id {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "window `{pattern}` ({id}) not focused after 5 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The process id of the booth serving its control endpoint on `control_port` (the driver
 /// starts it, so the test does not hold it as a child): found in `/proc` by its command line.
 pub fn booth_pid(control_port: u16) -> Option<u32> {
@@ -212,12 +364,7 @@ pub async fn press_face_button(b: &Booth, title: &str, action: &str) {
 
 /// A click of the X server at `at` ({x, y}: CSS pixels of the page) in the window named `title`.
 pub fn touch(title: &str, at: &Value) {
-    let out = std::process::Command::new("xdotool")
-        .args(["search", "--sync", "--onlyvisible", "--name", &format!("^{title}$")])
-        .output()
-        .expect("xdotool");
-    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
-    assert!(!window.is_empty(), "no window {title}");
+    let window = visible_window(&format!("^{title}$"), Duration::from_secs(10));
     let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
     let out = std::process::Command::new("xdotool")
         .args(["mousemove", "--window", &window, &x, &y, "click", "1"])

@@ -20,18 +20,13 @@ struct Running(std::process::Child);
 impl Drop for Running {
     fn drop(&mut self) {
         // SAFETY: signalling the child this test started.
-        unsafe { libc_kill(self.0.id() as i32, 15) };
+        unsafe { libc::kill(self.0.id() as i32, 15) };
         let _ = self.0.wait();
     }
 }
 
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
 fn start_booth(config: &std::path::Path, data: &std::path::Path) -> Running {
-    let child = std::process::Command::new(booth_bin())
+    let child = booth_e2e::booth_command()
         .args(["run", &fixture("basic"), "--config", &config.display().to_string()])
         .env("XDG_DATA_HOME", data)
         .stdout(std::process::Stdio::null())
@@ -118,7 +113,7 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     assert!(!pids.is_empty(), "no WebKitWebProcess under booth");
     for pid in pids {
         // SAFETY: a process of the Booth this test started.
-        unsafe { libc_kill(pid as i32, 9) };
+        unsafe { libc::kill(pid as i32, 9) };
     }
     let e = wait_event(&op, "crash", |v| v["type"] == "crash").await;
     assert!(e["what"].as_str().unwrap_or("").contains("main window"), "{e}");
@@ -127,7 +122,7 @@ async fn screenshot_and_crashes_reach_the_fleet() {
     // Booth itself killed; at its next start it says the run before ended without exiting.
     let pid = booth.0.id();
     // SAFETY: the Booth this test started.
-    unsafe { libc_kill(pid as i32, 9) };
+    unsafe { libc::kill(pid as i32, 9) };
     drop(booth);
     let _again = start_booth(&config, &data);
     let e = wait_event(&op, "Booth crash", |v| {
@@ -194,7 +189,7 @@ impl Drop for Kiosk {
     fn drop(&mut self) {
         for pid in booths_with(&self.0) {
             // SAFETY: a Booth this test started (its command line names the test's own file).
-            unsafe { libc_kill(pid, 15) };
+            unsafe { libc::kill(pid, 15) };
         }
         let _ = self.1.wait();
     }
@@ -234,7 +229,7 @@ async fn a_pushed_package_runs_from_the_store_and_admin_logins_are_reported() {
     op.subscribe(&["booth/v1/t/E2E-2/#".into()]).await.unwrap();
 
     let data = work.join("data");
-    let first = std::process::Command::new(booth_bin())
+    let first = booth_e2e::booth_command()
         .args(["kiosk", "--config", &config.display().to_string()])
         .env("XDG_DATA_HOME", &data)
         .stdout(std::process::Stdio::null())

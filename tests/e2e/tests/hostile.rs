@@ -130,7 +130,7 @@ async fn a_page_cannot_forge_input_or_reach_internal_commands() {
         b.wait_for("return window.ready && document.readyState === 'complete'", Duration::from_secs(10)).await;
 
         // Booth's own scripts still get through, and no spy saw their key.
-        xdo(&["search", "--sync", "--onlyvisible", "--name", "E2E hostile — Booth$", "windowactivate", "--sync"]);
+        booth_e2e::activate_window("E2E hostile — Booth$");
         b.client.execute("document.getElementById('field').focus(); return true;", vec![]).await.expect("focus");
         let qr = real_scan(b, "6901234567892").await;
         assert_eq!(qr["data"], json!({"qrCode": "6901234567892"}), "{qr}");

@@ -22,7 +22,7 @@ fn xdo(args: &[&str]) {
 
 /// Gives the main booth window the keyboard focus, as a person clicking on it would.
 fn focus_booth() {
-    xdo(&["search", "--sync", "--onlyvisible", "--name", "E2E inputs — Booth$", "windowactivate", "--sync"]);
+    booth_e2e::activate_window("E2E inputs — Booth$");
 }
 
 async fn ready(b: &Booth) {
@@ -328,11 +328,7 @@ async fn keyboard_wedge_bursts_are_scans_and_typing_stays_typing() {
 /// Presses keypad buttons in the overlay as a person does: clicks of the X server where each
 /// is (the keypad ignores clicks a script makes, and its shadow root is closed).
 async fn tap(b: &Booth, keys: &[&str]) {
-    let out = std::process::Command::new("xdotool")
-        .args(["search", "--sync", "--onlyvisible", "--name", "^E2E inputs — Booth$"])
-        .output()
-        .expect("xdotool");
-    let window = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().to_string();
+    let window = booth_e2e::visible_window("^E2E inputs — Booth$", Duration::from_secs(10));
     for k in keys {
         let at = b.wait_for(&format!("return window.__boothIdNumber.where('{k}')"), Duration::from_secs(3)).await;
         let (x, y) = (at["x"].as_i64().expect("x").to_string(), at["y"].as_i64().expect("y").to_string());
