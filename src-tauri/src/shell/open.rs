@@ -127,7 +127,7 @@ pub fn open_windows(
         let primary = place_on_primary_monitor(app, &main);
         #[cfg(target_os = "linux")]
         if let Some(primary) = primary {
-            super::wm::keep(&main, shell.fullscreen_flag(), primary);
+            super::wm::keep(&main, shell.fullscreen_flag(), primary, true);
         }
         #[cfg(not(target_os = "linux"))]
         let _ = primary;

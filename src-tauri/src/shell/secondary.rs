@@ -103,7 +103,7 @@ fn place(window: WebviewWindow, monitor: Area, setup: &Setup) -> tauri::Result<W
     if setup.kiosk {
         window.set_fullscreen(true)?;
         #[cfg(target_os = "linux")]
-        super::wm::keep(&window, Arc::new(std::sync::atomic::AtomicBool::new(true)), monitor);
+        super::wm::keep(&window, Arc::new(std::sync::atomic::AtomicBool::new(true)), monitor, false);
     }
     (setup.watch)(&window);
     tracing::info!(?monitor, "secondary window made");

@@ -31,6 +31,8 @@ const MAX_REASSERTS: usize = 10;
 const CHECKS_AFTER_MAP_MS: [u64; 6] = [300, 700, 1000, 2000, 4000, 8000];
 /// … and after it was moved or resized, when no checks are under way.
 const CHECKS_AFTER_MOVE_MS: [u64; 2] = [500, 1000];
+/// How long after a kiosk window was hidden without Booth asking it is shown again.
+const SHOW_AGAIN_MS: u64 = 300;
 /// Times in a row a window is put back on its monitor before Booth stops trying (a window
 /// manager that will not have it there, a monitor that is gone) until it is placed or mapped again.
 const MAX_TRIES: u32 = 3;
@@ -38,7 +40,9 @@ const MAX_TRIES: u32 = 3;
 /// Keeps `window` above everything, out of taskbars and pagers, and fullscreen on `monitor`
 /// while `fullscreen` is set (deviceConfig `hideNavigationBar` 2 clears it for the run; the
 /// window manager places a window that is not fullscreen), for as long as the window exists.
-pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor: Area) {
+/// A window hidden by something other than Booth is shown again; one that `takes_focus` (the
+/// page's) takes the keyboard focus back, the others leave it where it is.
+pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor: Area, takes_focus: bool) {
     let gtk = match window.gtk_window() {
         Ok(w) => w,
         Err(e) => return tracing::warn!(error = %e, "kiosk: no GTK window to keep in its state"),
@@ -48,16 +52,21 @@ pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor:
     placements.want(&label, monitor);
     let guard = Arc::new(Guard {
         label,
+        app: window.app_handle().clone(),
         fullscreen,
         monitor,
+        takes_focus,
         placements,
         recent: Mutex::default(),
         last_wrong: Mutex::default(),
         series: Mutex::default(),
         tries: AtomicU32::new(0),
+        unmapped: AtomicBool::new(false),
+        show_pending: AtomicBool::new(false),
     });
     let g = guard.clone();
     gtk.connect_map_event(move |win, _| {
+        g.unmapped.store(false, Ordering::SeqCst);
         apply(win, &g.fullscreen);
         g.tries.store(0, Ordering::SeqCst);
         g.checks(win, &CHECKS_AFTER_MAP_MS, true);
@@ -86,6 +95,27 @@ pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor:
         }
         gtk::glib::Propagation::Proceed
     });
+    // Hidden without Booth asking (another client withdrew it, the window manager iconified
+    // it): the desktop would show where the page was, so it is shown again once the change has
+    // settled. A window Booth hides (the customer screen between uses) is not visible to GTK and
+    // stays hidden.
+    // (GDK does not count a window withdrawn by another client as hidden when the window manager
+    // has _NET_WM_STATE_HIDDEN: the X unmap is what tells.)
+    let g = guard.clone();
+    gtk.connect_unmap_event(move |win, _| {
+        if win.is_visible() {
+            g.unmapped.store(true, Ordering::SeqCst);
+            g.show_again_soon(win);
+        }
+        gtk::glib::Propagation::Proceed
+    });
+    let g = guard.clone();
+    gtk.connect_window_state_event(move |win, event| {
+        if event.new_window_state().contains(gtk::gdk::WindowState::ICONIFIED) && win.is_visible() {
+            g.show_again_soon(win);
+        }
+        gtk::glib::Propagation::Proceed
+    });
     // Already mapped (a window shown before this was called): ask now too.
     if gtk.is_mapped() {
         apply(&gtk, &guard.fullscreen);
@@ -105,8 +135,11 @@ fn apply(win: &impl GtkWindowExt, fullscreen: &AtomicBool) {
 /// One kiosk window's place and state, kept.
 struct Guard {
     label: String,
+    app: tauri::AppHandle,
     fullscreen: Arc<AtomicBool>,
     monitor: Area,
+    /// Shown again, the window takes the keyboard focus (the page's window).
+    takes_focus: bool,
     placements: Arc<Placements>,
     /// When the state or place was last asked for again (at most [`MAX_REASSERTS`] a minute).
     recent: Mutex<Vec<Instant>>,
@@ -116,6 +149,10 @@ struct Guard {
     series: Mutex<(u64, bool)>,
     /// Times in a row the window was put back without a check finding it placed since.
     tries: AtomicU32,
+    /// The X server unmapped the window while GTK had it visible, and has not mapped it since.
+    unmapped: AtomicBool,
+    /// A [`Guard::show_again`] is due.
+    show_pending: AtomicBool,
 }
 
 impl Guard {
@@ -156,6 +193,49 @@ impl Guard {
             if guard.series.lock().unwrap_or_else(|p| p.into_inner()).0 == series {
                 guard.check(&win);
                 guard.check_after(&win, rest, series);
+            }
+        });
+    }
+
+    /// Shows the window again in [`SHOW_AGAIN_MS`] if it is still hidden then (one check at a time).
+    fn show_again_soon(self: &Arc<Self>, win: &gtk::ApplicationWindow) {
+        if self.show_pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (g, win) = (self.clone(), win.clone());
+        gtk::glib::timeout_add_local_once(Duration::from_millis(SHOW_AGAIN_MS), move || {
+            g.show_pending.store(false, Ordering::SeqCst);
+            g.show_again(&win);
+        });
+    }
+
+    /// Shows the window again if it is still hidden while GTK has it visible (see [`keep`]).
+    fn show_again(&self, win: &gtk::ApplicationWindow) {
+        let Some(w) = win.window() else { return };
+        let iconified = w.state().contains(gtk::gdk::WindowState::ICONIFIED);
+        if !win.is_visible() || !(iconified || self.unmapped.load(Ordering::SeqCst)) {
+            return;
+        }
+        if !self.may_reassert() {
+            return tracing::error!(window = %self.label, "kiosk: the window keeps being hidden; Booth stops showing it for now");
+        }
+        tracing::warn!(window = %self.label, state = ?w.state(), "kiosk: the window was hidden without Booth asking; showing it again");
+        self.placements.shown(&self.label);
+        if self.takes_focus {
+            win.present();
+            return;
+        }
+        // GTK still counts the window mapped (it did not hide it), so the map goes to GDK. The
+        // window manager may focus the window it manages anew: the page's window gets the
+        // keyboard back.
+        w.set_focus_on_map(false);
+        w.show_unraised();
+        let (app, win) = (self.app.clone(), win.clone());
+        gtk::glib::timeout_add_local_once(Duration::from_millis(SHOW_AGAIN_MS), move || {
+            if win.is_active() {
+                if let Some(main) = app.get_webview_window("main") {
+                    let _ = main.set_focus();
+                }
             }
         });
     }
@@ -231,6 +311,8 @@ pub struct Placement {
     pub placed: bool,
     /// Times the window was put back on its monitor.
     pub fixes: u32,
+    /// Times the window was shown again after something other than Booth hid it.
+    pub shown: u32,
 }
 
 /// Booth's [`Placements`] (managed on first use).
@@ -247,7 +329,14 @@ impl Placements {
     }
 
     fn want(&self, label: &str, m: Area) {
-        self.lock().insert(label.to_string(), Placement { monitor: m.into(), seen: None, placed: false, fixes: 0 });
+        self.lock()
+            .insert(label.to_string(), Placement { monitor: m.into(), seen: None, placed: false, fixes: 0, shown: 0 });
+    }
+
+    fn shown(&self, label: &str) {
+        if let Some(p) = self.lock().get_mut(label) {
+            p.shown += 1;
+        }
     }
 
     fn seen(&self, label: &str, seen: Rect, placed: bool, fixing: bool) {

@@ -72,10 +72,24 @@ async fn run_kiosk(b: Booth, dir: tempfile::TempDir, test: impl AsyncFnOnce(&Boo
     }
 }
 
+/// Waits (up to 10 s) until the X server gives window `id` this map state (`xwininfo`'s
+/// words: IsUnMapped, IsViewable).
+fn map_state_until(id: &str, state: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let out = std::process::Command::new("xwininfo").args(["-id", id]).output().expect("xwininfo");
+        let info = String::from_utf8_lossy(&out.stdout);
+        if info.contains(&format!("Map State: {state}")) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "window {id} not {state} after 10 s: {info}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The X window state atoms of the window titled `title`.
 fn wm_state(title: &str) -> String {
-    let id = xdo(&["search", "--sync", "--onlyvisible", "--name", title]);
-    let id = id.lines().next().unwrap_or_default().to_string();
+    let id = booth_e2e::visible_window(title, Duration::from_secs(10));
     let out = std::process::Command::new("xprop").args(["-id", &id, "_NET_WM_STATE"]).output().expect("xprop");
     String::from_utf8_lossy(&out.stdout).to_string()
 }
@@ -193,11 +207,12 @@ async fn customer_screen_knocked_off_its_monitor_is_put_back() {
         health_until(b, "the customer screen placed", Duration::from_secs(20), on_its_monitor).await;
         // Another client withdraws the window and maps it again at the primary monitor's
         // corner: the window manager makes it fullscreen there, over the page.
-        let id = xdo(&["search", "--sync", "--onlyvisible", "--name", "E2E kiosk — Booth \\(secondary\\)"]);
-        let id = id.lines().next().expect("the secondary window").to_string();
-        xdo(&["windowunmap", "--sync", &id]);
+        let id = booth_e2e::visible_window("E2E kiosk — Booth \\(secondary\\)", Duration::from_secs(10));
+        xdo(&["windowunmap", &id]);
+        map_state_until(&id, "IsUnMapped");
         xdo(&["windowmove", &id, "0", "0"]);
-        xdo(&["windowmap", "--sync", &id]);
+        xdo(&["windowmap", &id]);
+        map_state_until(&id, "IsViewable");
         let h = health_until(b, "the customer screen off its monitor", Duration::from_secs(5), |h| {
             h["windows"]["secondary"]["placement"]["seen"]["x"] == 0
         })
@@ -215,6 +230,44 @@ async fn customer_screen_knocked_off_its_monitor_is_put_back() {
         );
         let state = wm_state("E2E kiosk — Booth \\(secondary\\)");
         assert!(state.contains("_NET_WM_STATE_FULLSCREEN") && state.contains("_NET_WM_STATE_ABOVE"), "{state}");
+
+        // Withdrawn and left so (the desktop would show there), or iconified by the window
+        // manager: Booth shows it again, on its monitor.
+        for (how, args) in [("withdrawn", ["windowunmap", &id]), ("iconified", ["windowminimize", &id])] {
+            let before = health(b)["windows"]["secondary"]["placement"]["shown"].as_u64().unwrap_or(0);
+            xdo(&args);
+            let h =
+                health_until(b, &format!("the customer screen {how} and shown again"), Duration::from_secs(5), |h| {
+                    h["windows"]["secondary"]["placement"]["shown"].as_u64().unwrap_or(0) > before
+                })
+                .await;
+            map_state_until(&id, "IsViewable");
+            health_until(
+                b,
+                &format!("the customer screen {how}, back on its monitor"),
+                Duration::from_secs(10),
+                on_its_monitor,
+            )
+            .await;
+            assert_eq!(h["windows"]["secondary"]["visible"], true, "{h}");
+            let state = wm_state("E2E kiosk — Booth \\(secondary\\)");
+            assert!(!state.contains("_NET_WM_STATE_HIDDEN"), "{how}: {state}");
+            // The window manager focuses a window it manages anew; the page gets the keyboard back.
+            health_until(b, &format!("the customer screen {how}, the page focused"), Duration::from_secs(5), |h| {
+                h["windows"]["main"]["focused"] == true && h["windows"]["secondary"]["focused"] == false
+            })
+            .await;
+        }
+        assert_eq!(health(b)["windows"]["main"]["placement"]["shown"], 0, "the page's window was never hidden");
+        // The page's own window withdrawn: shown again, with the keyboard.
+        let main = booth_e2e::visible_window(&format!("^{TITLE}"), Duration::from_secs(5));
+        xdo(&["windowunmap", &main]);
+        health_until(b, "the page withdrawn and shown again", Duration::from_secs(5), |h| {
+            h["windows"]["main"]["placement"]["shown"] == 1 && h["windows"]["main"]["focused"] == true
+        })
+        .await;
+        map_state_until(&main, "IsViewable");
+        b.wait_for("return window.ready", Duration::from_secs(3)).await;
     })
     .await;
 }
@@ -672,7 +725,7 @@ async fn kiosk_windows_get_their_window_manager_state_on_every_start() {
     std::fs::write(&config, "[log]\ndir = \"\"\n").expect("booth.toml");
     for start in 1..=20 {
         let port = free_port();
-        let mut child = std::process::Command::new(booth_e2e::booth_bin())
+        let mut child = booth_e2e::booth_command()
             .args(["kiosk", &fixture("kiosk"), "--sim", "--config"])
             .arg(&config)
             .args(["--control-port", &port.to_string()])
