@@ -228,7 +228,7 @@ impl Booth {
 }
 
 /// Where each booth a test starts is registered: a file named after its control port holding
-/// the test process's id. The driver starts booth, so booth outlives a test process that is
+/// the test process's id and, once the driver has made it, the WebDriver session. The driver starts booth, so booth outlives a test process that is
 /// killed (a timeout): a kiosk left fullscreen above everything takes the next tests' clicks
 /// and windows, and they fail for no fault of their own.
 fn registry() -> PathBuf {
@@ -311,16 +311,21 @@ fn stop_process(pid: u32) {
 pub fn visible_window(pattern: &str, within: Duration) -> String {
     let start = Instant::now();
     loop {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", pattern])
-            .output()
-            .expect("xdotool");
-        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
-            return id.trim().to_string();
+        if let Some(id) = visible_window_now(pattern) {
+            return id;
         }
         assert!(start.elapsed() < within, "no visible window named `{pattern}` after {within:?}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The id of the first visible window whose name matches `pattern`, if one shows now.
+pub fn visible_window_now(pattern: &str) -> Option<String> {
+    let out = std::process::Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", pattern])
+        .output()
+        .expect("xdotool");
+    String::from_utf8_lossy(&out.stdout).lines().next().map(|id| id.trim().to_string())
 }
 
 /// Gives the visible window named `pattern` the keyboard focus, as a person clicking on it

@@ -159,12 +159,8 @@ async fn find_window(title: &str) -> String {
 async fn find_window_within(title: &str, within: Duration) -> Option<String> {
     let end = Instant::now() + within;
     loop {
-        let out = std::process::Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", title])
-            .output()
-            .expect("xdotool");
-        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
-            return Some(id.trim().to_string());
+        if let Some(id) = booth_e2e::visible_window_now(title) {
+            return Some(id);
         }
         if Instant::now() >= end {
             return None;
