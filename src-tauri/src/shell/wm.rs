@@ -226,16 +226,20 @@ impl Guard {
             return;
         }
         // GTK still counts the window mapped (it did not hide it), so the map goes to GDK. The
-        // window manager may focus the window it manages anew: the page's window gets the
-        // keyboard back.
+        // window manager may focus the window it manages anew: the keyboard goes back to the
+        // Booth window that has it now (the admin window, say), else to the page's.
+        let focused = self
+            .app
+            .webview_windows()
+            .into_values()
+            .find(|o| o.label() != self.label && o.is_focused().unwrap_or(false))
+            .or_else(|| self.app.get_webview_window("main"));
         w.set_focus_on_map(false);
         w.show_unraised();
-        let (app, win) = (self.app.clone(), win.clone());
+        let win = win.clone();
         gtk::glib::timeout_add_local_once(Duration::from_millis(SHOW_AGAIN_MS), move || {
-            if win.is_active() {
-                if let Some(main) = app.get_webview_window("main") {
-                    let _ = main.set_focus();
-                }
+            if let Some(other) = focused.filter(|_| win.is_active()) {
+                let _ = other.set_focus();
             }
         });
     }

@@ -533,6 +533,20 @@ async fn admin_gesture_wrong_pin_lockout_right_pin_settings_and_exit() {
             tap(1265 - i, 12 + i);
         }
         health_until(b, "the PIN pad", Duration::from_secs(3), |h| h["windows"]["admin"]["visible"] == true).await;
+        // The customer screen withdrawn while the pad is open: shown again, and the keyboard
+        // stays with the pad (not the page's window).
+        health_until(b, "the PIN pad focused", Duration::from_secs(3), |h| h["windows"]["admin"]["focused"] == true).await;
+        let customer = booth_e2e::visible_window("E2E kiosk — Booth \\(secondary\\)", Duration::from_secs(5));
+        xdo(&["windowunmap", &customer]);
+        health_until(b, "the customer screen shown again", Duration::from_secs(5), |h| {
+            h["windows"]["secondary"]["placement"]["shown"] == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        health_until(b, "the PIN pad focused again", Duration::from_secs(3), |h| {
+            h["windows"]["admin"]["focused"] == true && h["windows"]["main"]["focused"] == false
+        })
+        .await;
         switch_to(b, "Booth — 管理 Administration").await;
 
         let msg = type_pin(b, "1111").await;
