@@ -93,6 +93,10 @@ pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor:
             );
             apply(win, &g.fullscreen);
         }
+        // Iconified by the window manager: shown again (below).
+        if state.contains(gtk::gdk::WindowState::ICONIFIED) && win.is_visible() {
+            g.show_again_soon(win);
+        }
         gtk::glib::Propagation::Proceed
     });
     // Hidden without Booth asking (another client withdrew it, the window manager iconified
@@ -105,13 +109,6 @@ pub fn keep(window: &tauri::WebviewWindow, fullscreen: Arc<AtomicBool>, monitor:
     gtk.connect_unmap_event(move |win, _| {
         if win.is_visible() {
             g.unmapped.store(true, Ordering::SeqCst);
-            g.show_again_soon(win);
-        }
-        gtk::glib::Propagation::Proceed
-    });
-    let g = guard.clone();
-    gtk.connect_window_state_event(move |win, event| {
-        if event.new_window_state().contains(gtk::gdk::WindowState::ICONIFIED) && win.is_visible() {
             g.show_again_soon(win);
         }
         gtk::glib::Propagation::Proceed
